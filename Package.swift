@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "runway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "runway", targets: ["runway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // System libraries: libyaml (manifests) and libcurl (the HTTP client of every launcher).
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Value types only: no I/O.
+        .target(
+            name: "RunwayModel",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        // Directory walk, parsing into a source-located node tree, decoding and validation.
+        .target(name: "RunwayManifests", dependencies: ["RunwayModel", "CYAML"], swiftSettings: strict),
+        // The pure diff: desired + observed + records + now -> Plan.
+        .target(name: "RunwayPlanner", dependencies: ["RunwayModel"], swiftSettings: strict),
+
+        .executableTarget(
+            name: "runway",
+            dependencies: [
+                "RunwayModel", "RunwayManifests", "RunwayPlanner",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "runway-bench",
+            dependencies: ["RunwayModel", "RunwayManifests", "RunwayPlanner", "CYAML"],
+            path: "Benchmarks/runway-bench",
+            swiftSettings: strict
+        ),
+
+        .testTarget(name: "RunwayModelTests", dependencies: ["RunwayModel"], swiftSettings: strict),
+        .testTarget(
+            name: "RunwayManifestsTests",
+            dependencies: ["RunwayManifests", "RunwayModel"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunwayPlannerTests",
+            dependencies: ["RunwayPlanner", "RunwayModel"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CYAML", "CCurl"], swiftSettings: strict),
+        .testTarget(name: "RunwayCLITests", dependencies: ["runway"], swiftSettings: strict),
+    ]
+)

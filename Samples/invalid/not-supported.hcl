@@ -1,0 +1,3 @@
+job "hcl-job" {
+  command = ["echo", "hi"]
+}

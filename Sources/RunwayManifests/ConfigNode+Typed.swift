@@ -1,0 +1,89 @@
+import RunwayModel
+
+/// Typed reads of a node's value. Each returns nil and appends a diagnostic naming the field
+/// and what was expected when the node has the wrong type.
+extension ConfigNode {
+    func string(_ field: String, diagnostics: inout [Diagnostic]) -> String? {
+        guard let scalar, !isNull else {
+            diagnostics.append(wrongType(field, expected: "a string"))
+            return nil
+        }
+        return scalar.text
+    }
+
+    func bool(_ field: String, diagnostics: inout [Diagnostic]) -> Bool? {
+        if let scalar, !scalar.isQuoted {
+            switch scalar.text {
+            case "true", "True", "TRUE": return true
+            case "false", "False", "FALSE": return false
+            default: break
+            }
+        }
+        diagnostics.append(wrongType(field, expected: "true or false"))
+        return nil
+    }
+
+    func integer(_ field: String, diagnostics: inout [Diagnostic]) -> Int? {
+        if let scalar, !scalar.isQuoted, let value = Int(scalar.text) { return value }
+        diagnostics.append(wrongType(field, expected: "an integer"))
+        return nil
+    }
+
+    /// A positive duration like `90s`, `2m`, `1h30m`.
+    func duration(_ field: String, diagnostics: inout [Diagnostic]) -> Duration? {
+        guard let text = string(field, diagnostics: &diagnostics) else { return nil }
+        if text.hasPrefix("-") {
+            diagnostics.append(.error("bad-duration", "'\(field)' must not be negative, found '\(text)'", at: location))
+            return nil
+        }
+        do {
+            let duration = try Duration.parseManifest(text)
+            guard duration > .zero else {
+                diagnostics.append(.error("bad-duration", "'\(field)' must be greater than zero", at: location))
+                return nil
+            }
+            return duration
+        } catch {
+            diagnostics.append(.error("bad-duration", "'\(field)': \(error)", at: location))
+            return nil
+        }
+    }
+
+    func stringList(_ field: String, diagnostics: inout [Diagnostic]) -> [String]? {
+        guard let items else {
+            diagnostics.append(wrongType(field, expected: "a list of strings"))
+            return nil
+        }
+        var strings: [String] = []
+        for item in items {
+            guard let text = item.string("\(field)[\(strings.count)]", diagnostics: &diagnostics) else { return nil }
+            strings.append(text)
+        }
+        return strings
+    }
+
+    /// A mapping of string keys to scalar values (numbers and booleans keep their text).
+    func stringMap(_ field: String, diagnostics: inout [Diagnostic]) -> [String: String]? {
+        guard let entries else {
+            diagnostics.append(wrongType(field, expected: "a mapping of strings"))
+            return nil
+        }
+        var map: [String: String] = [:]
+        for entry in entries {
+            guard let text = entry.value.string("\(field).\(entry.key)", diagnostics: &diagnostics) else { continue }
+            map[entry.key] = text
+        }
+        return map
+    }
+
+    func wrongType(_ field: String, expected: String) -> Diagnostic {
+        let found: String
+        switch value {
+        case .mapping: found = "a mapping"
+        case .sequence: found = "a list"
+        case .scalar(let scalar):
+            found = isNull ? "null" : scalar.isQuoted ? "the string \"\(scalar.text)\"" : "'\(scalar.text)'"
+        }
+        return .error("wrong-type", "'\(field)' must be \(expected), found \(found)", at: location)
+    }
+}

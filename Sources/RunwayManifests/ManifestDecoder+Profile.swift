@@ -1,0 +1,122 @@
+import RunwayModel
+
+extension ManifestDecoder {
+    func decodeProfile(_ metadata: Metadata, spec: MappingReader?, diagnostics: inout [Diagnostic]) -> ManifestObject {
+        var profile = RunnerProfile(name: metadata.name, labels: metadata.labels, plugin: "", location: metadata.location)
+        guard var spec else { return .profile(profile, defaultAt: nil) }
+        defer { spec.reportUnknownKeys(diagnostics: &diagnostics) }
+
+        let pluginNode = spec.required("plugin", diagnostics: &diagnostics, hint: plugins.names.joined(separator: " | "))
+        if let pluginNode, let plugin = pluginNode.string("spec.plugin", diagnostics: &diagnostics) {
+            profile.plugin = plugin
+            if plugins.validators[plugin] == nil {
+                let hint = Suggestion.closest(to: plugin, in: plugins.names).map { "did you mean '\($0)'?" }
+                diagnostics.append(
+                    .error("unknown-plugin", "unknown plugin '\(plugin)'", at: pluginNode.location,
+                        hint: hint ?? "expected one of: \(plugins.names.joined(separator: ", "))"))
+            }
+        }
+        var defaultAt: SourceLocation?
+        if let node = spec.value("default"), let isDefault = node.bool("spec.default", diagnostics: &diagnostics) {
+            profile.isDefault = isDefault
+            defaultAt = isDefault ? node.location : nil
+        }
+        if let node = spec.value("image"), let image = node.string("spec.image", diagnostics: &diagnostics) {
+            if image.isEmpty {
+                diagnostics.append(
+                    .error("empty-value", "'spec.image' is empty", at: node.location,
+                        hint: "omit it to use the controller's own image"))
+            } else {
+                profile.image = image
+            }
+        }
+        if let node = spec.value("environment") {
+            profile.environment = environment(node, field: "spec.environment", diagnostics: &diagnostics)
+        }
+        if let node = spec.value("secretEnvironment") {
+            profile.secretEnvironment = secrets(node, diagnostics: &diagnostics)
+        }
+        if let node = spec.value("maxConcurrent"), let limit = node.integer("spec.maxConcurrent", diagnostics: &diagnostics) {
+            if limit < 1 {
+                diagnostics.append(.error("out-of-range", "'spec.maxConcurrent' must be at least 1, found \(limit)", at: node.location,
+                    hint: "omit it for no limit"))
+            } else {
+                profile.maxConcurrent = limit
+            }
+        }
+        if let node = spec.value("startTimeout"), let timeout = node.duration("spec.startTimeout", diagnostics: &diagnostics) {
+            profile.startTimeout = timeout
+        }
+        if let node = spec.value("config") {
+            if node.entries == nil && !node.isNull {
+                diagnostics.append(node.wrongType("spec.config", expected: "a mapping"))
+            } else if !node.isNull {
+                profile.config = node
+                if let validate = plugins.validators[profile.plugin] { diagnostics += validate(node) }
+            }
+        }
+        return .profile(profile, defaultAt: defaultAt)
+    }
+
+    private func secrets(_ node: ConfigNode, diagnostics: inout [Diagnostic]) -> [String: SecretReference] {
+        guard let entries = node.entries else {
+            diagnostics.append(node.wrongType("spec.secretEnvironment", expected: "a mapping of secret references"))
+            return [:]
+        }
+        var secrets: [String: SecretReference] = [:]
+        for entry in entries {
+            let field = "spec.secretEnvironment.\(entry.key)"
+            checkVariableName(entry.key, at: entry.keyLocation, diagnostics: &diagnostics)
+            guard entry.value.entries != nil else {
+                diagnostics.append(
+                    .error("inline-secret", "secret '\(entry.key)' has an inline value; secrets must be references",
+                        at: entry.value.location, hint: "use { fromEnv: NAME } or { fromFile: PATH }"))
+                continue
+            }
+            guard var reference = MappingReader(entry.value, context: field, diagnostics: &diagnostics) else { continue }
+            let fromEnv = reference.value("fromEnv")
+            let fromFile = reference.value("fromFile")
+            reference.reportUnknownKeys(diagnostics: &diagnostics)
+            switch (fromEnv, fromFile) {
+            case (let env?, nil):
+                if let name = env.string("\(field).fromEnv", diagnostics: &diagnostics) { secrets[entry.key] = .fromEnv(name) }
+            case (nil, let file?):
+                if let path = file.string("\(field).fromFile", diagnostics: &diagnostics) { secrets[entry.key] = .fromFile(path) }
+            case (.some, .some):
+                diagnostics.append(
+                    .error("bad-secret", "secret '\(entry.key)' sets both fromEnv and fromFile; choose one", at: entry.value.location))
+            case (nil, nil):
+                diagnostics.append(
+                    .error("bad-secret", "secret '\(entry.key)' needs fromEnv or fromFile", at: entry.value.location))
+            }
+        }
+        return secrets
+    }
+
+    /// An environment mapping, with each variable name checked.
+    func environment(_ node: ConfigNode, field: String, diagnostics: inout [Diagnostic]) -> [String: String] {
+        for entry in node.entries ?? [] {
+            checkVariableName(entry.key, at: entry.keyLocation, diagnostics: &diagnostics)
+        }
+        return node.stringMap(field, diagnostics: &diagnostics) ?? [:]
+    }
+
+    private func checkVariableName(_ name: String, at location: SourceLocation, diagnostics: inout [Diagnostic]) {
+        let bytes = Array(name.utf8)
+        let valid = !bytes.isEmpty && !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[0])
+            && bytes.allSatisfy { byte in
+                byte == UInt8(ascii: "_") || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            }
+        if !valid {
+            diagnostics.append(
+                .error("bad-variable", "invalid environment variable name '\(name)'", at: location,
+                    hint: "letters, digits and '_', not starting with a digit"))
+        } else if name.hasPrefix("RUNWAY_") {
+            diagnostics.append(
+                .error("reserved-variable", "'\(name)' is reserved: RUNWAY_* variables are set by the controller",
+                    at: location))
+        }
+    }
+}

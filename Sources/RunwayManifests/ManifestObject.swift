@@ -1,0 +1,28 @@
+import RunwayModel
+
+/// One decoded manifest document, with the source positions cross-object checks point at.
+enum ManifestObject {
+    case profile(RunnerProfile, defaultAt: SourceLocation?)
+    case job(JobSpec, profileAt: SourceLocation?)
+
+    var kind: String {
+        switch self {
+        case .profile: ManifestDecoder.Kind.runnerProfile.rawValue
+        case .job: ManifestDecoder.Kind.job.rawValue
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .profile(let profile, _): profile.name
+        case .job(let job, _): job.name
+        }
+    }
+
+    var location: SourceLocation {
+        switch self {
+        case .profile(let profile, _): profile.location
+        case .job(let job, _): job.location
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import RunwayModel
+
+/// Checks across objects and files: unique names per kind (naming both places), at most one
+/// default profile (naming both), and every job's profile resolved. Produces the desired state.
+struct ManifestValidator {
+    func desiredState(from objects: [ManifestObject], diagnostics: inout [Diagnostic]) -> DesiredState {
+        // Objects arrive in file order; the first definition wins and later ones are reported.
+        let ordered = objects.sorted { $0.location < $1.location }
+        var profiles: [String: RunnerProfile] = [:]
+        var specs: [(spec: JobSpec, profileAt: SourceLocation?)] = []
+        var seenJobs: [String: SourceLocation] = [:]
+        var firstDefault: RunnerProfile?
+        var ambiguousDefault = false
+
+        for object in ordered {
+            switch object {
+            case .profile(let profile, let defaultAt):
+                if let first = profiles[profile.name] {
+                    diagnostics.append(duplicate(object, firstAt: first.location))
+                    continue
+                }
+                profiles[profile.name] = profile
+                guard let defaultAt else { continue }
+                if let firstDefault {
+                    ambiguousDefault = true
+                    diagnostics.append(
+                        .error("two-defaults",
+                            "profile '\(profile.name)' is marked default, but '\(firstDefault.name)' already is (at \(firstDefault.location))",
+                            at: defaultAt, hint: "at most one profile may be default"))
+                } else {
+                    firstDefault = profile
+                }
+            case .job(let spec, let profileAt):
+                if let first = seenJobs[spec.name] {
+                    diagnostics.append(duplicate(object, firstAt: first))
+                    continue
+                }
+                seenJobs[spec.name] = spec.location
+                specs.append((spec, profileAt))
+            }
+        }
+
+        var jobs: [String: Job] = [:]
+        for (spec, profileAt) in specs {
+            if let name = spec.profile {
+                guard profiles[name] != nil else {
+                    let hint = Suggestion.closest(to: name, in: profiles.keys.sorted()).map { "did you mean '\($0)'?" }
+                    diagnostics.append(
+                        .error("unknown-profile", "job '\(spec.name)' names profile '\(name)', which does not exist",
+                            at: profileAt ?? spec.location, hint: hint))
+                    continue
+                }
+                jobs[spec.name] = Job(spec: spec, profile: name)
+            } else if let firstDefault, !ambiguousDefault {
+                jobs[spec.name] = Job(spec: spec, profile: firstDefault.name)
+            } else if !ambiguousDefault {
+                diagnostics.append(
+                    .error("no-profile", "job '\(spec.name)' names no profile and no profile is marked default",
+                        at: spec.location, hint: "set 'spec.profile', or 'default: true' on one profile"))
+            }
+        }
+        return DesiredState(profiles: profiles, jobs: jobs)
+    }
+
+    private func duplicate(_ object: ManifestObject, firstAt: SourceLocation) -> Diagnostic {
+        .error("duplicate-name", "\(object.kind) '\(object.name)' is already defined at \(firstAt)", at: object.location)
+    }
+}

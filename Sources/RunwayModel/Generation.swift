@@ -1,0 +1,52 @@
+import Crypto
+import Foundation
+
+/// The identity of one version of a job's spec: the first 16 hex digits of the SHA-256 of its
+/// canonical form. Labels carry it whole; task names carry its first 8 digits.
+public struct Generation: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    public var digest: String
+
+    public init(digest: String) {
+        self.digest = digest
+    }
+
+    /// The generation of a job spec run on `profile`. Metadata labels and source positions are not
+    /// part of it; the resolved profile, command, directory, environment, timeout and retries are.
+    public init(of spec: JobSpec, profile: String) {
+        let hash = SHA256.hash(data: Data(Generation.canonicalText(of: spec, profile: profile).utf8))
+        let hex = Array("0123456789abcdef".utf8)
+        var digits: [UInt8] = []
+        for byte in hash.prefix(8) {
+            digits.append(hex[Int(byte >> 4)])
+            digits.append(hex[Int(byte & 0x0f)])
+        }
+        digest = String(decoding: digits, as: UTF8.self)
+    }
+
+    /// The first 8 hex digits, used in task names.
+    public var short: String { String(digest.prefix(8)) }
+
+    public var description: String { digest }
+
+    public static func < (lhs: Generation, rhs: Generation) -> Bool { lhs.digest < rhs.digest }
+
+    /// A canonical, order-independent text of the spec fields that define a run. Each field is
+    /// length-prefixed so no two different specs share a text.
+    static func canonicalText(of spec: JobSpec, profile: String) -> String {
+        var out = "runway/v1 job\n"
+        func field(_ key: String, _ value: String) {
+            out += "\(key) \(value.utf8.count):\(value)\n"
+        }
+        field("name", spec.name)
+        field("profile", profile)
+        for argument in spec.command { field("argv", argument) }
+        if let directory = spec.workingDirectory { field("workdir", directory) }
+        for key in spec.environment.keys.sorted() {
+            field("env", key)
+            field("=", spec.environment[key]!)
+        }
+        if let timeout = spec.timeout { field("timeout", timeout.manifestDescription) }
+        field("retries", String(spec.retries))
+        return out
+    }
+}

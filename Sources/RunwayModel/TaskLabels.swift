@@ -1,0 +1,69 @@
+/// The labels every platform resource of Runway carries, and the deterministic task names.
+/// A start that already happened is found again by name and labels, so it is adopted, never
+/// repeated.
+public enum TaskLabels {
+    public static let managedBy = "runway.io/managed-by"
+    public static let job = "runway.io/job"
+    public static let generation = "runway.io/generation"
+    public static let attempt = "runway.io/attempt"
+    public static let profile = "runway.io/profile"
+
+    /// The label set of one attempt's task.
+    public static func labels(controllerID: String, owner: TaskOwner) -> [String: String] {
+        [
+            managedBy: controllerID,
+            job: owner.job,
+            generation: owner.generation.digest,
+            attempt: String(owner.attempt),
+            profile: owner.profile,
+        ]
+    }
+}
+
+/// Which job attempt a task belongs to, as its labels say.
+public struct TaskOwner: Sendable, Hashable {
+    public var job: String
+    public var generation: Generation
+    public var attempt: Int
+    public var profile: String
+
+    public init(job: String, generation: Generation, attempt: Int, profile: String) {
+        self.job = job
+        self.generation = generation
+        self.attempt = attempt
+        self.profile = profile
+    }
+
+    /// Reads the owner from a task's labels; nil when any label is missing or malformed.
+    public init?(labels: [String: String]) {
+        guard let job = labels[TaskLabels.job], !job.isEmpty,
+            let generation = labels[TaskLabels.generation], !generation.isEmpty,
+            let attemptText = labels[TaskLabels.attempt], let attempt = Int(attemptText), attempt > 0,
+            let profile = labels[TaskLabels.profile]
+        else { return nil }
+        self.init(job: job, generation: Generation(digest: generation), attempt: attempt, profile: profile)
+    }
+
+    /// `runway-<job>-<generation8>-<attempt>`, shortened to `limit` characters with a hash suffix
+    /// when it is longer (platforms cap names: 63 for Kubernetes, 255 for ECS).
+    public func taskName(limit: Int = 63) -> String {
+        let full = "runway-\(job)-\(generation.short)-\(attempt)"
+        guard full.count > limit else { return full }
+        let suffix = "-" + String(StableHash.fnv1a64(full), radix: 16).prefix(10)
+        var head = String(full.prefix(limit - suffix.count))
+        while head.last == "-" { head.removeLast() }
+        return head + suffix
+    }
+}
+
+/// A small, stable (process-independent) hash for name shortening; not for security.
+enum StableHash {
+    static func fnv1a64(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
+    }
+}

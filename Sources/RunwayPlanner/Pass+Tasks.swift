@@ -1,0 +1,51 @@
+import Foundation
+import RunwayModel
+
+extension Pass {
+    /// Why `task` should be stopped, or nil when it is a live task that should keep running.
+    func stopReason(for task: ObservedTask) -> StopReason? {
+        guard let owner = task.owner else { return .orphaned }
+        guard let job = desired.jobs[owner.job] else {
+            return jobsWithRecords.contains(owner.job) ? .jobRemoved : .orphaned
+        }
+        guard owner.generation == job.generation else { return .superseded }
+        guard let record = records[JobKey(job: job.name, generation: job.generation)] else {
+            // A task of the current generation with no record: a start whose record was lost
+            // (controller crash). Adopt it; it counts as the job's live task.
+            return task.state == .exited ? .finished : nil
+        }
+        if owner.attempt < record.attempt { return .superseded }
+        if record.state.isTerminal || task.state == .exited { return .finished }
+        if owner.attempt > record.attempt { return nil }  // started, record not yet written: adopt
+        switch record.state {
+        case .held:
+            let timeout = desired.profiles[owner.profile]?.startTimeout ?? RunnerProfile.defaultStartTimeout
+            if let since = record.heldSince, now >= since + timeout.timeInterval { return .startTimeout }
+        case .running:
+            if let limit = job.spec.timeout, let since = record.runningSince, now >= since + limit.timeInterval {
+                return .timedOut
+            }
+        case .pending:
+            // The record went back to pending (attempt failed) but its task lingers.
+            return .finished
+        case .succeeded, .failed, .cancelled:
+            return .finished
+        }
+        return nil
+    }
+
+    /// Counts a task that stays: it holds a slot of its profile and stands for its job's attempt.
+    mutating func countLive(_ task: ObservedTask) {
+        guard let owner = task.owner else { return }
+        liveByProfile[owner.profile, default: 0] += 1
+        jobsWithLiveTask.insert(owner.job)
+    }
+}
+
+extension Duration {
+    /// Seconds as a `TimeInterval`, for date arithmetic.
+    var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// `--output text|json`, the same option on every command that prints data.
+struct OutputOptions: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text
+        case json
+    }
+
+    @Option(name: [.customShort("o"), .long], help: "Output format: text (for people) or json (for programs).")
+    var output: Format = .text
+}
+
+/// `--state-dir`, where the controller keeps its store, logs and task records.
+struct StateOptions: ParsableArguments {
+    @Option(name: .long, help: "Directory of the state store, logs and task records.")
+    var stateDir: String = "./.runway"
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+
+/// `runway`: argument parsing and wiring only; the work lives in the library targets.
+@main
+struct Runway: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runway",
+        abstract: "An on-demand runner controller: runs each job of a manifest directory on a runner task it launches.",
+        discussion: """
+            Runner profiles and jobs are YAML or JSON manifests in a directory. Runway compares \
+            the runner tasks that should exist with those that do, and reconciles them.
+            """,
+        version: "0.1.0",
+        subcommands: [ValidateCommand.self, PlanCommand.self]
+    )
+}
+
+/// Exit codes shared by every command.
+enum ExitStatus {
+    /// Manifests are invalid (`validate`).
+    static let invalid = ExitCode(1)
+    /// Manifests are invalid or usage is wrong (`plan`, `apply`).
+    static let unusable = ExitCode(2)
+}
