@@ -47,10 +47,12 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Golden files, repository paths and scratch directories for the test targets.
+        .target(name: "RunwayTestSupport", path: "Tests/RunwayTestSupport", swiftSettings: strict),
         .testTarget(name: "RunwayModelTests", dependencies: ["RunwayModel"], swiftSettings: strict),
         .testTarget(
             name: "RunwayManifestsTests",
-            dependencies: ["RunwayManifests", "RunwayModel"],
+            dependencies: ["RunwayManifests", "RunwayModel", "RunwayTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -59,6 +61,6 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CYAML", "CCurl"], swiftSettings: strict),
-        .testTarget(name: "RunwayCLITests", dependencies: ["runway"], swiftSettings: strict),
+        .testTarget(name: "RunwayCLITests", dependencies: ["runway", "RunwayTestSupport"], swiftSettings: strict),
     ]
 )

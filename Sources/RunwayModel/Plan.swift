@@ -25,11 +25,11 @@ public struct Plan: Sendable, Hashable {
     public var changesNothing: Bool { starts.isEmpty && stops.isEmpty }
 
     private static func precedes(_ a: PlanAction, _ b: PlanAction) -> Bool {
-        func key(_ action: PlanAction) -> (Int, String, String) {
+        func key(_ action: PlanAction) -> (Int, String, String, String) {
             switch action {
-            case .stop(let stop): (0, stop.task.name, stop.task.id)
-            case .start(let start): (1, start.job, String(start.attempt))
-            case .wait(let wait): (2, wait.job, "")
+            case .stop(let stop): (0, stop.task.name, stop.task.plugin, stop.task.id)
+            case .start(let start): (1, start.job, String(start.attempt), "")
+            case .wait(let wait): (2, wait.job, "", "")
             }
         }
         return key(a) < key(b)

@@ -51,7 +51,9 @@ struct Pass {
         byKey.reserveCapacity(records.count)
         for record in records {
             byKey[record.key] = record
-            if let other = latest[record.job], other.updatedAt >= record.updatedAt { continue }
+            if let other = latest[record.job],
+                (other.updatedAt, other.generation) >= (record.updatedAt, record.generation)
+            { continue }
             latest[record.job] = record
         }
         self.records = byKey

@@ -1,0 +1,68 @@
+import Foundation
+import RunwayTestSupport
+import Testing
+
+@Suite struct CLITests {
+    @Test func validateAcceptsTheQuickStart() throws {
+        let result = try RunwayExecutable.run(["validate", "Samples/local"])
+        #expect(result.status == 0)
+        #expect(result.stdout == "Samples/local: 2 profiles, 7 jobs in 3 files: valid\n")
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test func validateRejectsTheInvalidSamplesOneLinePerProblem() throws {
+        let result = try RunwayExecutable.run(["validate", "Samples/invalid"])
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n")
+        let errors = lines.filter { $0.firstMatch(of: #/^Samples/invalid/\S+:\d+:\d+: error: /#) != nil }
+        let warnings = lines.filter { $0.firstMatch(of: #/^Samples/invalid/\S+:\d+:\d+: warning: /#) != nil }
+        #expect(errors.count + warnings.count == lines.count, "every line is path:line:column: severity:")
+        #expect(result.stdout.hasPrefix("Samples/invalid: "))
+        #expect(result.stdout.hasSuffix(": invalid, \(errors.count) errors, \(warnings.count) warning\n"))
+        #expect(errors.count >= 40)
+    }
+
+    @Test func validateJSONCarriesEveryDiagnostic() throws {
+        let result = try RunwayExecutable.run(["validate", "Samples/invalid/unknown-keys.yaml", "-o", "json"])
+        #expect(result.status == 1)
+        let document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let diagnostics = document?["diagnostics"] as? [[String: Any]]
+        #expect(document?["valid"] as? Bool == false)
+        #expect(diagnostics?.count == 4)
+        #expect(diagnostics?.first?["hint"] as? String == "did you mean 'labels'?")
+        #expect(diagnostics?.first?["line"] as? Int == 6)
+    }
+
+    @Test func planOfTheQuickStart() throws {
+        let text = try RunwayExecutable.run(["plan", "Samples/local", "--state-dir", "/nonexistent-state"])
+        #expect(text.status == 0)
+        if let failure = Golden.check(text.stdout, against: "plan/local.txt") { Issue.record(Comment(rawValue: failure)) }
+        let json = try RunwayExecutable.run(["plan", "Samples/local", "-o", "json"])
+        #expect(json.status == 0)
+        if let failure = Golden.check(json.stdout, against: "plan/local.json") { Issue.record(Comment(rawValue: failure)) }
+        let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let actions = document?["actions"] as? [[String: Any]] ?? []
+        #expect(actions.filter { $0["action"] as? String == "start" }.count == 5)
+        #expect(actions.filter { $0["action"] as? String == "wait" }.count == 2)
+    }
+
+    @Test func planRefusesInvalidManifests() throws {
+        let result = try RunwayExecutable.run(["plan", "Samples/invalid/bad-references.yaml"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("bad-references.yaml:14:12: error: job 'build-web' names profile 'k8s-smal'"))
+    }
+
+    @Test(arguments: [["--help"], ["validate", "--help"], ["plan", "--help"]])
+    func helpExplainsEveryOption(arguments: [String]) throws {
+        let result = try RunwayExecutable.run(arguments)
+        #expect(result.status == 0)
+        let name = (["runway"] + arguments.dropLast()).joined(separator: "-")
+        if let failure = Golden.check(result.stdout, against: "help/\(name).txt") { Issue.record(Comment(rawValue: failure)) }
+    }
+
+    @Test func usageErrorsExitNonZero() throws {
+        let result = try RunwayExecutable.run(["plan"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("Missing expected argument"))
+    }
+}

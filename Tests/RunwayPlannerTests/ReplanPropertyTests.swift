@@ -1,0 +1,113 @@
+import Foundation
+import RunwayModel
+import RunwayPlanner
+import Testing
+
+/// Planning again against the state a plan produces must change nothing: no second start for
+/// a job, no stop of a task already stopped. Checked over generated worlds.
+@Suite struct ReplanPropertyTests {
+    /// SplitMix64: small, seedable, reproducible.
+    struct Random {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+        mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
+        mutating func pick<T>(_ items: [T]) -> T { items[int(0...items.count - 1)] }
+    }
+
+    struct World {
+        var desired: DesiredState
+        var observed: [ObservedTask]
+        var records: [JobRecord]
+    }
+
+    static func generate(seed: UInt64) -> World {
+        var random = Random(state: seed)
+        let profiles = (0..<random.int(1...3)).map { index in
+            Fixture.profile(
+                index == 0 ? "default" : "p\(index)", maxConcurrent: random.chance(60) ? random.int(1...3) : nil,
+                startTimeout: .seconds(Int64(random.int(10...60))))
+        }
+        var jobs: [Job] = []
+        var observed: [ObservedTask] = []
+        var records: [JobRecord] = []
+        for index in 0..<random.int(0...12) {
+            let job = Fixture.job(
+                "job-\(index)", profile: random.pick(profiles).name, command: ["run", "\(random.int(0...2))"],
+                timeout: random.chance(50) ? .seconds(Int64(random.int(5...60))) : nil, retries: random.int(0...2))
+            if random.chance(85) { jobs.append(job) }  // the rest were removed from the directory
+            let state = random.pick(JobRecord.State.allCases)
+            let attempt = state == .pending ? random.int(0...2) : random.int(1...3)
+            if random.chance(75) {
+                records.append(
+                    Fixture.record(
+                        for: job, state, attempt: attempt, heldSince: .ago(Double(random.int(0...90))),
+                        runningSince: .ago(Double(random.int(0...90))),
+                        nextAttemptAt: random.chance(50) ? .later(Double(random.int(1...30))) : .ago(1),
+                        updatedAt: .ago(Double(random.int(0...100)))))
+            }
+            for _ in 0..<random.int(0...2) {
+                let old = Generation(digest: "00000000000000\(random.int(10...99))")
+                var task = Fixture.task(
+                    job.name, generation: random.chance(80) ? job.generation : old, attempt: random.int(1...3),
+                    profile: job.profile, state: random.pick([.pending, .running, .exited]))
+                task.id += "-\(observed.count)"  // platform ids are unique, even for a re-created name
+                observed.append(task)
+            }
+        }
+        if random.chance(30) {
+            observed.append(Fixture.task("stray", generation: Generation(digest: "ffffffffffffffff")))
+        }
+        return World(desired: Fixture.desired(profiles, jobs), observed: observed, records: records)
+    }
+
+    /// A perfect executor: a start creates the task and holds the job; a stop removes the task.
+    static func apply(_ plan: Plan, to world: World) -> World {
+        var next = world
+        let stopped = Set(plan.stops.map(\.task.id))
+        next.observed.removeAll { stopped.contains($0.id) }
+        for start in plan.starts {
+            let job = world.desired.jobs[start.job]!
+            next.observed.append(Fixture.task(for: job, attempt: start.attempt, state: .pending))
+            next.records.removeAll { $0.key == JobKey(job: job.name, generation: job.generation) }
+            next.records.append(Fixture.record(for: job, .held, attempt: start.attempt, heldSince: Fixture.now))
+        }
+        return next
+    }
+
+    @Test(arguments: 0..<400)
+    func replanningAfterApplyingChangesNothing(seed: Int) {
+        let world = Self.generate(seed: UInt64(seed))
+        let planner = Planner()
+        let first = planner.plan(desired: world.desired, observed: world.observed, records: world.records, now: Fixture.now)
+        let after = Self.apply(first, to: world)
+        let second = planner.plan(desired: after.desired, observed: after.observed, records: after.records, now: Fixture.now)
+        #expect(second.changesNothing, "seed \(seed): first \(summary(first)), second \(summary(second))")
+        // What could not start (limits, backoff) still waits, for the same reason.
+        #expect(second.waits == first.waits, "seed \(seed)")
+        // And no profile ends up over its limit.
+        for (name, profile) in after.desired.profiles {
+            guard let limit = profile.maxConcurrent else { continue }
+            let started = first.starts.filter { $0.profile == name }.count
+            let live = after.observed.filter { $0.owner?.profile == name && $0.state != .exited }.count
+            #expect(started == 0 || live <= limit, "seed \(seed): profile \(name) has \(live) live, limit \(limit)")
+        }
+    }
+
+    @Test func plansAreDeterministicWhateverTheInputOrder() {
+        for seed in 0..<50 {
+            let world = Self.generate(seed: UInt64(seed))
+            let planner = Planner()
+            let a = planner.plan(desired: world.desired, observed: world.observed, records: world.records, now: Fixture.now)
+            let b = planner.plan(
+                desired: world.desired, observed: world.observed.reversed(), records: world.records.reversed(), now: Fixture.now)
+            #expect(a == b, "seed \(seed)")
+        }
+    }
+}

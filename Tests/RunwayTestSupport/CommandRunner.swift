@@ -1,0 +1,56 @@
+import Foundation
+
+/// Runs the built `runway` executable as a user would, capturing its output.
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+public enum RunwayExecutable {
+    /// The `runway` binary built beside the test bundle (`swift build` puts both in one folder).
+    public static let url: URL = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("runway")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return Repository.root.appendingPathComponent(".build/debug/runway")
+    }()
+
+    /// Runs `runway arguments…` in the repository root with a fixed terminal width.
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        process.currentDirectoryURL = Repository.root
+        var env = ProcessInfo.processInfo.environment
+        env["COLUMNS"] = "100"
+        env.merge(environment) { $1 }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes to the end before waiting, so a full pipe cannot block the child.
+        let errData = LockedData()
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errData.isSet { usleep(1000) }
+        return CommandResult(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData.value, as: UTF8.self))
+    }
+}
+
+/// A Data slot written by one thread and read by another; the lock guards both fields.
+private final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private var done = false
+
+    func set(_ value: Data) { lock.withLock { data = value; done = true } }
+    var isSet: Bool { lock.withLock { done } }
+    var value: Data { lock.withLock { data } }
+}
