@@ -15,6 +15,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries: libyaml (manifests) and libcurl (the HTTP client of every launcher).
@@ -32,11 +35,53 @@ let package = Package(
         // The pure diff: desired + observed + records + now -> Plan.
         .target(name: "RunwayPlanner", dependencies: ["RunwayModel"], swiftSettings: strict),
 
+        // The libcurl HTTP client every launcher and the runner agent use.
+        .target(name: "RunwayHTTP", dependencies: ["CCurl"], swiftSettings: strict),
+        // Job records, attempts, events, the log index; SQLite through GRDB.
+        .target(
+            name: "RunwayStore",
+            dependencies: ["RunwayModel", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // The TaskLauncher protocol, its registry, and one launcher per platform.
+        .target(
+            name: "RunwayLaunchers",
+            dependencies: ["RunwayModel", "RunwayManifests", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The runner API (HTTP), holding set, log intake, health endpoints.
+        .target(
+            name: "RunwayServer",
+            dependencies: [
+                "RunwayModel", "RunwayStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // observe -> plan -> execute passes, deadlines, retries.
+        .target(
+            name: "RunwayController",
+            dependencies: [
+                "RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayLaunchers", "RunwayStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The runner agent: claim, run, stream logs, heartbeat, report.
+        .target(
+            name: "RunwayRunner",
+            dependencies: ["RunwayModel", "RunwayHTTP", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+
         .executableTarget(
             name: "runway",
             dependencies: [
-                "RunwayModel", "RunwayManifests", "RunwayPlanner",
+                "RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayStore", "RunwayLaunchers",
+                "RunwayServer", "RunwayController", "RunwayRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -39,6 +39,8 @@ public struct JobRecord: Sendable, Hashable {
     public var runningSince: Date?
     /// No new attempt before this (state `pending` after a failure).
     public var nextAttemptAt: Date?
+    /// The last sign of life from the current attempt's runner (claim, heartbeat, log).
+    public var lastHeartbeatAt: Date?
 
     public init(
         job: String,
@@ -52,7 +54,8 @@ public struct JobRecord: Sendable, Hashable {
         updatedAt: Date? = nil,
         heldSince: Date? = nil,
         runningSince: Date? = nil,
-        nextAttemptAt: Date? = nil
+        nextAttemptAt: Date? = nil,
+        lastHeartbeatAt: Date? = nil
     ) {
         self.job = job
         self.generation = generation
@@ -66,6 +69,7 @@ public struct JobRecord: Sendable, Hashable {
         self.heldSince = heldSince
         self.runningSince = runningSince
         self.nextAttemptAt = nextAttemptAt
+        self.lastHeartbeatAt = lastHeartbeatAt
     }
 
     public var key: JobKey { JobKey(job: job, generation: generation) }

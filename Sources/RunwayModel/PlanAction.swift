@@ -69,12 +69,16 @@ public enum StartReason: Sendable, Hashable {
     case specChanged(previous: Generation)
     /// The previous attempt failed and retries are left.
     case retry(previousAttempt: Int)
+    /// The attempt was recorded but its task is not there (a crash between the two, or it was
+    /// deleted before its runner connected): start it again under the same name (idempotent).
+    case resume
 
     public var code: String {
         switch self {
         case .new: "new"
         case .specChanged: "spec-changed"
         case .retry: "retry"
+        case .resume: "resume"
         }
     }
 
@@ -83,6 +87,7 @@ public enum StartReason: Sendable, Hashable {
         case .new: "not run yet"
         case .specChanged(let previous): "spec changed since generation \(previous.short)"
         case .retry(let attempt): "retry after attempt \(attempt) failed"
+        case .resume: "attempt recorded but its task is missing; starting it again"
         }
     }
 }
@@ -100,6 +105,8 @@ public enum StopReason: String, Sendable, Hashable, CaseIterable {
     case startTimeout = "start-timeout"
     /// It belongs to an older generation or attempt of its job.
     case superseded
+    /// Its runner stopped heartbeating (it died, or lost the controller).
+    case heartbeatLost = "heartbeat-lost"
 }
 
 public enum WaitReason: Sendable, Hashable {

@@ -23,9 +23,18 @@ extension Pass {
             }
             attempt = record.attempt + 1
             reason = record.attempt == 0 ? .new : .retry(previousAttempt: record.attempt)
-        case .held, .running, .succeeded, .failed, .cancelled:
-            // In flight without a live task (the controller settles the attempt when it
-            // observes that), or finished for good.
+        case .held:
+            // Recorded but its task is missing. Within the start timeout, start the same attempt
+            // again: the name is deterministic, so a task that does exist is adopted, and the
+            // one-time token means its job can still be claimed only once. Past it, the
+            // controller's settlement fails the attempt.
+            let record = record!
+            guard !isPastStartTimeout(record, profile: job.profile) else { return nil }
+            attempt = record.attempt
+            reason = .resume
+        case .running, .succeeded, .failed, .cancelled:
+            // Running without a live task is settled as task-lost by the controller; the
+            // others are finished for good.
             return nil
         }
         let live = liveByProfile[job.profile, default: 0]

@@ -19,11 +19,13 @@ extension Pass {
         if owner.attempt > record.attempt { return nil }  // started, record not yet written: adopt
         switch record.state {
         case .held:
-            let timeout = desired.profiles[owner.profile]?.startTimeout ?? RunnerProfile.defaultStartTimeout
-            if let since = record.heldSince, now >= since + timeout.timeInterval { return .startTimeout }
+            if isPastStartTimeout(record, profile: owner.profile) { return .startTimeout }
         case .running:
             if let limit = job.spec.timeout, let since = record.runningSince, now >= since + limit.timeInterval {
                 return .timedOut
+            }
+            if let heard = record.lastHeartbeatAt ?? record.runningSince, now >= heard + heartbeatTimeout.timeInterval {
+                return .heartbeatLost
             }
         case .pending:
             // The record went back to pending (attempt failed) but its task lingers.
@@ -32,6 +34,13 @@ extension Pass {
             return .finished
         }
         return nil
+    }
+
+    /// Whether a held attempt's runner has had its whole `startTimeout` to connect.
+    func isPastStartTimeout(_ record: JobRecord, profile: String) -> Bool {
+        let timeout = desired.profiles[profile]?.startTimeout ?? RunnerProfile.defaultStartTimeout
+        guard let since = record.heldSince else { return false }
+        return now >= since + timeout.timeInterval
     }
 
     /// Counts a task that stays: it holds a slot of its profile and stands for its job's attempt.

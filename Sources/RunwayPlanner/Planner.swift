@@ -7,10 +7,16 @@ import RunwayModel
 ///
 /// Work is linear in tasks + jobs + records (dictionary lookups), plus sorting the plan.
 public struct Planner: Sendable {
-    public init() {}
+    /// A running attempt whose runner has not been heard from for this long is stopped
+    /// (`heartbeat-lost`). Default 30 seconds.
+    public var heartbeatTimeout: Duration
+
+    public init(heartbeatTimeout: Duration = .seconds(30)) {
+        self.heartbeatTimeout = heartbeatTimeout
+    }
 
     public func plan(desired: DesiredState, observed: [ObservedTask], records: [JobRecord], now: Date) -> Plan {
-        var pass = Pass(desired: desired, records: records, now: now)
+        var pass = Pass(desired: desired, records: records, now: now, heartbeatTimeout: heartbeatTimeout)
         var actions: [PlanAction] = []
         for task in observed {
             if let reason = pass.stopReason(for: task) {
@@ -32,6 +38,7 @@ public struct Planner: Sendable {
 struct Pass {
     let desired: DesiredState
     let now: Date
+    let heartbeatTimeout: Duration
     /// The record of each job generation.
     let records: [JobKey: JobRecord]
     /// Job names that have any record: a task of such a job that left the directory was removed.
@@ -43,9 +50,10 @@ struct Pass {
     /// Live tasks per profile, for `maxConcurrent`.
     var liveByProfile: [String: Int] = [:]
 
-    init(desired: DesiredState, records: [JobRecord], now: Date) {
+    init(desired: DesiredState, records: [JobRecord], now: Date, heartbeatTimeout: Duration) {
         self.desired = desired
         self.now = now
+        self.heartbeatTimeout = heartbeatTimeout
         var byKey: [JobKey: JobRecord] = [:]
         var latest: [String: JobRecord] = [:]
         byKey.reserveCapacity(records.count)

@@ -40,12 +40,12 @@ enum Fixture {
 
     static func record(
         for job: Job, _ state: JobRecord.State, attempt: Int = 1, heldSince: Date? = nil, runningSince: Date? = nil,
-        nextAttemptAt: Date? = nil, updatedAt: Date = now
+        nextAttemptAt: Date? = nil, lastHeartbeatAt: Date? = nil, updatedAt: Date = now
     ) -> JobRecord {
         JobRecord(
             job: job.name, generation: job.generation, profile: job.profile, state: state, attempt: attempt,
             createdAt: updatedAt, updatedAt: updatedAt, heldSince: heldSince, runningSince: runningSince,
-            nextAttemptAt: nextAttemptAt)
+            nextAttemptAt: nextAttemptAt, lastHeartbeatAt: lastHeartbeatAt ?? runningSince)
     }
 }
 

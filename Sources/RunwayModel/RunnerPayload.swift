@@ -1,0 +1,42 @@
+/// What a runner receives when it claims its job: exactly the job it was launched for.
+public struct ClaimedJob: Sendable, Codable, Hashable {
+    public var attemptID: String
+    public var job: String
+    public var generation: String
+    public var attempt: Int
+    public var command: [String]
+    public var workingDirectory: String?
+    public var environment: [String: String]
+    /// How often the runner must heartbeat, in milliseconds.
+    public var heartbeatIntervalMilliseconds: Int
+    /// Largest log chunk the server accepts, in bytes.
+    public var maxLogChunkBytes: Int
+
+    public init(
+        attemptID: String, job: String, generation: String, attempt: Int, command: [String], workingDirectory: String?,
+        environment: [String: String], heartbeatIntervalMilliseconds: Int, maxLogChunkBytes: Int
+    ) {
+        self.attemptID = attemptID
+        self.job = job
+        self.generation = generation
+        self.attempt = attempt
+        self.command = command
+        self.workingDirectory = workingDirectory
+        self.environment = environment
+        self.heartbeatIntervalMilliseconds = heartbeatIntervalMilliseconds
+        self.maxLogChunkBytes = maxLogChunkBytes
+    }
+}
+
+/// The runner's final report.
+public struct CompletionReport: Sendable, Codable, Hashable {
+    /// The command's exit code; nil when it could not be started.
+    public var exitCode: Int32?
+    /// Why it ended, when not a plain exit: `signal 15`, `spawn failed: …`, `cancelled`.
+    public var reason: String?
+
+    public init(exitCode: Int32?, reason: String? = nil) {
+        self.exitCode = exitCode
+        self.reason = reason
+    }
+}

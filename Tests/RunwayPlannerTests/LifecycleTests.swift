@@ -1,0 +1,84 @@
+import Foundation
+import RunwayModel
+import RunwayPlanner
+import Testing
+
+@Suite struct LifecycleTests {
+    let job = Fixture.job("build", timeout: .seconds(60), retries: 1)
+    let profiles = [Fixture.profile("default", startTimeout: .seconds(30))]
+
+    @Test func backoffDoublesIsCappedAndJittered() {
+        let backoff = Backoff(base: .seconds(2), cap: .seconds(10))
+        #expect(backoff.delay(afterAttempt: 1, jitter: 0) == 1)
+        #expect(backoff.delay(afterAttempt: 2, jitter: 0) == 2)
+        #expect(backoff.delay(afterAttempt: 3, jitter: 0.5) == 6)
+        #expect(backoff.delay(afterAttempt: 9, jitter: 0.999) < 10)
+        #expect(backoff.delay(afterAttempt: 9, jitter: 0) == 5)
+    }
+
+    @Test func completionSucceedsRetriesThenFails() {
+        var record = Lifecycle.held(Lifecycle.queued(job, now: Fixture.now), attempt: 1, now: Fixture.now)
+        record = Lifecycle.running(record, now: Fixture.now)
+        let ok = Lifecycle.completed(record, retries: 1, report: .init(exitCode: 0), now: Fixture.now, backoff: Backoff(), jitter: 0)
+        #expect(ok.state == .succeeded)
+        #expect(ok.exitCode == 0)
+
+        let retry = Lifecycle.completed(record, retries: 1, report: .init(exitCode: 3), now: Fixture.now, backoff: Backoff(), jitter: 0)
+        #expect(retry.state == .pending)
+        #expect(retry.exitCode == 3)
+        #expect(retry.lastReason == "attempt 1: exit code 3")
+        #expect(retry.nextAttemptAt == Fixture.now.addingTimeInterval(1))
+
+        let second = Lifecycle.running(Lifecycle.held(retry, attempt: 2, now: Fixture.now), now: Fixture.now)
+        let final = Lifecycle.completed(second, retries: 1, report: .init(exitCode: 3), now: Fixture.now, backoff: Backoff(), jitter: 0)
+        #expect(final.state == .failed)
+        #expect(final.attempt == 2)
+    }
+
+    @Test func settlementEndsAttemptsTheWorldContradicts() {
+        let removed = Fixture.job("removed")
+        let old = Fixture.job("build", command: ["old"])
+        let lost = Fixture.job("lost", retries: 0)
+        let waiting = Fixture.job("waiting")
+        let desired = Fixture.desired(profiles, [job, lost, waiting])
+        let records = [
+            Fixture.record(for: removed, .running, runningSince: .ago(1)),
+            Fixture.record(for: old, .held, heldSince: .ago(1)),
+            Fixture.record(for: lost, .running, runningSince: .ago(1)),
+            Fixture.record(for: waiting, .held, heldSince: .ago(31)),
+            Fixture.record(for: job, .held, heldSince: .ago(31)),
+        ]
+        let changes = Settlement().settle(
+            desired: desired, observed: [Fixture.task(for: job)], records: records, now: Fixture.now, jitter: { 0 })
+        let byJob = Dictionary(changes.map { ("\($0.job)@\($0.generation.short)", $0) }, uniquingKeysWith: { a, _ in a })
+        #expect(changes.count == 4)
+        #expect(byJob["removed@\(removed.generation.short)"]?.state == .cancelled)
+        #expect(byJob["build@\(old.generation.short)"]?.lastReason == "superseded by generation \(job.generation.short)")
+        #expect(byJob["lost@\(lost.generation.short)"]?.state == .failed)
+        #expect(byJob["lost@\(lost.generation.short)"]?.lastReason == "attempt 1: task-lost (its task disappeared)")
+        #expect(byJob["waiting@\(waiting.generation.short)"]?.lastReason
+            == "attempt 1: start-timeout (runner did not connect within 30s)")
+    }
+
+    @Test(arguments: [
+        (StopReason.startTimeout, JobRecord.State.held, "attempt 1: start-timeout (runner did not connect within 30s)"),
+        (.timedOut, .running, "attempt 1: timed-out (ran longer than its timeout after 1m)"),
+        (.heartbeatLost, .running, "attempt 1: heartbeat-lost (no word from its runner)"),
+        (.finished, .running, "attempt 1: runner exited with code 137 without reporting"),
+        (.jobRemoved, .running, "job removed from the manifests"),
+    ])
+    func stopsSettleTheirAttempt(reason: StopReason, state: JobRecord.State, expected: String) throws {
+        let desired = Fixture.desired(profiles, [job])
+        let record = Fixture.record(for: job, state, heldSince: .ago(40), runningSince: .ago(40))
+        let stop = PlanAction.Stop(task: Fixture.task(for: job, state: .exited, exitCode: 137), reason: reason)
+        let settled = try #require(Settlement().afterStop(stop, record: record, desired: desired, now: Fixture.now, jitter: 0))
+        #expect(settled.lastReason == expected)
+        #expect(settled.state == (reason == .jobRemoved ? .cancelled : .pending))
+    }
+
+    @Test func stopOfAnOlderAttemptLeavesTheRecordAlone() {
+        let record = Fixture.record(for: job, .held, attempt: 2, heldSince: .ago(1))
+        let stop = PlanAction.Stop(task: Fixture.task(for: job, attempt: 1), reason: .superseded)
+        #expect(Settlement().afterStop(stop, record: record, desired: Fixture.desired(profiles, [job]), now: Fixture.now, jitter: 0) == nil)
+    }
+}
