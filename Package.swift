@@ -18,11 +18,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System libraries: libyaml (manifests) and libcurl (the HTTP client of every launcher).
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // The few libc calls Swift's Glibc module hides (posix_spawn chdir).
+        .target(name: "CRunwaySystem"),
 
         // Value types only: no I/O.
         .target(
@@ -53,7 +57,7 @@ let package = Package(
         .target(
             name: "RunwayServer",
             dependencies: [
-                "RunwayModel", "RunwayStore",
+                "RunwayModel", "RunwayStore", "RunwayPlanner",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -71,7 +75,7 @@ let package = Package(
         // The runner agent: claim, run, stream logs, heartbeat, report.
         .target(
             name: "RunwayRunner",
-            dependencies: ["RunwayModel", "RunwayHTTP", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RunwayModel", "RunwayHTTP", "CRunwaySystem", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -82,6 +86,7 @@ let package = Package(
                 "RunwayServer", "RunwayController", "RunwayRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

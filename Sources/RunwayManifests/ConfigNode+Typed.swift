@@ -3,7 +3,7 @@ import RunwayModel
 /// Typed reads of a node's value. Each returns nil and appends a diagnostic naming the field
 /// and what was expected when the node has the wrong type.
 extension ConfigNode {
-    func string(_ field: String, diagnostics: inout [Diagnostic]) -> String? {
+    public func string(_ field: String, diagnostics: inout [Diagnostic]) -> String? {
         guard let scalar, !isNull else {
             diagnostics.append(wrongType(field, expected: "a string"))
             return nil
@@ -11,7 +11,7 @@ extension ConfigNode {
         return scalar.text
     }
 
-    func bool(_ field: String, diagnostics: inout [Diagnostic]) -> Bool? {
+    public func bool(_ field: String, diagnostics: inout [Diagnostic]) -> Bool? {
         if let scalar, !scalar.isQuoted {
             switch scalar.text {
             case "true", "True", "TRUE": return true
@@ -23,14 +23,14 @@ extension ConfigNode {
         return nil
     }
 
-    func integer(_ field: String, diagnostics: inout [Diagnostic]) -> Int? {
+    public func integer(_ field: String, diagnostics: inout [Diagnostic]) -> Int? {
         if let scalar, !scalar.isQuoted, let value = Int(scalar.text) { return value }
         diagnostics.append(wrongType(field, expected: "an integer"))
         return nil
     }
 
     /// A positive duration like `90s`, `2m`, `1h30m`.
-    func duration(_ field: String, diagnostics: inout [Diagnostic]) -> Duration? {
+    public func duration(_ field: String, diagnostics: inout [Diagnostic]) -> Duration? {
         guard let text = string(field, diagnostics: &diagnostics) else { return nil }
         if text.hasPrefix("-") {
             diagnostics.append(.error("bad-duration", "'\(field)' must not be negative, found '\(text)'", at: location))
@@ -49,7 +49,7 @@ extension ConfigNode {
         }
     }
 
-    func stringList(_ field: String, diagnostics: inout [Diagnostic]) -> [String]? {
+    public func stringList(_ field: String, diagnostics: inout [Diagnostic]) -> [String]? {
         guard let items else {
             diagnostics.append(wrongType(field, expected: "a list of strings"))
             return nil
@@ -63,7 +63,7 @@ extension ConfigNode {
     }
 
     /// A mapping of string keys to scalar values (numbers and booleans keep their text).
-    func stringMap(_ field: String, diagnostics: inout [Diagnostic]) -> [String: String]? {
+    public func stringMap(_ field: String, diagnostics: inout [Diagnostic]) -> [String: String]? {
         guard let entries else {
             diagnostics.append(wrongType(field, expected: "a mapping of strings"))
             return nil
@@ -76,7 +76,7 @@ extension ConfigNode {
         return map
     }
 
-    func wrongType(_ field: String, expected: String) -> Diagnostic {
+    public func wrongType(_ field: String, expected: String) -> Diagnostic {
         let found: String
         switch value {
         case .mapping: found = "a mapping"

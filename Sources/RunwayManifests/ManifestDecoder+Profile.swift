@@ -9,7 +9,12 @@ extension ManifestDecoder {
         let pluginNode = spec.required("plugin", diagnostics: &diagnostics, hint: plugins.names.joined(separator: " | "))
         if let pluginNode, let plugin = pluginNode.string("spec.plugin", diagnostics: &diagnostics) {
             profile.plugin = plugin
-            if plugins.validators[plugin] == nil {
+            if plugins.unavailable.contains(plugin) {
+                let available = plugins.validators.keys.sorted().joined(separator: ", ")
+                diagnostics.append(
+                    .error("plugin-unavailable", "plugin '\(plugin)' is not available in this build", at: pluginNode.location,
+                        hint: "available: \(available)"))
+            } else if plugins.validators[plugin] == nil {
                 let hint = Suggestion.closest(to: plugin, in: plugins.names).map { "did you mean '\($0)'?" }
                 diagnostics.append(
                     .error("unknown-plugin", "unknown plugin '\(plugin)'", at: pluginNode.location,

@@ -3,14 +3,14 @@ import RunwayModel
 /// Reads the fields of one mapping node, remembering which keys were used so that the rest can
 /// be reported as unknown (with a "did you mean" suggestion). Type problems become diagnostics
 /// and the field reads as missing, so decoding goes on and every problem is reported.
-struct MappingReader {
-    let node: ConfigNode
+public struct MappingReader {
+    public let node: ConfigNode
     /// Where the mapping sits, for messages: `spec`, `metadata`.
-    let context: String
+    public let context: String
     private var used: Set<String> = []
 
     /// Nil (with a diagnostic) when `node` is not a mapping.
-    init?(_ node: ConfigNode, context: String, diagnostics: inout [Diagnostic]) {
+    public init?(_ node: ConfigNode, context: String, diagnostics: inout [Diagnostic]) {
         guard node.entries != nil else {
             diagnostics.append(
                 .error("wrong-type", "'\(context)' must be a mapping, found \(node.kindDescription)", at: node.location))
@@ -21,13 +21,13 @@ struct MappingReader {
     }
 
     /// The value of `key`, marking it used.
-    mutating func value(_ key: String) -> ConfigNode? {
+    public mutating func value(_ key: String) -> ConfigNode? {
         used.insert(key)
         return node[key]
     }
 
     /// The value of a key that must be present.
-    mutating func required(_ key: String, diagnostics: inout [Diagnostic], hint: String? = nil) -> ConfigNode? {
+    public mutating func required(_ key: String, diagnostics: inout [Diagnostic], hint: String? = nil) -> ConfigNode? {
         guard let value = value(key) else {
             diagnostics.append(
                 .error("missing-field", "'\(context)' is missing required key '\(key)'", at: node.location, hint: hint))
@@ -37,7 +37,7 @@ struct MappingReader {
     }
 
     /// Reports every key that was never asked for.
-    func reportUnknownKeys(diagnostics: inout [Diagnostic]) {
+    public func reportUnknownKeys(diagnostics: inout [Diagnostic]) {
         let known = used.sorted()
         for entry in node.entries ?? [] where !used.contains(entry.key) {
             let hint = Suggestion.closest(to: entry.key, in: known).map { "did you mean '\($0)'?" }

@@ -6,19 +6,24 @@ import RunwayModel
 public struct PluginCatalog: Sendable {
     public typealias Validator = @Sendable (ConfigNode) -> [Diagnostic]
 
+    /// Available plugins and their config validators.
     public var validators: [String: Validator]
+    /// Known platforms whose launcher this build lacks: naming one is an error at validate time.
+    public var unavailable: Set<String>
 
-    public init(validators: [String: Validator]) {
+    public init(validators: [String: Validator], unavailable: Set<String> = []) {
         self.validators = validators
+        self.unavailable = unavailable
     }
 
-    /// The five platforms of DESIGN.md with no config validation of their own.
+    /// The five platforms of DESIGN.md, all accepted, with no config validation (for tests of the
+    /// manifest format itself).
     public static let builtIn: PluginCatalog = {
         let accept: Validator = { _ in [] }
         return PluginCatalog(
             validators: Dictionary(uniqueKeysWithValues: ["local", "docker", "kubernetes", "nomad", "ecs"].map { ($0, accept) }))
     }()
 
-    /// Plugin names, sorted.
-    public var names: [String] { validators.keys.sorted() }
+    /// Every plugin name a profile may write, sorted.
+    public var names: [String] { (Set(validators.keys).union(unavailable)).sorted() }
 }

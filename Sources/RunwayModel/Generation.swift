@@ -14,13 +14,7 @@ public struct Generation: Sendable, Hashable, Comparable, Codable, CustomStringC
     /// part of it; the resolved profile, command, directory, environment, timeout and retries are.
     public init(of spec: JobSpec, profile: String) {
         let hash = SHA256.hash(data: Data(Generation.canonicalText(of: spec, profile: profile).utf8))
-        let hex = Array("0123456789abcdef".utf8)
-        var digits: [UInt8] = []
-        for byte in hash.prefix(8) {
-            digits.append(hex[Int(byte >> 4)])
-            digits.append(hex[Int(byte & 0x0f)])
-        }
-        digest = String(decoding: digits, as: UTF8.self)
+        digest = TaskToken.hex(Array(hash.prefix(8)))
     }
 
     /// The first 8 hex digits, used in task names.

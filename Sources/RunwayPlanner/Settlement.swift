@@ -87,8 +87,8 @@ public struct Settlement: Sendable {
             let timeout = desired.profiles[record.profile]?.startTimeout ?? RunnerProfile.defaultStartTimeout
             return fail(startTimeoutReason(timeout))
         case .timedOut:
-            let limit = desired.jobs[record.job]?.spec.timeout.map { " after \($0.manifestDescription)" } ?? ""
-            return fail("timed-out (ran longer than its timeout\(limit))")
+            let limit = desired.jobs[record.job]?.spec.timeout.map { "its \($0.manifestDescription) timeout" } ?? "its timeout"
+            return fail("timed-out (ran longer than \(limit))")
         case .heartbeatLost:
             return fail("heartbeat-lost (no word from its runner)")
         case .finished:

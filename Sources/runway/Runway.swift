@@ -11,7 +11,10 @@ struct Runway: AsyncParsableCommand {
             the runner tasks that should exist with those that do, and reconciles them.
             """,
         version: "0.1.0",
-        subcommands: [ValidateCommand.self, PlanCommand.self]
+        subcommands: [
+            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, LogsCommand.self,
+            ExplainCommand.self, RunnerCommand.self,
+        ]
     )
 }
 
@@ -19,6 +22,8 @@ struct Runway: AsyncParsableCommand {
 enum ExitStatus {
     /// Manifests are invalid (`validate`).
     static let invalid = ExitCode(1)
+    /// A job did not succeed (`apply`).
+    static let jobsFailed = ExitCode(1)
     /// Manifests are invalid or usage is wrong (`plan`, `apply`).
     static let unusable = ExitCode(2)
 }

@@ -62,7 +62,7 @@ import Testing
 
     @Test(arguments: [
         (StopReason.startTimeout, JobRecord.State.held, "attempt 1: start-timeout (runner did not connect within 30s)"),
-        (.timedOut, .running, "attempt 1: timed-out (ran longer than its timeout after 1m)"),
+        (.timedOut, .running, "attempt 1: timed-out (ran longer than its 1m timeout)"),
         (.heartbeatLost, .running, "attempt 1: heartbeat-lost (no word from its runner)"),
         (.finished, .running, "attempt 1: runner exited with code 137 without reporting"),
         (.jobRemoved, .running, "job removed from the manifests"),

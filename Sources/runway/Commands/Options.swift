@@ -13,6 +13,8 @@ struct OutputOptions: ParsableArguments {
 
 /// `--state-dir`, where the controller keeps its store, logs and task records.
 struct StateOptions: ParsableArguments {
+    static let defaultDirectory = "./.runway"
+
     @Option(name: .long, help: "Directory of the state store, logs and task records.")
-    var stateDir: String = "./.runway"
+    var stateDir: String = StateOptions.defaultDirectory
 }

@@ -5,7 +5,7 @@ import RunwayModel
 import RunwayPlanner
 
 /// `runway plan DIR`: what one reconcile pass would start, stop and hold back, and why.
-struct PlanCommand: ParsableCommand {
+struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Show what one reconcile pass would start and stop, and why.",
@@ -22,15 +22,33 @@ struct PlanCommand: ParsableCommand {
     @OptionGroup var state: StateOptions
     @OptionGroup var output: OutputOptions
 
-    func run() throws {
-        let load = ManifestLoader(configuration: .init(plugins: LauncherCatalog.plugins)).load(paths: paths)
+    @Option(name: .long, help: "Names this installation on every platform (label runway.io/managed-by).")
+    var controllerID: String = "runway"
+
+    static func observe(stateDirectory: String, controllerID: String) async throws -> [ObservedTask] {
+        guard FileManager.default.fileExists(atPath: stateDirectory) else { return [] }
+        var tasks: [ObservedTask] = []
+        let launchers = Wiring.launchers(stateDirectory: stateDirectory).launchers
+        for plugin in launchers.keys.sorted() { tasks += try await launchers[plugin]!.listTasks(managedBy: controllerID) }
+        return tasks
+    }
+
+    func run() async throws {
+        let load = Wiring.loader(stateDirectory: state.stateDir).load(paths: paths)
         DiagnosticPrinter.printToStandardError(load.diagnostics)
         guard load.isValid else {
             print(ValidationSummary(load: load, paths: paths).text)
             throw ExitStatus.unusable
         }
-        // No launcher or store is wired yet: nothing is observed and no job has a record.
-        let plan = Planner().plan(desired: load.desired, observed: [], records: [], now: Date())
+        // What the launchers see and the store remembers (both empty for a fresh state dir),
+        // settled in memory as a pass would, then planned. Nothing is written.
+        let now = Date()
+        let observed = try await Self.observe(stateDirectory: state.stateDir, controllerID: controllerID)
+        var records = try await Wiring.existingStore(state.stateDir)?.jobRecords() ?? []
+        let changes = Settlement().settle(desired: load.desired, observed: observed, records: records, now: now) { 0.5 }
+        let changed = Set(changes.map(\.key))
+        records = records.filter { !changed.contains($0.key) } + changes
+        let plan = Planner().plan(desired: load.desired, observed: observed, records: records, now: now)
         switch output.output {
         case .text: print(PlanPrinter.text(plan), terminator: "")
         case .json: print(JSONOutput.encode(PlanPrinter.document(plan)))

@@ -1,0 +1,7 @@
+#define _GNU_SOURCE
+#include <spawn.h>
+#include "runway_system.h"
+
+int runway_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import RunwayManifests
+import RunwayModel
+import RunwayPlanner
+import RunwayStore
+import Synchronization
+
+/// `runway apply`: reconcile passes until every job of the directory has finished and every
+/// task started for it has been stopped. The directory is re-read each pass (a removed job is
+/// cancelled); a directory that turns invalid keeps the last good desired state.
+public struct ApplyRun: Sendable {
+    public struct Settings: Sendable {
+        /// Longest wait between passes when nothing happens. Default 250 ms.
+        public var tick: Duration = .milliseconds(250)
+
+        public init() {}
+    }
+
+    let reconciler: Reconciler
+    let settings: Settings
+    let reload: @Sendable () -> ManifestLoad
+    let wakeups: Wakeups
+    let cancellation: CancellationFlag
+    let logger: Logger
+
+    public init(
+        reconciler: Reconciler, settings: Settings = Settings(), reload: @escaping @Sendable () -> ManifestLoad, wakeups: Wakeups,
+        cancellation: CancellationFlag, logger: Logger
+    ) {
+        self.reconciler = reconciler
+        self.settings = settings
+        self.reload = reload
+        self.wakeups = wakeups
+        self.cancellation = cancellation
+        self.logger = logger
+    }
+
+    /// The end of a run: the records of the directory's jobs, and whether it was cancelled.
+    public struct Result: Sendable {
+        public var records: [JobRecord]
+        public var cancelled: Bool
+        public var allSucceeded: Bool { !cancelled && records.allSatisfy { $0.state == .succeeded } }
+    }
+
+    public func run(initial: DesiredState, onPass: @Sendable (Reconciler.Outcome, DesiredState) -> Void) async throws -> Result {
+        var desired = initial
+        var everJobs = Set(initial.jobs.keys)
+        while true {
+            if cancellation.isSet { return try await cancel(desired: desired, jobs: everJobs) }
+            let load = reload()
+            if load.isValid {
+                desired = load.desired
+                everJobs.formUnion(desired.jobs.keys)
+            } else {
+                logger.warning("manifests are invalid; keeping the last good desired state",
+                    metadata: ["errors": "\(load.diagnostics.filter { $0.severity == .error }.count)"])
+            }
+            let outcome = try await reconciler.pass(desired: desired)
+            onPass(outcome, desired)
+            if isDone(outcome, desired: desired, jobs: everJobs) {
+                return Result(records: currentRecords(outcome.records, desired: desired, jobs: everJobs), cancelled: false)
+            }
+            await wakeups.wait(upTo: settings.tick)
+        }
+    }
+
+    /// Every job of the directory is final and no task of theirs is left.
+    private func isDone(_ outcome: Reconciler.Outcome, desired: DesiredState, jobs: Set<String>) -> Bool {
+        let records = currentRecords(outcome.records, desired: desired, jobs: jobs)
+        guard records.count == jobs.count, records.allSatisfy({ $0.state.isTerminal }) else { return false }
+        let ours = outcome.observed.filter { jobs.contains($0.owner?.job ?? "") }
+        return ours.isEmpty && outcome.plan.changesNothing
+    }
+
+    /// The record of each job's current generation (a removed job: its latest record).
+    private func currentRecords(_ records: [JobRecord], desired: DesiredState, jobs: Set<String>) -> [JobRecord] {
+        let byJob = Dictionary(grouping: records, by: \.job)
+        return jobs.sorted().compactMap { name in
+            if let job = desired.jobs[name] { return byJob[name]?.first { $0.generation == job.generation } }
+            return byJob[name]?.max { $0.updatedAt < $1.updatedAt }
+        }
+    }
+
+    /// Ctrl-C: stop every task of the directory's jobs (SIGTERM, then SIGKILL after the grace),
+    /// and record the unfinished jobs as cancelled.
+    private func cancel(desired: DesiredState, jobs: Set<String>) async throws -> Result {
+        logger.notice("cancelling: stopping every task of this directory's jobs")
+        let observed = try await reconciler.observe()
+        let stops = observed.filter { jobs.contains($0.owner?.job ?? "") }.map { PlanAction.Stop(task: $0, reason: .jobRemoved) }
+        var cancelledDesired = desired
+        cancelledDesired.jobs = [:]  // every stop settles its attempt as cancelled
+        try await reconciler.execute(Plan(actions: stops.map { .stop($0) }), desired: cancelledDesired, records: try await reconciler.store.jobRecords(), now: Date())
+        let now = Date()
+        var change = StoreChange()
+        for record in try await reconciler.store.jobRecords() where jobs.contains(record.job) && !record.state.isTerminal {
+            let cancelled = Lifecycle.cancelled(record, reason: "cancelled by the operator", now: now)
+            change.records.append(cancelled)
+            change.events.append(JobEvent(cancelled, attempt: record.attempt, at: now, kind: "cancelled", message: "cancelled by the operator"))
+        }
+        for attempt in try await reconciler.store.openAttempts() where jobs.contains(attempt.job) {
+            var failed = attempt
+            failed.state = .failed
+            failed.reason = "cancelled by the operator"
+            change.attempts.append(failed)
+        }
+        try await reconciler.store.apply(change)
+        let records = try await reconciler.store.jobRecords()
+        return Result(records: currentRecords(records, desired: desired, jobs: jobs), cancelled: true)
+    }
+}
+
+/// Wakes the loop early when something happened (a claim, a report).
+public final class Wakeups: Sendable {
+    /// The pending flag and a waiting continuation; the mutex guards both.
+    private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    public init() {}
+
+    public func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state = (state.waiter == nil, nil) }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at the next signal, or after `timeout`.
+    public func wait(upTo timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let ready = self.state.withLock { state -> Bool in
+                        if state.pending { state.pending = false; return true }
+                        state.waiter?.resume()
+                        state.waiter = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { self.signal() }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// Set once by a signal handler; read by the loop.
+public final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func set() { flag.store(true, ordering: .relaxed) }
+    public var isSet: Bool { flag.load(ordering: .relaxed) }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import RunwayModel
+import RunwayPlanner
+
+/// How the controller runs. Every default is documented on its property.
+public struct ControllerConfiguration: Sendable {
+    /// Names this installation on every platform (`runway.io/managed-by`). Default `runway`.
+    public var controllerID: String = "runway"
+    /// The runner API URL tasks are told to connect back to (`RUNWAY_SERVER_URL`).
+    public var serverURL: String
+    /// How often runners heartbeat. Default 5 seconds.
+    public var heartbeatInterval: Duration = .seconds(5)
+    /// A running attempt silent for this long is stopped as `heartbeat-lost`. Default 30 seconds.
+    public var heartbeatTimeout: Duration = .seconds(30)
+    /// Largest log chunk the runner API accepts. Default 256 KiB.
+    public var maxLogChunkBytes: Int = 256 << 10
+    /// Starts and stops carried out at once. Default 8.
+    public var parallelism: Int = 8
+    /// Backoff between a failed attempt and its retry.
+    public var backoff: Backoff = Backoff()
+    /// The controller's own image, for profiles that name none (`RUNWAY_IMAGE`).
+    public var image: String?
+
+    public init(serverURL: String) {
+        self.serverURL = serverURL
+    }
+}
+
+/// Where the controller puts a job for its runner to claim (the runner API's holding set).
+public protocol JobHolding: Sendable {
+    func hold(_ job: ClaimedJob, tokenHash: String) async
+    func release(attempts: Set<String>) async
+}

@@ -1,0 +1,171 @@
+import Foundation
+import RunwayLaunchers
+import RunwayModel
+import RunwayPlanner
+import RunwayStore
+
+extension Reconciler {
+    /// Carries out the plan's stops and starts, `parallelism` at a time. One failed action is
+    /// recorded and logged; it never keeps the others from running.
+    func execute(_ plan: Plan, desired: DesiredState, records: [JobRecord], now: Date) async throws {
+        let byKey = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        let actions = plan.stops.map { PlanAction.stop($0) } + plan.starts.map { PlanAction.start($0) }
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for action in actions {
+                if running == configuration.parallelism {
+                    await group.next()
+                    running -= 1
+                }
+                running += 1
+                group.addTask {
+                    do {
+                        switch action {
+                        case .stop(let stop):
+                            let record = stop.task.owner.flatMap { byKey[JobKey(job: $0.job, generation: $0.generation)] }
+                            try await self.stop(stop, record: record, desired: desired)
+                        case .start(let start):
+                            try await self.start(start, desired: desired, record: byKey[JobKey(job: start.job, generation: start.generation)])
+                        case .wait:
+                            break
+                        }
+                    } catch {
+                        self.logger.error("action failed", metadata: ["action": "\(action)", "error": "\(error)"])
+                    }
+                }
+            }
+        }
+    }
+
+    /// StopJob: settle the task's attempt with the stop's reason first (so the runner's own
+    /// report of being killed cannot replace "timed-out" with "signal 15"), then stop the task.
+    func stop(_ stop: PlanAction.Stop, record _: JobRecord?, desired: DesiredState) async throws {
+        let owner = stop.task.owner
+        let attemptID = owner.map { AttemptRecord.id(job: $0.job, generation: $0.generation, number: $0.attempt) }
+        let requestedAt = Date()
+        var current: JobRecord?
+        if let owner { current = try await store.jobRecords(job: owner.job).first { $0.generation == owner.generation } }
+        var attempt: AttemptRecord?
+        if let attemptID { attempt = try await store.attempt(id: attemptID) }
+        var change = StoreChange()
+        if let current, let owner {
+            change.events.append(JobEvent(current, attempt: owner.attempt, at: requestedAt, kind: "stop-requested",
+                message: "stopping \(stop.task.name): \(stop.reason.rawValue)"))
+        }
+        if let settled = Settlement(backoff: configuration.backoff).afterStop(
+            stop, record: current, desired: desired, now: requestedAt, jitter: Double.random(in: 0..<1))
+        {
+            change.records.append(settled)
+            change.events.append(Transition.event(from: current, to: settled, at: requestedAt))
+            if var open = attempt, open.isOpen {
+                open.state = .failed
+                open.reason = settled.lastReason
+                attempt = open
+            }
+        }
+        if var requested = attempt {
+            requested.stopRequestedAt = requested.stopRequestedAt ?? requestedAt
+            change.attempts = [requested]
+        }
+        try await store.apply(change)
+        if let attemptID { await holding.release(attempts: [attemptID]) }
+
+        guard let launcher = launchers[stop.task.plugin] else {
+            throw LauncherError(.unavailable, plugin: stop.task.plugin, task: stop.task.name, "no launcher for this plugin")
+        }
+        try await launcher.stopTask(TaskHandle(stop.task, config: owner.flatMap { desired.profiles[$0.profile]?.config }))
+        let now = Date()
+        var done = StoreChange()
+        if let attemptID, var stopped = try await store.attempt(id: attemptID) {
+            stopped.stoppedAt = now
+            done.attempts.append(stopped)
+        }
+        if let current, let owner {
+            done.events.append(JobEvent(current, attempt: owner.attempt, at: now, kind: "stopped", message: "stopped \(stop.task.name)"))
+        }
+        try await store.apply(done)
+    }
+
+    /// StartJob: record the attempt and hold the job (one transaction), then start the task.
+    func start(_ start: PlanAction.Start, desired: DesiredState, record: JobRecord?) async throws {
+        guard let job = desired.jobs[start.job], let profile = desired.profiles[start.profile] else { return }
+        let now = Date()
+        let token = TaskToken.generate()
+        let name = start.owner.taskName()
+        var attempt = AttemptRecord(
+            job: job.name, generation: job.generation, number: start.attempt, profile: profile.name, plugin: profile.plugin,
+            retries: job.spec.retries, taskName: name, tokenHash: TaskToken.hash(token), requestedAt: now)
+        let base = record ?? Lifecycle.queued(job, now: now)
+        let held = Lifecycle.held(base, attempt: start.attempt, now: now)
+        try await store.apply(StoreChange(records: [held], attempts: [attempt], events: [
+            JobEvent(held, attempt: start.attempt, at: now, kind: "held", message: "attempt \(start.attempt) held for its runner (\(start.reason.detail))"),
+            JobEvent(held, attempt: start.attempt, at: now, kind: "start-requested", message: "starting \(name) on \(profile.plugin)"),
+        ]))
+        await holding.hold(payload(for: job, attempt: attempt), tokenHash: attempt.tokenHash)
+        do {
+            guard let launcher = launchers[profile.plugin] else {
+                throw LauncherError(.unavailable, plugin: profile.plugin, task: name, "no launcher for this plugin")
+            }
+            let spec = try taskSpec(name: name, owner: start.owner, attempt: attempt, token: token, profile: profile)
+            let handle = try await launcher.startTask(spec)
+            attempt.state = .started
+            attempt.taskID = handle.id
+            attempt.startedAt = Date()
+            try await store.apply(StoreChange(attempts: [attempt], events: [
+                JobEvent(held, attempt: start.attempt, at: attempt.startedAt!, kind: "task-started", message: "task \(name) started (\(handle.id))")
+            ]))
+        } catch {
+            // The task never reached the platform: the attempt fails now, with the cause.
+            await holding.release(attempts: [attempt.id])
+            let failedAt = Date()
+            let settled = Lifecycle.failed(
+                held, retries: job.spec.retries, reason: "start failed: \(error)", now: failedAt, backoff: configuration.backoff,
+                jitter: Double.random(in: 0..<1))
+            attempt.state = .failed
+            attempt.reason = settled.lastReason
+            try await store.apply(StoreChange(records: [settled], attempts: [attempt], events: [Transition.event(from: held, to: settled, at: failedAt)]))
+            throw error
+        }
+    }
+
+    private func taskSpec(name: String, owner: TaskOwner, attempt: AttemptRecord, token: String, profile: RunnerProfile) throws
+        -> TaskSpec
+    {
+        var environment = profile.environment
+        environment[TaskEnvironment.serverURL] = configuration.serverURL
+        environment[TaskEnvironment.token] = token
+        environment[TaskEnvironment.taskID] = attempt.id
+        return TaskSpec(
+            name: name, labels: TaskLabels.labels(controllerID: configuration.controllerID, owner: owner), owner: owner,
+            image: profile.image ?? configuration.image, arguments: ["runner"], environment: environment,
+            secretEnvironment: try SecretResolver.resolve(profile.secretEnvironment), config: profile.config)
+    }
+}
+
+/// Resolves secret references at launch. Values are never logged or stored.
+enum SecretResolver {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func resolve(_ secrets: [String: SecretReference]) throws -> [String: String] {
+        var values: [String: String] = [:]
+        for (name, reference) in secrets {
+            switch reference {
+            case .fromEnv(let variable):
+                guard let value = ProcessInfo.processInfo.environment[variable] else {
+                    throw Failure(description: "secret \(name): environment variable \(variable) is not set on the controller")
+                }
+                values[name] = value
+            case .fromFile(let path):
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw Failure(description: "secret \(name): cannot read \(path)")
+                }
+                var text = String(decoding: data, as: UTF8.self)
+                while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+                values[name] = text
+            }
+        }
+        return values
+    }
+}

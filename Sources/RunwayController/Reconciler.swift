@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+import RunwayLaunchers
+import RunwayModel
+import RunwayPlanner
+import RunwayStore
+
+/// One reconcile pass: observe every launcher, record new generations, settle what the world
+/// says, plan, and carry out the plan's starts and stops with bounded parallelism.
+/// Level-based: each pass re-reads the world and trusts no earlier event.
+public struct Reconciler: Sendable {
+    public let configuration: ControllerConfiguration
+    let launchers: LauncherRegistry
+    let store: any StateStore
+    let holding: any JobHolding
+    let logger: Logger
+
+    public init(
+        configuration: ControllerConfiguration, launchers: LauncherRegistry, store: any StateStore, holding: any JobHolding,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.launchers = launchers
+        self.store = store
+        self.holding = holding
+        self.logger = logger
+    }
+
+    /// What one pass saw and did.
+    public struct Outcome: Sendable {
+        public var plan: Plan
+        public var records: [JobRecord]
+        public var observed: [ObservedTask]
+    }
+
+    /// Runs one pass against `desired`; `allowStarts: false` stops and settles but starts nothing.
+    public func pass(desired: DesiredState, now: Date = Date(), allowStarts: Bool = true) async throws -> Outcome {
+        let observed = try await observe()
+        var records = try await store.jobRecords()
+        records = try await queueNewGenerations(desired: desired, records: records, now: now)
+        records = try await settle(desired: desired, observed: observed, records: records, now: now)
+        try await rehold(desired: desired, records: records)
+        let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout)
+        var plan = planner.plan(desired: desired, observed: observed, records: records, now: now)
+        if !allowStarts { plan = Plan(actions: plan.actions.filter { if case .start = $0 { false } else { true } }) }
+        try await recordWaits(plan, records: records, now: now)
+        try await execute(plan, desired: desired, records: records, now: now)
+        return Outcome(plan: plan, records: try await store.jobRecords(), observed: observed)
+    }
+
+    /// Every task of ours on every platform.
+    public func observe() async throws -> [ObservedTask] {
+        var tasks: [ObservedTask] = []
+        for plugin in launchers.launchers.keys.sorted() {
+            tasks += try await launchers.launchers[plugin]!.listTasks(managedBy: configuration.controllerID)
+        }
+        return tasks
+    }
+
+    private func queueNewGenerations(desired: DesiredState, records: [JobRecord], now: Date) async throws -> [JobRecord] {
+        let known = Set(records.map(\.key))
+        let fresh = desired.jobs.values.filter { !known.contains(JobKey(job: $0.name, generation: $0.generation)) }
+            .sorted { $0.name < $1.name }
+            .map { Lifecycle.queued($0, now: now) }
+        guard !fresh.isEmpty else { return records }
+        let events = fresh.map { JobEvent($0, at: now, kind: "queued", message: "generation \($0.generation.short) queued") }
+        try await store.apply(StoreChange(records: fresh, events: events))
+        return records + fresh
+    }
+
+    private func settle(desired: DesiredState, observed: [ObservedTask], records: [JobRecord], now: Date) async throws
+        -> [JobRecord]
+    {
+        let settlement = Settlement(backoff: configuration.backoff)
+        let changes = settlement.settle(desired: desired, observed: observed, records: records, now: now) { Double.random(in: 0..<1) }
+        guard !changes.isEmpty else { return records }
+        let before = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        var change = StoreChange(records: changes)
+        var ended = Set<String>()
+        for record in changes {
+            let previous = before[record.key]
+            change.events.append(Transition.event(from: previous, to: record, at: now))
+            if let previous, previous.attempt > 0, previous.attempt == record.attempt, record.state != previous.state,
+                let attempt = try await store.attempt(id: AttemptRecord.id(job: record.job, generation: record.generation, number: record.attempt)),
+                attempt.isOpen
+            {
+                var failed = attempt
+                failed.state = .failed
+                failed.reason = record.lastReason
+                change.attempts.append(failed)
+                ended.insert(attempt.id)
+            }
+        }
+        try await store.apply(change)
+        await holding.release(attempts: ended)
+        let changedKeys = Set(changes.map(\.key))
+        return records.filter { !changedKeys.contains($0.key) } + changes
+    }
+
+    /// After a controller restart the holding set is empty: put back the job of every attempt
+    /// that still waits for its runner (keyed by the stored token hash, so its token still works).
+    private func rehold(desired: DesiredState, records: [JobRecord]) async throws {
+        for record in records where record.state == .held {
+            guard let job = desired.jobs[record.job], job.generation == record.generation,
+                let attempt = try await store.attempt(id: AttemptRecord.id(job: record.job, generation: record.generation, number: record.attempt)),
+                attempt.isOpen
+            else { continue }
+            await holding.hold(payload(for: job, attempt: attempt), tokenHash: attempt.tokenHash)
+        }
+    }
+
+    /// Writes a `waiting` event when a job's reason to wait changes (for `runway explain`).
+    private func recordWaits(_ plan: Plan, records: [JobRecord], now: Date) async throws {
+        let byJob = Dictionary(grouping: records, by: \.job)
+        var events: [JobEvent] = []
+        for wait in plan.waits {
+            guard let record = byJob[wait.job]?.max(by: { $0.updatedAt < $1.updatedAt }) else { continue }
+            let message = Transition.waitMessage(wait)
+            let last = try await store.events(job: wait.job).last
+            if last?.kind != "waiting" || last?.message != message {
+                events.append(JobEvent(record, at: now, kind: "waiting", message: message))
+            }
+        }
+        try await store.apply(StoreChange(events: events))
+    }
+
+    func payload(for job: Job, attempt: AttemptRecord) -> ClaimedJob {
+        ClaimedJob(
+            attemptID: attempt.id, job: job.name, generation: job.generation.digest, attempt: attempt.number,
+            command: job.spec.command, workingDirectory: job.spec.workingDirectory, environment: job.spec.environment,
+            heartbeatIntervalMilliseconds: Int(configuration.heartbeatInterval.components.seconds * 1000
+                + configuration.heartbeatInterval.components.attoseconds / 1_000_000_000_000_000),
+            maxLogChunkBytes: configuration.maxLogChunkBytes)
+    }
+}

@@ -1,0 +1,50 @@
+/// One HTTP request.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]?
+    /// Overrides the client's total timeout for this request.
+    public var timeout: Duration?
+
+    public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Duration? = nil) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
+}
+
+/// A whole response. Header names are lowercased.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// No response: the host, method, path and cause, as curl tells them.
+public struct HTTPError: Error, CustomStringConvertible {
+    public var method: String
+    public var url: String
+    /// curl's error code (`CURLE_*`).
+    public var code: Int
+    public var cause: String
+
+    public init(method: String, url: String, code: Int, cause: String) {
+        self.method = method
+        self.url = url
+        self.code = code
+        self.cause = cause
+    }
+
+    public var description: String { "\(method) \(url): \(cause)" }
+}

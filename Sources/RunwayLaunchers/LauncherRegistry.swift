@@ -1,0 +1,24 @@
+import RunwayManifests
+import RunwayModel
+
+/// The plugin name → launcher table, built once by the executable.
+public struct LauncherRegistry: Sendable {
+    /// Platforms the design names whose launchers this build does not have yet.
+    public static let plannedPlugins = ["docker", "ecs", "kubernetes", "nomad"]
+
+    public let launchers: [String: any TaskLauncher]
+
+    public init(_ launchers: [any TaskLauncher]) {
+        self.launchers = Dictionary(uniqueKeysWithValues: launchers.map { (type(of: $0).plugin, $0) })
+    }
+
+    public subscript(plugin: String) -> (any TaskLauncher)? { launchers[plugin] }
+
+    /// The manifest loader's view: each available launcher validates its own config; a planned
+    /// platform is refused at validate time rather than at launch.
+    public var catalog: PluginCatalog {
+        var validators: [String: PluginCatalog.Validator] = [:]
+        for (name, launcher) in launchers { validators[name] = { launcher.validate(config: $0) } }
+        return PluginCatalog(validators: validators, unavailable: Set(Self.plannedPlugins).subtracting(launchers.keys))
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// What the local launcher remembers of one task, one JSON file per task under its directory.
+struct LocalTaskRecord: Codable, Sendable, Hashable {
+    var name: String
+    var pid: Int32
+    /// The process's start time in clock ticks since boot (`/proc/<pid>/stat` field 22): with the
+    /// pid, it tells our process from a later one that reused the pid.
+    var startTicks: UInt64
+    var labels: [String: String]
+    var startedAt: Date
+    var graceMilliseconds: Int64
+    var exitCode: Int32?
+    var signal: Int32?
+    var exitedAt: Date?
+
+    var id: String { "\(pid)-\(startTicks)" }
+    var grace: Duration { .milliseconds(graceMilliseconds) }
+}
+
+/// A process's entry in `/proc`, as far as the launcher needs it.
+struct ProcessStat {
+    /// `R`, `S`, `D`, `Z` (zombie), `T`, …
+    var state: Character
+    var startTicks: UInt64
+
+    /// Reads `/proc/<pid>/stat`; nil when there is no such process.
+    init?(pid: Int32) {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        // After "pid (comm) ": state is field 3; starttime is field 22.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let state = fields[0].first, let ticks = UInt64(fields[19]) else { return nil }
+        self.state = state
+        self.startTicks = ticks
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import RunwayModel
+
+/// Sends the job's output to the controller in order: consecutive pieces of one stream are
+/// joined up to the chunk limit, each chunk carries the next sequence number, and a chunk is
+/// retried until accepted, so nothing is lost or reordered.
+struct LogShipper: Sendable {
+    let client: ControllerClient
+    let attemptID: String
+    let maxChunk: Int
+    let logger: Logger
+
+    func ship(_ output: OutputQueue) async {
+        var seq = 0
+        var delivering = true
+        while let pieces = await output.take() {
+            guard delivering else { continue }  // keep draining so the job never blocks on a full pipe
+            for (stream, bytes) in chunks(pieces) {
+                delivering = await send(seq: seq, stream: stream, bytes: bytes)
+                if !delivering { break }
+                seq += 1
+            }
+        }
+    }
+
+    /// Joins consecutive pieces of the same stream, splitting at `maxChunk`.
+    func chunks(_ pieces: [(LogChunk.Stream, [UInt8])]) -> [(LogChunk.Stream, [UInt8])] {
+        var result: [(LogChunk.Stream, [UInt8])] = []
+        for (stream, bytes) in pieces {
+            var rest = bytes[...]
+            while !rest.isEmpty {
+                if let last = result.last, last.0 == stream, last.1.count < maxChunk {
+                    let room = maxChunk - last.1.count
+                    result[result.count - 1].1 += rest.prefix(room)
+                    rest = rest.dropFirst(room)
+                } else {
+                    result.append((stream, Array(rest.prefix(maxChunk))))
+                    rest = rest.dropFirst(maxChunk)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Delivers one chunk, retrying for about two minutes; false when the controller is gone.
+    private func send(seq: Int, stream: LogChunk.Stream, bytes: [UInt8]) async -> Bool {
+        var delay = 0.1
+        for attempt in 1...25 {
+            do {
+                try await client.appendLog(attemptID: attemptID, seq: seq, stream: stream, bytes: bytes)
+                return true
+            } catch let error as RunnerError where !error.isRetryable {
+                logger.error("log chunk refused; output is no longer shipped", metadata: ["seq": "\(seq)", "error": "\(error)"])
+                return false
+            } catch {
+                logger.warning("log chunk not delivered yet", metadata: ["seq": "\(seq)", "try": "\(attempt)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 8)
+            }
+        }
+        logger.error("controller unreachable; output is no longer shipped", metadata: ["seq": "\(seq)"])
+        return false
+    }
+}

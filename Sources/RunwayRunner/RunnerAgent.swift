@@ -1,0 +1,145 @@
+import Foundation
+import Logging
+import RunwayHTTP
+import RunwayModel
+
+/// `runway runner`: connects back to the controller, claims the one job its task was launched
+/// for, runs it, streams its output, heartbeats, forwards SIGTERM to it, reports, and exits with
+/// the job's exit code.
+public struct RunnerAgent: Sendable {
+    /// Settings, read from the task environment. Every default is documented on its property.
+    public struct Configuration: Sendable {
+        public var serverURL: String
+        public var token: String
+        public var taskID: String
+        /// Attempts to reach the controller before giving up. Default 15 (about a minute).
+        public var connectAttempts: Int = 15
+        /// Attempts to deliver the final report. Default 30 (about two and a half minutes, so a
+        /// controller that restarts in between still gets it).
+        public var reportAttempts: Int = 30
+
+        public init(serverURL: String, token: String, taskID: String) {
+            self.serverURL = serverURL.hasSuffix("/") ? String(serverURL.dropLast()) : serverURL
+            self.token = token
+            self.taskID = taskID
+        }
+
+        /// Reads `RUNWAY_SERVER_URL`, `RUNWAY_TASK_TOKEN` and `RUNWAY_TASK_ID`.
+        public static func fromEnvironment(_ environment: [String: String]) throws -> Configuration {
+            func required(_ name: String) throws -> String {
+                guard let value = environment[name], !value.isEmpty else { throw RunnerError.missingEnvironment(name) }
+                return value
+            }
+            return Configuration(
+                serverURL: try required(TaskEnvironment.serverURL), token: try required(TaskEnvironment.token),
+                taskID: try required(TaskEnvironment.taskID))
+        }
+    }
+
+    let configuration: Configuration
+    let client: ControllerClient
+    let logger: Logger
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.client = ControllerClient(baseURL: configuration.serverURL, token: configuration.token)
+        self.logger = logger
+    }
+
+    /// Runs the whole agent; returns the process exit status.
+    public func run() async -> Int32 {
+        let job: ClaimedJob
+        do {
+            job = try await claim()
+        } catch {
+            logger.error("could not claim a job", metadata: ["error": "\(error)", "task.id": "\(configuration.taskID)"])
+            return 3
+        }
+        logger.info("claimed job", metadata: ["job.name": "\(job.job)", "attempt.id": "\(job.attemptID)"])
+        let report = await execute(job)
+        await deliver(report, for: job)
+        return report.exitCode ?? 1
+    }
+
+    private func claim() async throws -> ClaimedJob {
+        var delay = 0.25
+        for attempt in 1...configuration.connectAttempts {
+            do {
+                return try await client.claim()
+            } catch let error as RunnerError where !error.isRetryable {
+                throw error
+            } catch {
+                logger.warning("controller not reachable yet", metadata: ["try": "\(attempt)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 8)
+            }
+        }
+        throw RunnerError.unreachable(configuration.serverURL)
+    }
+
+    private func execute(_ job: ClaimedJob) async -> CompletionReport {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RUNWAY_") }
+        environment.merge(job.environment) { $1 }
+        environment[TaskEnvironment.job] = job.job
+        environment[TaskEnvironment.attempt] = String(job.attempt)
+        let process: JobProcess
+        do {
+            process = try JobProcess.start(command: job.command, environment: environment, workingDirectory: job.workingDirectory)
+        } catch {
+            return CompletionReport(exitCode: nil, reason: "could not start the command: \(error)")
+        }
+        let shipper = LogShipper(client: client, attemptID: job.attemptID, maxChunk: job.maxLogChunkBytes, logger: logger)
+        let interval = Duration.milliseconds(job.heartbeatIntervalMilliseconds)
+        let terminated = SignalForwarder(to: process.pid)
+        let status: JobProcess.Exit = await withTaskGroup(of: JobProcess.Exit?.self) { group in
+            group.addTask { await shipper.ship(process.output) ; return nil }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    if Task.isCancelled { break }
+                    do { try await client.heartbeat(attemptID: job.attemptID) } catch {
+                        logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                return nil
+            }
+            group.addTask { await process.waitForExit() }
+            var exit: JobProcess.Exit?
+            var finished = 0
+            for await result in group {
+                finished += 1
+                if let result {
+                    exit = result
+                }
+                // The command ended and its output is shipped: stop heartbeating.
+                if exit != nil && finished == 2 { group.cancelAll() }
+            }
+            return exit!
+        }
+        terminated.stop()
+        switch status {
+        case .exited(let code):
+            return CompletionReport(exitCode: code, reason: terminated.fired ? "stopped by SIGTERM" : nil)
+        case .signaled(let signal):
+            return CompletionReport(exitCode: 128 + signal, reason: "killed by signal \(signal)")
+        }
+    }
+
+    private func deliver(_ report: CompletionReport, for job: ClaimedJob) async {
+        var delay = 0.25
+        for attempt in 1...configuration.reportAttempts {
+            do {
+                try await client.complete(attemptID: job.attemptID, report: report)
+                logger.info("reported", metadata: ["job.name": "\(job.job)", "exit.code": "\(report.exitCode.map(String.init) ?? "none")"])
+                return
+            } catch let error as RunnerError where !error.isRetryable {
+                logger.error("report refused", metadata: ["error": "\(error)"])
+                return
+            } catch {
+                logger.warning("report not delivered yet", metadata: ["try": "\(attempt)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 5)
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+/// Attempt logs on disk: `<state-dir>/logs/<attempt-id>.log`, written at explicit offsets so a
+/// chunk retried after a crash overwrites what was half-written instead of appending twice.
+public struct LogFiles: Sendable {
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public func path(attemptID: String) -> String { directory + "/" + attemptID + ".log" }
+
+    func write(_ bytes: [UInt8], attemptID: String, at offset: Int) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let fd = open(path(attemptID: attemptID), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(fd) }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + written, bytes.count - written, off_t(offset + written)) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            written += count
+        }
+    }
+
+    /// The first `length` bytes of an attempt's log (the indexed part), or nil when there is none.
+    public func read(attemptID: String, length: Int) -> [UInt8]? {
+        guard let handle = FileHandle(forReadingAtPath: path(attemptID: attemptID)) else { return nil }
+        defer { try? handle.close() }
+        return Array((try? handle.read(upToCount: length)) ?? Data())
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import RunwayModel
+import RunwayStore
+
+/// The controller's HTTP API: the runner endpoints, the read API and health.
+public struct RunnerAPI: Sendable {
+    let service: RunnerService
+    let store: any StateStore
+    let logs: LogFiles
+    let readiness: @Sendable () -> Bool
+
+    public init(service: RunnerService, store: any StateStore, logs: LogFiles, readiness: @escaping @Sendable () -> Bool) {
+        self.service = service
+        self.store = store
+        self.logs = logs
+        self.readiness = readiness
+    }
+
+    /// The router with every route of DESIGN.md's "Runner API".
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        let service = self.service
+        let maxChunk = service.configuration.maxLogChunkBytes
+        router.post("/v1/runner/claim") { request, _ -> Response in
+            try await Self.mapped(service.logger) {
+                let claimed = try await service.claim(token: try Self.bearer(request))
+                return try Self.json(claimed)
+            }
+        }
+        router.post("/v1/runner/attempts/:id/heartbeat") { request, context -> Response in
+            try await Self.mapped(service.logger) {
+                try await service.heartbeat(attemptID: try context.parameters.require("id"), token: try Self.bearer(request))
+                return Response(status: .noContent)
+            }
+        }
+        router.post("/v1/runner/attempts/:id/logs") { request, context -> Response in
+            var request = request
+            return try await Self.mapped(service.logger) {
+                guard let seq = request.uri.queryParameters.get("seq", as: Int.self) else {
+                    throw RunnerAPIError.badRequest("query parameter 'seq' (integer) is required")
+                }
+                let stream = LogChunk.Stream(rawValue: request.uri.queryParameters.get("stream") ?? "stdout") ?? .stdout
+                let body: ByteBuffer
+                do {
+                    body = try await request.collectBody(upTo: maxChunk)
+                } catch {
+                    throw RunnerAPIError.tooLarge("log chunk exceeds \(maxChunk) bytes")
+                }
+                try await service.appendLog(
+                    attemptID: try context.parameters.require("id"), token: try Self.bearer(request), seq: seq, stream: stream,
+                    bytes: Array(buffer: body))
+                return Response(status: .noContent)
+            }
+        }
+        router.post("/v1/runner/attempts/:id/complete") { request, context -> Response in
+            var request = request
+            return try await Self.mapped(service.logger) {
+                let body = try await request.collectBody(upTo: 64 << 10)
+                guard let report = try? JSONDecoder().decode(CompletionReport.self, from: Data(buffer: body)) else {
+                    throw RunnerAPIError.badRequest("body must be {\"exitCode\": N, \"reason\": \"…\"}")
+                }
+                try await service.complete(attemptID: try context.parameters.require("id"), token: try Self.bearer(request), report: report)
+                return Response(status: .noContent)
+            }
+        }
+        addReadRoutes(to: router)
+        let readiness = self.readiness
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/readyz") { _, _ -> Response in
+            readiness()
+                ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+                : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "not ready\n")))
+        }
+        return router
+    }
+
+    static func bearer(_ request: Request) throws -> String {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw RunnerAPIError.unauthorized("missing bearer token")
+        }
+        return String(header.dropFirst("Bearer ".count))
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
+    /// Runs a handler, turning refusals into their status codes, with a log line for each.
+    static func mapped(_ logger: Logger, _ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch let error as RunnerAPIError {
+            let status: HTTPResponse.Status =
+                switch error {
+                case .unauthorized: .unauthorized
+                case .conflict: .conflict
+                case .tooLarge: .contentTooLarge
+                case .badRequest: .badRequest
+                case .unavailable: .serviceUnavailable
+                }
+            logger.warning("runner request refused", metadata: ["http.status": "\(status.code)", "reason": "\(error)"])
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; charset=utf-8"
+            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "\(error)\n")))
+        }
+    }
+}

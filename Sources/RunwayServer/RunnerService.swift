@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import RunwayModel
+import RunwayPlanner
+import RunwayStore
+
+/// The runner side of the lifecycle, independent of HTTP: claim with the one-time token,
+/// heartbeat, ordered log chunks, completion. Every check and write of one call is one store
+/// transaction, so two claims of one token cannot both win.
+public struct RunnerService: Sendable {
+    /// Settings of the runner API. Every default is documented on its property.
+    public struct Configuration: Sendable {
+        /// How often runners heartbeat. Default 5 seconds.
+        public var heartbeatInterval: Duration = .seconds(5)
+        /// Largest log chunk accepted. Default 256 KiB.
+        public var maxLogChunkBytes: Int = 256 << 10
+        /// Backoff between a failed attempt and its retry.
+        public var backoff: Backoff = Backoff()
+
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    let store: any StateStore
+    let holding: HoldingSet
+    let logs: LogFiles
+    let logger: Logger
+    /// Called after every change the controller should react to (claim, completion).
+    let onChange: @Sendable () -> Void
+
+    public init(
+        configuration: Configuration, store: any StateStore, holding: HoldingSet, logs: LogFiles, logger: Logger,
+        onChange: @escaping @Sendable () -> Void
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.holding = holding
+        self.logs = logs
+        self.logger = logger
+        self.onChange = onChange
+    }
+
+    /// Hands the runner exactly the job its token was issued for, once.
+    public func claim(token: String, now: Date = Date()) async throws -> ClaimedJob {
+        let hash = TaskToken.hash(token)
+        let payload = await holding.peek(hash)
+        let claimed: ClaimedJob = try await store.modify(.tokenHash(hash)) { attempt, record in
+            guard let attempt else { throw RunnerAPIError.unauthorized("unknown task token") }
+            guard attempt.state == .starting || attempt.state == .started else {
+                throw RunnerAPIError.conflict("token of attempt \(attempt.id) was already used (attempt is \(attempt.state.rawValue))")
+            }
+            guard var record, record.state == .held, record.attempt == attempt.number else {
+                throw RunnerAPIError.conflict("attempt \(attempt.id) is no longer current")
+            }
+            guard let payload else {
+                throw RunnerAPIError.unavailable("job of attempt \(attempt.id) is not held by this controller yet")
+            }
+            var next = attempt
+            next.state = .running
+            next.claimedAt = now
+            next.lastHeartbeatAt = now
+            record = Lifecycle.running(record, now: now)
+            let events = [
+                JobEvent(record, attempt: attempt.number, at: now, kind: "runner-connected", message: "runner of \(attempt.taskName) connected"),
+                JobEvent(record, attempt: attempt.number, at: now, kind: "running", message: "running attempt \(attempt.number)"),
+            ]
+            return (StoreChange(records: [record], attempts: [next], events: events), payload)
+        }
+        await holding.release(hash)
+        logger.info("runner claimed its job", metadata: ["job.name": "\(claimed.job)", "attempt.id": "\(claimed.attemptID)"])
+        onChange()
+        return claimed
+    }
+
+    /// Records a sign of life from the runner of `attemptID`.
+    public func heartbeat(attemptID: String, token: String, now: Date = Date()) async throws {
+        try await withRunningAttempt(attemptID, token: token) { attempt, record in
+            var next = attempt
+            next.lastHeartbeatAt = now
+            var records: [JobRecord] = []
+            if var record, record.attempt == attempt.number, record.state == .running {
+                record.lastHeartbeatAt = now
+                records.append(record)
+            }
+            return StoreChange(records: records, attempts: [next])
+        }
+    }
+
+    /// Appends chunk `seq` of the attempt's output. Chunks must come in order: a repeat of an
+    /// accepted chunk is acknowledged again, a gap is refused.
+    public func appendLog(attemptID: String, token: String, seq: Int, stream: LogChunk.Stream, bytes: [UInt8], now: Date = Date())
+        async throws
+    {
+        guard bytes.count <= configuration.maxLogChunkBytes else {
+            throw RunnerAPIError.tooLarge("log chunk of \(bytes.count) bytes exceeds \(configuration.maxLogChunkBytes)")
+        }
+        let logs = self.logs
+        try await withRunningAttempt(attemptID, token: token, allowCompleted: true) { attempt, record in
+            if seq < attempt.nextLogSeq { return StoreChange() }  // already have it
+            guard seq == attempt.nextLogSeq else {
+                throw RunnerAPIError.conflict("log chunk \(seq) out of order; expected \(attempt.nextLogSeq)")
+            }
+            try logs.write(bytes, attemptID: attempt.id, at: attempt.logBytes)
+            var next = attempt
+            next.nextLogSeq += 1
+            next.logBytes += bytes.count
+            next.lastHeartbeatAt = now
+            let chunk = LogChunk(attemptID: attempt.id, seq: seq, stream: stream, offset: attempt.logBytes, length: bytes.count, at: now)
+            return StoreChange(attempts: [next], logChunks: [chunk])
+        }
+    }
+
+    /// The runner's final report; settles the job (succeeded, retry after backoff, or failed).
+    public func complete(attemptID: String, token: String, report: CompletionReport, now: Date = Date()) async throws {
+        let backoff = configuration.backoff
+        let jitter = Double.random(in: 0..<1)
+        try await withRunningAttempt(attemptID, token: token, allowCompleted: true) { attempt, record in
+            guard attempt.state == .running else { return StoreChange() }  // a repeated report
+            var next = attempt
+            next.state = .completed
+            next.exitCode = report.exitCode
+            next.reason = report.reason
+            next.completedAt = now
+            var change = StoreChange(attempts: [next])
+            if let record, record.attempt == attempt.number, record.state == .running {
+                let settled = Lifecycle.completed(
+                    record, retries: attempt.retries, report: report, now: now, backoff: backoff, jitter: jitter)
+                change.records.append(settled)
+                let outcome = report.exitCode.map { "exit code \($0)" } ?? report.reason ?? "no exit code"
+                change.events.append(JobEvent(settled, attempt: attempt.number, at: now, kind: "completed", message: "attempt \(attempt.number) completed: \(outcome)"))
+                if settled.state == .pending, let at = settled.nextAttemptAt {
+                    change.events.append(JobEvent(settled, attempt: attempt.number, at: now, kind: "retry-scheduled", message: "retry after \(String(format: "%.1f", at.timeIntervalSince(now)))s"))
+                }
+            }
+            return change
+        }
+        logger.info("runner reported", metadata: ["attempt.id": "\(attemptID)", "exit.code": "\(report.exitCode.map(String.init) ?? "none")"])
+        onChange()
+    }
+
+    private func withRunningAttempt(
+        _ attemptID: String, token: String, allowCompleted: Bool = false,
+        _ change: @escaping @Sendable (AttemptRecord, JobRecord?) throws -> StoreChange
+    ) async throws {
+        let hash = TaskToken.hash(token)
+        try await store.modify(.id(attemptID)) { attempt, record in
+            guard let attempt, attempt.tokenHash == hash else {
+                throw RunnerAPIError.unauthorized("token does not belong to attempt \(attemptID)")
+            }
+            guard attempt.state == .running || (allowCompleted && attempt.state == .completed) else {
+                throw RunnerAPIError.conflict("attempt \(attemptID) is \(attempt.state.rawValue), not running")
+            }
+            return (try change(attempt, record), ())
+        }
+    }
+}
+
+/// Why a runner call was refused; each maps to one HTTP status.
+public enum RunnerAPIError: Error, Equatable, CustomStringConvertible {
+    case unauthorized(String)
+    case conflict(String)
+    case tooLarge(String)
+    case badRequest(String)
+    case unavailable(String)
+
+    public var description: String {
+        switch self {
+        case .unauthorized(let m), .conflict(let m), .tooLarge(let m), .badRequest(let m), .unavailable(let m): m
+        }
+    }
+}

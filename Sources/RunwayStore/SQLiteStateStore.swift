@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+import RunwayModel
+
+/// The embedded default: SQLite (WAL) in the state directory, through GRDB.
+public final class SQLiteStateStore: StateStore {
+    private let database: DatabasePool
+
+    /// Opens (creating it and its folder if needed) `runway.sqlite` in `directory` and migrates it.
+    public init(directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            database = try DatabasePool(path: directory + "/runway.sqlite", configuration: configuration)
+            try Schema.migrator.migrate(database)
+        } catch {
+            throw StoreError(operation: "open \(directory)/runway.sqlite", cause: error)
+        }
+    }
+
+    /// The schema versions applied, oldest first (for tests and `status`).
+    public func appliedMigrations() throws -> [String] {
+        try database.read { try Schema.migrator.appliedMigrations($0) }
+    }
+
+    public func jobRecords() async throws -> [JobRecord] {
+        try await read("read job records") { db in try JobRow.fetchAll(db).map(\.model) }
+    }
+
+    public func jobRecords(job: String) async throws -> [JobRecord] {
+        try await read("read records of \(job)") { db in
+            try JobRow.filter(Column("job") == job).order(Column("updated_at").desc).fetchAll(db).map(\.model)
+        }
+    }
+
+    public func attempts(job: String) async throws -> [AttemptRecord] {
+        try await read("read attempts of \(job)") { db in
+            try AttemptRow.filter(Column("job") == job).order(Column("requested_at"), Column("number")).fetchAll(db).map(\.model)
+        }
+    }
+
+    public func openAttempts() async throws -> [AttemptRecord] {
+        try await read("read open attempts") { db in
+            try AttemptRow.filter(![AttemptRecord.State.completed.rawValue, AttemptRecord.State.failed.rawValue].contains(Column("state")))
+                .fetchAll(db).map(\.model)
+        }
+    }
+
+    public func attempt(id: String) async throws -> AttemptRecord? {
+        try await read("read attempt \(id)") { db in try AttemptRow.fetchOne(db, key: id)?.model }
+    }
+
+    public func events(job: String) async throws -> [JobEvent] {
+        try await read("read events of \(job)") { db in
+            try EventRow.filter(Column("job") == job).order(Column("id")).fetchAll(db).map(\.model)
+        }
+    }
+
+    public func logChunks(attemptID: String) async throws -> [LogChunk] {
+        try await read("read log index of \(attemptID)") { db in
+            try LogChunkRow.filter(Column("attempt_id") == attemptID).order(Column("seq")).fetchAll(db).map(\.model)
+        }
+    }
+
+    public func apply(_ change: StoreChange) async throws {
+        guard !change.isEmpty else { return }
+        do {
+            try await database.write { db in try Self.write(change, in: db) }
+        } catch {
+            throw StoreError(operation: "write", cause: error)
+        }
+    }
+
+    public func modify<T: Sendable>(
+        _ lookup: AttemptLookup, _ decide: @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
+    ) async throws -> T {
+        try await database.write { db in
+            let row: AttemptRow?
+            switch lookup {
+            case .id(let id): row = try AttemptRow.fetchOne(db, key: id)
+            case .tokenHash(let hash): row = try AttemptRow.filter(Column("token_hash") == hash).fetchOne(db)
+            }
+            let attempt = row?.model
+            let record = try attempt.flatMap {
+                try JobRow.fetchOne(db, key: ["job": $0.job, "generation": $0.generation.digest])?.model
+            }
+            let (change, result) = try decide(attempt, record)
+            try Self.write(change, in: db)
+            return result
+        }
+    }
+
+    private static func write(_ change: StoreChange, in db: Database) throws {
+        for record in change.records { try JobRow(record).save(db) }
+        for attempt in change.attempts { try AttemptRow(attempt).save(db) }
+        for event in change.events { try EventRow(event).insert(db) }
+        for chunk in change.logChunks { try LogChunkRow(chunk).insert(db, onConflict: .ignore) }
+    }
+
+    private func read<T: Sendable>(_ operation: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.read(body)
+        } catch {
+            throw StoreError(operation: operation, cause: error)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import GRDB
+
+/// Versioned schema migrations. A migration, once released, never changes: add a new one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: jobs, attempts, events, log index") { db in
+            try db.create(table: "job") { t in
+                t.column("job", .text).notNull()
+                t.column("generation", .text).notNull()
+                t.column("profile", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("attempt", .integer).notNull()
+                t.column("last_reason", .text)
+                t.column("exit_code", .integer)
+                t.column("created_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull()
+                t.column("held_since", .datetime)
+                t.column("running_since", .datetime)
+                t.column("next_attempt_at", .datetime)
+                t.column("last_heartbeat_at", .datetime)
+                t.primaryKey(["job", "generation"])
+            }
+            try db.create(table: "attempt") { t in
+                t.primaryKey("id", .text)
+                t.column("job", .text).notNull().indexed()
+                t.column("generation", .text).notNull()
+                t.column("number", .integer).notNull()
+                t.column("profile", .text).notNull()
+                t.column("plugin", .text).notNull()
+                t.column("retries", .integer).notNull()
+                t.column("task_name", .text).notNull()
+                t.column("task_id", .text)
+                t.column("token_hash", .text).notNull().unique()
+                t.column("state", .text).notNull().indexed()
+                t.column("reason", .text)
+                t.column("exit_code", .integer)
+                t.column("requested_at", .datetime).notNull()
+                t.column("started_at", .datetime)
+                t.column("claimed_at", .datetime)
+                t.column("last_heartbeat_at", .datetime)
+                t.column("completed_at", .datetime)
+                t.column("stop_requested_at", .datetime)
+                t.column("stopped_at", .datetime)
+                t.column("next_log_seq", .integer).notNull()
+                t.column("log_bytes", .integer).notNull()
+            }
+            try db.create(table: "event") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull().indexed()
+                t.column("generation", .text).notNull()
+                t.column("attempt", .integer)
+                t.column("at", .datetime).notNull()
+                t.column("kind", .text).notNull()
+                t.column("message", .text).notNull()
+            }
+            try db.create(table: "log_chunk") { t in
+                t.column("attempt_id", .text).notNull()
+                t.column("seq", .integer).notNull()
+                t.column("stream", .text).notNull()
+                t.column("offset", .integer).notNull()
+                t.column("length", .integer).notNull()
+                t.column("at", .datetime).notNull()
+                t.primaryKey(["attempt_id", "seq"])
+            }
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import RunwayModel
+
+/// Flags shared by the commands that run the controller (`apply`, later `controller`).
+struct ControllerOptions: ParsableArguments {
+    @Option(name: .long, help: "Names this installation on every platform (label runway.io/managed-by).")
+    var controllerID: String = "runway"
+
+    @Option(name: .long, help: "Address of the runner API, HOST:PORT; port 0 picks a free one.")
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(name: .long, help: "URL tasks use to reach the runner API (default: from --listen).")
+    var advertiseURL: String?
+
+    @Option(name: .long, help: "How often runners heartbeat.")
+    var heartbeatInterval: ManifestDuration = ManifestDuration(.seconds(5))
+
+    @Option(name: .long, help: "A running job whose runner is silent this long is stopped (heartbeat-lost).")
+    var heartbeatTimeout: ManifestDuration = ManifestDuration(.seconds(30))
+
+    @Option(name: .long, help: "Starts and stops carried out at once.")
+    var parallelism: Int = 8
+
+    func validate() throws {
+        guard listenAddress != nil else { throw ValidationError("--listen must be HOST:PORT, got '\(listen)'") }
+        guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
+        guard heartbeatTimeout.value > heartbeatInterval.value else {
+            throw ValidationError("--heartbeat-timeout must be longer than --heartbeat-interval")
+        }
+    }
+
+    var listenAddress: (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        let host = String(listen[..<colon])
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+}
+
+/// A duration flag written like the manifests' durations (`90s`, `2m`, `1h30m`).
+struct ManifestDuration: ExpressibleByArgument, CustomStringConvertible {
+    var value: Duration
+
+    init(_ value: Duration) { self.value = value }
+
+    init?(argument: String) {
+        guard let value = try? Duration.parseManifest(argument), value > .zero else { return nil }
+        self.value = value
+    }
+
+    var description: String { value.manifestDescription }
+    var defaultValueDescription: String { value.manifestDescription }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import RunwayModel
+
+/// `runway explain JOB`: why a job is in its state, from its record and event trail.
+struct ExplainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Say why a job is in its state (waiting, held, failed…), with its event trail.")
+
+    @Argument(help: "A job name (exact).")
+    var job: String
+
+    @OptionGroup var state: StateOptions
+
+    func run() async throws {
+        guard let store = try Wiring.existingStore(state.stateDir) else {
+            throw ValidationError("no state in \(state.stateDir): nothing has run there yet (see `runway apply`)")
+        }
+        guard let record = try await store.jobRecords(job: job).first else {
+            throw ValidationError("no job named '\(job)' in \(state.stateDir)")
+        }
+        let events = try await store.events(job: job).filter { $0.generation == record.generation }
+        print("\(job): \(Self.explanation(record, events: events, now: Date()))")
+        print("")
+        for event in events {
+            let attempt = event.attempt.map { " #\($0)" } ?? ""
+            print("  \(event.at.formatted(.iso8601))  \(event.kind)\(attempt)  \(event.message)")
+        }
+    }
+
+    static func explanation(_ record: JobRecord, events: [JobEvent], now: Date) -> String {
+        switch record.state {
+        case .pending:
+            if let until = record.nextAttemptAt, until > now {
+                return "waiting: backoff until \(until.formatted(.iso8601)) after \(record.lastReason ?? "a failed attempt")"
+            }
+            if let wait = events.last(where: { $0.kind == "waiting" }), events.last?.kind == "waiting" { return wait.message }
+            return "pending: its next attempt starts at the next reconcile pass"
+        case .held:
+            let since = record.heldSince.map { String(format: " for %.1fs", now.timeIntervalSince($0)) } ?? ""
+            return "held: attempt \(record.attempt) waits\(since) for its runner to connect"
+        case .running:
+            let heard = record.lastHeartbeatAt.map { String(format: "; last heartbeat %.1fs ago", now.timeIntervalSince($0)) } ?? ""
+            return "running: attempt \(record.attempt)\(heard)"
+        case .succeeded:
+            return "succeeded on attempt \(record.attempt)"
+        case .failed:
+            return "failed: \(record.lastReason ?? "no reason recorded")"
+        case .cancelled:
+            return "cancelled: \(record.lastReason ?? "no reason recorded")"
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import RunwayModel
+import RunwayServer
+
+/// `runway status [JOB]`: what the store says about each job.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show each job's state, attempts, last reason and exit code.",
+        discussion: "Without JOB: one line per job (its latest generation). With JOB: every generation and attempt."
+    )
+
+    @Argument(help: "A job name (exact).")
+    var job: String?
+
+    @OptionGroup var state: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        guard let store = try Wiring.existingStore(state.stateDir) else {
+            throw ValidationError("no state in \(state.stateDir): nothing has run there yet (see `runway apply`)")
+        }
+        if let job {
+            guard let detail = try await JobDetailDocument.load(job: job, from: store) else {
+                throw ValidationError("no job named '\(job)' in \(state.stateDir)")
+            }
+            switch output.output {
+            case .json: print(JSONOutput.encode(detail))
+            case .text: print(Self.text(detail), terminator: "")
+            }
+            return
+        }
+        let records = try await store.jobRecords()
+        let latest = Dictionary(grouping: records, by: \.job).compactMap { $0.value.max { $0.updatedAt < $1.updatedAt } }
+            .sorted { $0.job < $1.job }
+        switch output.output {
+        case .json: print(JSONOutput.encode(latest.map(JobStatusDocument.init)))
+        case .text: print(SummaryTable.text(latest, cancelled: false).dropFirst(), terminator: "")
+        }
+    }
+
+    static func text(_ detail: JobDetailDocument) -> String {
+        var out = ""
+        for record in detail.records {
+            out += "generation \(record.generation.prefix(8)): \(record.state), \(record.attempts) attempt(s)"
+            if let code = record.exitCode { out += ", exit code \(code)" }
+            if let reason = record.lastReason { out += " — \(reason)" }
+            out += "\n"
+        }
+        for attempt in detail.attempts {
+            out += "  attempt \(attempt.number) [\(attempt.generation.prefix(8))] \(attempt.task): \(attempt.state)"
+            if let code = attempt.exitCode { out += ", exit code \(code)" }
+            if let reason = attempt.reason { out += " — \(reason)" }
+            out += "\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Logging
+import RunwayController
+import RunwayLaunchers
+import RunwayManifests
+import RunwayServer
+import RunwayStore
+
+/// The one place that builds launchers, stores and loaders from flags.
+enum Wiring {
+    /// This executable, which local tasks run as `runway runner`.
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    static func launchers(stateDirectory: String) -> LauncherRegistry {
+        LauncherRegistry([
+            LocalLauncher(
+                configuration: .init(directory: stateDirectory + "/tasks/local", runnerExecutable: executablePath),
+                logger: logger("runway.launcher.local"))
+        ])
+    }
+
+    static func loader(stateDirectory: String) -> ManifestLoader {
+        ManifestLoader(configuration: .init(plugins: launchers(stateDirectory: stateDirectory).catalog))
+    }
+
+    /// The store of `directory`, or nil when nothing was ever recorded there (read-only commands).
+    static func existingStore(_ directory: String) throws -> SQLiteStateStore? {
+        guard FileManager.default.fileExists(atPath: directory + "/runway.sqlite") else { return nil }
+        return try SQLiteStateStore(directory: directory)
+    }
+
+    static func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = ProcessInfo.processInfo.environment["RUNWAY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return logger
+    }
+}
+
+extension HoldingSet: JobHolding {}

@@ -1,0 +1,75 @@
+import Foundation
+import RunwayModel
+import Synchronization
+
+/// Live progress of `apply`: on a terminal, one line per job redrawn in place; otherwise one
+/// plain line each time a job changes state or attempt.
+final class ProgressPrinter: Sendable {
+    private struct State {
+        var seen: [String: String] = [:]
+        var drawnLines = 0
+    }
+
+    let interactive: Bool
+    let started = Date()
+    /// What was printed last; the mutex guards it.
+    private let state = Mutex(State())
+
+    init(interactive: Bool) {
+        self.interactive = interactive
+    }
+
+    func update(_ records: [JobRecord], desired: DesiredState) {
+        let current = desired.jobs.values.compactMap { job in records.first { $0.key == JobKey(job: job.name, generation: job.generation) } }
+            .sorted { $0.job < $1.job }
+        let now = Date()
+        state.withLock { state in
+            if interactive {
+                var out = state.drawnLines > 0 ? "\u{1B}[\(state.drawnLines)A\u{1B}[J" : ""
+                let width = current.map(\.job.count).max() ?? 0
+                for record in current {
+                    out += "\(record.job.padding(toLength: width, withPad: " ", startingAt: 0))  "
+                        + "\(record.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  attempt \(record.attempt)  "
+                        + "\(Self.elapsed(since: record.createdAt, now: now))\n"
+                }
+                state.drawnLines = current.count
+                FileHandle.standardOutput.write(Data(out.utf8))
+            } else {
+                for record in current {
+                    let line = "\(record.state.rawValue) (attempt \(record.attempt))"
+                    guard state.seen[record.job] != line else { continue }
+                    state.seen[record.job] = line
+                    let reason = record.state == .pending && record.attempt > 0 ? ": \(record.lastReason ?? "")" : ""
+                    print("[\(Self.elapsed(since: started, now: now))] \(record.job): \(line)\(reason)")
+                }
+            }
+        }
+    }
+
+    static func elapsed(since start: Date, now: Date) -> String {
+        String(format: "%.1fs", max(0, now.timeIntervalSince(start)))
+    }
+}
+
+/// The table printed when `apply` ends.
+enum SummaryTable {
+    static func text(_ records: [JobRecord], cancelled: Bool) -> String {
+        let header = ["JOB", "STATE", "ATTEMPTS", "EXIT", "DURATION", "REASON"]
+        let rows = records.map { record -> [String] in
+            [
+                record.job, record.state.rawValue, String(record.attempt), record.exitCode.map(String.init) ?? "-",
+                ProgressPrinter.elapsed(since: record.createdAt, now: record.updatedAt),
+                record.state == .succeeded ? "" : (record.lastReason ?? ""),
+            ]
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces) + "\n"
+        }
+        let succeeded = records.filter { $0.state == .succeeded }.count
+        var out = "\n" + line(header) + rows.map(line).joined()
+        out += "\n\(succeeded)/\(records.count) jobs succeeded\(cancelled ? " (cancelled)" : "")\n"
+        return out
+    }
+}
