@@ -25,7 +25,7 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
-        // The few libc calls Swift's Glibc module hides (posix_spawn chdir).
+        // The few libc calls Swift's Glibc module hides (posix_spawn chdir and closefrom).
         .target(name: "CRunwaySystem"),
 
         // Value types only: no I/O.
@@ -50,7 +50,7 @@ let package = Package(
         // The TaskLauncher protocol, its registry, and one launcher per platform.
         .target(
             name: "RunwayLaunchers",
-            dependencies: ["RunwayModel", "RunwayManifests", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RunwayModel", "RunwayManifests", "CRunwaySystem", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The runner API (HTTP), holding set, log intake, health endpoints.
@@ -98,7 +98,7 @@ let package = Package(
         ),
 
         // Golden files, repository paths and scratch directories for the test targets.
-        .target(name: "RunwayTestSupport", path: "Tests/RunwayTestSupport", swiftSettings: strict),
+        .target(name: "RunwayTestSupport", dependencies: ["CRunwaySystem"], path: "Tests/RunwayTestSupport", swiftSettings: strict),
         .testTarget(name: "RunwayModelTests", dependencies: ["RunwayModel"], swiftSettings: strict),
         .testTarget(
             name: "RunwayManifestsTests",
@@ -112,5 +112,14 @@ let package = Package(
         ),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CYAML", "CCurl"], swiftSettings: strict),
         .testTarget(name: "RunwayCLITests", dependencies: ["runway", "RunwayTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "RunwayIntegrationTests",
+            dependencies: [
+                "runway", "RunwayTestSupport", "RunwayModel", "RunwayStore", "RunwayServer", "RunwayHTTP",
+                "RunwayLaunchers", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -44,7 +44,7 @@ struct JobProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
-        for fd in [out[0], out[1], err[0], err[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
+        runway_spawn_file_actions_addclosefrom(&actions, 3)  // the pipes' ends and the runner's sockets
         if let directory = workingDirectory { runway_spawn_file_actions_addchdir(&actions, directory) }
 
         let arguments = command.map { strdup($0) } + [nil]

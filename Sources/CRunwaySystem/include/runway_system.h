@@ -6,4 +6,8 @@
    (it needs _GNU_SOURCE); this forwards to it. */
 int runway_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 
+/* posix_spawn_file_actions_addclosefrom_np (glibc 2.34+): closes every descriptor from `lowest`
+   up in the child, so a task never inherits the controller's sockets or files. */
+int runway_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int lowest);
+
 #endif

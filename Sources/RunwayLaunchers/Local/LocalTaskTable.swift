@@ -60,6 +60,7 @@ final class LocalTaskTable: Sendable {
     func stop(_ record: LocalTaskRecord) async throws {
         if isAlive(record) {
             kill(-record.pid, SIGTERM)
+            kill(-record.pid, SIGCONT)  // a stopped (frozen) process must run to handle SIGTERM
             let deadline = ContinuousClock.now + record.grace
             while isAlive(record) && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         }

@@ -1,3 +1,4 @@
+import CRunwaySystem
 import Foundation
 
 /// posix_spawn with what a runner task needs: its own process group (so a stop reaches the
@@ -23,6 +24,7 @@ enum Spawner {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        runway_spawn_file_actions_addclosefrom(&actions, 3)  // no controller socket or file leaks into a task
 
         let arguments = argv.map { strdup($0) } + [nil]
         let variables = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]

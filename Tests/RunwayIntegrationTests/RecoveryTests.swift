@@ -1,0 +1,62 @@
+import Foundation
+import RunwayModel
+import RunwayTestSupport
+import Testing
+
+@Suite(.serialized) struct RecoveryTests {
+    /// The controller dies (SIGKILL) while jobs run; a second `apply` on the same state and port
+    /// adopts their tasks: every job runs exactly once, every task is stopped, nothing is left.
+    @Test func controllerKilledMidRunThenApplyAgain() async throws {
+        let workspace = try Workspace()
+        let runs = workspace.root + "/runs"
+        try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
+        var manifest = workspace.profile()
+        for index in 1...4 {
+            manifest += workspace.job("crash-\(index)", "echo run >> \(runs)/crash-\(index); sleep 3; echo done")
+        }
+        manifest += workspace.job("later", "echo run >> \(runs)/later", profile: nil)
+        try workspace.write("a.yaml", manifest)
+        let port = freePort()
+        let first = try workspace.startApply(port: port)
+        #expect(await RunningCommand.until {
+            (1...4).allSatisfy { FileManager.default.fileExists(atPath: "\(runs)/crash-\($0)") }
+        })
+        kill(first.pid, SIGKILL)
+        _ = await first.wait()
+
+        let second = try await workspace.apply(port: port)
+        #expect(second.status == 0, "\(second.stdout)\n\(second.stderr)")
+        for job in (1...4).map({ "crash-\($0)" }) + ["later"] {
+            let lines = try String(contentsOfFile: "\(runs)/\(job)", encoding: .utf8).split(separator: "\n")
+            #expect(lines == ["run"], "\(job) ran \(lines.count) times")
+            #expect(try await workspace.attempts(job).count == 1)
+            #expect(try await workspace.records()[job]?.state == .succeeded)
+        }
+        #expect(workspace.leftoverTasks.isEmpty, "every task started was stopped")
+        #expect(workspace.liveJobProcesses.isEmpty, "no process left behind")
+    }
+
+    /// 200 jobs on a profile limited to 8: the jobs' own commands count how many run at once.
+    @Test func maxConcurrentIsNeverExceeded() async throws {
+        let workspace = try Workspace()
+        let counter = workspace.root + "/counter"
+        try "0 0\n".write(toFile: counter, atomically: true, encoding: .utf8)
+        // Under an exclusive lock: live+1, track the peak; run; live-1.
+        let enter = "flock \(counter).lock sh -c 'read live peak < \(counter); live=$((live+1)); [ $live -gt $peak ] && peak=$live; echo $live $peak > \(counter)'"
+        let leave = "flock \(counter).lock sh -c 'read live peak < \(counter); echo $((live-1)) $peak > \(counter)'"
+        var manifest = workspace.profile(maxConcurrent: 8, startTimeout: "60s")
+        for index in 1...200 { manifest += workspace.job("many-\(index)", "\(enter); sleep 0.2; \(leave)") }
+        try workspace.write("many.yaml", manifest)
+        let result = try await workspace.apply(extra: ["--parallelism", "16"])
+        #expect(result.status == 0, "\(result.stdout.suffix(2000))\n\(result.stderr.suffix(2000))")
+        let values = try String(contentsOfFile: counter, encoding: .utf8).split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        #expect(values.count == 2)
+        #expect(values.first == 0, "every job left")
+        let peak = values.last ?? 0
+        #expect(peak <= 8, "peak of \(peak) jobs at once")
+        #expect(peak >= 2, "jobs did run side by side")
+        let records = try await workspace.records()
+        #expect(records.count == 200 && records.values.allSatisfy { $0.state == .succeeded })
+        #expect(workspace.leftoverTasks.isEmpty)
+    }
+}

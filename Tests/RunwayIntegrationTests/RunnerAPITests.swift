@@ -1,0 +1,134 @@
+import Foundation
+import Hummingbird
+import Logging
+import RunwayHTTP
+import RunwayModel
+import RunwayServer
+import RunwayStore
+import RunwayTestSupport
+import ServiceLifecycle
+import Testing
+
+/// The runner API on a real socket, through the libcurl client: tokens work once, for their own
+/// attempt only.
+@Suite struct RunnerAPITests {
+    struct Held {
+        var attempt: AttemptRecord
+        var token: String
+    }
+
+    /// Records and holds one attempt of `job`, as the controller does before starting its task.
+    static func hold(_ job: String, store: SQLiteStateStore, holding: HoldingSet) async throws -> Held {
+        let token = TaskToken.generate()
+        let generation = Generation(digest: "00112233445566\(job.count)")
+        let now = Date()
+        let attempt = AttemptRecord(
+            job: job, generation: generation, number: 1, profile: "p", plugin: "local", retries: 0,
+            taskName: "runway-\(job)-00112233-1", tokenHash: TaskToken.hash(token), requestedAt: now)
+        let record = JobRecord(job: job, generation: generation, profile: "p", state: .held, attempt: 1, createdAt: now, heldSince: now)
+        try await store.apply(StoreChange(records: [record], attempts: [attempt]))
+        await holding.hold(
+            ClaimedJob(attemptID: attempt.id, job: job, generation: generation.digest, attempt: 1, command: ["true"],
+                workingDirectory: nil, environment: [:], heartbeatIntervalMilliseconds: 1000, maxLogChunkBytes: 1024),
+            tokenHash: attempt.tokenHash)
+        return Held(attempt: attempt, token: token)
+    }
+
+    func withServer(_ body: @Sendable (String, SQLiteStateStore, HoldingSet) async throws -> Void) async throws {
+        let scratch = TemporaryDirectory()
+        let store = try SQLiteStateStore(directory: scratch.path)
+        let holding = HoldingSet()
+        let logs = LogFiles(directory: scratch.path + "/logs")
+        var configuration = RunnerService.Configuration()
+        configuration.maxLogChunkBytes = 1024
+        let service = RunnerService(
+            configuration: configuration, store: store, holding: holding, logs: logs, logger: Logger(label: "test"), onChange: {})
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: RunnerAPI(service: service, store: store, logs: logs, readiness: { true }).router(),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var ports = stream.makeAsyncIterator()
+            let port = await ports.next()!
+            try await body("http://127.0.0.1:\(port)", store, holding)
+            await group.triggerGracefulShutdown()
+        }
+    }
+
+    func post(_ url: String, token: String?, body: [UInt8] = []) async throws -> RunwayHTTP.HTTPResponse {
+        try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(
+            method: "POST", url: url, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [], body: body))
+    }
+
+    @Test func aTokenClaimsOnlyItsOwnJobAndOnlyOnce() async throws {
+        try await withServer { base, store, holding in
+            let a = try await Self.hold("job-a", store: store, holding: holding)
+            let b = try await Self.hold("job-bb", store: store, holding: holding)
+
+            #expect(try await post(base + "/v1/runner/claim", token: nil).status == 401)
+            #expect(try await post(base + "/v1/runner/claim", token: TaskToken.generate()).status == 401)
+
+            let claim = try await post(base + "/v1/runner/claim", token: a.token)
+            #expect(claim.status == 200)
+            let job = try JSONDecoder().decode(ClaimedJob.self, from: Data(claim.body))
+            #expect(job.job == "job-a")
+            #expect(job.attemptID == a.attempt.id)
+
+            // The same token again: refused, and the job is unaffected.
+            let again = try await post(base + "/v1/runner/claim", token: a.token)
+            #expect(again.status == 409)
+            #expect(try await store.jobRecords(job: "job-a").first?.state == .running)
+
+            // Another attempt's token cannot act on this attempt.
+            let attemptA = base + "/v1/runner/attempts/\(a.attempt.id)"
+            #expect(try await post(attemptA + "/heartbeat", token: b.token).status == 401)
+            #expect(try await post(attemptA + "/complete", token: b.token, body: Array(#"{"exitCode":0}"#.utf8)).status == 401)
+            #expect(try await store.jobRecords(job: "job-a").first?.state == .running)
+            // Its own token can.
+            #expect(try await post(attemptA + "/heartbeat", token: a.token).status == 204)
+            // b's attempt is still claimable by b, and b's token was not used up by the refusals.
+            #expect(try await store.jobRecords(job: "job-bb").first?.state == .held)
+            #expect(try await post(base + "/v1/runner/claim", token: b.token).status == 200)
+        }
+    }
+
+    @Test func logChunksAreOrderedBoundedAndIdempotent() async throws {
+        try await withServer { base, store, holding in
+            let a = try await Self.hold("logger", store: store, holding: holding)
+            #expect(try await post(base + "/v1/runner/claim", token: a.token).status == 200)
+            let logs = base + "/v1/runner/attempts/\(a.attempt.id)/logs"
+            #expect(try await post(logs + "?seq=0&stream=stdout", token: a.token, body: Array("one\n".utf8)).status == 204)
+            #expect(try await post(logs + "?seq=0&stream=stdout", token: a.token, body: Array("one\n".utf8)).status == 204)
+            #expect(try await post(logs + "?seq=2&stream=stdout", token: a.token, body: Array("three\n".utf8)).status == 409)
+            #expect(try await post(logs + "?seq=1&stream=stderr", token: a.token, body: Array("two\n".utf8)).status == 204)
+            #expect(try await post(logs + "?seq=2", token: a.token, body: [UInt8](repeating: 65, count: 2048)).status == 413)
+            #expect(try await post(logs, token: a.token, body: Array("x".utf8)).status == 400)
+            let chunks = try await store.logChunks(attemptID: a.attempt.id)
+            #expect(chunks.map(\.seq) == [0, 1])
+            #expect(chunks.map(\.stream) == [.stdout, .stderr])
+            let text = try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/v1/jobs/logger/logs"))
+            #expect(text.text == "one\ntwo\n")
+            let complete = base + "/v1/runner/attempts/\(a.attempt.id)/complete"
+            #expect(try await post(complete, token: a.token, body: Array(#"{"exitCode":0}"#.utf8)).status == 204)
+            #expect(try await store.jobRecords(job: "logger").first?.state == .succeeded)
+            #expect(try await post(complete, token: a.token, body: Array(#"{"exitCode":0}"#.utf8)).status == 204, "a repeated report is acknowledged")
+        }
+    }
+
+    @Test func healthAndReadEndpoints() async throws {
+        try await withServer { base, store, holding in
+            _ = try await Self.hold("visible", store: store, holding: holding)
+            let client = RunwayHTTP.HTTPClient()
+            #expect(try await client.send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/healthz")).status == 200)
+            #expect(try await client.send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/readyz")).status == 200)
+            let jobs = try await client.send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/v1/jobs"))
+            #expect(jobs.status == 200)
+            #expect(jobs.text.contains(#""job":"visible""#))
+            #expect(try await client.send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/v1/jobs/visible")).status == 200)
+            #expect(try await client.send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/v1/jobs/nope")).status == 404)
+        }
+    }
+}

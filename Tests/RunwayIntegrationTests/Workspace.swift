@@ -1,0 +1,92 @@
+import Foundation
+import RunwayModel
+import RunwayStore
+import RunwayTestSupport
+
+/// A scratch directory with a manifest folder and a state folder, and helpers to run
+/// `runway apply` against them and read what the store recorded.
+final class Workspace: @unchecked Sendable {
+    let scratch = TemporaryDirectory()
+    /// A unique word put in job commands, to find their processes.
+    let tag = "rwtag\(UInt32.random(in: 0...UInt32.max))"
+
+    var root: String { scratch.path }
+    var manifests: String { root + "/manifests" }
+    var state: String { root + "/state" }
+
+    init() throws {
+        try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
+    }
+
+    @discardableResult
+    func write(_ name: String, _ text: String) throws -> String { try scratch.write("manifests/" + name, text) }
+
+    func remove(_ name: String) throws { try FileManager.default.removeItem(atPath: manifests + "/" + name) }
+
+    func profile(_ name: String = "local", isDefault: Bool = true, maxConcurrent: Int? = nil, startTimeout: String = "10s",
+        config: String? = nil) -> String
+    {
+        var text = """
+            apiVersion: runway/v1
+            kind: RunnerProfile
+            metadata: {name: \(name)}
+            spec:
+              plugin: local
+              default: \(isDefault)
+              startTimeout: \(startTimeout)
+
+            """
+        if let maxConcurrent { text += "  maxConcurrent: \(maxConcurrent)\n" }
+        if let config { text += "  config: \(config)\n" }
+        return text
+    }
+
+    func job(_ name: String, _ script: String, retries: Int = 0, timeout: String? = nil, profile: String? = nil) -> String {
+        var text = """
+            ---
+            apiVersion: runway/v1
+            kind: Job
+            metadata: {name: \(name)}
+            spec:
+              command: [sh, -c, \(json(script))]
+              environment: {RWTAG: \(tag)}
+              retries: \(retries)
+
+            """
+        if let timeout { text += "  timeout: \(timeout)\n" }
+        if let profile { text += "  profile: \(profile)\n" }
+        return text
+    }
+
+    private func json(_ text: String) -> String {
+        String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
+    }
+
+    /// `runway apply <manifests> --state-dir <state> --listen 127.0.0.1:<port>` in the background.
+    func startApply(port: Int = 0, extra: [String] = [], directory: String? = nil) throws -> RunningCommand {
+        try RunningCommand(
+            ["apply", directory ?? manifests, "--state-dir", state, "--listen", "127.0.0.1:\(port)"] + extra, directory: root)
+    }
+
+    func apply(port: Int = 0, extra: [String] = [], directory: String? = nil) async throws -> CommandResult {
+        await (try startApply(port: port, extra: extra, directory: directory)).wait()
+    }
+
+    func store() throws -> SQLiteStateStore { try SQLiteStateStore(directory: state) }
+
+    /// The record of each job's latest generation.
+    func records() async throws -> [String: JobRecord] {
+        let all = try await store().jobRecords()
+        return Dictionary(grouping: all, by: \.job).mapValues { $0.max { $0.updatedAt < $1.updatedAt }! }
+    }
+
+    func attempts(_ job: String) async throws -> [AttemptRecord] { try await store().attempts(job: job) }
+
+    /// Task records the local launcher still holds (every started task must have been stopped).
+    var leftoverTasks: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: state + "/tasks/local")) ?? []).filter { $0.hasSuffix(".json") }
+    }
+
+    /// Live processes of this workspace's jobs.
+    var liveJobProcesses: [Int32] { processes(withEnvironment: "RWTAG=\(tag)") }
+}

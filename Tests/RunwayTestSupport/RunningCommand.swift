@@ -1,0 +1,104 @@
+import CRunwaySystem
+import Foundation
+
+/// A `runway` process started in the background, for tests that must act while it runs
+/// (kill it, edit its directory). Its output goes to files in `directory`. Spawned and reaped
+/// with posix_spawn/waitpid directly, so a SIGKILL'ed child is always seen to end.
+public final class RunningCommand: @unchecked Sendable {
+    public let pid: Int32
+    let stdoutPath: String
+    let stderrPath: String
+    /// Written once by `wait`, which only one caller runs.
+    private var status: Int32?
+
+    /// Starts `runway arguments…` with `directory` as its working directory.
+    public init(_ arguments: [String], directory: String, environment: [String: String] = [:]) throws {
+        stdoutPath = directory + "/stdout-\(UUID().uuidString).txt"
+        stderrPath = directory + "/stderr-\(UUID().uuidString).txt"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        runway_spawn_file_actions_addchdir(&actions, directory)
+        runway_spawn_file_actions_addclosefrom(&actions, 3)
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        let argv = ([RunwayExecutable.url.path] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, RunwayExecutable.url.path, &actions, nil, argv, envp)
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO) }
+        self.pid = pid
+    }
+
+    /// Waits for the process to exit, up to `timeout`; kills it (SIGKILL) past that.
+    @discardableResult
+    public func wait(timeout: Duration = .seconds(180)) async -> CommandResult {
+        let deadline = ContinuousClock.now + timeout
+        var raw: Int32 = 0
+        while status == nil {
+            let reaped = waitpid(pid, &raw, WNOHANG)
+            if reaped == pid {
+                let signal = raw & 0x7f
+                status = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+            } else if reaped < 0 && errno != EINTR {
+                status = -1
+            } else if ContinuousClock.now >= deadline {
+                kill(pid, SIGKILL)
+            } else {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        return CommandResult(status: status!, stdout: stdout, stderr: stderr)
+    }
+
+    public var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
+    public static func until(timeout: Duration = .seconds(30), _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
+}
+
+/// Live processes whose environment contains `entry` (`NAME=value`), other than the caller:
+/// a job's command and every process it started inherit it.
+public func processes(withEnvironment entry: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+        guard pid != getpid(), let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        guard data.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == entry }) else { return false }
+        // A zombie has exited already; only live processes count.
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true)
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read, released).
+public func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
