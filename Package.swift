@@ -110,6 +110,8 @@ let package = Package(
             dependencies: ["RunwayPlanner", "RunwayModel"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "RunwayStoreTests", dependencies: ["RunwayStore", "RunwayModel", "RunwayTestSupport"], swiftSettings: strict),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CYAML", "CCurl"], swiftSettings: strict),
         .testTarget(name: "RunwayCLITests", dependencies: ["runway", "RunwayTestSupport"], swiftSettings: strict),
         .testTarget(

@@ -92,19 +92,21 @@ public struct ApplyRun: Sendable {
         cancelledDesired.jobs = [:]  // every stop settles its attempt as cancelled
         try await reconciler.execute(Plan(actions: stops.map { .stop($0) }), desired: cancelledDesired, records: try await reconciler.store.jobRecords(), now: Date())
         let now = Date()
-        var change = StoreChange()
         for record in try await reconciler.store.jobRecords() where jobs.contains(record.job) && !record.state.isTerminal {
-            let cancelled = Lifecycle.cancelled(record, reason: "cancelled by the operator", now: now)
-            change.records.append(cancelled)
-            change.events.append(JobEvent(cancelled, attempt: record.attempt, at: now, kind: "cancelled", message: "cancelled by the operator"))
+            try await reconciler.store.modify(.job(record.key)) { attempt, fresh in
+                guard let fresh, !fresh.state.isTerminal else { return (StoreChange(), ()) }
+                let cancelled = Lifecycle.cancelled(fresh, reason: "cancelled by the operator", now: now)
+                var change = StoreChange(records: [cancelled], events: [
+                    JobEvent(cancelled, attempt: fresh.attempt, at: now, kind: "cancelled", message: "cancelled by the operator")
+                ])
+                if var attempt, attempt.isOpen {
+                    attempt.state = .failed
+                    attempt.reason = "cancelled by the operator"
+                    change.attempts.append(attempt)
+                }
+                return (change, ())
+            }
         }
-        for attempt in try await reconciler.store.openAttempts() where jobs.contains(attempt.job) {
-            var failed = attempt
-            failed.state = .failed
-            failed.reason = "cancelled by the operator"
-            change.attempts.append(failed)
-        }
-        try await reconciler.store.apply(change)
         let records = try await reconciler.store.jobRecords()
         return Result(records: currentRecords(records, desired: desired, jobs: jobs), cancelled: true)
     }

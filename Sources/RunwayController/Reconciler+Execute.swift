@@ -43,64 +43,63 @@ extension Reconciler {
         let owner = stop.task.owner
         let attemptID = owner.map { AttemptRecord.id(job: $0.job, generation: $0.generation, number: $0.attempt) }
         let requestedAt = Date()
-        var current: JobRecord?
-        if let owner { current = try await store.jobRecords(job: owner.job).first { $0.generation == owner.generation } }
-        var attempt: AttemptRecord?
-        if let attemptID { attempt = try await store.attempt(id: attemptID) }
-        var change = StoreChange()
-        if let current, let owner {
-            change.events.append(JobEvent(current, attempt: owner.attempt, at: requestedAt, kind: "stop-requested",
-                message: "stopping \(stop.task.name): \(stop.reason.rawValue)"))
-        }
-        if let settled = Settlement(backoff: configuration.backoff).afterStop(
-            stop, record: current, desired: desired, now: requestedAt, jitter: Double.random(in: 0..<1))
-        {
-            change.records.append(settled)
-            change.events.append(Transition.event(from: current, to: settled, at: requestedAt))
-            if var open = attempt, open.isOpen {
-                open.state = .failed
-                open.reason = settled.lastReason
-                attempt = open
+        let settlement = Settlement(backoff: configuration.backoff)
+        let jitter = Double.random(in: 0..<1)
+        if let owner {
+            try await store.modify(.job(JobKey(job: owner.job, generation: owner.generation))) { attempt, record in
+                guard let record else { return (StoreChange(), ()) }
+                var change = StoreChange(events: [
+                    JobEvent(record, attempt: owner.attempt, at: requestedAt, kind: "stop-requested",
+                        message: "stopping \(stop.task.name): \(stop.reason.rawValue)")
+                ])
+                if let settled = settlement.afterStop(stop, record: record, desired: desired, now: requestedAt, jitter: jitter) {
+                    change.records.append(settled)
+                    change.events.append(Transition.event(from: record, to: settled, at: requestedAt))
+                    if var attempt, attempt.number == owner.attempt, attempt.isOpen {
+                        attempt.state = .failed
+                        attempt.reason = settled.lastReason
+                        change.attempts.append(attempt)
+                    }
+                }
+                return (change, ())
             }
         }
-        if var requested = attempt {
-            requested.stopRequestedAt = requested.stopRequestedAt ?? requestedAt
-            change.attempts = [requested]
+        if let attemptID {
+            try await updateAttempt(attemptID) { $0.stopRequestedAt = $0.stopRequestedAt ?? requestedAt }
+            await holding.release(attempts: [attemptID])
         }
-        try await store.apply(change)
-        if let attemptID { await holding.release(attempts: [attemptID]) }
-
         guard let launcher = launchers[stop.task.plugin] else {
             throw LauncherError(.unavailable, plugin: stop.task.plugin, task: stop.task.name, "no launcher for this plugin")
         }
         try await launcher.stopTask(TaskHandle(stop.task, config: owner.flatMap { desired.profiles[$0.profile]?.config }))
         let now = Date()
-        var done = StoreChange()
-        if let attemptID, var stopped = try await store.attempt(id: attemptID) {
-            stopped.stoppedAt = now
-            done.attempts.append(stopped)
+        if let attemptID, let owner {
+            let event = JobEvent(
+                job: owner.job, generation: owner.generation, attempt: owner.attempt, at: now, kind: "stopped",
+                message: "stopped \(stop.task.name)")
+            try await updateAttempt(attemptID, events: [event]) { $0.stoppedAt = now }
         }
-        if let current, let owner {
-            done.events.append(JobEvent(current, attempt: owner.attempt, at: now, kind: "stopped", message: "stopped \(stop.task.name)"))
-        }
-        try await store.apply(done)
     }
 
-    /// StartJob: record the attempt and hold the job (one transaction), then start the task.
+    /// StartJob: record the attempt and hold the job (one transaction, only if the record is
+    /// unchanged since the pass read it), then start the task.
     func start(_ start: PlanAction.Start, desired: DesiredState, record: JobRecord?) async throws {
         guard let job = desired.jobs[start.job], let profile = desired.profiles[start.profile] else { return }
         let now = Date()
         let token = TaskToken.generate()
         let name = start.owner.taskName()
-        var attempt = AttemptRecord(
+        let attempt = AttemptRecord(
             job: job.name, generation: job.generation, number: start.attempt, profile: profile.name, plugin: profile.plugin,
             retries: job.spec.retries, taskName: name, tokenHash: TaskToken.hash(token), requestedAt: now)
-        let base = record ?? Lifecycle.queued(job, now: now)
-        let held = Lifecycle.held(base, attempt: start.attempt, now: now)
-        try await store.apply(StoreChange(records: [held], attempts: [attempt], events: [
-            JobEvent(held, attempt: start.attempt, at: now, kind: "held", message: "attempt \(start.attempt) held for its runner (\(start.reason.detail))"),
-            JobEvent(held, attempt: start.attempt, at: now, kind: "start-requested", message: "starting \(name) on \(profile.plugin)"),
-        ]))
+        let held = Lifecycle.held(record ?? Lifecycle.queued(job, now: now), attempt: start.attempt, now: now)
+        let recorded = try await write(held.key, ifStill: record) { _ in
+            StoreChange(records: [held], attempts: [attempt], events: [
+                JobEvent(held, attempt: start.attempt, at: now, kind: "held",
+                    message: "attempt \(start.attempt) held for its runner (\(start.reason.detail))"),
+                JobEvent(held, attempt: start.attempt, at: now, kind: "start-requested", message: "starting \(name) on \(profile.plugin)"),
+            ])
+        }
+        guard recorded else { return }  // the record moved on since this pass read it: the next pass decides
         await holding.hold(payload(for: job, attempt: attempt), tokenHash: attempt.tokenHash)
         do {
             guard let launcher = launchers[profile.plugin] else {
@@ -108,12 +107,13 @@ extension Reconciler {
             }
             let spec = try taskSpec(name: name, owner: start.owner, attempt: attempt, token: token, profile: profile)
             let handle = try await launcher.startTask(spec)
-            attempt.state = .started
-            attempt.taskID = handle.id
-            attempt.startedAt = Date()
-            try await store.apply(StoreChange(attempts: [attempt], events: [
-                JobEvent(held, attempt: start.attempt, at: attempt.startedAt!, kind: "task-started", message: "task \(name) started (\(handle.id))")
-            ]))
+            let startedAt = Date()
+            let event = JobEvent(held, attempt: start.attempt, at: startedAt, kind: "task-started", message: "task \(name) started (\(handle.id))")
+            try await updateAttempt(attempt.id, events: [event]) { started in
+                started.taskID = handle.id
+                started.startedAt = startedAt
+                if started.state == .starting { started.state = .started }  // its runner may have claimed already
+            }
         } catch {
             // The task never reached the platform: the attempt fails now, with the cause.
             await holding.release(attempts: [attempt.id])
@@ -121,9 +121,13 @@ extension Reconciler {
             let settled = Lifecycle.failed(
                 held, retries: job.spec.retries, reason: "start failed: \(error)", now: failedAt, backoff: configuration.backoff,
                 jitter: Double.random(in: 0..<1))
-            attempt.state = .failed
-            attempt.reason = settled.lastReason
-            try await store.apply(StoreChange(records: [settled], attempts: [attempt], events: [Transition.event(from: held, to: settled, at: failedAt)]))
+            var ended = attempt
+            ended.state = .failed
+            ended.reason = settled.lastReason
+            let failed = ended
+            try await write(held.key, ifStill: held) { _ in
+                StoreChange(records: [settled], attempts: [failed], events: [Transition.event(from: held, to: settled, at: failedAt)])
+            }
             throw error
         }
     }

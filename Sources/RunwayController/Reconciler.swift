@@ -65,7 +65,7 @@ public struct Reconciler: Sendable {
         guard !fresh.isEmpty else { return records }
         let events = fresh.map { JobEvent($0, at: now, kind: "queued", message: "generation \($0.generation.short) queued") }
         try await store.apply(StoreChange(records: fresh, events: events))
-        return records + fresh
+        return try await store.jobRecords()
     }
 
     private func settle(desired: DesiredState, observed: [ObservedTask], records: [JobRecord], now: Date) async throws
@@ -75,26 +75,52 @@ public struct Reconciler: Sendable {
         let changes = settlement.settle(desired: desired, observed: observed, records: records, now: now) { Double.random(in: 0..<1) }
         guard !changes.isEmpty else { return records }
         let before = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        var change = StoreChange(records: changes)
         var ended = Set<String>()
         for record in changes {
             let previous = before[record.key]
-            change.events.append(Transition.event(from: previous, to: record, at: now))
-            if let previous, previous.attempt > 0, previous.attempt == record.attempt, record.state != previous.state,
-                let attempt = try await store.attempt(id: AttemptRecord.id(job: record.job, generation: record.generation, number: record.attempt)),
-                attempt.isOpen
-            {
-                var failed = attempt
-                failed.state = .failed
-                failed.reason = record.lastReason
-                change.attempts.append(failed)
-                ended.insert(attempt.id)
+            let event = Transition.event(from: previous, to: record, at: now)
+            let wrote = try await write(record.key, ifStill: previous) { attempt in
+                var change = StoreChange(records: [record], events: [event])
+                // The attempt this settlement ended (not a new one it adopted).
+                if var attempt, let previous, attempt.number == previous.attempt, previous.attempt == record.attempt,
+                    attempt.isOpen, record.state != .held
+                {
+                    attempt.state = .failed
+                    attempt.reason = record.lastReason
+                    change.attempts.append(attempt)
+                }
+                return change
+            }
+            if wrote, let previous, previous.attempt > 0 {
+                ended.insert(AttemptRecord.id(job: previous.job, generation: previous.generation, number: previous.attempt))
             }
         }
-        try await store.apply(change)
         await holding.release(attempts: ended)
-        let changedKeys = Set(changes.map(\.key))
-        return records.filter { !changedKeys.contains($0.key) } + changes
+        return try await store.jobRecords()
+    }
+
+    /// Applies what `build` returns only if the job's record is still `expected` (nil: still
+    /// absent), in one transaction, so a claim or report that landed since the pass read the
+    /// record is never overwritten. Returns whether it wrote.
+    @discardableResult
+    func write(_ key: JobKey, ifStill expected: JobRecord?, _ build: @escaping @Sendable (AttemptRecord?) -> StoreChange)
+        async throws -> Bool
+    {
+        try await store.modify(.job(key)) { attempt, record in
+            guard record == expected else { return (StoreChange(), false) }
+            return (build(attempt), true)
+        }
+    }
+
+    /// Changes one attempt in place, in one transaction (nothing when it does not exist).
+    func updateAttempt(_ id: String, events: [JobEvent] = [], _ change: @escaping @Sendable (inout AttemptRecord) -> Void)
+        async throws
+    {
+        try await store.modify(.id(id)) { attempt, _ in
+            guard var attempt else { return (StoreChange(), ()) }
+            change(&attempt)
+            return (StoreChange(attempts: [attempt], events: events), ())
+        }
     }
 
     /// After a controller restart the holding set is empty: put back the job of every attempt

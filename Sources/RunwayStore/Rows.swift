@@ -4,6 +4,10 @@ import RunwayModel
 
 /// Database rows, mapped to and from the model's types. Columns are snake_case.
 struct JobRow: Codable, FetchableRecord, PersistableRecord {
+    // Dates as seconds since the reference date, the Double a `Date` holds: a record read back
+    // equals the record written, which compare-and-set depends on.
+    static func databaseDateEncodingStrategy(for _: String) -> DatabaseDateEncodingStrategy { .timeIntervalSinceReferenceDate }
+    static func databaseDateDecodingStrategy(for _: String) -> DatabaseDateDecodingStrategy { .timeIntervalSinceReferenceDate }
     static let databaseTableName = "job"
     static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
     static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
@@ -48,6 +52,10 @@ struct JobRow: Codable, FetchableRecord, PersistableRecord {
 }
 
 struct AttemptRow: Codable, FetchableRecord, PersistableRecord {
+    // Dates as seconds since the reference date, the Double a `Date` holds: a record read back
+    // equals the record written, which compare-and-set depends on.
+    static func databaseDateEncodingStrategy(for _: String) -> DatabaseDateEncodingStrategy { .timeIntervalSinceReferenceDate }
+    static func databaseDateDecodingStrategy(for _: String) -> DatabaseDateDecodingStrategy { .timeIntervalSinceReferenceDate }
     static let databaseTableName = "attempt"
     static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
     static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
@@ -121,6 +129,10 @@ struct AttemptRow: Codable, FetchableRecord, PersistableRecord {
 }
 
 struct EventRow: Codable, FetchableRecord, PersistableRecord {
+    // Dates as seconds since the reference date, the Double a `Date` holds: a record read back
+    // equals the record written, which compare-and-set depends on.
+    static func databaseDateEncodingStrategy(for _: String) -> DatabaseDateEncodingStrategy { .timeIntervalSinceReferenceDate }
+    static func databaseDateDecodingStrategy(for _: String) -> DatabaseDateDecodingStrategy { .timeIntervalSinceReferenceDate }
     static let databaseTableName = "event"
 
     var id: Int64?
@@ -146,6 +158,10 @@ struct EventRow: Codable, FetchableRecord, PersistableRecord {
 }
 
 struct LogChunkRow: Codable, FetchableRecord, PersistableRecord {
+    // Dates as seconds since the reference date, the Double a `Date` holds: a record read back
+    // equals the record written, which compare-and-set depends on.
+    static func databaseDateEncodingStrategy(for _: String) -> DatabaseDateEncodingStrategy { .timeIntervalSinceReferenceDate }
+    static func databaseDateDecodingStrategy(for _: String) -> DatabaseDateDecodingStrategy { .timeIntervalSinceReferenceDate }
     static let databaseTableName = "log_chunk"
     static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
     static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase

@@ -76,19 +76,29 @@ public final class SQLiteStateStore: StateStore {
         _ lookup: AttemptLookup, _ decide: @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
     ) async throws -> T {
         try await database.write { db in
-            let row: AttemptRow?
+            let attempt: AttemptRecord?
+            let record: JobRecord?
             switch lookup {
-            case .id(let id): row = try AttemptRow.fetchOne(db, key: id)
-            case .tokenHash(let hash): row = try AttemptRow.filter(Column("token_hash") == hash).fetchOne(db)
-            }
-            let attempt = row?.model
-            let record = try attempt.flatMap {
-                try JobRow.fetchOne(db, key: ["job": $0.job, "generation": $0.generation.digest])?.model
+            case .id(let id):
+                attempt = try AttemptRow.fetchOne(db, key: id)?.model
+                record = try attempt.flatMap { try Self.record($0.key, in: db) }
+            case .tokenHash(let hash):
+                attempt = try AttemptRow.filter(Column("token_hash") == hash).fetchOne(db)?.model
+                record = try attempt.flatMap { try Self.record($0.key, in: db) }
+            case .job(let key):
+                record = try Self.record(key, in: db)
+                attempt = try record.flatMap {
+                    try AttemptRow.fetchOne(db, key: AttemptRecord.id(job: $0.job, generation: $0.generation, number: $0.attempt))?.model
+                }
             }
             let (change, result) = try decide(attempt, record)
             try Self.write(change, in: db)
             return result
         }
+    }
+
+    private static func record(_ key: JobKey, in db: Database) throws -> JobRecord? {
+        try JobRow.fetchOne(db, key: ["job": key.job, "generation": key.generation.digest])?.model
     }
 
     private static func write(_ change: StoreChange, in db: Database) throws {

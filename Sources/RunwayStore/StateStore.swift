@@ -28,10 +28,14 @@ public protocol StateStore: Sendable {
     ) async throws -> T
 }
 
-/// How `modify` finds its attempt.
+/// How `modify` finds its attempt and job record.
 public enum AttemptLookup: Sendable, Hashable {
+    /// The attempt with this id, and its job record.
     case id(String)
+    /// The attempt whose token has this hash, and its job record.
     case tokenHash(String)
+    /// The job record of this generation, and its current attempt (if it has one).
+    case job(JobKey)
 }
 
 /// A set of writes applied together.
