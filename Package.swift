@@ -92,7 +92,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "runway-bench",
-            dependencies: ["RunwayModel", "RunwayManifests", "RunwayPlanner", "CYAML"],
+            dependencies: ["RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayStore", "CYAML"],
             path: "Benchmarks/runway-bench",
             swiftSettings: strict
         ),

@@ -6,7 +6,8 @@ public struct Plan: Sendable, Hashable {
     public var actions: [PlanAction]
 
     public init(actions: [PlanAction]) {
-        self.actions = actions.sorted(by: Plan.precedes)
+        // Keys computed once per action, not once per comparison.
+        self.actions = actions.map { (Plan.sortKey($0), $0) }.sorted { $0.0 < $1.0 }.map(\.1)
     }
 
     public var starts: [PlanAction.Start] {
@@ -24,14 +25,23 @@ public struct Plan: Sendable, Hashable {
     /// True when the plan changes nothing on any platform (it may still report waits).
     public var changesNothing: Bool { starts.isEmpty && stops.isEmpty }
 
-    private static func precedes(_ a: PlanAction, _ b: PlanAction) -> Bool {
-        func key(_ action: PlanAction) -> (Int, String, String, String) {
-            switch action {
-            case .stop(let stop): (0, stop.task.name, stop.task.plugin, stop.task.id)
-            case .start(let start): (1, start.job, String(start.attempt), "")
-            case .wait(let wait): (2, wait.job, "", "")
-            }
+    private static func sortKey(_ action: PlanAction) -> SortKey {
+        switch action {
+        case .stop(let stop): SortKey(group: 0, name: stop.task.name, plugin: stop.task.plugin, id: stop.task.id, attempt: 0)
+        case .start(let start): SortKey(group: 1, name: start.job, plugin: "", id: "", attempt: start.attempt)
+        case .wait(let wait): SortKey(group: 2, name: wait.job, plugin: "", id: "", attempt: 0)
         }
-        return key(a) < key(b)
+    }
+
+    private struct SortKey: Comparable {
+        var group: Int
+        var name: String
+        var plugin: String
+        var id: String
+        var attempt: Int
+
+        static func < (a: SortKey, b: SortKey) -> Bool {
+            (a.group, a.name, a.plugin, a.id, a.attempt) < (b.group, b.name, b.plugin, b.id, b.attempt)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `runway`: argument parsing and wiring only; the work lives in the library targets.
 @main
@@ -26,4 +27,10 @@ enum ExitStatus {
     static let jobsFailed = ExitCode(1)
     /// Manifests are invalid or usage is wrong (`plan`, `apply`).
     static let unusable = ExitCode(2)
+}
+
+/// A command that cannot go on: prints `error: message` on stderr and gives the exit code to throw.
+func failure(_ message: String, _ status: ExitCode) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    return status
 }

@@ -70,11 +70,20 @@ struct ApplyCommand: AsyncParsableCommand {
         let server = ServiceGroup(configuration: .init(services: [app], logger: Wiring.logger("runway.http")))
         let result: ApplyRun.Result = try await withThrowingTaskGroup(of: ApplyRun.Result?.self) { group in
             group.addTask {
-                try await server.run()
+                do {
+                    try await server.run()
+                } catch {
+                    bound.continuation.finish()  // never bound: let the caller fail with the cause
+                    throw error
+                }
                 return nil
             }
             var iterator = bound.stream.makeAsyncIterator()
-            guard let actualPort = await iterator.next() else { throw ValidationError("could not listen on \(controller.listen)") }
+            guard let actualPort = await iterator.next() else {
+                var cause = "the server stopped"
+                do { _ = try await group.next() } catch { cause = "\(error)" }
+                throw failure("cannot listen on \(controller.listen): \(cause)", ExitStatus.unusable)
+            }
             var configuration = ControllerConfiguration(
                 serverURL: controller.advertiseURL ?? "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(actualPort)")
             configuration.controllerID = controller.controllerID

@@ -15,10 +15,10 @@ struct ExplainCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let store = try Wiring.existingStore(state.stateDir) else {
-            throw ValidationError("no state in \(state.stateDir): nothing has run there yet (see `runway apply`)")
+            throw failure("no state in \(state.stateDir): nothing has run there yet (see `runway apply`)", .failure)
         }
         guard let record = try await store.jobRecords(job: job).first else {
-            throw ValidationError("no job named '\(job)' in \(state.stateDir)")
+            throw failure("no job named '\(job)' in \(state.stateDir)", .failure)
         }
         let events = try await store.events(job: job).filter { $0.generation == record.generation }
         print("\(job): \(Self.explanation(record, events: events, now: Date()))")

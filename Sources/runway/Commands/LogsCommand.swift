@@ -18,12 +18,12 @@ struct LogsCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let store = try Wiring.existingStore(state.stateDir) else {
-            throw ValidationError("no state in \(state.stateDir): nothing has run there yet (see `runway apply`)")
+            throw failure("no state in \(state.stateDir): nothing has run there yet (see `runway apply`)", .failure)
         }
         guard let bytes = try await JobLogs.read(
             job: job, attempt: attempt, store: store, files: LogFiles(directory: state.stateDir + "/logs"))
         else {
-            throw ValidationError("no attempt\(attempt.map { " \($0)" } ?? "") of job '\(job)' in \(state.stateDir)")
+            throw failure("no attempt\(attempt.map { " \($0)" } ?? "") of job '\(job)' in \(state.stateDir)", .failure)
         }
         FileHandle.standardOutput.write(Data(bytes))
     }

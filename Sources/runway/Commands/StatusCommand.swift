@@ -19,11 +19,11 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let store = try Wiring.existingStore(state.stateDir) else {
-            throw ValidationError("no state in \(state.stateDir): nothing has run there yet (see `runway apply`)")
+            throw failure("no state in \(state.stateDir): nothing has run there yet (see `runway apply`)", .failure)
         }
         if let job {
             guard let detail = try await JobDetailDocument.load(job: job, from: store) else {
-                throw ValidationError("no job named '\(job)' in \(state.stateDir)")
+                throw failure("no job named '\(job)' in \(state.stateDir)", .failure)
             }
             switch output.output {
             case .json: print(JSONOutput.encode(detail))
