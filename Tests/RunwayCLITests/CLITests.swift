@@ -40,7 +40,7 @@ import Testing
         let text = try RunwayExecutable.run(["plan", "Samples/local", "--state-dir", "/nonexistent-state"])
         #expect(text.status == 0)
         if let failure = Golden.check(text.stdout, against: "plan/local.txt") { Issue.record(Comment(rawValue: failure)) }
-        let json = try RunwayExecutable.run(["plan", "Samples/local", "-o", "json"])
+        let json = try RunwayExecutable.run(["plan", "Samples/local", "-o", "json", "--state-dir", "/nonexistent-state"])
         #expect(json.status == 0)
         if let failure = Golden.check(json.stdout, against: "plan/local.json") { Issue.record(Comment(rawValue: failure)) }
         let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]

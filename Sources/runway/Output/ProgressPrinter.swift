@@ -30,7 +30,7 @@ final class ProgressPrinter: Sendable {
                 for record in current {
                     out += "\(record.job.padding(toLength: width, withPad: " ", startingAt: 0))  "
                         + "\(record.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  attempt \(record.attempt)  "
-                        + "\(Self.elapsed(since: record.createdAt, now: now))\n"
+                        + "\(Self.elapsed(since: record.createdAt, now: record.state.isTerminal ? record.updatedAt : now))\n"
                 }
                 state.drawnLines = current.count
                 FileHandle.standardOutput.write(Data(out.utf8))
