@@ -28,6 +28,9 @@ let package = Package(
         // The few libc calls Swift's Glibc module hides (posix_spawn chdir and closefrom).
         .target(name: "CRunwaySystem"),
 
+        // posix_spawn and waitpid for every child process Runway starts.
+        .target(name: "RunwayProcess", dependencies: ["CRunwaySystem"], swiftSettings: strict),
+
         // Value types only: no I/O.
         .target(
             name: "RunwayModel",
@@ -50,7 +53,7 @@ let package = Package(
         // The TaskLauncher protocol, its registry, and one launcher per platform.
         .target(
             name: "RunwayLaunchers",
-            dependencies: ["RunwayModel", "RunwayManifests", "CRunwaySystem", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RunwayModel", "RunwayManifests", "RunwayProcess", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The runner API (HTTP), holding set, log intake, health endpoints.
@@ -75,7 +78,7 @@ let package = Package(
         // The runner agent: claim, run, stream logs, heartbeat, report.
         .target(
             name: "RunwayRunner",
-            dependencies: ["RunwayModel", "RunwayHTTP", "CRunwaySystem", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RunwayModel", "RunwayHTTP", "RunwayProcess", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -92,13 +95,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "runway-bench",
-            dependencies: ["RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayStore", "CYAML"],
+            dependencies: ["RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayStore", "RunwayProcess", "CYAML"],
             path: "Benchmarks/runway-bench",
             swiftSettings: strict
         ),
 
         // Golden files, repository paths and scratch directories for the test targets.
-        .target(name: "RunwayTestSupport", dependencies: ["CRunwaySystem"], path: "Tests/RunwayTestSupport", swiftSettings: strict),
+        .target(name: "RunwayTestSupport", dependencies: ["RunwayProcess"], path: "Tests/RunwayTestSupport", swiftSettings: strict),
         .testTarget(name: "RunwayModelTests", dependencies: ["RunwayModel"], swiftSettings: strict),
         .testTarget(
             name: "RunwayManifestsTests",

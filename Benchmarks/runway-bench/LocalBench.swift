@@ -7,6 +7,7 @@
 // - throughput: jobs per second through apply, against processes per second of the floors.
 import Foundation
 import RunwayModel
+import RunwayProcess
 import RunwayStore
 
 func localBenchmark(_ options: Options) async throws {
@@ -86,22 +87,11 @@ func timeSpawns(_ argv: [String], count: Int, parallelism: Int) throws -> Double
 }
 
 func runAndWait(_ argv: [String], output: String) throws -> Int32 {
-    let pid = try spawn(argv, output: output)
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    ProcessSpawner.wait(try spawn(argv, output: output))?.code ?? -1
 }
 
 func spawn(_ argv: [String], output: String) throws -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let arguments = argv.map { strdup($0) } + [nil]
-    defer { arguments.forEach { free($0) } }
-    var pid: pid_t = 0
-    let result = posix_spawn(&pid, argv[0], &actions, nil, arguments, environ)
-    guard result == 0 else { throw BenchError("cannot start \(argv[0]): \(String(cString: strerror(result)))") }
-    return pid
+    var options = ProcessSpawner.Options(argv: argv)
+    options.stdout = .file(output, append: false)
+    return try ProcessSpawner.spawn(options)
 }

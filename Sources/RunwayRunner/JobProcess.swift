@@ -1,21 +1,16 @@
-import CRunwaySystem
 import Foundation
 import RunwayModel
+import RunwayProcess
 import Synchronization
 
 /// The job's command as a child of the runner: stdout and stderr through pipes, read by two
 /// threads into an ``OutputQueue``; its exit status from a waiting thread.
 struct JobProcess: Sendable {
-    enum Exit: Sendable {
-        case exited(Int32)
-        case signaled(Int32)
-    }
-
     let pid: Int32
     let output: OutputQueue
 
     static func start(command: [String], environment: [String: String], workingDirectory: String?) throws -> JobProcess {
-        guard let program = command.first else { throw RunnerError.spawn("empty command") }
+        guard !command.isEmpty else { throw RunnerError.spawn("empty command") }
         if let directory = workingDirectory {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -25,45 +20,20 @@ struct JobProcess: Sendable {
         var out: [Int32] = [0, 0]
         var err: [Int32] = [0, 0]
         guard pipe(&out) == 0, pipe(&err) == 0 else { throw RunnerError.spawn("pipe: \(String(cString: strerror(errno)))") }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
-        runway_spawn_file_actions_addclosefrom(&actions, 3)  // the pipes' ends and the runner's sockets
-        if let directory = workingDirectory { runway_spawn_file_actions_addchdir(&actions, directory) }
-
-        let arguments = command.map { strdup($0) } + [nil]
-        let variables = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            arguments.forEach { free($0) }
-            variables.forEach { free($0) }
+        // The job stays in the runner's process group, so a stop of the task reaches it too.
+        var options = ProcessSpawner.Options(argv: command, environment: environment)
+        options.workingDirectory = workingDirectory
+        options.stdout = .descriptor(out[1])
+        options.stderr = .descriptor(err[1])
+        let pid: pid_t
+        do {
+            pid = try ProcessSpawner.spawn(options)
+        } catch {
+            [out[0], out[1], err[0], err[1]].forEach { close($0) }
+            throw RunnerError.spawn("\(error)")
         }
-        var pid: pid_t = 0
-        let result = program.contains("/")
-            ? posix_spawn(&pid, program, &actions, &attributes, arguments, variables)
-            : posix_spawnp(&pid, program, &actions, &attributes, arguments, variables)
         close(out[1])
         close(err[1])
-        guard result == 0 else {
-            close(out[0])
-            close(err[0])
-            throw RunnerError.spawn("\(program): \(String(cString: strerror(result)))")
-        }
         let output = OutputQueue(streams: 2)
         for (fd, stream) in [(out[0], LogChunk.Stream.stdout), (err[0], .stderr)] {
             Thread { output.drain(fd: fd, stream: stream) }.start()
@@ -72,15 +42,10 @@ struct JobProcess: Sendable {
     }
 
     /// Waits (on a thread of its own, not the cooperative pool) for the command to end.
-    func waitForExit() async -> Exit {
+    func waitForExit() async -> ProcessExit {
         let pid = self.pid
         return await withCheckedContinuation { continuation in
-            Thread {
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                let signal = status & 0x7f
-                continuation.resume(returning: signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal))
-            }.start()
+            Thread { continuation.resume(returning: ProcessSpawner.wait(pid) ?? .exited(-1)) }.start()
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RunwayHTTP
 import RunwayModel
+import RunwayProcess
 
 /// `runway runner`: connects back to the controller, claims the one job its task was launched
 /// for, runs it, streams its output, heartbeats, forwards SIGTERM to it, reports, and exits with
@@ -91,7 +92,7 @@ public struct RunnerAgent: Sendable {
         let shipper = LogShipper(client: client, attemptID: job.attemptID, maxChunk: job.maxLogChunkBytes, logger: logger)
         let interval = Duration.milliseconds(job.heartbeatIntervalMilliseconds)
         let terminated = SignalForwarder(to: process.pid)
-        let status: JobProcess.Exit = await withTaskGroup(of: JobProcess.Exit?.self) { group in
+        let status: ProcessExit = await withTaskGroup(of: ProcessExit?.self) { group in
             group.addTask { await shipper.ship(process.output) ; return nil }
             group.addTask {
                 while !Task.isCancelled {
@@ -104,7 +105,7 @@ public struct RunnerAgent: Sendable {
                 return nil
             }
             group.addTask { await process.waitForExit() }
-            var exit: JobProcess.Exit?
+            var exit: ProcessExit?
             var finished = 0
             for await result in group {
                 finished += 1

@@ -1,5 +1,5 @@
-import CRunwaySystem
 import Foundation
+import RunwayProcess
 
 /// A `runway` process started in the background, for tests that must act while it runs
 /// (kill it, edit its directory). Its output goes to files in `directory`. Spawned and reaped
@@ -15,40 +15,22 @@ public final class RunningCommand: @unchecked Sendable {
     public init(_ arguments: [String], directory: String, environment: [String: String] = [:]) throws {
         stdoutPath = directory + "/stdout-\(UUID().uuidString).txt"
         stderrPath = directory + "/stderr-\(UUID().uuidString).txt"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        runway_spawn_file_actions_addchdir(&actions, directory)
-        runway_spawn_file_actions_addclosefrom(&actions, 3)
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
-        let argv = ([RunwayExecutable.url.path] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, RunwayExecutable.url.path, &actions, nil, argv, envp)
-        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO) }
-        self.pid = pid
+        var options = ProcessSpawner.Options(argv: [RunwayExecutable.url.path] + arguments, environment: env)
+        options.workingDirectory = directory
+        options.stdout = .file(stdoutPath, append: false)
+        options.stderr = .file(stderrPath, append: false)
+        pid = try ProcessSpawner.spawn(options)
     }
 
     /// Waits for the process to exit, up to `timeout`; kills it (SIGKILL) past that.
     @discardableResult
     public func wait(timeout: Duration = .seconds(180)) async -> CommandResult {
         let deadline = ContinuousClock.now + timeout
-        var raw: Int32 = 0
         while status == nil {
-            let reaped = waitpid(pid, &raw, WNOHANG)
-            if reaped == pid {
-                let signal = raw & 0x7f
-                status = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
-            } else if reaped < 0 && errno != EINTR {
-                status = -1
+            if let exit = ProcessSpawner.poll(pid) {
+                status = exit.code
             } else if ContinuousClock.now >= deadline {
                 kill(pid, SIGKILL)
             } else {

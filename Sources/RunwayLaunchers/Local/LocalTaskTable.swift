@@ -1,5 +1,6 @@
 import Foundation
 import RunwayModel
+import RunwayProcess
 import Synchronization
 
 /// The local launcher's tasks: records on disk (so they outlive the controller), a copy in
@@ -32,7 +33,15 @@ final class LocalTaskTable: Sendable {
         throws -> LocalTaskRecord
     {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let pid = try Spawner.spawn(argv: argv, environment: environment, output: directory + "/" + name + ".out")
+        var options = ProcessSpawner.Options(argv: argv, environment: environment)
+        options.newProcessGroup = true  // a stop signals the group: the runner and the job it runs
+        options.stdout = .file(directory + "/" + name + ".out", append: true)
+        let pid: pid_t
+        do {
+            pid = try ProcessSpawner.spawn(options)
+        } catch {
+            throw LauncherError(.invalidSpec, plugin: LocalLauncher.plugin, task: name, "\(error)")
+        }
         let record = LocalTaskRecord(
             name: name, pid: pid, startTicks: ProcessStat(pid: pid)?.startTicks ?? 0, labels: labels, startedAt: Date(),
             graceMilliseconds: grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000)
@@ -86,16 +95,11 @@ final class LocalTaskTable: Sendable {
     }
 
     private func reap(name: String, pid: Int32) {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { return }
-        }
-        let signal = status & 0x7f
-        let exitCode = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        guard let exit = ProcessSpawner.wait(pid) else { return }
         records.withLock { table in
             guard var record = table[name], record.pid == pid else { return }
-            record.exitCode = exitCode
-            record.signal = signal == 0 ? nil : signal
+            record.exitCode = exit.code
+            record.signal = exit.signal
             record.exitedAt = Date()
             table[name] = record
             try? write(record)

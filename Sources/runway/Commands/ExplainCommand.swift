@@ -14,9 +14,7 @@ struct ExplainCommand: AsyncParsableCommand {
     @OptionGroup var state: StateOptions
 
     func run() async throws {
-        guard let store = try Wiring.existingStore(state.stateDir) else {
-            throw failure("no state in \(state.stateDir): nothing has run there yet (see `runway apply`)", .failure)
-        }
+        let store = try Wiring.requireStore(state.stateDir)
         guard let record = try await store.jobRecords(job: job).first else {
             throw failure("no job named '\(job)' in \(state.stateDir)", .failure)
         }

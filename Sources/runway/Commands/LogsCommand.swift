@@ -17,9 +17,7 @@ struct LogsCommand: AsyncParsableCommand {
     @OptionGroup var state: StateOptions
 
     func run() async throws {
-        guard let store = try Wiring.existingStore(state.stateDir) else {
-            throw failure("no state in \(state.stateDir): nothing has run there yet (see `runway apply`)", .failure)
-        }
+        let store = try Wiring.requireStore(state.stateDir)
         guard let bytes = try await JobLogs.read(
             job: job, attempt: attempt, store: store, files: LogFiles(directory: state.stateDir + "/logs"))
         else {

@@ -18,9 +18,7 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        guard let store = try Wiring.existingStore(state.stateDir) else {
-            throw failure("no state in \(state.stateDir): nothing has run there yet (see `runway apply`)", .failure)
-        }
+        let store = try Wiring.requireStore(state.stateDir)
         if let job {
             guard let detail = try await JobDetailDocument.load(job: job, from: store) else {
                 throw failure("no job named '\(job)' in \(state.stateDir)", .failure)

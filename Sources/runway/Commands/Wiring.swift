@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import RunwayController
@@ -29,6 +30,14 @@ enum Wiring {
     static func existingStore(_ directory: String) throws -> SQLiteStateStore? {
         guard FileManager.default.fileExists(atPath: directory + "/runway.sqlite") else { return nil }
         return try SQLiteStateStore(directory: directory)
+    }
+
+    /// The store of `directory` for commands that only read it; fails clearly when there is none.
+    static func requireStore(_ directory: String) throws -> SQLiteStateStore {
+        guard let store = try existingStore(directory) else {
+            throw failure("no state in \(directory): nothing has run there yet (see `runway apply`)", .failure)
+        }
+        return store
     }
 
     static func logger(_ label: String) -> Logger {
