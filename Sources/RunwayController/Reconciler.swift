@@ -4,6 +4,7 @@ import RunwayLaunchers
 import RunwayModel
 import RunwayPlanner
 import RunwayStore
+import Synchronization
 
 /// One reconcile pass: observe every launcher, record new generations, settle what the world
 /// says, plan, and carry out the plan's starts and stops with bounded parallelism.
@@ -14,6 +15,8 @@ public struct Reconciler: Sendable {
     let store: any StateStore
     let holding: any JobHolding
     let logger: Logger
+    /// The last wait reason written per job, so an unchanged one is not written every pass.
+    let waits = WaitMemory()
 
     public init(
         configuration: ControllerConfiguration, launchers: LauncherRegistry, store: any StateStore, holding: any JobHolding,
@@ -138,14 +141,11 @@ public struct Reconciler: Sendable {
     /// Writes a `waiting` event when a job's reason to wait changes (for `runway explain`).
     private func recordWaits(_ plan: Plan, records: [JobRecord], now: Date) async throws {
         let byJob = Dictionary(grouping: records, by: \.job)
-        var events: [JobEvent] = []
-        for wait in plan.waits {
-            guard let record = byJob[wait.job]?.max(by: { $0.updatedAt < $1.updatedAt }) else { continue }
-            let message = Transition.waitMessage(wait)
-            let last = try await store.events(job: wait.job).last
-            if last?.kind != "waiting" || last?.message != message {
-                events.append(JobEvent(record, at: now, kind: "waiting", message: message))
-            }
+        let messages = Dictionary(plan.waits.map { ($0.job, Transition.waitMessage($0)) }, uniquingKeysWith: { a, _ in a })
+        let changed = waits.update(messages)
+        let events = changed.sorted().compactMap { job -> JobEvent? in
+            guard let record = byJob[job]?.max(by: { $0.updatedAt < $1.updatedAt }) else { return nil }
+            return JobEvent(record, at: now, kind: "waiting", message: messages[job]!)
         }
         try await store.apply(StoreChange(events: events))
     }
@@ -157,5 +157,19 @@ public struct Reconciler: Sendable {
             heartbeatIntervalMilliseconds: Int(configuration.heartbeatInterval.components.seconds * 1000
                 + configuration.heartbeatInterval.components.attoseconds / 1_000_000_000_000_000),
             maxLogChunkBytes: configuration.maxLogChunkBytes)
+    }
+}
+
+/// Each waiting job's last recorded reason; the mutex guards the dictionary.
+final class WaitMemory: Sendable {
+    private let last = Mutex<[String: String]>([:])
+
+    /// Remembers `current` (job → reason) and returns the jobs whose reason is new.
+    func update(_ current: [String: String]) -> [String] {
+        last.withLock { last in
+            let changed = current.filter { last[$0.key] != $0.value }.map(\.key)
+            last = current
+            return changed
+        }
     }
 }

@@ -57,6 +57,9 @@ import Testing
         #expect(peak >= 2, "jobs did run side by side")
         let records = try await workspace.records()
         #expect(records.count == 200 && records.values.allSatisfy { $0.state == .succeeded })
+        // A job that had to wait says why in its event trail (what `runway explain` shows).
+        let events = try await workspace.store().events(job: "many-99")
+        #expect(events.contains { $0.kind == "waiting" && $0.message == "waiting: profile local has 8/8 tasks running" })
         #expect(workspace.leftoverTasks.isEmpty)
     }
 }
