@@ -23,11 +23,14 @@ public struct ApplyRun: Sendable {
     let wakeups: Wakeups
     let cancellation: CancellationFlag
     let logger: Logger
+    /// Told once when another controller holds the lease and this run waits for it.
+    let onWaitForLease: @Sendable (Lease?) -> Void
 
     public init(
         reconciler: Reconciler, settings: Settings = Settings(), reload: @escaping @Sendable () -> ManifestLoad, wakeups: Wakeups,
-        cancellation: CancellationFlag, logger: Logger
+        cancellation: CancellationFlag, logger: Logger, onWaitForLease: @escaping @Sendable (Lease?) -> Void = { _ in }
     ) {
+        self.onWaitForLease = onWaitForLease
         self.reconciler = reconciler
         self.settings = settings
         self.reload = reload
@@ -44,10 +47,36 @@ public struct ApplyRun: Sendable {
     }
 
     public func run(initial: DesiredState, onPass: @Sendable (Reconciler.Outcome, DesiredState) -> Void) async throws -> Result {
+        if let lease = reconciler.lease {
+            // Another controller leads this state (or a dead one's lease has not expired yet):
+            // wait for it, as a standby would, unless cancelled.
+            var told = false
+            while !(await lease.refresh()) {
+                if cancellation.isSet { throw NotLeaderError(leader: await lease.leader()) }
+                if !told {
+                    let leader = await lease.leader()
+                    logger.notice("waiting for the lease", metadata: ["leader": "\(leader?.holder ?? "?")"])
+                    onWaitForLease(leader)
+                    told = true
+                }
+                await wakeups.wait(upTo: .milliseconds(500))
+            }
+        }
+        let result = try await loop(initial: initial, onPass: onPass)
+        await reconciler.lease?.release()
+        return result
+    }
+
+    private func loop(initial: DesiredState, onPass: @Sendable (Reconciler.Outcome, DesiredState) -> Void) async throws -> Result {
         var desired = initial
         var everJobs = Set(initial.jobs.keys)
+        var renewed = ContinuousClock.now
         while true {
             if cancellation.isSet { return try await cancel(desired: desired, jobs: everJobs) }
+            if let lease = reconciler.lease, ContinuousClock.now - renewed > lease.configuration.duration / 3 {
+                await lease.refresh()
+                renewed = ContinuousClock.now
+            }
             let load = reload()
             if load.isValid {
                 desired = load.desired
@@ -109,6 +138,16 @@ public struct ApplyRun: Sendable {
         }
         let records = try await reconciler.store.jobRecords()
         return Result(records: currentRecords(records, desired: desired, jobs: jobs), cancelled: true)
+    }
+}
+
+/// Another controller holds the lease on this state.
+public struct NotLeaderError: Error, CustomStringConvertible {
+    public var leader: Lease?
+
+    public var description: String {
+        guard let leader else { return "another controller leads this state" }
+        return "another controller (\(leader.holder)) leads this state until \(leader.expiresAt.formatted(.iso8601))"
     }
 }
 

@@ -85,6 +85,11 @@ extension Reconciler {
     /// unchanged since the pass read it), then start the task.
     func start(_ start: PlanAction.Start, desired: DesiredState, record: JobRecord?) async throws {
         guard let job = desired.jobs[start.job], let profile = desired.profiles[start.profile] else { return }
+        var fence: Lease?
+        if let lease {
+            guard let current = lease.current else { return }  // not the leader (any more): start nothing
+            fence = current
+        }
         let now = Date()
         let token = TaskToken.generate()
         let name = start.owner.taskName()
@@ -92,12 +97,12 @@ extension Reconciler {
             job: job.name, generation: job.generation, number: start.attempt, profile: profile.name, plugin: profile.plugin,
             retries: job.spec.retries, taskName: name, tokenHash: TaskToken.hash(token), requestedAt: now)
         let held = Lifecycle.held(record ?? Lifecycle.queued(job, now: now), attempt: start.attempt, now: now)
-        let recorded = try await write(held.key, ifStill: record) { _ in
+        let recorded = try await write(held.key, ifStill: record) { [fence] _ in
             StoreChange(records: [held], attempts: [attempt], events: [
                 JobEvent(held, attempt: start.attempt, at: now, kind: "held",
                     message: "attempt \(start.attempt) held for its runner (\(start.reason.detail))"),
                 JobEvent(held, attempt: start.attempt, at: now, kind: "start-requested", message: "starting \(name) on \(profile.plugin)"),
-            ])
+            ], fence: fence)
         }
         guard recorded else { return }  // the record moved on since this pass read it: the next pass decides
         await holding.hold(payload(for: job, attempt: attempt), tokenHash: attempt.tokenHash)

@@ -15,17 +15,20 @@ public struct Reconciler: Sendable {
     let store: any StateStore
     let holding: any JobHolding
     let logger: Logger
+    /// When set, only its holder starts tasks, and each start is fenced by its token.
+    let lease: LeaderLease?
     /// The last wait reason written per job, so an unchanged one is not written every pass.
     let waits = WaitMemory()
 
     public init(
         configuration: ControllerConfiguration, launchers: LauncherRegistry, store: any StateStore, holding: any JobHolding,
-        logger: Logger
+        lease: LeaderLease? = nil, logger: Logger
     ) {
         self.configuration = configuration
         self.launchers = launchers
         self.store = store
         self.holding = holding
+        self.lease = lease
         self.logger = logger
     }
 

@@ -67,6 +67,8 @@ public final class SQLiteStateStore: StateStore {
         guard !change.isEmpty else { return }
         do {
             try await database.write { db in try Self.write(change, in: db) }
+        } catch let error as FencedError {
+            throw error
         } catch {
             throw StoreError(operation: "write", cause: error)
         }
@@ -97,11 +99,51 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func acquireLease(_ name: String, holder: String, duration: Duration, now: Date) async throws -> Lease? {
+        let expiresAt = now.addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+        return try await database.write { db in
+            let current = try Self.lease(name, in: db)
+            if let current, current.holder != holder, current.expiresAt > now { return nil }
+            let token = current.map { $0.holder == holder && $0.expiresAt > now ? $0.token : $0.token + 1 } ?? 1
+            let lease = Lease(name: name, holder: holder, token: token, expiresAt: expiresAt)
+            try db.execute(
+                sql: "INSERT INTO lease (name, holder, token, expires_at) VALUES (?, ?, ?, ?) "
+                    + "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at",
+                arguments: [name, holder, token, expiresAt.timeIntervalSinceReferenceDate])
+            return lease
+        }
+    }
+
+    public func releaseLease(_ name: String, holder: String) async throws {
+        try await database.write { db in
+            // Keep the row (its token must keep growing); just let it expire now.
+            try db.execute(sql: "UPDATE lease SET expires_at = 0 WHERE name = ? AND holder = ?", arguments: [name, holder])
+        }
+    }
+
+    public func lease(_ name: String) async throws -> Lease? {
+        try await database.read { db in try Self.lease(name, in: db) }
+    }
+
+    private static func lease(_ name: String, in db: Database) throws -> Lease? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT holder, token, expires_at FROM lease WHERE name = ?", arguments: [name])
+        else { return nil }
+        return Lease(
+            name: name, holder: row["holder"], token: row["token"],
+            expiresAt: Date(timeIntervalSinceReferenceDate: row["expires_at"]))
+    }
+
     private static func record(_ key: JobKey, in db: Database) throws -> JobRecord? {
         try JobRow.fetchOne(db, key: ["job": key.job, "generation": key.generation.digest])?.model
     }
 
     private static func write(_ change: StoreChange, in db: Database) throws {
+        if let fence = change.fence {
+            let current = try lease(fence.name, in: db)
+            guard let current, current.holder == fence.holder, current.token == fence.token, current.expiresAt > Date() else {
+                throw FencedError(lease: fence, current: current)
+            }
+        }
         for record in change.records { try JobRow(record).save(db) }
         for attempt in change.attempts { try AttemptRow(attempt).save(db) }
         for event in change.events { try EventRow(event).insert(db) }

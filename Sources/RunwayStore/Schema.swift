@@ -64,6 +64,14 @@ enum Schema {
                 t.primaryKey(["attempt_id", "seq"])
             }
         }
+        migrator.registerMigration("v2: leader lease") { db in
+            try db.create(table: "lease") { t in
+                t.primaryKey("name", .text)
+                t.column("holder", .text).notNull()
+                t.column("token", .integer).notNull()
+                t.column("expires_at", .double).notNull()
+            }
+        }
         return migrator
     }
 }

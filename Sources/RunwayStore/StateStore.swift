@@ -21,6 +21,16 @@ public protocol StateStore: Sendable {
     /// Writes records, attempts, events and log chunks in one transaction.
     func apply(_ change: StoreChange) async throws
 
+    /// Takes the lease `name` for `holder` until `now + duration`, or renews it if `holder` has it.
+    /// A new holder gets the next fencing token. Returns nil when someone else holds it.
+    func acquireLease(_ name: String, holder: String, duration: Duration, now: Date) async throws -> Lease?
+
+    /// Gives the lease up (a clean shutdown hands over at once instead of after expiry).
+    func releaseLease(_ name: String, holder: String) async throws
+
+    /// The lease as it stands, whoever holds it.
+    func lease(_ name: String) async throws -> Lease?
+
     /// Reads the attempt found by `lookup` and its job record, lets `decide` say what changes,
     /// and writes that, all in one transaction (so two claims of one token cannot both win).
     func modify<T: Sendable>(
@@ -44,15 +54,38 @@ public struct StoreChange: Sendable {
     public var attempts: [AttemptRecord]
     public var events: [JobEvent]
     public var logChunks: [LogChunk]
+    /// When set, the writes happen only if this lease is still held with this token, checked in
+    /// the same transaction: a deposed leader's late start is refused (``StoreError/fenced``).
+    public var fence: Lease?
 
-    public init(records: [JobRecord] = [], attempts: [AttemptRecord] = [], events: [JobEvent] = [], logChunks: [LogChunk] = []) {
+    public init(
+        records: [JobRecord] = [], attempts: [AttemptRecord] = [], events: [JobEvent] = [], logChunks: [LogChunk] = [],
+        fence: Lease? = nil
+    ) {
         self.records = records
         self.attempts = attempts
         self.events = events
         self.logChunks = logChunks
+        self.fence = fence
     }
 
     public var isEmpty: Bool { records.isEmpty && attempts.isEmpty && events.isEmpty && logChunks.isEmpty }
+}
+
+/// The leader lease: who holds it, until when, and its fencing token (one more for each new
+/// holder, never reused).
+public struct Lease: Sendable, Hashable {
+    public var name: String
+    public var holder: String
+    public var token: Int64
+    public var expiresAt: Date
+
+    public init(name: String, holder: String, token: Int64, expiresAt: Date) {
+        self.name = name
+        self.holder = holder
+        self.token = token
+        self.expiresAt = expiresAt
+    }
 }
 
 /// Store failures, with the operation that failed and its cause.
@@ -66,4 +99,15 @@ public struct StoreError: Error, CustomStringConvertible {
     }
 
     public var description: String { "state store: \(operation) failed: \(cause)" }
+}
+
+/// A write refused because its lease was lost: another controller leads now.
+public struct FencedError: Error, CustomStringConvertible {
+    public var lease: Lease
+    public var current: Lease?
+
+    public var description: String {
+        "fenced: lease \(lease.name) token \(lease.token) of \(lease.holder) is no longer current"
+            + (current.map { " (now \($0.holder), token \($0.token))" } ?? "")
+    }
 }

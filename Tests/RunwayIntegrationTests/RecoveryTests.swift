@@ -17,15 +17,17 @@ import Testing
         manifest += workspace.job("later", "echo run >> \(runs)/later", profile: nil)
         try workspace.write("a.yaml", manifest)
         let port = freePort()
-        let first = try workspace.startApply(port: port)
+        let first = try workspace.startApply(port: port, extra: ["--lease-duration", "3s"])
         #expect(await RunningCommand.until {
             (1...4).allSatisfy { FileManager.default.fileExists(atPath: "\(runs)/crash-\($0)") }
         })
         kill(first.pid, SIGKILL)
         _ = await first.wait()
 
-        let second = try await workspace.apply(port: port)
+        // The dead controller's lease (3s here) must run out before the second one leads.
+        let second = try await workspace.apply(port: port, extra: ["--lease-duration", "3s"])
         #expect(second.status == 0, "\(second.stdout)\n\(second.stderr)")
+        #expect(second.stderr.contains("waiting: another controller leads this state"))
         for job in (1...4).map({ "crash-\($0)" }) + ["later"] {
             let lines = try String(contentsOfFile: "\(runs)/\(job)", encoding: .utf8).split(separator: "\n")
             #expect(lines == ["run"], "\(job) ran \(lines.count) times")
@@ -34,6 +36,28 @@ import Testing
         }
         #expect(workspace.leftoverTasks.isEmpty, "every task started was stopped")
         #expect(workspace.liveJobProcesses.isEmpty, "no process left behind")
+    }
+
+    /// Two controllers on one state: only the lease holder launches; the other waits, then
+    /// finds every job done and starts nothing.
+    @Test func twoControllersOnOneStateNeverBothLaunch() async throws {
+        let workspace = try Workspace()
+        let runs = workspace.root + "/runs"
+        try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
+        var manifest = workspace.profile()
+        for index in 1...3 { manifest += workspace.job("pair-\(index)", "echo run >> \(runs)/pair-\(index); sleep 1") }
+        try workspace.write("a.yaml", manifest)
+        let first = try workspace.startApply()
+        #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: "\(runs)/pair-1") })
+        let second = try workspace.startApply()
+        let (a, b) = (await first.wait(), await second.wait())
+        #expect(a.status == 0 && b.status == 0, "\(a.stderr)\n\(b.stderr)")
+        #expect(b.stderr.contains("waiting: another controller leads this state"))
+        for index in 1...3 {
+            let lines = try String(contentsOfFile: "\(runs)/pair-\(index)", encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == 1, "pair-\(index) ran \(lines.count) times")
+            #expect(try await workspace.attempts("pair-\(index)").count == 1)
+        }
     }
 
     /// 200 jobs on a profile limited to 8: the jobs' own commands count how many run at once.

@@ -31,7 +31,7 @@ import Testing
         #expect(read == [written], "dates keep full precision, so compare-and-set works")
         #expect(try await store.attempts(job: "a") == [attempt("a")])
         #expect(try await store.events(job: "a").map(\.kind) == ["held"])
-        #expect(try store.appliedMigrations() == ["v1: jobs, attempts, events, log index"])
+        #expect(try store.appliedMigrations() == ["v1: jobs, attempts, events, log index", "v2: leader lease"])
         // Reopening migrates nothing twice and keeps everything.
         let reopened = try SQLiteStateStore(directory: scratch.path)
         #expect(try await reopened.jobRecords() == [written])
@@ -79,5 +79,29 @@ import Testing
         try await store.apply(StoreChange(logChunks: [chunk]))
         try await store.apply(StoreChange(logChunks: [chunk]))
         #expect(try await store.logChunks(attemptID: "a.1") == [chunk])
+    }
+
+    @Test func leaseHasOneHolderAndFencesTheDeposedOne() async throws {
+        let store = try SQLiteStateStore(directory: scratch.path)
+        let t0 = Date()
+        let a = try #require(try await store.acquireLease("controller", holder: "a", duration: .seconds(10), now: t0))
+        #expect(a.token == 1)
+        #expect(try await store.acquireLease("controller", holder: "b", duration: .seconds(10), now: t0.addingTimeInterval(5)) == nil)
+        let renewed = try #require(try await store.acquireLease("controller", holder: "a", duration: .seconds(10), now: t0.addingTimeInterval(5)))
+        #expect(renewed.token == 1, "a renewal keeps the token")
+        // a's lease expires (a paused leader): b takes over with the next token.
+        let b = try #require(try await store.acquireLease("controller", holder: "b", duration: .seconds(10), now: t0.addingTimeInterval(16)))
+        #expect(b.token == 2)
+        // a wakes up and tries to start something with its old lease: refused, nothing written.
+        await #expect(throws: FencedError.self) {
+            try await store.apply(StoreChange(records: [record("late")], fence: renewed))
+        }
+        #expect(try await store.jobRecords().isEmpty)
+        try await store.apply(StoreChange(records: [record("ok")], fence: b))
+        #expect(try await store.jobRecords().count == 1)
+        // A clean release hands over at once; tokens keep growing.
+        try await store.releaseLease("controller", holder: "b")
+        let again = try #require(try await store.acquireLease("controller", holder: "a", duration: .seconds(10), now: Date()))
+        #expect(again.token == 3)
     }
 }

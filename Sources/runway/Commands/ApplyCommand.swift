@@ -91,15 +91,28 @@ struct ApplyCommand: AsyncParsableCommand {
             configuration.heartbeatTimeout = controller.heartbeatTimeout.value
             configuration.parallelism = controller.parallelism
             configuration.image = ProcessInfo.processInfo.environment["RUNWAY_IMAGE"]
+            var leaseConfiguration = LeaderLease.Configuration()
+            leaseConfiguration.duration = controller.leaseDuration.value
+            let lease = LeaderLease(configuration: leaseConfiguration, controllerID: controller.controllerID, store: store, logger: logger)
             let reconciler = Reconciler(
                 configuration: configuration, launchers: Wiring.launchers(stateDirectory: state.stateDir), store: store,
-                holding: holding, logger: logger)
+                holding: holding, lease: lease, logger: logger)
             let progress = ProgressPrinter(interactive: isatty(1) == 1 && output.output == .text)
             let run = ApplyRun(
                 reconciler: reconciler, reload: { loader.load(paths: paths) }, wakeups: wakeups, cancellation: cancellation,
-                logger: logger)
-            let result = try await run.run(initial: load.desired) { outcome, desired in
-                if output.output == .text { progress.update(outcome.records, desired: desired) }
+                logger: logger,
+                onWaitForLease: { leader in
+                    let who = leader.map { "\($0.holder), until \($0.expiresAt.formatted(.iso8601))" } ?? "another controller"
+                    FileHandle.standardError.write(Data("waiting: another controller leads this state (\(who))\n".utf8))
+                })
+            let result: ApplyRun.Result
+            do {
+                result = try await run.run(initial: load.desired) { outcome, desired in
+                    if output.output == .text { progress.update(outcome.records, desired: desired) }
+                }
+            } catch let error as NotLeaderError {
+                await server.triggerGracefulShutdown()
+                throw failure("\(error)", ExitStatus.unusable)
             }
             await server.triggerGracefulShutdown()
             return result

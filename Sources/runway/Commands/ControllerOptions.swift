@@ -21,6 +21,9 @@ struct ControllerOptions: ParsableArguments {
     @Option(name: .long, help: "Starts and stops carried out at once.")
     var parallelism: Int = 8
 
+    @Option(name: .long, help: "Leader lease length: how long a dead controller keeps another from taking over.")
+    var leaseDuration: ManifestDuration = ManifestDuration(.seconds(15))
+
     func validate() throws {
         guard listenAddress != nil else { throw ValidationError("--listen must be HOST:PORT, got '\(listen)'") }
         guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
