@@ -195,5 +195,7 @@ public final class CancellationFlag: Sendable {
     private let flag = Atomic<Bool>(false)
     public init() {}
     public func set() { flag.store(true, ordering: .relaxed) }
+    /// Sets the flag to `value` and returns what it was.
+    public func exchange(_ value: Bool) -> Bool { flag.exchange(value, ordering: .relaxed) }
     public var isSet: Bool { flag.load(ordering: .relaxed) }
 }

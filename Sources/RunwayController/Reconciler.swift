@@ -16,7 +16,7 @@ public struct Reconciler: Sendable {
     let holding: any JobHolding
     let logger: Logger
     /// When set, only its holder starts tasks, and each start is fenced by its token.
-    let lease: LeaderLease?
+    public let lease: LeaderLease?
     /// The last wait reason written per job, so an unchanged one is not written every pass.
     let waits = WaitMemory()
 

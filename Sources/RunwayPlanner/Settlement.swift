@@ -95,7 +95,8 @@ public struct Settlement: Sendable {
             guard record.state == .held || record.state == .running else { return nil }
             let code = stop.task.exitCode.map { " with code \($0)" } ?? ""
             let platform = stop.task.reason.map { ", \($0)" } ?? ""
-            return fail("runner exited\(code)\(platform) without reporting")
+            // The task ended with no report from its runner: lost, whoever ended it.
+            return fail("task-lost (its task exited\(code)\(platform) before its runner reported)")
         case .jobRemoved:
             return Lifecycle.cancelled(record, reason: "job removed from the manifests", now: now)
         case .superseded, .orphaned:

@@ -10,9 +10,12 @@ public struct RunnerAPI: Sendable {
     let service: RunnerService
     let store: any StateStore
     let logs: LogFiles
-    let readiness: @Sendable () -> Bool
+    let readiness: @Sendable () -> (ready: Bool, detail: String)
 
-    public init(service: RunnerService, store: any StateStore, logs: LogFiles, readiness: @escaping @Sendable () -> Bool) {
+    public init(
+        service: RunnerService, store: any StateStore, logs: LogFiles,
+        readiness: @escaping @Sendable () -> (ready: Bool, detail: String)
+    ) {
         self.service = service
         self.store = store
         self.logs = logs
@@ -70,9 +73,8 @@ public struct RunnerAPI: Sendable {
         let readiness = self.readiness
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ -> Response in
-            readiness()
-                ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
-                : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "not ready\n")))
+            let (ready, detail) = readiness()
+            return Response(status: ready ? .ok : .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: detail + "\n")))
         }
         return router
     }

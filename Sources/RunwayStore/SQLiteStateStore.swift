@@ -125,6 +125,28 @@ public final class SQLiteStateStore: StateStore {
         try await database.read { db in try Self.lease(name, in: db) }
     }
 
+    public func controllerFacts() async throws -> [String: String] {
+        try await read("read controller facts") { db in
+            Dictionary(
+                try Row.fetchAll(db, sql: "SELECT key, value FROM controller_fact").map { ($0["key"] as String, $0["value"] as String) },
+                uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    public func publish(_ facts: [String: String?]) async throws {
+        try await database.write { db in
+            for (key, value) in facts {
+                if let value {
+                    try db.execute(
+                        sql: "INSERT INTO controller_fact (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        arguments: [key, value])
+                } else {
+                    try db.execute(sql: "DELETE FROM controller_fact WHERE key = ?", arguments: [key])
+                }
+            }
+        }
+    }
+
     private static func lease(_ name: String, in db: Database) throws -> Lease? {
         guard let row = try Row.fetchOne(db, sql: "SELECT holder, token, expires_at FROM lease WHERE name = ?", arguments: [name])
         else { return nil }

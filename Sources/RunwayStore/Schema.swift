@@ -72,6 +72,12 @@ enum Schema {
                 t.column("expires_at", .double).notNull()
             }
         }
+        migrator.registerMigration("v3: controller facts") { db in
+            try db.create(table: "controller_fact") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -31,6 +31,12 @@ public protocol StateStore: Sendable {
     /// The lease as it stands, whoever holds it.
     func lease(_ name: String) async throws -> Lease?
 
+    /// Small facts the controller publishes for `runway status` (manifest health, leader), by key.
+    func controllerFacts() async throws -> [String: String]
+
+    /// Sets (or, with nil, removes) published facts.
+    func publish(_ facts: [String: String?]) async throws
+
     /// Reads the attempt found by `lookup` and its job record, lets `decide` say what changes,
     /// and writes that, all in one transaction (so two claims of one token cannot both win).
     func modify<T: Sendable>(

@@ -13,7 +13,7 @@ struct Runway: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, LogsCommand.self,
+            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ControllerCommand.self, StatusCommand.self, LogsCommand.self,
             ExplainCommand.self, RunnerCommand.self,
         ]
     )

@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ["--help"], ["validate", "--help"], ["plan", "--help"], ["apply", "--help"], ["status", "--help"],
+        ["--help"], ["validate", "--help"], ["plan", "--help"], ["apply", "--help"], ["controller", "--help"], ["status", "--help"],
         ["logs", "--help"], ["explain", "--help"], ["runner", "--help"],
     ])
     func helpExplainsEveryOption(arguments: [String]) throws {

@@ -80,7 +80,7 @@ import Testing
         let result = await apply.wait()
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let attempts = try await workspace.attempts("victim")
-        #expect(attempts.first?.reason == "attempt 1: runner exited with code 137, killed by signal 9 without reporting")
+        #expect(attempts.first?.reason == "attempt 1: task-lost (its task exited with code 137, killed by signal 9 before its runner reported)")
         #expect(workspace.liveJobProcesses.isEmpty, "the killed runner's job was stopped with its group")
     }
 

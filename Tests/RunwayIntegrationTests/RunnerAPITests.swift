@@ -45,7 +45,7 @@ import Testing
             configuration: configuration, store: store, holding: holding, logs: logs, logger: Logger(label: "test"), onChange: {})
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            router: RunnerAPI(service: service, store: store, logs: logs, readiness: { true }).router(),
+            router: RunnerAPI(service: service, store: store, logs: logs, readiness: { (true, "ready") }).router(),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))

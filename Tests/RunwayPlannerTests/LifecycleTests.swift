@@ -64,7 +64,7 @@ import Testing
         (StopReason.startTimeout, JobRecord.State.held, "attempt 1: start-timeout (runner did not connect within 30s)"),
         (.timedOut, .running, "attempt 1: timed-out (ran longer than its 1m timeout)"),
         (.heartbeatLost, .running, "attempt 1: heartbeat-lost (no word from its runner)"),
-        (.finished, .running, "attempt 1: runner exited with code 137 without reporting"),
+        (.finished, .running, "attempt 1: task-lost (its task exited with code 137 before its runner reported)"),
         (.jobRemoved, .running, "job removed from the manifests"),
     ])
     func stopsSettleTheirAttempt(reason: StopReason, state: JobRecord.State, expected: String) throws {

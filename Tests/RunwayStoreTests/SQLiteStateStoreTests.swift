@@ -31,7 +31,7 @@ import Testing
         #expect(read == [written], "dates keep full precision, so compare-and-set works")
         #expect(try await store.attempts(job: "a") == [attempt("a")])
         #expect(try await store.events(job: "a").map(\.kind) == ["held"])
-        #expect(try store.appliedMigrations() == ["v1: jobs, attempts, events, log index", "v2: leader lease"])
+        #expect(try store.appliedMigrations() == ["v1: jobs, attempts, events, log index", "v2: leader lease", "v3: controller facts"])
         // Reopening migrates nothing twice and keeps everything.
         let reopened = try SQLiteStateStore(directory: scratch.path)
         #expect(try await reopened.jobRecords() == [written])

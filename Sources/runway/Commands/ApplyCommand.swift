@@ -46,20 +46,9 @@ struct ApplyCommand: AsyncParsableCommand {
         let logger = Wiring.logger("runway.apply")
         let (host, port) = controller.listenAddress!
 
-        var serviceConfiguration = RunnerService.Configuration()
-        serviceConfiguration.heartbeatInterval = controller.heartbeatInterval.value
-        let service = RunnerService(
-            configuration: serviceConfiguration, store: store, holding: holding,
-            logs: LogFiles(directory: state.stateDir + "/logs"), logger: Wiring.logger("runway.api"),
-            onChange: { wakeups.signal() })
-        let api = RunnerAPI(service: service, store: store, logs: LogFiles(directory: state.stateDir + "/logs"), readiness: { true })
-        let bound = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: api.router(), configuration: .init(address: .hostname(host, port: port), serverName: "runway"),
-            onServerRunning: { channel in
-                bound.continuation.yield(channel.localAddress?.port ?? port)
-                bound.continuation.finish()
-            }, logger: Wiring.logger("runway.http"))
+        let api = APIServer.api(
+            stateDirectory: state.stateDir, store: store, holding: holding, wakeups: wakeups,
+            heartbeatInterval: controller.heartbeatInterval.value, readiness: { (true, "ready") })
 
         let signals = SignalTrap(signals: [SIGINT, SIGTERM]) {
             cancellation.set()
@@ -67,36 +56,9 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         defer { signals.stop() }
 
-        let server = ServiceGroup(configuration: .init(services: [app], logger: Wiring.logger("runway.http")))
-        let result: ApplyRun.Result = try await withThrowingTaskGroup(of: ApplyRun.Result?.self) { group in
-            group.addTask {
-                do {
-                    try await server.run()
-                } catch {
-                    bound.continuation.finish()  // never bound: let the caller fail with the cause
-                    throw error
-                }
-                return nil
-            }
-            var iterator = bound.stream.makeAsyncIterator()
-            guard let actualPort = await iterator.next() else {
-                var cause = "the server stopped"
-                do { _ = try await group.next() } catch { cause = "\(error)" }
-                throw failure("cannot listen on \(controller.listen): \(cause)", ExitStatus.unusable)
-            }
-            var configuration = ControllerConfiguration(
-                serverURL: controller.advertiseURL ?? "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(actualPort)")
-            configuration.controllerID = controller.controllerID
-            configuration.heartbeatInterval = controller.heartbeatInterval.value
-            configuration.heartbeatTimeout = controller.heartbeatTimeout.value
-            configuration.parallelism = controller.parallelism
-            configuration.image = ProcessInfo.processInfo.environment["RUNWAY_IMAGE"]
-            var leaseConfiguration = LeaderLease.Configuration()
-            leaseConfiguration.duration = controller.leaseDuration.value
-            let lease = LeaderLease(configuration: leaseConfiguration, controllerID: controller.controllerID, store: store, logger: logger)
-            let reconciler = Reconciler(
-                configuration: configuration, launchers: Wiring.launchers(stateDirectory: state.stateDir), store: store,
-                holding: holding, lease: lease, logger: logger)
+        let result: ApplyRun.Result = try await APIServer.serve(api, host: host, port: port) { actualPort in
+            let reconciler = controller.reconciler(
+                port: actualPort, stateDirectory: state.stateDir, store: store, holding: holding, logger: logger)
             let progress = ProgressPrinter(interactive: isatty(1) == 1 && output.output == .text)
             let run = ApplyRun(
                 reconciler: reconciler, reload: { loader.load(paths: paths) }, wakeups: wakeups, cancellation: cancellation,
@@ -111,10 +73,8 @@ struct ApplyCommand: AsyncParsableCommand {
                     if output.output == .text { progress.update(outcome.records, desired: desired) }
                 }
             } catch let error as NotLeaderError {
-                await server.triggerGracefulShutdown()
                 throw failure("\(error)", ExitStatus.unusable)
             }
-            await server.triggerGracefulShutdown()
             return result
         }
         switch output.output {

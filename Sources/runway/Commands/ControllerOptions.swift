@@ -1,5 +1,10 @@
 import ArgumentParser
+import Foundation
+import Logging
+import RunwayController
 import RunwayModel
+import RunwayServer
+import RunwayStore
 
 /// Flags shared by the commands that run the controller (`apply`, later `controller`).
 struct ControllerOptions: ParsableArguments {
@@ -30,6 +35,24 @@ struct ControllerOptions: ParsableArguments {
         guard heartbeatTimeout.value > heartbeatInterval.value else {
             throw ValidationError("--heartbeat-timeout must be longer than --heartbeat-interval")
         }
+    }
+
+    /// The reconciler these flags describe, with its leader lease, for a server bound to `port`.
+    func reconciler(port: Int, stateDirectory: String, store: any StateStore, holding: HoldingSet, logger: Logger) -> Reconciler {
+        let host = listenAddress?.host ?? "127.0.0.1"
+        var configuration = ControllerConfiguration(
+            serverURL: advertiseURL ?? "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
+        configuration.controllerID = controllerID
+        configuration.heartbeatInterval = heartbeatInterval.value
+        configuration.heartbeatTimeout = heartbeatTimeout.value
+        configuration.parallelism = parallelism
+        configuration.image = ProcessInfo.processInfo.environment["RUNWAY_IMAGE"]
+        var leaseConfiguration = LeaderLease.Configuration()
+        leaseConfiguration.duration = leaseDuration.value
+        let lease = LeaderLease(configuration: leaseConfiguration, controllerID: controllerID, store: store, logger: logger)
+        return Reconciler(
+            configuration: configuration, launchers: Wiring.launchers(stateDirectory: stateDirectory), store: store,
+            holding: holding, lease: lease, logger: logger)
     }
 
     var listenAddress: (host: String, port: Int)? {

@@ -1,0 +1,50 @@
+import Foundation
+import RunwayModel
+import Synchronization
+
+/// What `/readyz` and `runway status` say about the controller: leader or standby, and whether
+/// the last load of the manifests was valid.
+public final class ControllerHealth: Sendable {
+    private struct State {
+        var leader = false
+        var leaderName: String?
+        var loadedOnce = false
+        var errors: [Diagnostic] = []
+        var lastGoodAt: Date?
+    }
+
+    /// The mutex guards the state.
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func leadership(isLeader: Bool, leader: String?) {
+        state.withLock {
+            $0.leader = isLeader
+            $0.leaderName = leader
+        }
+    }
+
+    public func loaded(_ diagnostics: [Diagnostic], at now: Date) {
+        state.withLock {
+            $0.loadedOnce = true
+            $0.errors = diagnostics.filter { $0.severity == .error }
+            if $0.errors.isEmpty { $0.lastGoodAt = now }
+        }
+    }
+
+    /// Ready when the manifests last loaded valid; the detail says the role and any problem.
+    public var readiness: (ready: Bool, detail: String) {
+        state.withLock { state in
+            let role = state.leader ? "leader" : "standby\(state.leaderName.map { " (leader: \($0))" } ?? "")"
+            guard state.loadedOnce else { return (false, "starting: manifests not loaded yet") }
+            guard state.errors.isEmpty else {
+                let since = state.lastGoodAt.map { "; running on the last good manifests, loaded \($0.formatted(.iso8601))" } ?? ""
+                return (false, "\(role): manifests invalid: \(state.errors.count) error(s), first: \(state.errors[0])\(since)")
+            }
+            return (true, "\(role): manifests valid")
+        }
+    }
+
+    public var manifestErrors: Int { state.withLock { $0.errors.count } }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import RunwayManifests
+import RunwayModel
+import RunwayPlanner
+import RunwayStore
+import Synchronization
+
+/// `runway controller`: reconcile passes forever. A pass runs when the directory changes, when
+/// the runner API reports something, when a deadline or backoff falls due, and at least every
+/// `resync`. The directory is reloaded atomically: an invalid one is reported and the last good
+/// desired state stays in force. Only the lease holder reconciles; a standby waits for the lease.
+/// On shutdown it stops starting, leaves running jobs to their tasks, and hands the lease over.
+public struct ControllerRun: Sendable {
+    public struct Settings: Sendable {
+        /// Longest time between passes, to catch drift made out of band. Default 30 seconds.
+        public var resync: Duration = .seconds(30)
+
+        public init() {}
+    }
+
+    let reconciler: Reconciler
+    let lease: LeaderLease
+    let settings: Settings
+    let reload: @Sendable () -> ManifestLoad
+    let wakeups: Wakeups
+    /// Set by the watcher: the directory may have changed.
+    let directoryChanged: CancellationFlag
+    let shutdown: CancellationFlag
+    let health: ControllerHealth
+    let logger: Logger
+
+    public init(
+        reconciler: Reconciler, lease: LeaderLease, settings: Settings, reload: @escaping @Sendable () -> ManifestLoad,
+        wakeups: Wakeups, directoryChanged: CancellationFlag, shutdown: CancellationFlag, health: ControllerHealth,
+        logger: Logger
+    ) {
+        self.reconciler = reconciler
+        self.lease = lease
+        self.settings = settings
+        self.reload = reload
+        self.wakeups = wakeups
+        self.directoryChanged = directoryChanged
+        self.shutdown = shutdown
+        self.health = health
+        self.logger = logger
+    }
+
+    public func run() async {
+        var desired: DesiredState?
+        var lastDiagnostics: [Diagnostic] = []
+        var lastResync = ContinuousClock.now - settings.resync
+        var lastRenewal = ContinuousClock.now - lease.configuration.duration
+        var nextDeadline: Date?
+        while !shutdown.isSet {
+            if ContinuousClock.now - lastRenewal >= lease.configuration.duration / 3 {
+                let leading = await lease.refresh()
+                health.leadership(isLeader: leading, leader: leading ? lease.holder : await lease.leader()?.holder)
+                lastRenewal = ContinuousClock.now
+            }
+            let resyncDue = ContinuousClock.now - lastResync >= settings.resync
+            if directoryChanged.take() || resyncDue || desired == nil {
+                let load = reload()
+                health.loaded(load.diagnostics, at: Date())
+                if load.diagnostics != lastDiagnostics { report(load) }
+                lastDiagnostics = load.diagnostics
+                if load.isValid { desired = load.desired }
+                await publish(load)
+            }
+            if resyncDue { lastResync = ContinuousClock.now }
+            if lease.isLeader, let desired {
+                do {
+                    let outcome = try await reconciler.pass(desired: desired, allowStarts: !shutdown.isSet)
+                    nextDeadline = Deadlines.next(
+                        desired: desired, records: outcome.records, heartbeatTimeout: reconciler.configuration.heartbeatTimeout)
+                } catch {
+                    logger.error("reconcile pass failed", metadata: ["error": "\(error)"])
+                    nextDeadline = Date().addingTimeInterval(1)
+                }
+            }
+            await wakeups.wait(upTo: sleepTime(until: nextDeadline, lastResync: lastResync, lastRenewal: lastRenewal))
+        }
+        await lease.release()
+        logger.notice("controller stopped; running jobs continue on their tasks and a restarted controller adopts them")
+    }
+
+    private func sleepTime(until deadline: Date?, lastResync: ContinuousClock.Instant, lastRenewal: ContinuousClock.Instant)
+        -> Duration
+    {
+        var wait = min(settings.resync - (ContinuousClock.now - lastResync), lease.configuration.duration / 3 - (ContinuousClock.now - lastRenewal))
+        if let deadline {
+            let seconds = max(0, deadline.timeIntervalSinceNow) + 0.01
+            wait = min(wait, .milliseconds(Int64(seconds * 1000)))
+        }
+        return max(wait, .milliseconds(20))
+    }
+
+    private func report(_ load: ManifestLoad) {
+        if load.isValid {
+            logger.notice("manifests loaded", metadata: ["jobs": "\(load.desired.jobs.count)", "profiles": "\(load.desired.profiles.count)"])
+        } else {
+            logger.error("manifests are invalid; the last good desired state stays in force",
+                metadata: ["errors": "\(load.diagnostics.filter { $0.severity == .error }.count)"])
+            for diagnostic in load.diagnostics { logger.error("\(diagnostic)") }
+        }
+    }
+
+    /// What `runway status` shows in its banner.
+    private func publish(_ load: ManifestLoad) async {
+        let errors = load.diagnostics.filter { $0.severity == .error }
+        var facts: [String: String?] = [
+            "manifests.valid": load.isValid ? "true" : "false",
+            "manifests.errors": errors.isEmpty ? nil : errors.map(\.description).joined(separator: "\n"),
+            "manifests.checked-at": Date().formatted(.iso8601),
+        ]
+        if lease.isLeader { facts["leader"] = lease.holder }
+        try? await reconciler.store.publish(facts)
+    }
+}
+
+extension CancellationFlag {
+    /// Reads and clears the flag.
+    public func take() -> Bool { exchange(false) }
+}

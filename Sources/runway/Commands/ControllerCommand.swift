@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import RunwayController
+import RunwayServer
+import RunwayStore
+
+/// `runway controller DIR`: the reconcile loop, for pods and GitOps.
+struct ControllerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controller",
+        abstract: "Reconcile a manifest directory continuously (the long-running controller).",
+        discussion: """
+            Runs a pass whenever the directory changes (inotify, or --poll), the runner API \
+            reports, a deadline or backoff falls due, and at least every --resync. An invalid \
+            directory is reported (log, /readyz, `runway status`) and the last good one stays in \
+            force. One controller per state leads (a lease in the store); others stand by and \
+            take over when it lapses. SIGTERM/SIGINT: stop starting, leave running jobs to their \
+            tasks, hand the lease over, exit.
+            """
+    )
+
+    @Argument(help: "The manifest directory (or files).")
+    var paths: [String]
+
+    @OptionGroup var state: StateOptions
+    @OptionGroup var controller: ControllerOptions
+
+    @Option(name: .long, help: "Longest time between passes (catches drift made out of band).")
+    var resync: ManifestDuration = ManifestDuration(.seconds(30))
+
+    @Option(name: .long, help: "Poll the directory at this interval instead of watching it with inotify.")
+    var poll: ManifestDuration?
+
+    @Option(name: .long, help: "Longest a shutdown waits for the pass in flight before exiting.")
+    var shutdownGrace: ManifestDuration = ManifestDuration(.seconds(10))
+
+    func run() async throws {
+        let loader = Wiring.loader(stateDirectory: state.stateDir)
+        let paths = self.paths
+        let store = try SQLiteStateStore(directory: state.stateDir)
+        let holding = HoldingSet()
+        let wakeups = Wakeups()
+        let shutdown = CancellationFlag()
+        let directoryChanged = CancellationFlag()
+        let health = ControllerHealth()
+        let logger = Wiring.logger("runway.controller")
+        let (host, port) = controller.listenAddress!
+        let api = APIServer.api(
+            stateDirectory: state.stateDir, store: store, holding: holding, wakeups: wakeups,
+            heartbeatInterval: controller.heartbeatInterval.value, readiness: { health.readiness })
+        let grace = shutdownGrace.value
+        let signals = SignalTrap(signals: [SIGINT, SIGTERM]) {
+            guard !shutdown.exchange(true) else { return }
+            wakeups.signal()
+            // The pass in flight gets the grace period; then the process exits regardless.
+            Thread {
+                Thread.sleep(forTimeInterval: Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18)
+                FileHandle.standardError.write(Data("runway: shutdown grace elapsed; exiting\n".utf8))
+                Foundation.exit(0)
+            }.start()
+        }
+        defer { signals.stop() }
+        let watcher = ManifestWatcher(roots: paths, mode: poll.map { .poll($0.value) } ?? .inotify) {
+            directoryChanged.set()
+            wakeups.signal()
+        }
+        watcher.start()
+        defer { watcher.stop() }
+
+        try await APIServer.serve(api, host: host, port: port) { actualPort in
+            let reconciler = controller.reconciler(
+                port: actualPort, stateDirectory: state.stateDir, store: store, holding: holding, logger: logger)
+            var settings = ControllerRun.Settings()
+            settings.resync = resync.value
+            let run = ControllerRun(
+                reconciler: reconciler, lease: reconciler.lease!, settings: settings, reload: { loader.load(paths: paths) },
+                wakeups: wakeups, directoryChanged: directoryChanged, shutdown: shutdown, health: health, logger: logger)
+            FileHandle.standardError.write(Data("runway controller: runner API on \(host):\(actualPort)\n".utf8))
+            await run.run()
+        }
+    }
+}
