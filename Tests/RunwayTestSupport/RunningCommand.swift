@@ -44,13 +44,13 @@ public final class RunningCommand: @unchecked Sendable {
     public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
-    public static func until(timeout: Duration = .seconds(30), _ condition: () -> Bool) async -> Bool {
+    public static func until(timeout: Duration = .seconds(30), _ condition: () async -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if condition() { return true }
+            if await condition() { return true }
             try? await Task.sleep(for: .milliseconds(50))
         }
-        return condition()
+        return await condition()
     }
 }
 

@@ -19,6 +19,15 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try Wiring.requireStore(state.stateDir)
+        let facts = try await store.controllerFacts()
+        if output.output == .text, facts["manifests.valid"] == "false" {
+            // The banner: a controller is running on its last good manifests.
+            let errors = (facts["manifests.errors"] ?? "").split(separator: "\n")
+            print("WARNING: the manifests are invalid (checked \(facts["manifests.checked-at"] ?? "?")); "
+                + "the controller keeps the last good ones in force. \(errors.count) error(s):")
+            for error in errors.prefix(5) { print("  \(error)") }
+            print("")
+        }
         if let job {
             guard let detail = try await JobDetailDocument.load(job: job, from: store) else {
                 throw failure("no job named '\(job)' in \(state.stateDir)", .failure)

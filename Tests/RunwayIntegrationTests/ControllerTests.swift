@@ -1,0 +1,142 @@
+import Foundation
+import RunwayHTTP
+import RunwayModel
+import RunwayTestSupport
+import Testing
+
+/// A real `runway controller` process on loopback, driven by editing its directory.
+@Suite(.serialized) struct ControllerTests {
+    struct Controller {
+        let process: RunningCommand
+        let port: Int
+
+        func readyz() async -> (Int, String) {
+            guard let response = try? await HTTPClient().send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/readyz")) else {
+                return (0, "")
+            }
+            return (response.status, response.text)
+        }
+    }
+
+    func startController(_ workspace: Workspace, port: Int = freePort(), extra: [String] = []) throws -> Controller {
+        let process = try RunningCommand(
+            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
+             "--lease-duration", "3s", "--resync", "5s"] + extra,
+            directory: workspace.root)
+        return Controller(process: process, port: port)
+    }
+
+    func state(_ workspace: Workspace, _ job: String) async -> JobRecord.State? {
+        try? await workspace.records()[job]?.state
+    }
+
+    @Test func addingEditingAndRemovingManifestsStartsAndStopsTasks() async throws {
+        let workspace = try Workspace()
+        try workspace.write("profile.yaml", workspace.profile())
+        let controller = try startController(workspace)
+        #expect(await RunningCommand.until { await controller.readyz().0 == 200 })
+
+        try workspace.write("one.yaml", workspace.job("one", "echo first"))
+        #expect(await RunningCommand.until { await state(workspace, "one") == .succeeded })
+        try workspace.write("one.yaml", workspace.job("one", "echo second"))
+        #expect(await RunningCommand.until {
+            let attempts = (try? await workspace.attempts("one").count) ?? 0
+            let current = await state(workspace, "one")
+            return attempts == 2 && current == .succeeded
+        })
+        let marker = workspace.root + "/long-started"
+        try workspace.write("long.yaml", workspace.job("long", "touch \(marker); sleep 60"))
+        #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: marker) })
+        try workspace.remove("long.yaml")
+        #expect(await RunningCommand.until { await state(workspace, "long") == .cancelled })
+        #expect(await RunningCommand.until { workspace.liveJobProcesses.isEmpty && workspace.leftoverTasks.isEmpty })
+
+        kill(controller.process.pid, SIGTERM)
+        let result = await controller.process.wait(timeout: .seconds(20))
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test func aBrokenManifestStopsNothingAndIsReported() async throws {
+        let workspace = try Workspace()
+        let marker = workspace.root + "/started"
+        try workspace.write("a.yaml", workspace.profile() + workspace.job("steady", "touch \(marker); sleep 4; echo done"))
+        let controller = try startController(workspace)
+        #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: marker) })
+        try workspace.write("broken.yaml", "apiVersion: runway/v1\nkind: Job\nmetadata: {name: x\n")
+        #expect(await RunningCommand.until { await controller.readyz().0 == 503 })
+        let (_, detail) = await controller.readyz()
+        #expect(detail.contains("manifests invalid: 1 error(s), first: \(workspace.manifests)/broken.yaml:"))
+        let status = try RunwayExecutable.run(["status", "--state-dir", workspace.state])
+        #expect(status.stdout.contains("the manifests are invalid"), "\(status.stdout)")
+        // The running job was not touched, and finishes.
+        #expect(await RunningCommand.until(timeout: .seconds(20)) { await state(workspace, "steady") == .succeeded })
+        try workspace.remove("broken.yaml")
+        #expect(await RunningCommand.until { await controller.readyz().0 == 200 })
+        kill(controller.process.pid, SIGTERM)
+        await controller.process.wait(timeout: .seconds(20))
+    }
+
+    @Test func aTaskKilledOutOfBandIsRetriedAsTaskLost() async throws {
+        let workspace = try Workspace()
+        let marker = workspace.root + "/started"
+        try workspace.write("a.yaml", workspace.profile() + workspace.job(
+            "target", "if [ $RUNWAY_ATTEMPT = 1 ]; then touch \(marker); sleep 60; fi; echo ok", retries: 1))
+        let controller = try startController(workspace)
+        #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: marker) })
+        // Someone else kills the whole task (the runner's process group).
+        let runner = try #require(processes(withEnvironment: "RUNWAY_JOB=target").first.flatMap { pid in
+            getpgid(pid) > 0 ? getpgid(pid) : nil
+        })
+        kill(-runner, SIGKILL)
+        #expect(await RunningCommand.until { await state(workspace, "target") == .succeeded })
+        let attempts = try await workspace.attempts("target")
+        #expect(attempts.count == 2)
+        #expect(attempts.first?.reason?.contains("task-lost") == true, "\(attempts.first?.reason ?? "")")
+        kill(controller.process.pid, SIGTERM)
+        await controller.process.wait(timeout: .seconds(20))
+    }
+
+    @Test func sigtermMidJobThenRestartFinishesTheJobOnce() async throws {
+        let workspace = try Workspace()
+        let runs = workspace.root + "/runs"
+        try workspace.write("a.yaml", workspace.profile() + workspace.job("survivor", "echo run >> \(runs); sleep 3; echo done"))
+        let port = freePort()
+        let first = try startController(workspace, port: port)
+        #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: runs) })
+        kill(first.process.pid, SIGTERM)
+        let stopped = await first.process.wait(timeout: .seconds(15))
+        #expect(stopped.status == 0)
+        #expect(!workspace.liveJobProcesses.isEmpty, "the job keeps running without its controller")
+
+        let second = try startController(workspace, port: port)
+        #expect(await RunningCommand.until(timeout: .seconds(30)) { await state(workspace, "survivor") == .succeeded })
+        #expect(try String(contentsOfFile: runs, encoding: .utf8) == "run\n", "ran exactly once")
+        #expect(try await workspace.attempts("survivor").count == 1)
+        #expect(await RunningCommand.until { workspace.leftoverTasks.isEmpty && workspace.liveJobProcesses.isEmpty })
+        kill(second.process.pid, SIGTERM)
+        await second.process.wait(timeout: .seconds(20))
+    }
+
+    @Test func aStandbyTakesOverWhenTheLeaderDies() async throws {
+        let workspace = try Workspace()
+        try workspace.write("a.yaml", workspace.profile() + workspace.job("before", "echo before"))
+        let leader = try startController(workspace)
+        #expect(await RunningCommand.until { await state(workspace, "before") == .succeeded })
+        let standby = try startController(workspace)
+        #expect(await RunningCommand.until { await standby.readyz().1.hasPrefix("standby") })
+        let leaderDetail = await leader.readyz().1
+        #expect(leaderDetail.hasPrefix("leader"))
+
+        kill(leader.process.pid, SIGKILL)
+        await leader.process.wait()
+        let killedAt = ContinuousClock.now
+        try workspace.write("b.yaml", workspace.job("after", "echo after"))
+        #expect(await RunningCommand.until { await standby.readyz().1.hasPrefix("leader") })
+        let handover = ContinuousClock.now - killedAt
+        #expect(handover < .seconds(10), "took over after \(handover) with a 3s lease")
+        #expect(await RunningCommand.until { await state(workspace, "after") == .succeeded })
+        #expect(try await workspace.attempts("before").count == 1)
+        kill(standby.process.pid, SIGTERM)
+        await standby.process.wait(timeout: .seconds(20))
+    }
+}
