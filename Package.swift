@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries: libyaml (manifests) and libcurl (the HTTP client of every launcher).
@@ -30,6 +32,11 @@ let package = Package(
 
         // posix_spawn and waitpid for every child process Runway starts.
         .target(name: "RunwayProcess", dependencies: ["CRunwaySystem"], swiftSettings: strict),
+
+        // Every metric Runway reports, through swift-metrics.
+        .target(
+            name: "RunwayMetrics", dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")],
+            swiftSettings: strict),
 
         // Value types only: no I/O.
         .target(
@@ -60,7 +67,7 @@ let package = Package(
         .target(
             name: "RunwayServer",
             dependencies: [
-                "RunwayModel", "RunwayStore", "RunwayPlanner",
+                "RunwayModel", "RunwayStore", "RunwayPlanner", "RunwayMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -70,7 +77,7 @@ let package = Package(
         .target(
             name: "RunwayController",
             dependencies: [
-                "RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayLaunchers", "RunwayStore",
+                "RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayLaunchers", "RunwayStore", "RunwayMetrics",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -86,10 +93,11 @@ let package = Package(
             name: "runway",
             dependencies: [
                 "RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayStore", "RunwayLaunchers",
-                "RunwayServer", "RunwayController", "RunwayRunner",
+                "RunwayServer", "RunwayController", "RunwayRunner", "RunwayMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),

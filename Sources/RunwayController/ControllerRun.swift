@@ -56,12 +56,14 @@ public struct ControllerRun: Sendable {
             if ContinuousClock.now - lastRenewal >= lease.configuration.duration / 3 {
                 let leading = await lease.refresh()
                 health.leadership(isLeader: leading, leader: leading ? lease.holder : await lease.leader()?.holder)
+                reconciler.metrics.setLeader(leading)
                 lastRenewal = ContinuousClock.now
             }
             let resyncDue = ContinuousClock.now - lastResync >= settings.resync
             if directoryChanged.take() || resyncDue || desired == nil {
                 let load = reload()
                 health.loaded(load.diagnostics, at: Date())
+                reconciler.metrics.setManifestErrors(load.diagnostics.filter { $0.severity == .error }.count)
                 if load.diagnostics != lastDiagnostics { report(load) }
                 lastDiagnostics = load.diagnostics
                 if load.isValid { desired = load.desired }
@@ -81,6 +83,7 @@ public struct ControllerRun: Sendable {
             await wakeups.wait(upTo: sleepTime(until: nextDeadline, lastResync: lastResync, lastRenewal: lastRenewal))
         }
         await lease.release()
+        reconciler.metrics.setLeader(false)
         logger.notice("controller stopped; running jobs continue on their tasks and a restarted controller adopts them")
     }
 

@@ -30,6 +30,7 @@ extension Reconciler {
                             break
                         }
                     } catch {
+                        self.metrics.reconcileFailed()
                         self.logger.error("action failed", metadata: ["action": "\(action)", "error": "\(error)"])
                     }
                 }
@@ -71,7 +72,10 @@ extension Reconciler {
         guard let launcher = launchers[stop.task.plugin] else {
             throw LauncherError(.unavailable, plugin: stop.task.plugin, task: stop.task.name, "no launcher for this plugin")
         }
-        try await launcher.stopTask(TaskHandle(stop.task, config: owner.flatMap { desired.profiles[$0.profile]?.config }))
+        try await measured(stop.task.plugin, "stop") {
+            try await launcher.stopTask(TaskHandle(stop.task, config: owner.flatMap { desired.profiles[$0.profile]?.config }))
+        }
+        if stop.reason == .orphaned { metrics.orphanStopped() }
         let now = Date()
         if let attemptID, let owner {
             let event = JobEvent(
@@ -111,7 +115,7 @@ extension Reconciler {
                 throw LauncherError(.unavailable, plugin: profile.plugin, task: name, "no launcher for this plugin")
             }
             let spec = try taskSpec(name: name, owner: start.owner, attempt: attempt, token: token, profile: profile)
-            let handle = try await launcher.startTask(spec)
+            let handle = try await measured(profile.plugin, "start") { try await launcher.startTask(spec) }
             let startedAt = Date()
             let event = JobEvent(held, attempt: start.attempt, at: startedAt, kind: "task-started", message: "task \(name) started (\(handle.id))")
             try await updateAttempt(attempt.id, events: [event]) { started in

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RunwayLaunchers
+import RunwayMetrics
 import RunwayModel
 import RunwayPlanner
 import RunwayStore
@@ -17,13 +18,15 @@ public struct Reconciler: Sendable {
     let logger: Logger
     /// When set, only its holder starts tasks, and each start is fenced by its token.
     public let lease: LeaderLease?
+    let metrics: RunwayMetrics
     /// The last wait reason written per job, so an unchanged one is not written every pass.
     let waits = WaitMemory()
 
     public init(
         configuration: ControllerConfiguration, launchers: LauncherRegistry, store: any StateStore, holding: any JobHolding,
-        lease: LeaderLease? = nil, logger: Logger
+        lease: LeaderLease? = nil, metrics: RunwayMetrics = RunwayMetrics(), logger: Logger
     ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.launchers = launchers
         self.store = store
@@ -41,6 +44,36 @@ public struct Reconciler: Sendable {
 
     /// Runs one pass against `desired`; `allowStarts: false` stops and settles but starts nothing.
     public func pass(desired: DesiredState, now: Date = Date(), allowStarts: Bool = true) async throws -> Outcome {
+        let started = ContinuousClock.now
+        do {
+            let outcome = try await reconcile(desired: desired, now: now, allowStarts: allowStarts)
+            let elapsed = ContinuousClock.now - started
+            metrics.reconciled(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            report(outcome, desired: desired)
+            return outcome
+        } catch {
+            metrics.reconcileFailed()
+            throw error
+        }
+    }
+
+    /// `runway_jobs` and `runway_tasks` from what a pass saw.
+    private func report(_ outcome: Outcome, desired: DesiredState) {
+        var jobs: [String: Int] = [:]
+        for record in outcome.records {
+            guard let job = desired.jobs[record.job], job.generation == record.generation else { continue }
+            jobs[record.state.rawValue, default: 0] += 1
+        }
+        metrics.setJobs(jobs)
+        var tasks: [[String]: Int] = [:]
+        let stopped = Set(outcome.plan.stops.map(\.task.id))
+        for task in outcome.observed where !stopped.contains(task.id) {
+            tasks[[task.owner?.profile ?? "", task.state.rawValue], default: 0] += 1
+        }
+        metrics.setTasks(tasks)
+    }
+
+    private func reconcile(desired: DesiredState, now: Date, allowStarts: Bool) async throws -> Outcome {
         let observed = try await observe()
         var records = try await store.jobRecords()
         records = try await queueNewGenerations(desired: desired, records: records, now: now)
@@ -58,7 +91,9 @@ public struct Reconciler: Sendable {
     public func observe() async throws -> [ObservedTask] {
         var tasks: [ObservedTask] = []
         for plugin in launchers.launchers.keys.sorted() {
-            tasks += try await launchers.launchers[plugin]!.listTasks(managedBy: configuration.controllerID)
+            tasks += try await measured(plugin, "list") {
+                try await launchers.launchers[plugin]!.listTasks(managedBy: configuration.controllerID)
+            }
         }
         return tasks
     }
@@ -151,6 +186,18 @@ public struct Reconciler: Sendable {
             return JobEvent(record, at: now, kind: "waiting", message: messages[job]!)
         }
         try await store.apply(StoreChange(events: events))
+    }
+
+    /// Runs one launcher call, counting it by plugin, operation and outcome.
+    func measured<T>(_ plugin: String, _ operation: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            metrics.launcherRequest(plugin: plugin, operation: operation, succeeded: true)
+            return result
+        } catch {
+            metrics.launcherRequest(plugin: plugin, operation: operation, succeeded: false)
+            throw error
+        }
     }
 
     func payload(for job: Job, attempt: AttemptRecord) -> ClaimedJob {

@@ -11,11 +11,15 @@ public struct RunnerAPI: Sendable {
     let store: any StateStore
     let logs: LogFiles
     let readiness: @Sendable () -> (ready: Bool, detail: String)
+    /// The Prometheus text of `/metrics`.
+    let metricsText: @Sendable () -> String
 
     public init(
         service: RunnerService, store: any StateStore, logs: LogFiles,
-        readiness: @escaping @Sendable () -> (ready: Bool, detail: String)
+        readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
+        metricsText: @escaping @Sendable () -> String = { "" }
     ) {
+        self.metricsText = metricsText
         self.service = service
         self.store = store
         self.logs = logs
@@ -72,6 +76,12 @@ public struct RunnerAPI: Sendable {
         addReadRoutes(to: router)
         let readiness = self.readiness
         router.get("/healthz") { _, _ in "ok\n" }
+        let metricsText = self.metricsText
+        router.get("/metrics") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metricsText())))
+        }
         router.get("/readyz") { _, _ -> Response in
             let (ready, detail) = readiness()
             return Response(status: ready ? .ok : .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: detail + "\n")))

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RunwayMetrics
 import RunwayModel
 import RunwayPlanner
 import RunwayStore
@@ -25,13 +26,15 @@ public struct RunnerService: Sendable {
     let holding: HoldingSet
     let logs: LogFiles
     let logger: Logger
+    let metrics: RunwayMetrics
     /// Called after every change the controller should react to (claim, completion).
     let onChange: @Sendable () -> Void
 
     public init(
         configuration: Configuration, store: any StateStore, holding: HoldingSet, logs: LogFiles, logger: Logger,
-        onChange: @escaping @Sendable () -> Void
+        metrics: RunwayMetrics = RunwayMetrics(), onChange: @escaping @Sendable () -> Void
     ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.store = store
         self.holding = holding
@@ -44,7 +47,7 @@ public struct RunnerService: Sendable {
     public func claim(token: String, now: Date = Date()) async throws -> ClaimedJob {
         let hash = TaskToken.hash(token)
         let payload = await holding.peek(hash)
-        let claimed: ClaimedJob = try await store.modify(.tokenHash(hash)) { attempt, record in
+        let (claimed, waits): (ClaimedJob, (queued: Double, start: Double)) = try await store.modify(.tokenHash(hash)) { attempt, record in
             guard let attempt else { throw RunnerAPIError.unauthorized("unknown task token") }
             guard attempt.state == .starting || attempt.state == .started else {
                 throw RunnerAPIError.conflict("token of attempt \(attempt.id) was already used (attempt is \(attempt.state.rawValue))")
@@ -59,13 +62,17 @@ public struct RunnerService: Sendable {
             next.state = .running
             next.claimedAt = now
             next.lastHeartbeatAt = now
+            let due = record.attempt > 1 ? (record.heldSince ?? record.createdAt) : record.createdAt
+            let waits = (queued: now.timeIntervalSince(due), start: now.timeIntervalSince(attempt.requestedAt))
             record = Lifecycle.running(record, now: now)
             let events = [
                 JobEvent(record, attempt: attempt.number, at: now, kind: "runner-connected", message: "runner of \(attempt.taskName) connected"),
                 JobEvent(record, attempt: attempt.number, at: now, kind: "running", message: "running attempt \(attempt.number)"),
             ]
-            return (StoreChange(records: [record], attempts: [next], events: events), payload)
+            return (StoreChange(records: [record], attempts: [next], events: events), (payload, waits))
         }
+        metrics.jobQueued(seconds: waits.queued)
+        metrics.taskStarted(seconds: waits.start)
         await holding.release(hash)
         logger.info("runner claimed its job", metadata: ["job.name": "\(claimed.job)", "attempt.id": "\(claimed.attemptID)"])
         onChange()
@@ -114,6 +121,7 @@ public struct RunnerService: Sendable {
     public func complete(attemptID: String, token: String, report: CompletionReport, now: Date = Date()) async throws {
         let backoff = configuration.backoff
         let jitter = Double.random(in: 0..<1)
+        let metrics = self.metrics
         try await withRunningAttempt(attemptID, token: token, allowCompleted: true) { attempt, record in
             guard attempt.state == .running else { return StoreChange() }  // a repeated report
             var next = attempt
@@ -122,6 +130,7 @@ public struct RunnerService: Sendable {
             next.reason = report.reason
             next.completedAt = now
             var change = StoreChange(attempts: [next])
+            if let claimed = attempt.claimedAt { metrics.jobRan(seconds: now.timeIntervalSince(claimed)) }
             if let record, record.attempt == attempt.number, record.state == .running {
                 let settled = Lifecycle.completed(
                     record, retries: attempt.retries, report: report, now: now, backoff: backoff, jitter: jitter)

@@ -139,4 +139,41 @@ import Testing
         kill(standby.process.pid, SIGTERM)
         await standby.process.wait(timeout: .seconds(20))
     }
+
+    /// `/metrics` passes `promtool check metrics`, and its values follow what happened.
+    @Test func metricsAreValidPrometheusAndMove() async throws {
+        let promtool = Repository.path(".build/tools/promtool")
+        try #require(FileManager.default.isExecutableFile(atPath: promtool), "run scripts/install-promtool.sh (scripts/test.sh does)")
+        let workspace = try Workspace()
+        try workspace.write("a.yaml", workspace.profile() + workspace.job("measured", "sleep 0.3; echo ok"))
+        let controller = try startController(workspace)
+        #expect(await RunningCommand.until { await state(workspace, "measured") == .succeeded })
+        let metrics = { (try? await HTTPClient().send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(controller.port)/metrics")))?.text ?? "" }
+        func value(_ text: String, _ series: String) -> Double? {
+            text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+        }
+        #expect(await RunningCommand.until { value(await metrics(), "runway_jobs{state=\"succeeded\"}") == 1 })
+        let text = await metrics()
+        #expect(value(text, "runway_leader") == 1)
+        #expect(value(text, "runway_jobs{state=\"running\"}") == 0)
+        #expect(value(text, "runway_task_start_seconds_count") == 1)
+        #expect(value(text, "runway_job_queue_seconds_count") == 1)
+        #expect(value(text, "runway_job_duration_seconds_count") == 1)
+        #expect((value(text, "runway_job_duration_seconds_sum") ?? 0) >= 0.3)
+        #expect(value(text, "runway_launcher_requests_total{plugin=\"local\",operation=\"start\",outcome=\"ok\"}") == 1)
+        #expect(value(text, "runway_launcher_requests_total{plugin=\"local\",operation=\"stop\",outcome=\"ok\"}") == 1)
+        #expect((value(text, "runway_reconcile_duration_seconds_count") ?? 0) >= 2)
+        #expect(value(text, "runway_manifest_errors") == 0)
+        #expect(value(text, "runway_reconcile_errors_total") == 0)
+
+        let checked = workspace.root + "/metrics.txt"
+        try text.write(toFile: checked, atomically: true, encoding: .utf8)
+        let check = try RunningCommand.shell("\(promtool) check metrics < \(checked)", directory: workspace.root)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+
+        try workspace.write("broken.yaml", "kind: [")
+        #expect(await RunningCommand.until { value(await metrics(), "runway_manifest_errors") == 1 })
+        kill(controller.process.pid, SIGTERM)
+        await controller.process.wait(timeout: .seconds(20))
+    }
 }

@@ -24,6 +24,19 @@ public final class RunningCommand: @unchecked Sendable {
         pid = try ProcessSpawner.spawn(options)
     }
 
+    /// Runs `command` with /bin/sh and waits for it.
+    public static func shell(_ command: String, directory: String) throws -> CommandResult {
+        let out = directory + "/shell-\(UUID().uuidString)"
+        var options = ProcessSpawner.Options(argv: ["/bin/sh", "-c", command])
+        options.workingDirectory = directory
+        options.stdout = .file(out + ".out", append: false)
+        options.stderr = .file(out + ".err", append: false)
+        let exit = ProcessSpawner.wait(try ProcessSpawner.spawn(options))
+        return CommandResult(
+            status: exit?.code ?? -1, stdout: (try? String(contentsOfFile: out + ".out", encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? "")
+    }
+
     /// Waits for the process to exit, up to `timeout`; kills it (SIGKILL) past that.
     @discardableResult
     public func wait(timeout: Duration = .seconds(180)) async -> CommandResult {

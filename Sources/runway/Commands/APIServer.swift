@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import Prometheus
+import RunwayMetrics
 import RunwayController
 import RunwayServer
 import RunwayStore
@@ -11,15 +13,16 @@ enum APIServer {
     /// The runner API of a state dir, waking `wakeups` on every claim and report.
     static func api(
         stateDirectory: String, store: any StateStore, holding: HoldingSet, wakeups: Wakeups, heartbeatInterval: Duration,
-        readiness: @escaping @Sendable () -> (ready: Bool, detail: String)
+        metrics: Metrics, readiness: @escaping @Sendable () -> (ready: Bool, detail: String)
     ) -> RunnerAPI {
         var configuration = RunnerService.Configuration()
         configuration.heartbeatInterval = heartbeatInterval
         let logs = LogFiles(directory: stateDirectory + "/logs")
         let service = RunnerService(
             configuration: configuration, store: store, holding: holding, logs: logs, logger: Wiring.logger("runway.api"),
-            onChange: { wakeups.signal() })
-        return RunnerAPI(service: service, store: store, logs: logs, readiness: readiness)
+            metrics: metrics.runway, onChange: { wakeups.signal() })
+        let registry = metrics.registry
+        return RunnerAPI(service: service, store: store, logs: logs, readiness: readiness, metricsText: { RunwayMetrics.withHelp(registry.emitToString()) })
     }
 
     static func serve<T: Sendable>(
@@ -58,5 +61,15 @@ enum APIServer {
                 throw error
             }
         }
+    }
+}
+
+/// The process's metrics: Runway's, recorded into one Prometheus registry that `/metrics` emits.
+struct Metrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let runway: RunwayMetrics
+
+    init() {
+        runway = RunwayMetrics(factory: PrometheusMetricsFactory(registry: registry))
     }
 }

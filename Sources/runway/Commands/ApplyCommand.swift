@@ -45,10 +45,11 @@ struct ApplyCommand: AsyncParsableCommand {
         let cancellation = CancellationFlag()
         let logger = Wiring.logger("runway.apply")
         let (host, port) = controller.listenAddress!
+        let metrics = Metrics()
 
         let api = APIServer.api(
             stateDirectory: state.stateDir, store: store, holding: holding, wakeups: wakeups,
-            heartbeatInterval: controller.heartbeatInterval.value, readiness: { (true, "ready") })
+            heartbeatInterval: controller.heartbeatInterval.value, metrics: metrics, readiness: { (true, "ready") })
 
         let signals = SignalTrap(signals: [SIGINT, SIGTERM]) {
             cancellation.set()
@@ -58,7 +59,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
         let result: ApplyRun.Result = try await APIServer.serve(api, host: host, port: port) { actualPort in
             let reconciler = controller.reconciler(
-                port: actualPort, stateDirectory: state.stateDir, store: store, holding: holding, logger: logger)
+                port: actualPort, stateDirectory: state.stateDir, store: store, holding: holding, metrics: metrics.runway, logger: logger)
             let progress = ProgressPrinter(interactive: isatty(1) == 1 && output.output == .text)
             let run = ApplyRun(
                 reconciler: reconciler, reload: { loader.load(paths: paths) }, wakeups: wakeups, cancellation: cancellation,

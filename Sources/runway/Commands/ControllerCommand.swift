@@ -45,9 +45,10 @@ struct ControllerCommand: AsyncParsableCommand {
         let health = ControllerHealth()
         let logger = Wiring.logger("runway.controller")
         let (host, port) = controller.listenAddress!
+        let metrics = Metrics()
         let api = APIServer.api(
             stateDirectory: state.stateDir, store: store, holding: holding, wakeups: wakeups,
-            heartbeatInterval: controller.heartbeatInterval.value, readiness: { health.readiness })
+            heartbeatInterval: controller.heartbeatInterval.value, metrics: metrics, readiness: { health.readiness })
         let grace = shutdownGrace.value
         let signals = SignalTrap(signals: [SIGINT, SIGTERM]) {
             guard !shutdown.exchange(true) else { return }
@@ -69,7 +70,7 @@ struct ControllerCommand: AsyncParsableCommand {
 
         try await APIServer.serve(api, host: host, port: port) { actualPort in
             let reconciler = controller.reconciler(
-                port: actualPort, stateDirectory: state.stateDir, store: store, holding: holding, logger: logger)
+                port: actualPort, stateDirectory: state.stateDir, store: store, holding: holding, metrics: metrics.runway, logger: logger)
             var settings = ControllerRun.Settings()
             settings.resync = resync.value
             let run = ControllerRun(

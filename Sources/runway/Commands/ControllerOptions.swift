@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RunwayController
+import RunwayMetrics
 import RunwayModel
 import RunwayServer
 import RunwayStore
@@ -38,7 +39,9 @@ struct ControllerOptions: ParsableArguments {
     }
 
     /// The reconciler these flags describe, with its leader lease, for a server bound to `port`.
-    func reconciler(port: Int, stateDirectory: String, store: any StateStore, holding: HoldingSet, logger: Logger) -> Reconciler {
+    func reconciler(
+        port: Int, stateDirectory: String, store: any StateStore, holding: HoldingSet, metrics: RunwayMetrics, logger: Logger
+    ) -> Reconciler {
         let host = listenAddress?.host ?? "127.0.0.1"
         var configuration = ControllerConfiguration(
             serverURL: advertiseURL ?? "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
@@ -52,7 +55,7 @@ struct ControllerOptions: ParsableArguments {
         let lease = LeaderLease(configuration: leaseConfiguration, controllerID: controllerID, store: store, logger: logger)
         return Reconciler(
             configuration: configuration, launchers: Wiring.launchers(stateDirectory: stateDirectory), store: store,
-            holding: holding, lease: lease, logger: logger)
+            holding: holding, lease: lease, metrics: metrics, logger: logger)
     }
 
     var listenAddress: (host: String, port: Int)? {
