@@ -140,6 +140,31 @@ import Testing
         await standby.process.wait(timeout: .seconds(20))
     }
 
+    /// git-sync flips a symlink from one checkout to the next; both watch modes follow it.
+    @Test(arguments: [[], ["--poll", "200ms"]])
+    func aSymlinkFlipToANewCheckoutIsFollowed(watchMode: [String]) async throws {
+        let workspace = try Workspace()
+        let first = workspace.root + "/checkout-1"
+        let second = workspace.root + "/checkout-2"
+        for checkout in [first, second] { try FileManager.default.createDirectory(atPath: checkout, withIntermediateDirectories: true) }
+        try (workspace.profile() + workspace.job("from-one", "echo one")).write(toFile: first + "/a.yaml", atomically: true, encoding: .utf8)
+        try (workspace.profile() + workspace.job("from-two", "echo two"))
+            .write(toFile: second + "/a.yaml", atomically: true, encoding: .utf8)
+        let link = workspace.root + "/current"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: first)
+        let port = freePort()
+        let process = try RunningCommand(
+            ["controller", link, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--resync", "60s"] + watchMode,
+            directory: workspace.root)
+        #expect(await RunningCommand.until { await state(workspace, "from-one") == .succeeded })
+        // The flip, as git-sync does it: a new link renamed over the old one.
+        try FileManager.default.createSymbolicLink(atPath: link + ".new", withDestinationPath: second)
+        #expect(rename(link + ".new", link) == 0)
+        #expect(await RunningCommand.until(timeout: .seconds(20)) { await state(workspace, "from-two") == .succeeded })
+        kill(process.pid, SIGTERM)
+        await process.wait(timeout: .seconds(20))
+    }
+
     /// `/metrics` passes `promtool check metrics`, and its values follow what happened.
     @Test func metricsAreValidPrometheusAndMove() async throws {
         let promtool = Repository.path(".build/tools/promtool")
