@@ -66,6 +66,15 @@ import Testing
         if let failure = Golden.check(result.stdout, against: "help/\(name).txt") { Issue.record(Comment(rawValue: failure)) }
     }
 
+    @Test func settingsComeFromTheEnvironmentWhenNoFlagIsGiven() throws {
+        let fromEnvironment = try RunwayExecutable.run(["status"], environment: ["RUNWAY_STATE_DIR": "/nonexistent-from-env"])
+        #expect(fromEnvironment.status == 1)
+        #expect(fromEnvironment.stderr == "error: no state in /nonexistent-from-env: nothing has run there yet (see `runway apply`)\n")
+        let flagWins = try RunwayExecutable.run(
+            ["status", "--state-dir", "/nonexistent-flag"], environment: ["RUNWAY_STATE_DIR": "/nonexistent-from-env"])
+        #expect(flagWins.stderr.contains("/nonexistent-flag"))
+    }
+
     @Test func usageErrorsExitNonZero() throws {
         let result = try RunwayExecutable.run(["plan"])
         #expect(result.status != 0)

@@ -22,7 +22,8 @@ public enum RunwayExecutable {
         process.executableURL = url
         process.arguments = arguments
         process.currentDirectoryURL = Repository.root
-        var env = ProcessInfo.processInfo.environment
+        // The caller's RUNWAY_* settings must not leak into what a test checks.
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RUNWAY_") }
         env["COLUMNS"] = "100"
         env.merge(environment) { $1 }
         process.environment = env

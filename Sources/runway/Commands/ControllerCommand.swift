@@ -19,20 +19,24 @@ struct ControllerCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The manifest directory (or files).")
-    var paths: [String]
+    @Argument(help: "The manifest directory (or files). Env: RUNWAY_MANIFESTS (colon-separated).")
+    var paths: [String] = Environment.list("RUNWAY_MANIFESTS")
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("name the manifest directory (or set RUNWAY_MANIFESTS)") }
+    }
 
     @OptionGroup var state: StateOptions
     @OptionGroup var controller: ControllerOptions
 
-    @Option(name: .long, help: "Longest time between passes (catches drift made out of band).")
-    var resync: ManifestDuration = ManifestDuration(.seconds(30))
+    @Option(name: .long, help: "Longest time between passes (catches drift made out of band). Env: RUNWAY_RESYNC.")
+    var resync: ManifestDuration = Environment.duration("RUNWAY_RESYNC", default: .seconds(30))
 
-    @Option(name: .long, help: "Poll the directory at this interval instead of watching it with inotify.")
-    var poll: ManifestDuration?
+    @Option(name: .long, help: "Poll the directory at this interval instead of watching it with inotify. Env: RUNWAY_POLL.")
+    var poll: ManifestDuration? = Environment.optional("RUNWAY_POLL").flatMap(ManifestDuration.init(argument:))
 
-    @Option(name: .long, help: "Longest a shutdown waits for the pass in flight before exiting.")
-    var shutdownGrace: ManifestDuration = ManifestDuration(.seconds(10))
+    @Option(name: .long, help: "Longest a shutdown waits for the pass in flight before exiting. Env: RUNWAY_SHUTDOWN_GRACE.")
+    var shutdownGrace: ManifestDuration = Environment.duration("RUNWAY_SHUTDOWN_GRACE", default: .seconds(10))
 
     func run() async throws {
         let loader = Wiring.loader(stateDirectory: state.stateDir)

@@ -9,26 +9,26 @@ import RunwayStore
 
 /// Flags shared by the commands that run the controller (`apply`, later `controller`).
 struct ControllerOptions: ParsableArguments {
-    @Option(name: .long, help: "Names this installation on every platform (label runway.io/managed-by).")
-    var controllerID: String = "runway"
+    @Option(name: .long, help: "Names this installation on every platform (label runway.io/managed-by). Env: RUNWAY_CONTROLLER_ID.")
+    var controllerID: String = Environment.string("RUNWAY_CONTROLLER_ID", default: "runway")
 
-    @Option(name: .long, help: "Address of the runner API, HOST:PORT; port 0 picks a free one.")
-    var listen: String = "127.0.0.1:8080"
+    @Option(name: .long, help: "Address of the runner API, HOST:PORT; port 0 picks a free one. Env: RUNWAY_LISTEN.")
+    var listen: String = Environment.string("RUNWAY_LISTEN", default: "127.0.0.1:8080")
 
-    @Option(name: .long, help: "URL tasks use to reach the runner API (default: from --listen).")
-    var advertiseURL: String?
+    @Option(name: .long, help: "URL tasks use to reach the runner API (default: from --listen). Env: RUNWAY_ADVERTISE_URL.")
+    var advertiseURL: String? = Environment.optional("RUNWAY_ADVERTISE_URL")
 
-    @Option(name: .long, help: "How often runners heartbeat.")
-    var heartbeatInterval: ManifestDuration = ManifestDuration(.seconds(5))
+    @Option(name: .long, help: "How often runners heartbeat. Env: RUNWAY_HEARTBEAT_INTERVAL.")
+    var heartbeatInterval: ManifestDuration = Environment.duration("RUNWAY_HEARTBEAT_INTERVAL", default: .seconds(5))
 
-    @Option(name: .long, help: "A running job whose runner is silent this long is stopped (heartbeat-lost).")
-    var heartbeatTimeout: ManifestDuration = ManifestDuration(.seconds(30))
+    @Option(name: .long, help: "A running job whose runner is silent this long is stopped (heartbeat-lost). Env: RUNWAY_HEARTBEAT_TIMEOUT.")
+    var heartbeatTimeout: ManifestDuration = Environment.duration("RUNWAY_HEARTBEAT_TIMEOUT", default: .seconds(30))
 
-    @Option(name: .long, help: "Starts and stops carried out at once.")
-    var parallelism: Int = 8
+    @Option(name: .long, help: "Starts and stops carried out at once. Env: RUNWAY_PARALLELISM.")
+    var parallelism: Int = Environment.integer("RUNWAY_PARALLELISM", default: 8)
 
-    @Option(name: .long, help: "Leader lease length: how long a dead controller keeps another from taking over.")
-    var leaseDuration: ManifestDuration = ManifestDuration(.seconds(15))
+    @Option(name: .long, help: "Leader lease length: how long a dead controller keeps another from taking over. Env: RUNWAY_LEASE_DURATION.")
+    var leaseDuration: ManifestDuration = Environment.duration("RUNWAY_LEASE_DURATION", default: .seconds(15))
 
     func validate() throws {
         guard listenAddress != nil else { throw ValidationError("--listen must be HOST:PORT, got '\(listen)'") }

@@ -15,6 +15,6 @@ struct OutputOptions: ParsableArguments {
 struct StateOptions: ParsableArguments {
     static let defaultDirectory = "./.runway"
 
-    @Option(name: .long, help: "Directory of the state store, logs and task records.")
-    var stateDir: String = StateOptions.defaultDirectory
+    @Option(name: .long, help: "Directory of the state store, logs and task records. Env: RUNWAY_STATE_DIR.")
+    var stateDir: String = Environment.string("RUNWAY_STATE_DIR", default: StateOptions.defaultDirectory)
 }
