@@ -26,7 +26,11 @@ public final class RunningCommand: @unchecked Sendable {
 
     /// Runs `command` with /bin/sh and waits for it.
     public static func shell(_ command: String, directory: String) throws -> CommandResult {
-        let out = directory + "/shell-\(UUID().uuidString)"
+        let out = FileManager.default.temporaryDirectory.path + "/runway-shell-\(UUID().uuidString)"
+        defer {
+            try? FileManager.default.removeItem(atPath: out + ".out")
+            try? FileManager.default.removeItem(atPath: out + ".err")
+        }
         var options = ProcessSpawner.Options(argv: ["/bin/sh", "-c", command])
         options.workingDirectory = directory
         options.stdout = .file(out + ".out", append: false)
