@@ -103,7 +103,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "runway-bench",
-            dependencies: ["RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayStore", "RunwayProcess", "CYAML"],
+            dependencies: [
+                "RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayStore", "RunwayProcess", "RunwayController", "CYAML",
+            ],
             path: "Benchmarks/runway-bench",
             swiftSettings: strict
         ),

@@ -4,6 +4,7 @@
 //
 // manifests: --files N (10,000) --runs R (5)
 // local:     --jobs N (1,000) --parallelism P (16)
+// controller: --changes N (100) --idle-seconds S (60)
 import Foundation
 
 struct Options {
@@ -12,18 +13,22 @@ struct Options {
     var runs = 5
     var jobs = 1_000
     var parallelism = 16
+    var changes = 100
+    var idleSeconds = 60
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let argument = iterator.next() {
             switch argument {
-            case "manifests", "local", "all": mode = argument
+            case "manifests", "local", "controller", "all": mode = argument
+            case "--changes": changes = Int(iterator.next() ?? "") ?? changes
+            case "--idle-seconds": idleSeconds = Int(iterator.next() ?? "") ?? idleSeconds
             case "--files": files = Int(iterator.next() ?? "") ?? files
             case "--runs": runs = Int(iterator.next() ?? "") ?? runs
             case "--jobs": jobs = Int(iterator.next() ?? "") ?? jobs
             case "--parallelism": parallelism = Int(iterator.next() ?? "") ?? parallelism
             default:
-                FileHandle.standardError.write(Data("usage: runway-bench [manifests|local|all] [--files N] [--runs R] [--jobs N] [--parallelism P]\n".utf8))
+                FileHandle.standardError.write(Data("usage: runway-bench [manifests|local|controller|all] [--files N] [--runs R] [--jobs N] [--parallelism P] [--changes N] [--idle-seconds S]\n".utf8))
                 exit(2)
             }
         }
@@ -31,5 +36,6 @@ struct Options {
 }
 
 let options = Options(CommandLine.arguments)
-if options.mode != "local" { try manifestBenchmark(options) }
-if options.mode != "manifests" { try await localBenchmark(options) }
+if options.mode == "all" || options.mode == "manifests" { try manifestBenchmark(options) }
+if options.mode == "all" || options.mode == "local" { try await localBenchmark(options) }
+if options.mode == "all" || options.mode == "controller" { try await controllerBenchmark(options) }

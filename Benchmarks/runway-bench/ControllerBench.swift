@@ -1,0 +1,109 @@
+// The controller, as a pod runs it:
+// - reaction: from a manifest file written to its task started (the attempt's startedAt), over
+//   N changes one after another, beside the floor of the same writes seen by a bare inotify
+//   watcher (ManifestWatcher) in this process;
+// - idle cost: CPU time and resident memory of `runway controller` over a quiet window with
+//   1,000 finished jobs in its store, beside the same controller with none.
+import Foundation
+import RunwayController
+import RunwayModel
+import RunwayProcess
+import RunwayStore
+import Synchronization
+
+func controllerBenchmark(_ options: Options) async throws {
+    let runway = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("runway").path
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("runway-bench-controller-\(getpid())").path
+    try? FileManager.default.removeItem(atPath: root)
+    defer { try? FileManager.default.removeItem(atPath: root) }
+
+    // Floor: how fast a bare inotify watcher sees a write (ManifestWatcher debounces 100 ms).
+    let floorDirectory = root + "/floor"
+    try FileManager.default.createDirectory(atPath: floorDirectory, withIntermediateDirectories: true)
+    let seen = Mutex<ContinuousClock.Instant?>(nil)
+    let watcher = ManifestWatcher(roots: [floorDirectory], mode: .inotify) { seen.withLock { $0 = .now } }
+    watcher.start()
+    try await Task.sleep(for: .milliseconds(300))
+    var floor: [Double] = []
+    for index in 0..<options.changes {
+        seen.withLock { $0 = nil }
+        let written = ContinuousClock.now
+        try "x: \(index)\n".write(toFile: floorDirectory + "/f\(index).yaml", atomically: false, encoding: .utf8)
+        while seen.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(1)) }
+        floor.append(seconds(seen.withLock { $0! } - written) * 1000)
+        try await Task.sleep(for: .milliseconds(150))
+    }
+    watcher.stop()
+
+    // The controller reacting to the same kind of writes, to a started task.
+    let manifests = root + "/manifests"
+    let state = root + "/state"
+    try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
+    try "apiVersion: runway/v1\nkind: RunnerProfile\nmetadata: {name: bench}\nspec: {plugin: local, default: true}\n"
+        .write(toFile: manifests + "/profile.yaml", atomically: true, encoding: .utf8)
+    var spawnOptions = ProcessSpawner.Options(argv: [runway, "controller", manifests, "--state-dir", state, "--listen", "127.0.0.1:0"])
+    spawnOptions.stdout = .file(root + "/controller.log", append: false)
+    let controller = try ProcessSpawner.spawn(spawnOptions)
+    defer { kill(controller, SIGTERM); _ = ProcessSpawner.wait(controller) }
+    try await Task.sleep(for: .seconds(1))
+    let store = try SQLiteStateStore(directory: state)
+    var reaction: [Double] = []
+    for index in 0..<options.changes {
+        let name = "change-\(index)"
+        let written = Date()
+        try "apiVersion: runway/v1\nkind: Job\nmetadata: {name: \(name)}\nspec: {command: [\"true\"]}\n"
+            .write(toFile: manifests + "/\(name).yaml", atomically: true, encoding: .utf8)
+        var started: Date?
+        while started == nil {
+            started = try await store.attempts(job: name).first?.startedAt
+            if started == nil { try await Task.sleep(for: .milliseconds(2)) }
+        }
+        reaction.append(started!.timeIntervalSince(written) * 1000)
+    }
+    floor.sort()
+    reaction.sort()
+    func percentile(_ values: [Double], _ p: Double) -> Double { values[min(values.count - 1, Int(Double(values.count) * p))] }
+    print("runway-bench controller: \(options.changes) manifest changes, one after another")
+    print(String(format: "  file written -> task started:        median %6.1f ms, p99 %6.1f ms", percentile(reaction, 0.5), percentile(reaction, 0.99)))
+    print(String(format: "  floor: file written -> inotify seen:  median %6.1f ms, p99 %6.1f ms (includes the watcher's 100 ms debounce)",
+        percentile(floor, 0.5), percentile(floor, 0.99)))
+
+    // Idle cost, with the jobs above plus enough more to make 1,000 finished ones.
+    for index in options.changes..<1000 {
+        try "apiVersion: runway/v1\nkind: Job\nmetadata: {name: change-\(index)}\nspec: {command: [\"true\"]}\n"
+            .write(toFile: manifests + "/change-\(index).yaml", atomically: true, encoding: .utf8)
+    }
+    while try await store.jobRecords().filter({ $0.state == .succeeded }).count < 1000 { try await Task.sleep(for: .milliseconds(200)) }
+    try await Task.sleep(for: .seconds(2))
+    let busy = try await idle(pid: controller, window: .seconds(options.idleSeconds))
+
+    let emptyState = root + "/empty-state"
+    let emptyManifests = root + "/empty"
+    try FileManager.default.createDirectory(atPath: emptyManifests, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: manifests + "/profile.yaml", toPath: emptyManifests + "/profile.yaml")
+    var emptyOptions = ProcessSpawner.Options(argv: [runway, "controller", emptyManifests, "--state-dir", emptyState, "--listen", "127.0.0.1:0"])
+    emptyOptions.stdout = .file(root + "/empty.log", append: false)
+    let empty = try ProcessSpawner.spawn(emptyOptions)
+    defer { kill(empty, SIGTERM); _ = ProcessSpawner.wait(empty) }
+    try await Task.sleep(for: .seconds(2))
+    let baseline = try await idle(pid: empty, window: .seconds(options.idleSeconds))
+    print("  idle over \(options.idleSeconds) s (a resync every 30 s):")
+    print(String(format: "    with 1,000 finished jobs: CPU %.3f s (%.2f%% of a core), RSS %.1f MiB", busy.cpu, busy.cpu / Double(options.idleSeconds) * 100, busy.rss))
+    print(String(format: "    with none (floor):        CPU %.3f s (%.2f%% of a core), RSS %.1f MiB", baseline.cpu, baseline.cpu / Double(options.idleSeconds) * 100, baseline.rss))
+}
+
+/// CPU seconds used by `pid` over `window`, and its resident memory at the end (MiB).
+func idle(pid: pid_t, window: Duration) async throws -> (cpu: Double, rss: Double) {
+    func cpuSeconds() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)  // utime + stime
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+    let before = cpuSeconds()
+    try await Task.sleep(for: window)
+    let after = cpuSeconds()
+    let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    let rssKiB = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }.flatMap { $0.split(whereSeparator: \.isWhitespace).dropFirst().first }.flatMap { Double($0) } ?? 0
+    return (after - before, rssKiB / 1024)
+}
