@@ -31,6 +31,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        Wiring.bootstrapLogging(LogFormat(rawValue: controller.logFormat) ?? .text)
         let loader = Wiring.loader(stateDirectory: state.stateDir)
         let paths = self.paths
         let load = loader.load(paths: paths)

@@ -39,6 +39,7 @@ struct ControllerCommand: AsyncParsableCommand {
     var shutdownGrace: ManifestDuration = Environment.duration("RUNWAY_SHUTDOWN_GRACE", default: .seconds(10))
 
     func run() async throws {
+        Wiring.bootstrapLogging(LogFormat(rawValue: controller.logFormat) ?? .text)
         let loader = Wiring.loader(stateDirectory: state.stateDir)
         let paths = self.paths
         let store = try SQLiteStateStore(directory: state.stateDir)

@@ -30,7 +30,11 @@ struct ControllerOptions: ParsableArguments {
     @Option(name: .long, help: "Leader lease length: how long a dead controller keeps another from taking over. Env: RUNWAY_LEASE_DURATION.")
     var leaseDuration: ManifestDuration = Environment.duration("RUNWAY_LEASE_DURATION", default: .seconds(15))
 
+    @Option(name: .long, help: "Log lines as text (for people) or json (one object per line). Env: RUNWAY_LOG_FORMAT.")
+    var logFormat: String = Environment.string("RUNWAY_LOG_FORMAT", default: "text")
+
     func validate() throws {
+        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         guard listenAddress != nil else { throw ValidationError("--listen must be HOST:PORT, got '\(listen)'") }
         guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
         guard heartbeatTimeout.value > heartbeatInterval.value else {

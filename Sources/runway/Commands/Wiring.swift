@@ -40,6 +40,12 @@ enum Wiring {
         return store
     }
 
+    /// Sets how every logger writes, once, before the first one is made.
+    static func bootstrapLogging(_ format: LogFormat) {
+        guard format == .json else { return }
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+    }
+
     static func logger(_ label: String) -> Logger {
         var logger = Logger(label: label)
         logger.logLevel = ProcessInfo.processInfo.environment["RUNWAY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
