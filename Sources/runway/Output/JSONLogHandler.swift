@@ -15,7 +15,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var fields: [String: String] = [
-            "time": Date().formatted(.iso8601.time(includingFractionalSeconds: true).year().month().day()),
+            "time": Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)),
             "level": event.level.rawValue,
             "label": label,
             "message": "\(event.message)",
