@@ -74,6 +74,11 @@ func controllerBenchmark(_ options: Options) async throws {
             .write(toFile: manifests + "/change-\(index).yaml", atomically: true, encoding: .utf8)
     }
     while try await store.jobRecords().filter({ $0.state == .succeeded }).count < 1000 { try await Task.sleep(for: .milliseconds(200)) }
+    // Quiet means every task was stopped too (the stops follow the reports).
+    func tasksLeft() -> Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: state + "/tasks/local")) ?? []).filter { $0.hasSuffix(".json") }.count
+    }
+    while tasksLeft() > 0 { try await Task.sleep(for: .milliseconds(200)) }
     try await Task.sleep(for: .seconds(2))
     let busy = try await idle(pid: controller, window: .seconds(options.idleSeconds))
 
