@@ -166,8 +166,9 @@ public final class Wakeups: Sendable {
         waiter?.resume()
     }
 
-    /// Returns at the next signal, or after `timeout`.
-    public func wait(upTo timeout: Duration) async {
+    /// Returns at the next signal (true), or after `timeout` (false).
+    @discardableResult
+    public func wait(upTo timeout: Duration) async -> Bool {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in
@@ -182,11 +183,20 @@ public final class Wakeups: Sendable {
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                if !Task.isCancelled { self.signal() }
+                if !Task.isCancelled { self.wakeWithoutSignal() }
             }
             await group.next()
             group.cancelAll()
         }
+        return !timedOut.exchange(false, ordering: .relaxed)
+    }
+
+    /// The timeout's own wake-up, told apart from a real signal.
+    private let timedOut = Atomic<Bool>(false)
+
+    private func wakeWithoutSignal() {
+        timedOut.store(true, ordering: .relaxed)
+        signal()
     }
 }
 

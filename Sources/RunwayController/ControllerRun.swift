@@ -52,6 +52,8 @@ public struct ControllerRun: Sendable {
         var lastResync = ContinuousClock.now - settings.resync
         var lastRenewal = ContinuousClock.now - lease.configuration.duration
         var nextDeadline: Date?
+        var woken = true  // something may have happened: a runner report, the first pass
+        var wasLeader = false
         while !shutdown.isSet {
             if ContinuousClock.now - lastRenewal >= lease.configuration.duration / 3 {
                 let leading = await lease.refresh()
@@ -60,7 +62,8 @@ public struct ControllerRun: Sendable {
                 lastRenewal = ContinuousClock.now
             }
             let resyncDue = ContinuousClock.now - lastResync >= settings.resync
-            if directoryChanged.take() || resyncDue || desired == nil {
+            let changed = directoryChanged.take()
+            if changed || resyncDue || desired == nil {
                 let load = reload()
                 health.loaded(load.diagnostics, at: Date())
                 reconciler.metrics.setManifestErrors(load.diagnostics.filter { $0.severity == .error }.count)
@@ -70,7 +73,11 @@ public struct ControllerRun: Sendable {
                 await publish(load)
             }
             if resyncDue { lastResync = ContinuousClock.now }
-            if lease.isLeader, let desired {
+            // A pass only when something may have changed: not on a bare lease renewal.
+            let deadlineDue = nextDeadline.map { $0 <= Date() } ?? false
+            let becameLeader = lease.isLeader && !wasLeader
+            wasLeader = lease.isLeader
+            if lease.isLeader, let desired, woken || changed || resyncDue || deadlineDue || becameLeader {
                 do {
                     let outcome = try await reconciler.pass(desired: desired, allowStarts: !shutdown.isSet)
                     nextDeadline = Deadlines.next(
@@ -80,7 +87,7 @@ public struct ControllerRun: Sendable {
                     nextDeadline = Date().addingTimeInterval(1)
                 }
             }
-            await wakeups.wait(upTo: sleepTime(until: nextDeadline, lastResync: lastResync, lastRenewal: lastRenewal))
+            woken = await wakeups.wait(upTo: sleepTime(until: nextDeadline, lastResync: lastResync, lastRenewal: lastRenewal))
         }
         await lease.release()
         reconciler.metrics.setLeader(false)
