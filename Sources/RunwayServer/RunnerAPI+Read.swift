@@ -9,12 +9,15 @@ extension RunnerAPI {
     func addReadRoutes(to router: Router<BasicRequestContext>) {
         let store = self.store
         let logs = self.logs
-        router.get("/v1/jobs") { _, _ -> Response in
+        let token = self.readToken
+        router.get("/v1/jobs") { request, _ -> Response in
+            try Self.authorizeRead(request, token: token)
             let records = try await store.jobRecords()
             let latest = Dictionary(grouping: records, by: \.job).compactMap { $0.value.max { $0.updatedAt < $1.updatedAt } }
             return try Self.json(latest.sorted { $0.job < $1.job }.map(JobStatusDocument.init))
         }
-        router.get("/v1/jobs/:name") { _, context -> Response in
+        router.get("/v1/jobs/:name") { request, context -> Response in
+            try Self.authorizeRead(request, token: token)
             let name = try context.parameters.require("name")
             guard let detail = try await JobDetailDocument.load(job: name, from: store) else {
                 throw HTTPError(.notFound, message: "no job named '\(name)'")
@@ -22,6 +25,7 @@ extension RunnerAPI {
             return try Self.json(detail)
         }
         router.get("/v1/jobs/:name/logs") { request, context -> Response in
+            try Self.authorizeRead(request, token: token)
             let name = try context.parameters.require("name")
             let number = request.uri.queryParameters.get("attempt", as: Int.self)
             guard let bytes = try await JobLogs.read(job: name, attempt: number, store: store, files: logs) else {

@@ -13,13 +13,16 @@ public struct RunnerAPI: Sendable {
     let readiness: @Sendable () -> (ready: Bool, detail: String)
     /// The Prometheus text of `/metrics`.
     let metricsText: @Sendable () -> String
+    /// When set, the read endpoints (`/v1/jobs…`) require `Authorization: Bearer <this>`.
+    let readToken: String?
 
     public init(
         service: RunnerService, store: any StateStore, logs: LogFiles,
         readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
-        metricsText: @escaping @Sendable () -> String = { "" }
+        metricsText: @escaping @Sendable () -> String = { "" }, readToken: String? = nil
     ) {
         self.metricsText = metricsText
+        self.readToken = readToken
         self.service = service
         self.store = store
         self.logs = logs
@@ -87,6 +90,19 @@ public struct RunnerAPI: Sendable {
             return Response(status: ready ? .ok : .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: detail + "\n")))
         }
         return router
+    }
+
+    /// Refuses a read request without the API token, when one is configured.
+    static func authorizeRead(_ request: Request, token: String?) throws {
+        guard let token else { return }
+        let given = Array(((try? bearer(request)) ?? "").utf8)
+        let expected = Array(token.utf8)
+        // Compared in time independent of where the first difference is.
+        var difference = given.count ^ expected.count
+        for index in 0..<max(given.count, expected.count) {
+            difference |= Int((index < given.count ? given[index] : 0) ^ (index < expected.count ? expected[index] : 0))
+        }
+        guard difference == 0 else { throw HTTPError(.unauthorized, message: "the read API needs its bearer token") }
     }
 
     static func bearer(_ request: Request) throws -> String {

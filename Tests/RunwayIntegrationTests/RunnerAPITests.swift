@@ -34,7 +34,9 @@ import Testing
         return Held(attempt: attempt, token: token)
     }
 
-    func withServer(_ body: @Sendable (String, SQLiteStateStore, HoldingSet) async throws -> Void) async throws {
+    func withServer(readToken: String? = nil, _ body: @Sendable (String, SQLiteStateStore, HoldingSet) async throws -> Void)
+        async throws
+    {
         let scratch = TemporaryDirectory()
         let store = try SQLiteStateStore(directory: scratch.path)
         let holding = HoldingSet()
@@ -45,7 +47,7 @@ import Testing
             configuration: configuration, store: store, holding: holding, logs: logs, logger: Logger(label: "test"), onChange: {})
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            router: RunnerAPI(service: service, store: store, logs: logs, readiness: { (true, "ready") }).router(),
+            router: RunnerAPI(service: service, store: store, logs: logs, readiness: { (true, "ready") }, readToken: readToken).router(),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
@@ -129,6 +131,27 @@ import Testing
             #expect(jobs.text.contains(#""job":"visible""#))
             #expect(try await client.send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/v1/jobs/visible")).status == 200)
             #expect(try await client.send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/v1/jobs/nope")).status == 404)
+        }
+    }
+
+    @Test func theReadAPIRequiresItsTokenWhenOneIsSet() async throws {
+        try await withServer(readToken: "read-t0ken") { base, store, holding in
+            let a = try await Self.hold("guarded", store: store, holding: holding)
+            let client = RunwayHTTP.HTTPClient()
+            func get(_ path: String, _ token: String?) async throws -> Int {
+                try await client.send(RunwayHTTP.HTTPRequest(
+                    method: "GET", url: base + path, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])).status
+            }
+            for path in ["/v1/jobs", "/v1/jobs/guarded", "/v1/jobs/guarded/logs"] {
+                #expect(try await get(path, nil) == 401, "\(path)")
+                #expect(try await get(path, "read-t0ke") == 401, "\(path)")
+                #expect(try await get(path, "read-t0ken") == 200, "\(path)")
+            }
+            #expect(try await get("/healthz", nil) == 200)
+            #expect(try await get("/readyz", nil) == 200)
+            // The runner endpoints take task tokens, not the read token.
+            #expect(try await post(base + "/v1/runner/claim", token: "read-t0ken").status == 401)
+            #expect(try await post(base + "/v1/runner/claim", token: a.token).status == 200)
         }
     }
 }

@@ -50,7 +50,8 @@ struct ApplyCommand: AsyncParsableCommand {
 
         let api = APIServer.api(
             stateDirectory: state.stateDir, store: store, holding: holding, wakeups: wakeups,
-            heartbeatInterval: controller.heartbeatInterval.value, metrics: metrics, readiness: { (true, "ready") })
+            heartbeatInterval: controller.heartbeatInterval.value, metrics: metrics, readToken: try controller.apiToken(),
+            readiness: { (true, "ready") })
 
         let signals = SignalTrap(signals: [SIGINT, SIGTERM]) {
             cancellation.set()

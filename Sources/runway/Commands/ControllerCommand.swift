@@ -53,7 +53,8 @@ struct ControllerCommand: AsyncParsableCommand {
         let metrics = Metrics()
         let api = APIServer.api(
             stateDirectory: state.stateDir, store: store, holding: holding, wakeups: wakeups,
-            heartbeatInterval: controller.heartbeatInterval.value, metrics: metrics, readiness: { health.readiness })
+            heartbeatInterval: controller.heartbeatInterval.value, metrics: metrics, readToken: try controller.apiToken(),
+            readiness: { health.readiness })
         let grace = shutdownGrace.value
         let signals = SignalTrap(signals: [SIGINT, SIGTERM]) {
             guard !shutdown.exchange(true) else { return }

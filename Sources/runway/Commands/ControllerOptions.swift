@@ -33,6 +33,20 @@ struct ControllerOptions: ParsableArguments {
     @Option(name: .long, help: "Log lines as text (for people) or json (one object per line). Env: RUNWAY_LOG_FORMAT.")
     var logFormat: String = Environment.string("RUNWAY_LOG_FORMAT", default: "text")
 
+    @Option(name: .long, help: "A file holding the bearer token the read API (/v1/jobs…) requires. Env: RUNWAY_API_TOKEN_FILE.")
+    var apiTokenFile: String? = Environment.optional("RUNWAY_API_TOKEN_FILE")
+
+    /// The read API's token, from `--api-token-file` (trailing newline trimmed).
+    func apiToken() throws -> String? {
+        guard let apiTokenFile else { return nil }
+        guard let data = FileManager.default.contents(atPath: apiTokenFile) else {
+            throw failure("cannot read --api-token-file \(apiTokenFile)", ExitStatus.unusable)
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw failure("--api-token-file \(apiTokenFile) is empty", ExitStatus.unusable) }
+        return token
+    }
+
     func validate() throws {
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         guard listenAddress != nil else { throw ValidationError("--listen must be HOST:PORT, got '\(listen)'") }
