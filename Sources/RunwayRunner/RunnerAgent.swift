@@ -58,7 +58,9 @@ public struct RunnerAgent: Sendable {
         }
         logger.info("claimed job", metadata: ["job.name": "\(job.job)", "attempt.id": "\(job.attemptID)"])
         let report = await execute(job)
-        await deliver(report, for: job)
+        // A runner told to stop (SIGTERM) is being stopped by its controller: report briefly, then
+        // exit within the stop's grace instead of retrying for minutes.
+        await deliver(report, for: job, attempts: report.reason == Self.stoppedReason ? 3 : configuration.reportAttempts)
         return report.exitCode ?? 1
     }
 
@@ -120,15 +122,17 @@ public struct RunnerAgent: Sendable {
         terminated.stop()
         switch status {
         case .exited(let code):
-            return CompletionReport(exitCode: code, reason: terminated.fired ? "stopped by SIGTERM" : nil)
+            return CompletionReport(exitCode: code, reason: terminated.fired ? Self.stoppedReason : nil)
         case .signaled(let signal):
-            return CompletionReport(exitCode: 128 + signal, reason: "killed by signal \(signal)")
+            return CompletionReport(exitCode: 128 + signal, reason: terminated.fired ? Self.stoppedReason : "killed by signal \(signal)")
         }
     }
 
-    private func deliver(_ report: CompletionReport, for job: ClaimedJob) async {
+    static let stoppedReason = "stopped by SIGTERM"
+
+    private func deliver(_ report: CompletionReport, for job: ClaimedJob, attempts: Int) async {
         var delay = 0.25
-        for attempt in 1...configuration.reportAttempts {
+        for attempt in 1...attempts {
             do {
                 try await client.complete(attemptID: job.attemptID, report: report)
                 logger.info("reported", metadata: ["job.name": "\(job.job)", "exit.code": "\(report.exitCode.map(String.init) ?? "none")"])

@@ -27,5 +27,11 @@ final class SignalForwarder: @unchecked Sendable {
 
     var fired: Bool { firedFlag.load(ordering: .relaxed) }
 
-    func stop() { sources.forEach { $0.cancel() } }
+    /// Stops forwarding; SIGTERM and SIGINT end the runner itself again (a stop while it is still
+    /// delivering its report must not wait out the whole grace period).
+    func stop() {
+        sources.forEach { $0.cancel() }
+        signal(SIGTERM, SIG_DFL)
+        signal(SIGINT, SIG_DFL)
+    }
 }

@@ -140,6 +140,34 @@ import Testing
         await standby.process.wait(timeout: .seconds(20))
     }
 
+    /// A task of ours that no job and no record owns (its state was lost) is stopped as an
+    /// orphan and counted in `runway_orphans_stopped_total`.
+    @Test func anOrphanIsStoppedAndCounted() async throws {
+        let first = try Workspace()
+        let marker = first.root + "/started"
+        try first.write("a.yaml", first.profile() + first.job("stray", "touch \(marker); sleep 60"))
+        let apply = try first.startApply()
+        #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: marker) })
+        kill(apply.pid, SIGKILL)
+        await apply.wait()
+        #expect(!first.liveJobProcesses.isEmpty)
+
+        // A controller on a new state that finds the stray task's record among its own.
+        let second = try Workspace()
+        try second.write("a.yaml", second.profile())
+        try FileManager.default.createDirectory(atPath: second.state + "/tasks", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: first.state + "/tasks/local", toPath: second.state + "/tasks/local")
+        let controller = try startController(second)
+        #expect(await RunningCommand.until { first.liveJobProcesses.isEmpty }, "the orphan's processes were stopped")
+        #expect(await RunningCommand.until {
+            let metrics = try? await HTTPClient().send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(controller.port)/metrics")).text
+            return metrics?.contains("runway_orphans_stopped_total 1\n") == true
+        })
+        #expect(second.leftoverTasks.isEmpty)
+        kill(controller.process.pid, SIGTERM)
+        await controller.process.wait(timeout: .seconds(20))
+    }
+
     /// git-sync flips a symlink from one checkout to the next; both watch modes follow it.
     @Test(arguments: [[], ["--poll", "200ms"]])
     func aSymlinkFlipToANewCheckoutIsFollowed(watchMode: [String]) async throws {
