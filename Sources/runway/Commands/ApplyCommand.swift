@@ -31,7 +31,6 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        Wiring.bootstrapLogging(LogFormat(rawValue: controller.logFormat) ?? .text)
         let loader = Wiring.loader(stateDirectory: state.stateDir)
         let paths = self.paths
         let load = loader.load(paths: paths)
@@ -40,18 +39,10 @@ struct ApplyCommand: AsyncParsableCommand {
             print(ValidationSummary(load: load, paths: paths).text)
             throw ExitStatus.unusable
         }
-        let store = try SQLiteStateStore(directory: state.stateDir)
-        let holding = HoldingSet()
-        let wakeups = Wakeups()
+        let runtime = try ControllerRuntime(options: controller, stateDirectory: state.stateDir, readiness: { (true, "ready") })
+        let wakeups = runtime.wakeups
         let cancellation = CancellationFlag()
         let logger = Wiring.logger("runway.apply")
-        let (host, port) = controller.listenAddress!
-        let metrics = Metrics()
-
-        let api = APIServer.api(
-            stateDirectory: state.stateDir, store: store, holding: holding, wakeups: wakeups,
-            heartbeatInterval: controller.heartbeatInterval.value, metrics: metrics, readToken: try controller.apiToken(),
-            readiness: { (true, "ready") })
 
         let signals = SignalTrap(signals: [SIGINT, SIGTERM]) {
             cancellation.set()
@@ -59,9 +50,7 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         defer { signals.stop() }
 
-        let result: ApplyRun.Result = try await APIServer.serve(api, host: host, port: port) { actualPort in
-            let reconciler = controller.reconciler(
-                port: actualPort, stateDirectory: state.stateDir, store: store, holding: holding, metrics: metrics.runway, logger: logger)
+        let result: ApplyRun.Result = try await runtime.serve(logger: logger) { reconciler, _ in
             let progress = ProgressPrinter(interactive: isatty(1) == 1 && output.output == .text)
             let run = ApplyRun(
                 reconciler: reconciler, reload: { loader.load(paths: paths) }, wakeups: wakeups, cancellation: cancellation,

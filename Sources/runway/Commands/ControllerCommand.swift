@@ -39,22 +39,14 @@ struct ControllerCommand: AsyncParsableCommand {
     var shutdownGrace: ManifestDuration = Environment.duration("RUNWAY_SHUTDOWN_GRACE", default: .seconds(10))
 
     func run() async throws {
-        Wiring.bootstrapLogging(LogFormat(rawValue: controller.logFormat) ?? .text)
+        let health = ControllerHealth()
+        let runtime = try ControllerRuntime(options: controller, stateDirectory: state.stateDir, readiness: { health.readiness })
         let loader = Wiring.loader(stateDirectory: state.stateDir)
         let paths = self.paths
-        let store = try SQLiteStateStore(directory: state.stateDir)
-        let holding = HoldingSet()
-        let wakeups = Wakeups()
+        let wakeups = runtime.wakeups
         let shutdown = CancellationFlag()
         let directoryChanged = CancellationFlag()
-        let health = ControllerHealth()
         let logger = Wiring.logger("runway.controller")
-        let (host, port) = controller.listenAddress!
-        let metrics = Metrics()
-        let api = APIServer.api(
-            stateDirectory: state.stateDir, store: store, holding: holding, wakeups: wakeups,
-            heartbeatInterval: controller.heartbeatInterval.value, metrics: metrics, readToken: try controller.apiToken(),
-            readiness: { health.readiness })
         let grace = shutdownGrace.value
         let signals = SignalTrap(signals: [SIGINT, SIGTERM]) {
             guard !shutdown.exchange(true) else { return }
@@ -74,15 +66,13 @@ struct ControllerCommand: AsyncParsableCommand {
         watcher.start()
         defer { watcher.stop() }
 
-        try await APIServer.serve(api, host: host, port: port) { actualPort in
-            let reconciler = controller.reconciler(
-                port: actualPort, stateDirectory: state.stateDir, store: store, holding: holding, metrics: metrics.runway, logger: logger)
+        try await runtime.serve(logger: logger) { reconciler, actualPort in
             var settings = ControllerRun.Settings()
             settings.resync = resync.value
             let run = ControllerRun(
                 reconciler: reconciler, lease: reconciler.lease!, settings: settings, reload: { loader.load(paths: paths) },
                 wakeups: wakeups, directoryChanged: directoryChanged, shutdown: shutdown, health: health, logger: logger)
-            FileHandle.standardError.write(Data("runway controller: runner API on \(host):\(actualPort)\n".utf8))
+            FileHandle.standardError.write(Data("runway controller: runner API on \(controller.listenAddress!.host):\(actualPort)\n".utf8))
             await run.run()
         }
     }

@@ -1,0 +1,42 @@
+import Foundation
+import Logging
+import RunwayController
+import RunwayServer
+import RunwayStore
+
+/// What `apply` and `controller` both run on: the store, the holding set, the wake-ups, the
+/// metrics and the runner API, and the reconciler made once the API is bound.
+struct ControllerRuntime: Sendable {
+    let options: ControllerOptions
+    let stateDirectory: String
+    let store: SQLiteStateStore
+    let holding = HoldingSet()
+    let wakeups = Wakeups()
+    let metrics = Metrics()
+    let api: RunnerAPI
+
+    init(options: ControllerOptions, stateDirectory: String, readiness: @escaping @Sendable () -> (ready: Bool, detail: String))
+        throws
+    {
+        Wiring.bootstrapLogging(LogFormat(rawValue: options.logFormat) ?? .text)
+        self.options = options
+        self.stateDirectory = stateDirectory
+        let store = try SQLiteStateStore(directory: stateDirectory)
+        self.store = store
+        api = APIServer.api(
+            stateDirectory: stateDirectory, store: store, holding: holding, wakeups: wakeups,
+            heartbeatInterval: options.heartbeatInterval.value, metrics: metrics, readToken: try options.apiToken(),
+            readiness: readiness)
+    }
+
+    /// Serves the runner API on `--listen` while `body` runs with the reconciler for the bound port.
+    func serve<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (Reconciler, Int) async throws -> T) async throws -> T {
+        let (host, port) = options.listenAddress!
+        return try await APIServer.serve(api, host: host, port: port) { actualPort in
+            let reconciler = options.reconciler(
+                port: actualPort, stateDirectory: stateDirectory, store: store, holding: holding, metrics: metrics.runway,
+                logger: logger)
+            return try await body(reconciler, actualPort)
+        }
+    }
+}
