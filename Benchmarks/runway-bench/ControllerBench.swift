@@ -30,7 +30,7 @@ func controllerBenchmark(_ options: Options) async throws {
         let written = ContinuousClock.now
         try "x: \(index)\n".write(toFile: floorDirectory + "/f\(index).yaml", atomically: false, encoding: .utf8)
         while seen.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(1)) }
-        floor.append(seconds(seen.withLock { $0! } - written) * 1000)
+        floor.append((seen.withLock { $0! } - written).timeInterval * 1000)
         try await Task.sleep(for: .milliseconds(150))
     }
     watcher.stop()

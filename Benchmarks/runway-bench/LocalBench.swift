@@ -36,7 +36,7 @@ func localBenchmark(_ options: Options) async throws {
     let started = ContinuousClock.now
     let status = try runAndWait([runway, "apply", root + "/manifests", "--state-dir", root + "/state", "--listen", "127.0.0.1:0",
         "--parallelism", String(options.parallelism)], output: root + "/apply.log")
-    let applySeconds = seconds(ContinuousClock.now - started)
+    let applySeconds = (ContinuousClock.now - started).timeInterval
     guard status == 0 else { throw BenchError("runway apply exited \(status); see its output above") }
 
     let store = try SQLiteStateStore(directory: root + "/state")
@@ -65,10 +65,6 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
 /// Spawns `argv` `count` times, `parallelism` at a time, waiting for each; returns seconds.
 func timeSpawns(_ argv: [String], count: Int, parallelism: Int) throws -> Double {
     let started = ContinuousClock.now
@@ -83,7 +79,7 @@ func timeSpawns(_ argv: [String], count: Int, parallelism: Int) throws -> Double
         let pid = waitpid(-1, &status, 0)
         if pid > 0 { running.remove(pid) }
     }
-    return seconds(ContinuousClock.now - started)
+    return (ContinuousClock.now - started).timeInterval
 }
 
 func runAndWait(_ argv: [String], output: String) throws -> Int32 {

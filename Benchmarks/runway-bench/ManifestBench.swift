@@ -23,7 +23,7 @@ func measure(runs: Int, _ body: () -> Void) -> Double {
         let start = ContinuousClock.now
         body()
         let elapsed = ContinuousClock.now - start
-        times.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
+        times.append(elapsed.timeInterval * 1e3)
     }
     return median(times)
 }

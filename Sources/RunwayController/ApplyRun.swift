@@ -21,14 +21,14 @@ public struct ApplyRun: Sendable {
     let settings: Settings
     let reload: @Sendable () -> ManifestLoad
     let wakeups: Wakeups
-    let cancellation: CancellationFlag
+    let cancellation: AtomicFlag
     let logger: Logger
     /// Told once when another controller holds the lease and this run waits for it.
     let onWaitForLease: @Sendable (Lease?) -> Void
 
     public init(
         reconciler: Reconciler, settings: Settings = Settings(), reload: @escaping @Sendable () -> ManifestLoad, wakeups: Wakeups,
-        cancellation: CancellationFlag, logger: Logger, onWaitForLease: @escaping @Sendable (Lease?) -> Void = { _ in }
+        cancellation: AtomicFlag, logger: Logger, onWaitForLease: @escaping @Sendable (Lease?) -> Void = { _ in }
     ) {
         self.onWaitForLease = onWaitForLease
         self.reconciler = reconciler
@@ -139,73 +139,4 @@ public struct ApplyRun: Sendable {
         let records = try await reconciler.store.jobRecords()
         return Result(records: currentRecords(records, desired: desired, jobs: jobs), cancelled: true)
     }
-}
-
-/// Another controller holds the lease on this state.
-public struct NotLeaderError: Error, CustomStringConvertible {
-    public var leader: Lease?
-
-    public var description: String {
-        guard let leader else { return "another controller leads this state" }
-        return "another controller (\(leader.holder)) leads this state until \(leader.expiresAt.formatted(.iso8601))"
-    }
-}
-
-/// Wakes the loop early when something happened (a claim, a report).
-public final class Wakeups: Sendable {
-    /// The pending flag and a waiting continuation; the mutex guards both.
-    private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    public init() {}
-
-    public func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            defer { state = (state.waiter == nil, nil) }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
-    /// Returns at the next signal (true), or after `timeout` (false).
-    @discardableResult
-    public func wait(upTo timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let ready = self.state.withLock { state -> Bool in
-                        if state.pending { state.pending = false; return true }
-                        state.waiter?.resume()
-                        state.waiter = continuation
-                        return false
-                    }
-                    if ready { continuation.resume() }
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                if !Task.isCancelled { self.wakeWithoutSignal() }
-            }
-            await group.next()
-            group.cancelAll()
-        }
-        return !timedOut.exchange(false, ordering: .relaxed)
-    }
-
-    /// The timeout's own wake-up, told apart from a real signal.
-    private let timedOut = Atomic<Bool>(false)
-
-    private func wakeWithoutSignal() {
-        timedOut.store(true, ordering: .relaxed)
-        signal()
-    }
-}
-
-/// Set once by a signal handler; read by the loop.
-public final class CancellationFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    public init() {}
-    public func set() { flag.store(true, ordering: .relaxed) }
-    /// Sets the flag to `value` and returns what it was.
-    public func exchange(_ value: Bool) -> Bool { flag.exchange(value, ordering: .relaxed) }
-    public var isSet: Bool { flag.load(ordering: .relaxed) }
 }

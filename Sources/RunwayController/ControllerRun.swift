@@ -25,14 +25,14 @@ public struct ControllerRun: Sendable {
     let reload: @Sendable () -> ManifestLoad
     let wakeups: Wakeups
     /// Set by the watcher: the directory may have changed.
-    let directoryChanged: CancellationFlag
-    let shutdown: CancellationFlag
+    let directoryChanged: AtomicFlag
+    let shutdown: AtomicFlag
     let health: ControllerHealth
     let logger: Logger
 
     public init(
         reconciler: Reconciler, lease: LeaderLease, settings: Settings, reload: @escaping @Sendable () -> ManifestLoad,
-        wakeups: Wakeups, directoryChanged: CancellationFlag, shutdown: CancellationFlag, health: ControllerHealth,
+        wakeups: Wakeups, directoryChanged: AtomicFlag, shutdown: AtomicFlag, health: ControllerHealth,
         logger: Logger
     ) {
         self.reconciler = reconciler
@@ -126,9 +126,4 @@ public struct ControllerRun: Sendable {
         if lease.isLeader { facts["leader"] = lease.holder }
         try? await reconciler.store.publish(facts)
     }
-}
-
-extension CancellationFlag {
-    /// Reads and clears the flag.
-    public func take() -> Bool { exchange(false) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RunwayModel
 import Synchronization
 
 /// Tells the controller when the manifest directory may have changed: inotify on every folder
@@ -72,7 +73,7 @@ public final class ManifestWatcher: Sendable {
     private func poll(every interval: Duration) {
         var last = Self.fingerprint(roots)
         while !stopped {
-            Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: interval.timeInterval)
             let current = Self.fingerprint(roots)
             if current != last {
                 last = current

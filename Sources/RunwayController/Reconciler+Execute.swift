@@ -22,8 +22,7 @@ extension Reconciler {
                     do {
                         switch action {
                         case .stop(let stop):
-                            let record = stop.task.owner.flatMap { byKey[JobKey(job: $0.job, generation: $0.generation)] }
-                            try await self.stop(stop, record: record, desired: desired)
+                            try await self.stop(stop, desired: desired)
                         case .start(let start):
                             try await self.start(start, desired: desired, record: byKey[JobKey(job: start.job, generation: start.generation)])
                         case .wait:
@@ -40,7 +39,7 @@ extension Reconciler {
 
     /// StopJob: settle the task's attempt with the stop's reason first (so the runner's own
     /// report of being killed cannot replace "timed-out" with "signal 15"), then stop the task.
-    func stop(_ stop: PlanAction.Stop, record _: JobRecord?, desired: DesiredState) async throws {
+    func stop(_ stop: PlanAction.Stop, desired: DesiredState) async throws {
         let owner = stop.task.owner
         let attemptID = owner.map { AttemptRecord.id(job: $0.job, generation: $0.generation, number: $0.attempt) }
         let requestedAt = Date()

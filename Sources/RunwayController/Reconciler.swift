@@ -48,7 +48,7 @@ public struct Reconciler: Sendable {
         do {
             let outcome = try await reconcile(desired: desired, now: now, allowStarts: allowStarts)
             let elapsed = ContinuousClock.now - started
-            metrics.reconciled(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            metrics.reconciled(seconds: elapsed.timeInterval)
             report(outcome, desired: desired)
             return outcome
         } catch {
@@ -90,7 +90,7 @@ public struct Reconciler: Sendable {
     /// Every task of ours on every platform.
     public func observe() async throws -> [ObservedTask] {
         var tasks: [ObservedTask] = []
-        for plugin in launchers.launchers.keys.sorted() {
+        for plugin in launchers.plugins {
             tasks += try await measured(plugin, "list") {
                 try await launchers.launchers[plugin]!.listTasks(managedBy: configuration.controllerID)
             }
@@ -204,8 +204,7 @@ public struct Reconciler: Sendable {
         ClaimedJob(
             attemptID: attempt.id, job: job.name, generation: job.generation.digest, attempt: attempt.number,
             command: job.spec.command, workingDirectory: job.spec.workingDirectory, environment: job.spec.environment,
-            heartbeatIntervalMilliseconds: Int(configuration.heartbeatInterval.components.seconds * 1000
-                + configuration.heartbeatInterval.components.attoseconds / 1_000_000_000_000_000),
+            heartbeatIntervalMilliseconds: Int(configuration.heartbeatInterval.wholeMilliseconds),
             maxLogChunkBytes: configuration.maxLogChunkBytes)
     }
 }

@@ -14,6 +14,16 @@ public struct LauncherRegistry: Sendable {
 
     public subscript(plugin: String) -> (any TaskLauncher)? { launchers[plugin] }
 
+    /// The plugin names, in a stable order.
+    public var plugins: [String] { launchers.keys.sorted() }
+
+    /// Every task of `controllerID` on every platform.
+    public func listTasks(managedBy controllerID: String) async throws -> [ObservedTask] {
+        var tasks: [ObservedTask] = []
+        for plugin in plugins { tasks += try await launchers[plugin]!.listTasks(managedBy: controllerID) }
+        return tasks
+    }
+
     /// The manifest loader's view: each available launcher validates its own config; a planned
     /// platform is refused at validate time rather than at launch.
     public var catalog: PluginCatalog {

@@ -47,6 +47,12 @@ extension Duration {
         return .milliseconds(total)
     }
 
+    /// Seconds as a `TimeInterval`, for date arithmetic and sleeps.
+    public var timeInterval: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
     /// Whole milliseconds (sub-millisecond parts are dropped).
     public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components

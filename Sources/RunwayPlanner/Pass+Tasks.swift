@@ -50,11 +50,3 @@ extension Pass {
         jobsWithLiveTask.insert(owner.job)
     }
 }
-
-extension Duration {
-    /// Seconds as a `TimeInterval`, for date arithmetic.
-    var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-    }
-}

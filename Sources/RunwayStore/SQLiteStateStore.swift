@@ -100,7 +100,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func acquireLease(_ name: String, holder: String, duration: Duration, now: Date) async throws -> Lease? {
-        let expiresAt = now.addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+        let expiresAt = now.addingTimeInterval(duration.timeInterval)
         return try await database.write { db in
             let current = try Self.lease(name, in: db)
             if let current, current.holder != holder, current.expiresAt > now { return nil }

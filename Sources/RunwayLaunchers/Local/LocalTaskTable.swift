@@ -44,7 +44,7 @@ final class LocalTaskTable: Sendable {
         }
         let record = LocalTaskRecord(
             name: name, pid: pid, startTicks: ProcessStat(pid: pid)?.startTicks ?? 0, labels: labels, startedAt: Date(),
-            graceMilliseconds: grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000)
+            graceMilliseconds: grace.wholeMilliseconds)
         try records.withLock { table in
             table[name] = record
             try write(record)

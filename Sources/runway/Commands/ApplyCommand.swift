@@ -31,7 +31,8 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let loader = Wiring.loader(stateDirectory: state.stateDir)
+        let launchers = Wiring.launchers(stateDirectory: state.stateDir)
+        let loader = Wiring.loader(launchers)
         let paths = self.paths
         let load = loader.load(paths: paths)
         DiagnosticPrinter.printToStandardError(load.diagnostics)
@@ -39,9 +40,10 @@ struct ApplyCommand: AsyncParsableCommand {
             print(ValidationSummary(load: load, paths: paths).text)
             throw ExitStatus.unusable
         }
-        let runtime = try ControllerRuntime(options: controller, stateDirectory: state.stateDir, readiness: { (true, "ready") })
+        let runtime = try ControllerRuntime(
+            options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { (true, "ready") })
         let wakeups = runtime.wakeups
-        let cancellation = CancellationFlag()
+        let cancellation = AtomicFlag()
         let logger = Wiring.logger("runway.apply")
 
         let signals = SignalTrap(signals: [SIGINT, SIGTERM]) {

@@ -40,12 +40,14 @@ struct ControllerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let health = ControllerHealth()
-        let runtime = try ControllerRuntime(options: controller, stateDirectory: state.stateDir, readiness: { health.readiness })
-        let loader = Wiring.loader(stateDirectory: state.stateDir)
+        let launchers = Wiring.launchers(stateDirectory: state.stateDir)
+        let runtime = try ControllerRuntime(
+            options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { health.readiness })
+        let loader = Wiring.loader(launchers)
         let paths = self.paths
         let wakeups = runtime.wakeups
-        let shutdown = CancellationFlag()
-        let directoryChanged = CancellationFlag()
+        let shutdown = AtomicFlag()
+        let directoryChanged = AtomicFlag()
         let logger = Wiring.logger("runway.controller")
         let grace = shutdownGrace.value
         let signals = SignalTrap(signals: [SIGINT, SIGTERM]) {
@@ -53,7 +55,7 @@ struct ControllerCommand: AsyncParsableCommand {
             wakeups.signal()
             // The pass in flight gets the grace period; then the process exits regardless.
             Thread {
-                Thread.sleep(forTimeInterval: Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18)
+                Thread.sleep(forTimeInterval: grace.timeInterval)
                 FileHandle.standardError.write(Data("runway: shutdown grace elapsed; exiting\n".utf8))
                 Foundation.exit(0)
             }.start()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RunwayController
+import RunwayLaunchers
 import RunwayMetrics
 import RunwayModel
 import RunwayServer
@@ -58,7 +59,7 @@ struct ControllerOptions: ParsableArguments {
 
     /// The reconciler these flags describe, with its leader lease, for a server bound to `port`.
     func reconciler(
-        port: Int, stateDirectory: String, store: any StateStore, holding: HoldingSet, metrics: RunwayMetrics, logger: Logger
+        port: Int, launchers: LauncherRegistry, store: any StateStore, holding: HoldingSet, metrics: RunwayMetrics, logger: Logger
     ) -> Reconciler {
         let host = listenAddress?.host ?? "127.0.0.1"
         var configuration = ControllerConfiguration(
@@ -72,7 +73,7 @@ struct ControllerOptions: ParsableArguments {
         leaseConfiguration.duration = leaseDuration.value
         let lease = LeaderLease(configuration: leaseConfiguration, controllerID: controllerID, store: store, logger: logger)
         return Reconciler(
-            configuration: configuration, launchers: Wiring.launchers(stateDirectory: stateDirectory), store: store,
+            configuration: configuration, launchers: launchers, store: store,
             holding: holding, lease: lease, metrics: metrics, logger: logger)
     }
 

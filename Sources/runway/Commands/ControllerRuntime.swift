@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RunwayController
+import RunwayLaunchers
 import RunwayServer
 import RunwayStore
 
@@ -9,18 +10,22 @@ import RunwayStore
 struct ControllerRuntime: Sendable {
     let options: ControllerOptions
     let stateDirectory: String
+    /// The launchers: they check profile configs at load time and run the tasks.
+    let launchers: LauncherRegistry
     let store: SQLiteStateStore
     let holding = HoldingSet()
     let wakeups = Wakeups()
     let metrics = Metrics()
     let api: RunnerAPI
 
-    init(options: ControllerOptions, stateDirectory: String, readiness: @escaping @Sendable () -> (ready: Bool, detail: String))
-        throws
-    {
+    init(
+        options: ControllerOptions, stateDirectory: String, launchers: LauncherRegistry,
+        readiness: @escaping @Sendable () -> (ready: Bool, detail: String)
+    ) throws {
         Wiring.bootstrapLogging(LogFormat(rawValue: options.logFormat) ?? .text)
         self.options = options
         self.stateDirectory = stateDirectory
+        self.launchers = launchers
         let store = try SQLiteStateStore(directory: stateDirectory)
         self.store = store
         api = APIServer.api(
@@ -34,7 +39,7 @@ struct ControllerRuntime: Sendable {
         let (host, port) = options.listenAddress!
         return try await APIServer.serve(api, host: host, port: port) { actualPort in
             let reconciler = options.reconciler(
-                port: actualPort, stateDirectory: stateDirectory, store: store, holding: holding, metrics: metrics.runway,
+                port: actualPort, launchers: launchers, store: store, holding: holding, metrics: metrics.runway,
                 logger: logger)
             return try await body(reconciler, actualPort)
         }

@@ -25,16 +25,9 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Names this installation on every platform (label runway.io/managed-by).")
     var controllerID: String = "runway"
 
-    static func observe(stateDirectory: String, controllerID: String) async throws -> [ObservedTask] {
-        guard FileManager.default.fileExists(atPath: stateDirectory) else { return [] }
-        var tasks: [ObservedTask] = []
-        let launchers = Wiring.launchers(stateDirectory: stateDirectory).launchers
-        for plugin in launchers.keys.sorted() { tasks += try await launchers[plugin]!.listTasks(managedBy: controllerID) }
-        return tasks
-    }
-
     func run() async throws {
-        let load = Wiring.loader(stateDirectory: state.stateDir).load(paths: paths)
+        let launchers = Wiring.launchers(stateDirectory: state.stateDir)
+        let load = Wiring.loader(launchers).load(paths: paths)
         DiagnosticPrinter.printToStandardError(load.diagnostics)
         guard load.isValid else {
             print(ValidationSummary(load: load, paths: paths).text)
@@ -43,7 +36,9 @@ struct PlanCommand: AsyncParsableCommand {
         // What the launchers see and the store remembers (both empty for a fresh state dir),
         // settled in memory as a pass would, then planned. Nothing is written.
         let now = Date()
-        let observed = try await Self.observe(stateDirectory: state.stateDir, controllerID: controllerID)
+        // A state dir that does not exist yet has no tasks (and plan must not create it).
+        let observed = FileManager.default.fileExists(atPath: state.stateDir)
+            ? try await launchers.listTasks(managedBy: controllerID) : []
         var records = try await Wiring.existingStore(state.stateDir)?.jobRecords() ?? []
         let changes = Settlement().settle(desired: load.desired, observed: observed, records: records, now: now) { 0.5 }
         let changed = Set(changes.map(\.key))

@@ -22,8 +22,9 @@ enum Wiring {
         ])
     }
 
-    static func loader(stateDirectory: String) -> ManifestLoader {
-        ManifestLoader(configuration: .init(plugins: launchers(stateDirectory: stateDirectory).catalog))
+    /// The loader that checks each profile's config with the launchers that will run it.
+    static func loader(_ launchers: LauncherRegistry) -> ManifestLoader {
+        ManifestLoader(configuration: .init(plugins: launchers.catalog))
     }
 
     /// The store of `directory`, or nil when nothing was ever recorded there (read-only commands).
