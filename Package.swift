@@ -93,11 +93,13 @@ let package = Package(
             name: "runway",
             dependencies: [
                 "RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayStore", "RunwayLaunchers",
-                "RunwayServer", "RunwayController", "RunwayRunner", "RunwayMetrics",
+                "RunwayServer", "RunwayController", "RunwayRunner", "RunwayMetrics", "RunwayHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),

@@ -25,6 +25,12 @@ static inline CURLcode runway_curl_easy_setopt_off_t(CURL *handle, CURLoption op
     return curl_easy_setopt(handle, option, value);
 }
 
+/* A blob option (CA bundle, client certificate or key as PEM data); curl keeps its own copy. */
+static inline CURLcode runway_curl_easy_setopt_blob(CURL *handle, CURLoption option, const void *data, size_t length) {
+    struct curl_blob blob = { (void *)data, length, CURL_BLOB_COPY };
+    return curl_easy_setopt(handle, option, &blob);
+}
+
 static inline CURLcode runway_curl_easy_setopt_write_callback(CURL *handle, CURLoption option,
     size_t (*callback)(char *, size_t, size_t, void *)) {
     return curl_easy_setopt(handle, option, callback);

@@ -8,6 +8,9 @@ public struct ControllerConfiguration: Sendable {
     public var controllerID: String = "runway"
     /// The runner API URL tasks are told to connect back to (`RUNWAY_SERVER_URL`).
     public var serverURL: String
+    /// The CA certificate (PEM text) tasks trust the runner API's TLS certificate by
+    /// (`RUNWAY_SERVER_CA` on every task). Default none: plain HTTP, or a publicly trusted certificate.
+    public var serverCA: String?
     /// How often runners heartbeat. Default 5 seconds.
     public var heartbeatInterval: Duration = .seconds(5)
     /// A running attempt silent for this long is stopped as `heartbeat-lost`. Default 30 seconds.

@@ -147,6 +147,7 @@ extension Reconciler {
         environment[TaskEnvironment.serverURL] = configuration.serverURL
         environment[TaskEnvironment.token] = token
         environment[TaskEnvironment.taskID] = attempt.id
+        if let serverCA = configuration.serverCA { environment[TaskEnvironment.serverCA] = serverCA }
         return TaskSpec(
             name: name, labels: TaskLabels.labels(controllerID: configuration.controllerID, owner: owner), owner: owner,
             image: profile.image ?? configuration.image, arguments: ["runner"], environment: environment,

@@ -11,6 +11,9 @@ public final class HTTPClient: Sendable {
         public var connectTimeout: Duration = .seconds(5)
         /// Longest a whole request may take, unless the request says otherwise. Default 30 seconds.
         public var timeout: Duration = .seconds(30)
+        /// How `https://` servers are verified, and the client certificate if any. Default: the
+        /// system's trust store, no client certificate.
+        public var tls = TLSOptions()
 
         public init() {}
     }
@@ -61,6 +64,7 @@ public final class HTTPClient: Sendable {
         _ = runway_curl_easy_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout.milliseconds))
         _ = runway_curl_easy_setopt_long(curl, CURLOPT_TIMEOUT_MS, Int(timeout.milliseconds))
         _ = runway_curl_easy_setopt_slist(curl, CURLOPT_HTTPHEADER, headers)
+        Self.apply(configuration.tls, to: curl)
         if let body = request.body {
             _ = runway_curl_easy_setopt_off_t(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
             body.withUnsafeBytes { raw in
@@ -86,13 +90,44 @@ public final class HTTPClient: Sendable {
         }
         _ = runway_curl_easy_setopt_pointer(curl, CURLOPT_HEADERDATA, context.toOpaque())
 
-        let code = curl_easy_perform(curl)
+        // curl's own words for a failure ("SSL certificate problem: unable to get local issuer…").
+        var detail = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE))
+        let code = detail.withUnsafeMutableBufferPointer { buffer in
+            _ = runway_curl_easy_setopt_pointer(curl, CURLOPT_ERRORBUFFER, buffer.baseAddress)
+            return curl_easy_perform(curl)
+        }
+        _ = runway_curl_easy_setopt_pointer(curl, CURLOPT_ERRORBUFFER, nil)
         guard code == CURLE_OK else {
-            return .failure(HTTPError(method: request.method, url: request.url, code: Int(code.rawValue), cause: String(cString: curl_easy_strerror(code))))
+            let message = String(decoding: detail.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let cause = message.isEmpty ? String(cString: curl_easy_strerror(code)) : message
+            return .failure(HTTPError(method: request.method, url: request.url, code: Int(code.rawValue), cause: cause))
         }
         var status = 0
         _ = runway_curl_easy_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
         return .success(HTTPResponse(status: status, headers: sink.headers, body: sink.body))
+    }
+}
+
+extension HTTPClient {
+    /// Sets the TLS options on a handle (after `curl_easy_reset`, so on every request).
+    private static func apply(_ tls: TLSOptions, to curl: UnsafeMutableRawPointer?) {
+        func set(_ source: TLSOptions.Source?, file: CURLoption, blob: CURLoption) {
+            switch source {
+            case .file(let path): _ = runway_curl_easy_setopt_string(curl, file, path)
+            case .pem(let text):
+                var bytes = Array(text.utf8)
+                _ = runway_curl_easy_setopt_blob(curl, blob, &bytes, bytes.count)
+            case nil: break
+            }
+        }
+        set(tls.certificateAuthority, file: CURLOPT_CAINFO, blob: CURLOPT_CAINFO_BLOB)
+        set(tls.clientCertificate, file: CURLOPT_SSLCERT, blob: CURLOPT_SSLCERT_BLOB)
+        set(tls.clientKey, file: CURLOPT_SSLKEY, blob: CURLOPT_SSLKEY_BLOB)
+        if tls.clientCertificate != nil { _ = runway_curl_easy_setopt_string(curl, CURLOPT_SSLCERTTYPE, "PEM") }
+        if tls.insecure {
+            _ = runway_curl_easy_setopt_long(curl, CURLOPT_SSL_VERIFYPEER, 0)
+            _ = runway_curl_easy_setopt_long(curl, CURLOPT_SSL_VERIFYHOST, 0)
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+import CCurl
+
 /// One HTTP request.
 public struct HTTPRequest: Sendable {
     public var method: String
@@ -47,4 +49,14 @@ public struct HTTPError: Error, CustomStringConvertible {
     }
 
     public var description: String { "\(method) \(url): \(cause)" }
+
+    /// The server's certificate was not trusted, or the client's own TLS files are unusable:
+    /// retrying will not help until the configuration changes.
+    public var isCertificateProblem: Bool {
+        [
+            Int(CURLE_PEER_FAILED_VERIFICATION.rawValue), Int(CURLE_SSL_CACERT_BADFILE.rawValue),
+            Int(CURLE_SSL_CERTPROBLEM.rawValue), Int(CURLE_SSL_ISSUER_ERROR.rawValue),
+            Int(CURLE_SSL_PINNEDPUBKEYNOTMATCH.rawValue),
+        ].contains(code)
+    }
 }

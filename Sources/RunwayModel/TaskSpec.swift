@@ -78,6 +78,8 @@ public enum TaskEnvironment {
     public static let serverURL = "RUNWAY_SERVER_URL"
     public static let token = "RUNWAY_TASK_TOKEN"
     public static let taskID = "RUNWAY_TASK_ID"
+    /// The CA (PEM text) that signed the controller's TLS certificate, when it serves TLS.
+    public static let serverCA = "RUNWAY_SERVER_CA"
     /// Set by the runner agent for the job's command.
     public static let job = "RUNWAY_JOB"
     public static let attempt = "RUNWAY_ATTEMPT"

@@ -6,7 +6,15 @@ import RunwayModel
 struct ControllerClient: Sendable {
     let baseURL: String
     let token: String
-    let http = HTTPClient()
+    let http: HTTPClient
+
+    init(baseURL: String, token: String, serverCA: TLSOptions.Source?) {
+        self.baseURL = baseURL
+        self.token = token
+        var configuration = HTTPClient.Configuration()
+        configuration.tls.certificateAuthority = serverCA
+        self.http = HTTPClient(configuration: configuration)
+    }
 
     func claim() async throws -> ClaimedJob {
         let response = try await post("/v1/runner/claim", body: [])
@@ -34,6 +42,8 @@ struct ControllerClient: Sendable {
         let response: HTTPResponse
         do {
             response = try await http.send(request)
+        } catch let error as HTTPError where error.isCertificateProblem {
+            throw RunnerError.untrusted("\(error)")
         } catch {
             throw RunnerError.transport("\(error)")
         }
@@ -49,6 +59,8 @@ struct ControllerClient: Sendable {
 enum RunnerError: Error, CustomStringConvertible {
     case missingEnvironment(String)
     case transport(String)
+    /// TLS with the controller failed for a reason retrying cannot fix (see `RUNWAY_SERVER_CA`).
+    case untrusted(String)
     case refused(status: Int, message: String)
     case server(status: Int, message: String)
     case unreachable(String)
@@ -58,7 +70,7 @@ enum RunnerError: Error, CustomStringConvertible {
     var isRetryable: Bool {
         switch self {
         case .transport, .server: true
-        case .missingEnvironment, .refused, .unreachable, .spawn: false
+        case .missingEnvironment, .untrusted, .refused, .unreachable, .spawn: false
         }
     }
 
@@ -66,6 +78,7 @@ enum RunnerError: Error, CustomStringConvertible {
         switch self {
         case .missingEnvironment(let name): "\(name) is not set"
         case .transport(let message): message
+        case .untrusted(let message): "\(message) (is RUNWAY_SERVER_CA the CA of the controller's certificate?)"
         case .refused(let status, let message), .server(let status, let message):
             "HTTP \(status): \(message.trimmingCharacters(in: .whitespacesAndNewlines))"
         case .unreachable(let url): "controller at \(url) did not answer"

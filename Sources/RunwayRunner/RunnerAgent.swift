@@ -13,6 +13,9 @@ public struct RunnerAgent: Sendable {
         public var serverURL: String
         public var token: String
         public var taskID: String
+        /// CA certificate (PEM text or a file path) that the controller's TLS certificate is
+        /// checked against (`RUNWAY_SERVER_CA`). Default none: the system's trust store.
+        public var serverCA: String?
         /// Attempts to reach the controller before giving up. Default 15 (about a minute).
         public var connectAttempts: Int = 15
         /// Attempts to deliver the final report. Default 30 (about two and a half minutes, so a
@@ -25,15 +28,17 @@ public struct RunnerAgent: Sendable {
             self.taskID = taskID
         }
 
-        /// Reads `RUNWAY_SERVER_URL`, `RUNWAY_TASK_TOKEN` and `RUNWAY_TASK_ID`.
+        /// Reads `RUNWAY_SERVER_URL`, `RUNWAY_TASK_TOKEN`, `RUNWAY_TASK_ID` and `RUNWAY_SERVER_CA`.
         public static func fromEnvironment(_ environment: [String: String]) throws -> Configuration {
             func required(_ name: String) throws -> String {
                 guard let value = environment[name], !value.isEmpty else { throw RunnerError.missingEnvironment(name) }
                 return value
             }
-            return Configuration(
+            var configuration = Configuration(
                 serverURL: try required(TaskEnvironment.serverURL), token: try required(TaskEnvironment.token),
                 taskID: try required(TaskEnvironment.taskID))
+            configuration.serverCA = environment[TaskEnvironment.serverCA].flatMap { $0.isEmpty ? nil : $0 }
+            return configuration
         }
     }
 
@@ -43,7 +48,9 @@ public struct RunnerAgent: Sendable {
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
-        self.client = ControllerClient(baseURL: configuration.serverURL, token: configuration.token)
+        self.client = ControllerClient(
+            baseURL: configuration.serverURL, token: configuration.token,
+            serverCA: configuration.serverCA.map(TLSOptions.Source.fileOrPEM))
         self.logger = logger
     }
 

@@ -61,6 +61,9 @@ public struct JobStatusDocument: Codable, Sendable {
     public var updatedAt: Date
     public var runningSince: Date?
     public var nextAttemptAt: Date?
+    /// When its current attempt began waiting for its runner (state `held`).
+    public var heldSince: Date?
+    public var lastHeartbeatAt: Date?
 
     public init(_ record: JobRecord) {
         job = record.job
@@ -74,6 +77,8 @@ public struct JobStatusDocument: Codable, Sendable {
         updatedAt = record.updatedAt
         runningSince = record.runningSince
         nextAttemptAt = record.nextAttemptAt
+        heldSince = record.heldSince
+        lastHeartbeatAt = record.lastHeartbeatAt
     }
 }
 

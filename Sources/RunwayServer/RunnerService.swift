@@ -74,7 +74,7 @@ public struct RunnerService: Sendable {
         metrics.jobQueued(seconds: waits.queued)
         metrics.taskStarted(seconds: waits.start)
         await holding.release(hash)
-        logger.info("runner claimed its job", metadata: ["job.name": "\(claimed.job)", "attempt.id": "\(claimed.attemptID)"])
+        logger.debug("runner claimed its job", metadata: ["job.name": "\(claimed.job)", "attempt.id": "\(claimed.attemptID)"])
         onChange()
         return claimed
     }
@@ -143,7 +143,7 @@ public struct RunnerService: Sendable {
             }
             return change
         }
-        logger.info("runner reported", metadata: ["attempt.id": "\(attemptID)", "exit.code": "\(report.exitCode.map(String.init) ?? "none")"])
+        logger.debug("runner reported", metadata: ["attempt.id": "\(attemptID)", "exit.code": "\(report.exitCode.map(String.init) ?? "none")"])
         onChange()
     }
 

@@ -5,9 +5,12 @@ import RunwayModel
 /// The embedded default: SQLite (WAL) in the state directory, through GRDB.
 public final class SQLiteStateStore: StateStore {
     private let database: DatabasePool
+    private let observer: CommitObserver?
 
     /// Opens (creating it and its folder if needed) `runway.sqlite` in `directory` and migrates it.
-    public init(directory: String) throws {
+    /// `observer` hears of every committed change (the controller logs its events).
+    public init(directory: String, observer: CommitObserver? = nil) throws {
+        self.observer = observer
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             var configuration = Configuration()
@@ -67,6 +70,7 @@ public final class SQLiteStateStore: StateStore {
         guard !change.isEmpty else { return }
         do {
             try await database.write { db in try Self.write(change, in: db) }
+            observer?(change, nil)
         } catch let error as FencedError {
             throw error
         } catch {
@@ -77,7 +81,7 @@ public final class SQLiteStateStore: StateStore {
     public func modify<T: Sendable>(
         _ lookup: AttemptLookup, _ decide: @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
     ) async throws -> T {
-        try await database.write { db in
+        let (change, record, result) = try await database.write { db in
             let attempt: AttemptRecord?
             let record: JobRecord?
             switch lookup {
@@ -95,8 +99,10 @@ public final class SQLiteStateStore: StateStore {
             }
             let (change, result) = try decide(attempt, record)
             try Self.write(change, in: db)
-            return result
+            return (change, record, result)
         }
+        if !change.isEmpty { observer?(change, record) }
+        return result
     }
 
     public func acquireLease(_ name: String, holder: String, duration: Duration, now: Date) async throws -> Lease? {

@@ -1,6 +1,10 @@
 import Foundation
 import RunwayModel
 
+/// Told of every committed change, with the job record the change was decided on (for
+/// `modify`; nil for `apply`). Runs after the transaction, so it sees only what was written.
+public typealias CommitObserver = @Sendable (_ change: StoreChange, _ record: JobRecord?) -> Void
+
 /// Everything the controller remembers: job records per generation, attempts with their token
 /// hashes, the event trail of each job, and the log index. Every write is one transaction, so a
 /// crash never leaves a record half-written.

@@ -229,4 +229,31 @@ import Testing
         kill(controller.process.pid, SIGTERM)
         await controller.process.wait(timeout: .seconds(20))
     }
+
+    /// `--log-format json`: one object per line, and every line about a job names the job, its
+    /// attempt and its profile.
+    @Test func jsonLogLinesCarryJobAttemptAndProfile() async throws {
+        let workspace = try Workspace()
+        try workspace.write("a.yaml", workspace.profile("logged-profile") + workspace.job("logged", "echo ok"))
+        let controller = try startController(workspace, extra: ["--log-format", "json"])
+        #expect(await RunningCommand.until { await state(workspace, "logged") == .succeeded })
+        #expect(await RunningCommand.until { workspace.leftoverTasks.isEmpty })
+        kill(controller.process.pid, SIGTERM)
+        let result = await controller.process.wait(timeout: .seconds(20))
+
+        let lines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("{") }
+        let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        #expect(objects.count == lines.count, "every line is one JSON object of strings")
+        let jobLines = objects.filter { $0["job"] == "logged" }
+        let events = Set(jobLines.compactMap { $0["event"] })
+        #expect(events.isSuperset(of: ["queued", "held", "start-requested", "task-started", "runner-connected", "running",
+            "completed", "stop-requested", "stopped"]), "\(events.sorted())")
+        for line in jobLines {
+            #expect(line["profile"] == "logged-profile", "\(line)")
+            if line["event"] != "queued" { #expect(line["attempt"] == "1", "\(line)") }
+        }
+        // The launcher's own line about starting the task carries the same keys.
+        #expect(objects.contains { $0["label"] == "runway.launcher.local" && $0["message"] == "started task"
+            && $0["job"] == "logged" && $0["attempt"] == "1" && $0["profile"] == "logged-profile" })
+    }
 }

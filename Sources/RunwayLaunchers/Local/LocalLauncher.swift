@@ -45,7 +45,7 @@ public struct LocalLauncher: TaskLauncher {
 
     public func startTask(_ task: TaskSpec) async throws -> TaskHandle {
         if let existing = try table.record(named: task.name) {
-            logger.info("adopting existing task", metadata: ["task.name": "\(task.name)", "task.id": "\(existing.id)"])
+            logger.info("adopting existing task", metadata: task.logMetadata.merging(["task.id": "\(existing.id)"]) { $1 })
             return handle(existing)
         }
         var diagnostics: [Diagnostic] = []
@@ -59,14 +59,14 @@ public struct LocalLauncher: TaskLauncher {
         environment.merge(task.secretEnvironment) { $1 }
         let record = try table.spawn(
             name: task.name, labels: task.labels, argv: argv, environment: environment, grace: settings.grace)
-        logger.info("started task", metadata: ["task.name": "\(task.name)", "task.id": "\(record.id)", "job.name": "\(task.owner.job)"])
+        logger.info("started task", metadata: task.logMetadata.merging(["task.id": "\(record.id)"]) { $1 })
         return handle(record)
     }
 
     public func stopTask(_ handle: TaskHandle) async throws {
         guard let record = try table.record(named: handle.name) else { return }  // gone is success
         try await table.stop(record)
-        logger.info("stopped task", metadata: ["task.name": "\(handle.name)", "task.id": "\(record.id)"])
+        logger.info("stopped task", metadata: ["task": "\(handle.name)", "task.id": "\(record.id)"])
     }
 
     public func listTasks(managedBy controllerID: String) async throws -> [ObservedTask] {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Prometheus
 import RunwayMetrics
 import RunwayController
@@ -10,6 +12,30 @@ import ServiceLifecycle
 
 /// Serves the runner API for the length of `body`, which receives the bound port.
 enum APIServer {
+    /// The listener's certificate chain and private key (PEM files).
+    struct TLS: Sendable {
+        var certificateFile: String
+        var keyFile: String
+
+        /// NIOSSL's server configuration, or a failure naming the file that could not be used.
+        func configuration() throws -> TLSConfiguration {
+            let chain: [NIOSSLCertificate]
+            do {
+                chain = try NIOSSLCertificate.fromPEMFile(certificateFile)
+            } catch {
+                throw failure("cannot use --tls-cert \(certificateFile): \(error)", ExitStatus.unusable)
+            }
+            guard !chain.isEmpty else { throw failure("--tls-cert \(certificateFile) holds no certificate", ExitStatus.unusable) }
+            let key: NIOSSLPrivateKey
+            do {
+                key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+            } catch {
+                throw failure("cannot use --tls-key \(keyFile): \(error)", ExitStatus.unusable)
+            }
+            return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        }
+    }
+
     /// The runner API of a state dir, waking `wakeups` on every claim and report.
     static func api(
         stateDirectory: String, store: any StateStore, holding: HoldingSet, wakeups: Wakeups, heartbeatInterval: Duration,
@@ -26,20 +52,21 @@ enum APIServer {
     }
 
     static func serve<T: Sendable>(
-        _ api: RunnerAPI, host: String, port: Int, _ body: @escaping @Sendable (Int) async throws -> T
+        _ api: RunnerAPI, host: String, port: Int, tls: TLS? = nil, _ body: @escaping @Sendable (Int) async throws -> T
     ) async throws -> T {
         let bound = AsyncStream.makeStream(of: Int.self)
+        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1()
         let app = Application(
-            router: api.router(), configuration: .init(address: .hostname(host, port: port), serverName: "runway"),
+            router: api.router(), server: server, configuration: .init(address: .hostname(host, port: port), serverName: "runway"),
             onServerRunning: { channel in
                 bound.continuation.yield(channel.localAddress?.port ?? port)
                 bound.continuation.finish()
             }, logger: Wiring.logger("runway.http"))
-        let server = ServiceGroup(configuration: .init(services: [app], logger: Wiring.logger("runway.http")))
+        let services = ServiceGroup(configuration: .init(services: [app], logger: Wiring.logger("runway.http")))
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 do {
-                    try await server.run()
+                    try await services.run()
                 } catch {
                     bound.continuation.finish()  // never bound: let the caller fail with the cause
                     throw error
@@ -54,10 +81,10 @@ enum APIServer {
             }
             do {
                 let result = try await body(actualPort)
-                await server.triggerGracefulShutdown()
+                await services.triggerGracefulShutdown()
                 return result
             } catch {
-                await server.triggerGracefulShutdown()
+                await services.triggerGracefulShutdown()
                 throw error
             }
         }

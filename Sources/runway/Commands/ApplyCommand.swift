@@ -31,6 +31,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        controller.bootstrapLogging(defaultLevel: .warning)
         let launchers = Wiring.launchers(stateDirectory: state.stateDir)
         let loader = Wiring.loader(launchers)
         let paths = self.paths
@@ -73,7 +74,7 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         switch output.output {
         case .text:
-            print(SummaryTable.text(result.records, cancelled: result.cancelled), terminator: "")
+            print(SummaryTable.text(result.records.map(JobStatusDocument.init), cancelled: result.cancelled), terminator: "")
         case .json:
             print(JSONOutput.encode(result.records.map(JobStatusDocument.init)))
         }

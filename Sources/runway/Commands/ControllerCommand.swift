@@ -39,6 +39,7 @@ struct ControllerCommand: AsyncParsableCommand {
     var shutdownGrace: ManifestDuration = Environment.duration("RUNWAY_SHUTDOWN_GRACE", default: .seconds(10))
 
     func run() async throws {
+        controller.bootstrapLogging(defaultLevel: .info)
         let health = ControllerHealth()
         let launchers = Wiring.launchers(stateDirectory: state.stateDir)
         let runtime = try ControllerRuntime(

@@ -34,8 +34,28 @@ struct ControllerOptions: ParsableArguments {
     @Option(name: .long, help: "Log lines as text (for people) or json (one object per line). Env: RUNWAY_LOG_FORMAT.")
     var logFormat: String = Environment.string("RUNWAY_LOG_FORMAT", default: "text")
 
+    @Option(
+        name: .long,
+        help: "Least important log lines shown: trace, debug, info, notice, warning, error (default: info for controller, warning for apply). Env: RUNWAY_LOG_LEVEL.")
+    var logLevel: String = Environment.string("RUNWAY_LOG_LEVEL", default: "")
+
+    /// Sets up logging from `--log-format` and `--log-level`; the command's own level when none is given.
+    func bootstrapLogging(defaultLevel: Logger.Level) {
+        Wiring.bootstrapLogging(
+            LogFormat(rawValue: logFormat) ?? .text, level: Logger.Level(rawValue: logLevel) ?? defaultLevel)
+    }
+
     @Option(name: .long, help: "A file holding the bearer token the read API (/v1/jobs…) requires. Env: RUNWAY_API_TOKEN_FILE.")
     var apiTokenFile: String? = Environment.optional("RUNWAY_API_TOKEN_FILE")
+
+    @Option(name: .long, help: "PEM certificate chain: serve the runner API over TLS (with --tls-key). Env: RUNWAY_TLS_CERT.")
+    var tlsCert: String? = Environment.optional("RUNWAY_TLS_CERT")
+
+    @Option(name: .long, help: "PEM private key of --tls-cert. Env: RUNWAY_TLS_KEY.")
+    var tlsKey: String? = Environment.optional("RUNWAY_TLS_KEY")
+
+    @Option(name: .long, help: "PEM CA certificate tasks trust the runner API by (given to them as RUNWAY_SERVER_CA). Env: RUNWAY_TLS_CA.")
+    var tlsCA: String? = Environment.optional("RUNWAY_TLS_CA")
 
     /// The read API's token, from `--api-token-file` (trailing newline trimmed).
     func apiToken() throws -> String? {
@@ -49,7 +69,12 @@ struct ControllerOptions: ParsableArguments {
     }
 
     func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard tlsCA == nil || tlsCert != nil else { throw ValidationError("--tls-ca needs --tls-cert and --tls-key") }
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
+        guard logLevel.isEmpty || Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         guard listenAddress != nil else { throw ValidationError("--listen must be HOST:PORT, got '\(listen)'") }
         guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
         guard heartbeatTimeout.value > heartbeatInterval.value else {
@@ -57,13 +82,34 @@ struct ControllerOptions: ParsableArguments {
         }
     }
 
+    /// The listener's certificate and key, when TLS is asked for; nil for plain HTTP.
+    func serverTLS() throws -> APIServer.TLS? {
+        guard let tlsCert, let tlsKey else { return nil }
+        return APIServer.TLS(certificateFile: tlsCert, keyFile: tlsKey)
+    }
+
+    /// The CA tasks are told to trust (`--tls-ca`), read once as PEM text.
+    func taskCA() throws -> String? {
+        guard let tlsCA else { return nil }
+        guard let data = FileManager.default.contents(atPath: tlsCA) else {
+            throw failure("cannot read --tls-ca \(tlsCA)", ExitStatus.unusable)
+        }
+        let pem = String(decoding: data, as: UTF8.self)
+        guard pem.contains("-----BEGIN CERTIFICATE-----") else {
+            throw failure("--tls-ca \(tlsCA) holds no PEM certificate", ExitStatus.unusable)
+        }
+        return pem
+    }
+
     /// The reconciler these flags describe, with its leader lease, for a server bound to `port`.
     func reconciler(
-        port: Int, launchers: LauncherRegistry, store: any StateStore, holding: HoldingSet, metrics: RunwayMetrics, logger: Logger
+        port: Int, serverCA: String?, launchers: LauncherRegistry, store: any StateStore, holding: HoldingSet, metrics: RunwayMetrics, logger: Logger
     ) -> Reconciler {
         let host = listenAddress?.host ?? "127.0.0.1"
+        let scheme = tlsCert == nil ? "http" : "https"
         var configuration = ControllerConfiguration(
-            serverURL: advertiseURL ?? "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
+            serverURL: advertiseURL ?? "\(scheme)://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
+        configuration.serverCA = serverCA
         configuration.controllerID = controllerID
         configuration.heartbeatInterval = heartbeatInterval.value
         configuration.heartbeatTimeout = heartbeatTimeout.value

@@ -22,11 +22,10 @@ struct ControllerRuntime: Sendable {
         options: ControllerOptions, stateDirectory: String, launchers: LauncherRegistry,
         readiness: @escaping @Sendable () -> (ready: Bool, detail: String)
     ) throws {
-        Wiring.bootstrapLogging(LogFormat(rawValue: options.logFormat) ?? .text)
         self.options = options
         self.stateDirectory = stateDirectory
         self.launchers = launchers
-        let store = try SQLiteStateStore(directory: stateDirectory)
+        let store = try SQLiteStateStore(directory: stateDirectory, observer: EventLog.observer(Wiring.logger("runway.jobs")))
         self.store = store
         api = APIServer.api(
             stateDirectory: stateDirectory, store: store, holding: holding, wakeups: wakeups,
@@ -37,9 +36,10 @@ struct ControllerRuntime: Sendable {
     /// Serves the runner API on `--listen` while `body` runs with the reconciler for the bound port.
     func serve<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (Reconciler, Int) async throws -> T) async throws -> T {
         let (host, port) = options.listenAddress!
-        return try await APIServer.serve(api, host: host, port: port) { actualPort in
+        let serverCA = try options.taskCA()
+        return try await APIServer.serve(api, host: host, port: port, tls: try options.serverTLS()) { actualPort in
             let reconciler = options.reconciler(
-                port: actualPort, launchers: launchers, store: store, holding: holding, metrics: metrics.runway,
+                port: actualPort, serverCA: serverCA, launchers: launchers, store: store, holding: holding, metrics: metrics.runway,
                 logger: logger)
             return try await body(reconciler, actualPort)
         }

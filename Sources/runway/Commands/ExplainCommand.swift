@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RunwayModel
+import RunwayServer
 
 /// `runway explain JOB`: why a job is in its state, from its record and event trail.
 struct ExplainCommand: AsyncParsableCommand {
@@ -11,14 +12,16 @@ struct ExplainCommand: AsyncParsableCommand {
     @Argument(help: "A job name (exact).")
     var job: String
 
-    @OptionGroup var state: StateOptions
+    @OptionGroup var read: ReadOptions
 
     func run() async throws {
-        let store = try Wiring.requireStore(state.stateDir)
-        guard let record = try await store.jobRecords(job: job).first else {
-            throw failure("no job named '\(job)' in \(state.stateDir)", .failure)
+        let source = try read.source()
+        guard let detail = try await source.detail(job: job),
+            let record = detail.records.max(by: { $0.updatedAt < $1.updatedAt })
+        else {
+            throw failure("no job named '\(job)' \(source.place)", .failure)
         }
-        let events = try await store.events(job: job).filter { $0.generation == record.generation }
+        let events = detail.events.filter { $0.generation == record.generation }
         print("\(job): \(Self.explanation(record, events: events, now: Date()))")
         print("")
         for event in events {
@@ -27,8 +30,8 @@ struct ExplainCommand: AsyncParsableCommand {
         }
     }
 
-    static func explanation(_ record: JobRecord, events: [JobEvent], now: Date) -> String {
-        switch record.state {
+    static func explanation(_ record: JobStatusDocument, events: [JobDetailDocument.Event], now: Date) -> String {
+        switch JobRecord.State(rawValue: record.state) {
         case .pending:
             if let until = record.nextAttemptAt, until > now {
                 return "waiting: backoff until \(until.formatted(.iso8601)) after \(record.lastReason ?? "a failed attempt")"
@@ -37,16 +40,18 @@ struct ExplainCommand: AsyncParsableCommand {
             return "pending: its next attempt starts at the next reconcile pass"
         case .held:
             let since = record.heldSince.map { String(format: " for %.1fs", now.timeIntervalSince($0)) } ?? ""
-            return "held: attempt \(record.attempt) waits\(since) for its runner to connect"
+            return "held: attempt \(record.attempts) waits\(since) for its runner to connect"
         case .running:
             let heard = record.lastHeartbeatAt.map { String(format: "; last heartbeat %.1fs ago", now.timeIntervalSince($0)) } ?? ""
-            return "running: attempt \(record.attempt)\(heard)"
+            return "running: attempt \(record.attempts)\(heard)"
         case .succeeded:
-            return "succeeded on attempt \(record.attempt)"
+            return "succeeded on attempt \(record.attempts)"
         case .failed:
             return "failed: \(record.lastReason ?? "no reason recorded")"
         case .cancelled:
             return "cancelled: \(record.lastReason ?? "no reason recorded")"
+        case nil:
+            return "\(record.state) (a state this runway does not know)"
         }
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import RunwayServer
 
 /// `runway logs JOB`: the output of a job's attempt.
 struct LogsCommand: AsyncParsableCommand {
@@ -14,14 +13,12 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The attempt number (default: the latest).")
     var attempt: Int?
 
-    @OptionGroup var state: StateOptions
+    @OptionGroup var read: ReadOptions
 
     func run() async throws {
-        let store = try Wiring.requireStore(state.stateDir)
-        guard let bytes = try await JobLogs.read(
-            job: job, attempt: attempt, store: store, files: LogFiles(directory: state.stateDir + "/logs"))
-        else {
-            throw failure("no attempt\(attempt.map { " \($0)" } ?? "") of job '\(job)' in \(state.stateDir)", .failure)
+        let source = try read.source()
+        guard let bytes = try await source.logs(job: job, attempt: attempt) else {
+            throw failure("no attempt\(attempt.map { " \($0)" } ?? "") of job '\(job)' \(source.place)", .failure)
         }
         FileHandle.standardOutput.write(Data(bytes))
     }

@@ -14,23 +14,17 @@ struct StatusCommand: AsyncParsableCommand {
     @Argument(help: "A job name (exact).")
     var job: String?
 
-    @OptionGroup var state: StateOptions
+    @OptionGroup var read: ReadOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let store = try Wiring.requireStore(state.stateDir)
-        let facts = try await store.controllerFacts()
-        if output.output == .text, facts["manifests.valid"] == "false" {
-            // The banner: a controller is running on its last good manifests.
-            let errors = (facts["manifests.errors"] ?? "").split(separator: "\n")
-            print("WARNING: the manifests are invalid (checked \(facts["manifests.checked-at"] ?? "?")); "
-                + "the controller keeps the last good ones in force. \(errors.count) error(s):")
-            for error in errors.prefix(5) { print("  \(error)") }
-            print("")
+        let source = try read.source()
+        if output.output == .text, let warning = try await source.warning() {
+            print(warning)
         }
         if let job {
-            guard let detail = try await JobDetailDocument.load(job: job, from: store) else {
-                throw failure("no job named '\(job)' in \(state.stateDir)", .failure)
+            guard let detail = try await source.detail(job: job) else {
+                throw failure("no job named '\(job)' \(source.place)", .failure)
             }
             switch output.output {
             case .json: print(JSONOutput.encode(detail))
@@ -38,12 +32,10 @@ struct StatusCommand: AsyncParsableCommand {
             }
             return
         }
-        let records = try await store.jobRecords()
-        let latest = Dictionary(grouping: records, by: \.job).compactMap { $0.value.max { $0.updatedAt < $1.updatedAt } }
-            .sorted { $0.job < $1.job }
+        let jobs = try await source.jobs()
         switch output.output {
-        case .json: print(JSONOutput.encode(latest.map(JobStatusDocument.init)))
-        case .text: print(SummaryTable.text(latest, cancelled: false).dropFirst(), terminator: "")
+        case .json: print(JSONOutput.encode(jobs))
+        case .text: print(SummaryTable.text(jobs, cancelled: false).dropFirst(), terminator: "")
         }
     }
 

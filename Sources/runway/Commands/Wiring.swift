@@ -41,17 +41,17 @@ enum Wiring {
         return store
     }
 
-    /// Sets how every logger writes, once, before the first one is made.
-    static func bootstrapLogging(_ format: LogFormat) {
-        guard format == .json else { return }
-        LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+    /// Sets how every logger writes and from which level, once, before the first one is made.
+    static func bootstrapLogging(_ format: LogFormat, level: Logger.Level) {
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler =
+                format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
     }
 
-    static func logger(_ label: String) -> Logger {
-        var logger = Logger(label: label)
-        logger.logLevel = ProcessInfo.processInfo.environment["RUNWAY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        return logger
-    }
+    static func logger(_ label: String) -> Logger { Logger(label: label) }
 }
 
 extension HoldingSet: JobHolding {}

@@ -1,5 +1,6 @@
 import Foundation
 import RunwayModel
+import RunwayServer
 import Synchronization
 
 /// Live progress of `apply`: on a terminal, one line per job redrawn in place; otherwise one
@@ -53,13 +54,14 @@ final class ProgressPrinter: Sendable {
 
 /// The table printed when `apply` ends.
 enum SummaryTable {
-    static func text(_ records: [JobRecord], cancelled: Bool) -> String {
+    static func text(_ jobs: [JobStatusDocument], cancelled: Bool) -> String {
         let header = ["JOB", "STATE", "ATTEMPTS", "EXIT", "DURATION", "REASON"]
-        let rows = records.map { record -> [String] in
+        let succeeded = JobRecord.State.succeeded.rawValue
+        let rows = jobs.map { job -> [String] in
             [
-                record.job, record.state.rawValue, String(record.attempt), record.exitCode.map(String.init) ?? "-",
-                ProgressPrinter.elapsed(since: record.createdAt, now: record.updatedAt),
-                record.state == .succeeded ? "" : (record.lastReason ?? ""),
+                job.job, job.state, String(job.attempts), job.exitCode.map(String.init) ?? "-",
+                ProgressPrinter.elapsed(since: job.createdAt, now: job.updatedAt),
+                job.state == succeeded ? "" : (job.lastReason ?? ""),
             ]
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
@@ -67,9 +69,8 @@ enum SummaryTable {
             zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces) + "\n"
         }
-        let succeeded = records.filter { $0.state == .succeeded }.count
         var out = "\n" + line(header) + rows.map(line).joined()
-        out += "\n\(succeeded)/\(records.count) jobs succeeded\(cancelled ? " (cancelled)" : "")\n"
+        out += "\n\(jobs.filter { $0.state == succeeded }.count)/\(jobs.count) jobs succeeded\(cancelled ? " (cancelled)" : "")\n"
         return out
     }
 }

@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import RunwayHTTP
+import RunwayServer
+import RunwayStore
+
+/// Where `status`, `logs` and `explain` read: the state dir on this machine, or a running
+/// controller's read API (`--server`), which is how an operator reads a controller in a pod.
+struct ReadOptions: ParsableArguments {
+    @OptionGroup var state: StateOptions
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Read a running controller's API at this URL instead of --state-dir. Env: RUNWAY_SERVER.",
+            discussion: "Sends RUNWAY_API_TOKEN as the bearer token; trusts the CA in RUNWAY_SERVER_CA for https."))
+    var server: String = Environment.string("RUNWAY_SERVER", default: "")
+
+    func source() throws -> JobSource {
+        if server.isEmpty {
+            let store = try Wiring.requireStore(state.stateDir)
+            return .local(store: store, logs: LogFiles(directory: state.stateDir + "/logs"), place: "in \(state.stateDir)")
+        }
+        guard server.hasPrefix("http://") || server.hasPrefix("https://") else {
+            throw ValidationError("--server must be an http:// or https:// URL, got '\(server)'")
+        }
+        var configuration = HTTPClient.Configuration()
+        configuration.tls.certificateAuthority = Environment.optional("RUNWAY_SERVER_CA").map(TLSOptions.Source.fileOrPEM)
+        let client = ReadClient(
+            baseURL: server.hasSuffix("/") ? String(server.dropLast()) : server,
+            token: Environment.optional("RUNWAY_API_TOKEN"), http: HTTPClient(configuration: configuration))
+        return .remote(client)
+    }
+}
+
+/// Jobs, their detail and their logs, from either place.
+enum JobSource {
+    case local(store: any StateStore, logs: LogFiles, place: String)
+    case remote(ReadClient)
+
+    /// "in ./.runway" or "at https://…", for messages.
+    var place: String {
+        switch self {
+        case .local(_, _, let place): place
+        case .remote(let client): "at \(client.baseURL)"
+        }
+    }
+
+    /// The latest generation of every job, by name.
+    func jobs() async throws -> [JobStatusDocument] {
+        switch self {
+        case .local(let store, _, _):
+            let records = try await store.jobRecords()
+            return Dictionary(grouping: records, by: \.job).compactMap { $0.value.max { $0.updatedAt < $1.updatedAt } }
+                .sorted { $0.job < $1.job }.map(JobStatusDocument.init)
+        case .remote(let client):
+            return try await client.json([JobStatusDocument].self, "/v1/jobs") ?? []
+        }
+    }
+
+    func detail(job: String) async throws -> JobDetailDocument? {
+        switch self {
+        case .local(let store, _, _): try await JobDetailDocument.load(job: job, from: store)
+        case .remote(let client): try await client.json(JobDetailDocument.self, "/v1/jobs/\(ReadClient.escape(job))")
+        }
+    }
+
+    func logs(job: String, attempt: Int?) async throws -> [UInt8]? {
+        switch self {
+        case .local(let store, let files, _):
+            return try await JobLogs.read(job: job, attempt: attempt, store: store, files: files)
+        case .remote(let client):
+            let query = attempt.map { "?attempt=\($0)" } ?? ""
+            return try await client.get("/v1/jobs/\(ReadClient.escape(job))/logs\(query)")
+        }
+    }
+
+    /// A warning to print above the jobs: the manifests are invalid (local), or the controller
+    /// says it is not ready (remote, from `/readyz`).
+    func warning() async throws -> String? {
+        switch self {
+        case .local(let store, _, _):
+            let facts = try await store.controllerFacts()
+            guard facts["manifests.valid"] == "false" else { return nil }
+            let errors = (facts["manifests.errors"] ?? "").split(separator: "\n")
+            return "WARNING: the manifests are invalid (checked \(facts["manifests.checked-at"] ?? "?")); "
+                + "the controller keeps the last good ones in force. \(errors.count) error(s):\n"
+                + errors.prefix(5).map { "  \($0)\n" }.joined()
+        case .remote(let client):
+            let response = try await client.send("/readyz")
+            guard response.status != 200 else { return nil }
+            return "WARNING: the controller is not ready: \(response.text.trimmingCharacters(in: .whitespacesAndNewlines))\n"
+        }
+    }
+}
+
+/// GETs on a controller's read API, with its bearer token.
+struct ReadClient: Sendable {
+    let baseURL: String
+    let token: String?
+    let http: HTTPClient
+
+    /// The body of a 200, nil for a 404; any other answer is an error saying what the server said.
+    func get(_ path: String) async throws -> [UInt8]? {
+        let response = try await send(path)
+        switch response.status {
+        case 200: return response.body
+        case 404: return nil
+        case 401:
+            throw failure(
+                "\(baseURL) refused the read: \(token == nil ? "set RUNWAY_API_TOKEN to its API token" : "RUNWAY_API_TOKEN is not its API token")",
+                .failure)
+        default:
+            throw failure("\(baseURL)\(path) answered HTTP \(response.status): \(response.text.prefix(200))", .failure)
+        }
+    }
+
+    func json<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T? {
+        guard let body = try await get(path) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(type, from: Data(body))
+        } catch {
+            throw failure("\(baseURL)\(path) answered with JSON this runway cannot read: \(error)", .failure)
+        }
+    }
+
+    func send(_ path: String) async throws -> HTTPResponse {
+        var headers: [(String, String)] = [("Accept", "application/json")]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        do {
+            return try await http.send(HTTPRequest(method: "GET", url: baseURL + path, headers: headers))
+        } catch {
+            throw failure("cannot read the controller: \(error)", .failure)
+        }
+    }
+
+    /// A job name as one path segment.
+    static func escape(_ name: String) -> String {
+        name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? name
+    }
+}
