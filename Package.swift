@@ -127,6 +127,15 @@ let package = Package(
         ),
         .testTarget(
             name: "RunwayStoreTests", dependencies: ["RunwayStore", "RunwayModel", "RunwayTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "RunwayHTTPTests",
+            dependencies: [
+                "RunwayHTTP", "RunwayTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CYAML", "CCurl"], swiftSettings: strict),
         .testTarget(name: "RunwayCLITests", dependencies: ["runway", "RunwayTestSupport"], swiftSettings: strict),
         .testTarget(

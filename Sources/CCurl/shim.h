@@ -41,6 +41,11 @@ static inline CURLcode runway_curl_easy_setopt_read_callback(CURL *handle, CURLo
     return curl_easy_setopt(handle, option, callback);
 }
 
+static inline CURLcode runway_curl_easy_setopt_xferinfo_callback(CURL *handle, CURLoption option,
+    int (*callback)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) {
+    return curl_easy_setopt(handle, option, callback);
+}
+
 static inline CURLcode runway_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -154,31 +154,3 @@ extension Reconciler {
             secretEnvironment: try SecretResolver.resolve(profile.secretEnvironment), config: profile.config)
     }
 }
-
-/// Resolves secret references at launch. Values are never logged or stored.
-enum SecretResolver {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func resolve(_ secrets: [String: SecretReference]) throws -> [String: String] {
-        var values: [String: String] = [:]
-        for (name, reference) in secrets {
-            switch reference {
-            case .fromEnv(let variable):
-                guard let value = ProcessInfo.processInfo.environment[variable] else {
-                    throw Failure(description: "secret \(name): environment variable \(variable) is not set on the controller")
-                }
-                values[name] = value
-            case .fromFile(let path):
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw Failure(description: "secret \(name): cannot read \(path)")
-                }
-                var text = String(decoding: data, as: UTF8.self)
-                while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-                values[name] = text
-            }
-        }
-        return values
-    }
-}

@@ -37,18 +37,30 @@ public struct HTTPResponse: Sendable {
 public struct HTTPError: Error, CustomStringConvertible {
     public var method: String
     public var url: String
+    /// The unix socket the request went to, if any.
+    public var socket: String?
     /// curl's error code (`CURLE_*`).
     public var code: Int
     public var cause: String
 
-    public init(method: String, url: String, code: Int, cause: String) {
+    public init(method: String, url: String, socket: String? = nil, code: Int, cause: String) {
         self.method = method
         self.url = url
+        self.socket = socket
         self.code = code
         self.cause = cause
     }
 
-    public var description: String { "\(method) \(url): \(cause)" }
+    public var description: String { "\(method) \(url)\(socket.map { " (via unix socket \($0))" } ?? ""): \(cause)" }
+
+    /// No connection could be made, or it timed out: the server may come back.
+    public var isUnreachable: Bool {
+        [
+            Int(CURLE_COULDNT_CONNECT.rawValue), Int(CURLE_COULDNT_RESOLVE_HOST.rawValue),
+            Int(CURLE_OPERATION_TIMEDOUT.rawValue), Int(CURLE_SEND_ERROR.rawValue), Int(CURLE_RECV_ERROR.rawValue),
+            Int(CURLE_GOT_NOTHING.rawValue),
+        ].contains(code)
+    }
 
     /// The server's certificate was not trusted, or the client's own TLS files are unusable:
     /// retrying will not help until the configuration changes.

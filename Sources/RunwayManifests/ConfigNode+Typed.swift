@@ -76,6 +76,32 @@ extension ConfigNode {
         return map
     }
 
+    /// A secret reference, `{fromEnv: NAME}` or `{fromFile: PATH}`; an inline value is refused, so
+    /// a secret never sits in a manifest. `name` says which secret in messages.
+    public func secretReference(_ field: String, name: String, diagnostics: inout [Diagnostic]) -> SecretReference? {
+        guard entries != nil else {
+            diagnostics.append(
+                .error("inline-secret", "secret '\(name)' has an inline value; secrets must be references",
+                    at: location, hint: "use { fromEnv: NAME } or { fromFile: PATH }"))
+            return nil
+        }
+        guard var reference = MappingReader(self, context: field, diagnostics: &diagnostics) else { return nil }
+        let fromEnv = reference.value("fromEnv")
+        let fromFile = reference.value("fromFile")
+        reference.reportUnknownKeys(diagnostics: &diagnostics)
+        switch (fromEnv, fromFile) {
+        case (let env?, nil):
+            return env.string("\(field).fromEnv", diagnostics: &diagnostics).map(SecretReference.fromEnv)
+        case (nil, let file?):
+            return file.string("\(field).fromFile", diagnostics: &diagnostics).map(SecretReference.fromFile)
+        case (.some, .some):
+            diagnostics.append(.error("bad-secret", "secret '\(name)' sets both fromEnv and fromFile; choose one", at: location))
+        case (nil, nil):
+            diagnostics.append(.error("bad-secret", "secret '\(name)' needs fromEnv or fromFile", at: location))
+        }
+        return nil
+    }
+
     public func wrongType(_ field: String, expected: String) -> Diagnostic {
         let found: String
         switch value {

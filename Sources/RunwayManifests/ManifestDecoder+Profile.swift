@@ -72,27 +72,8 @@ extension ManifestDecoder {
         for entry in entries {
             let field = "spec.secretEnvironment.\(entry.key)"
             checkVariableName(entry.key, at: entry.keyLocation, diagnostics: &diagnostics)
-            guard entry.value.entries != nil else {
-                diagnostics.append(
-                    .error("inline-secret", "secret '\(entry.key)' has an inline value; secrets must be references",
-                        at: entry.value.location, hint: "use { fromEnv: NAME } or { fromFile: PATH }"))
-                continue
-            }
-            guard var reference = MappingReader(entry.value, context: field, diagnostics: &diagnostics) else { continue }
-            let fromEnv = reference.value("fromEnv")
-            let fromFile = reference.value("fromFile")
-            reference.reportUnknownKeys(diagnostics: &diagnostics)
-            switch (fromEnv, fromFile) {
-            case (let env?, nil):
-                if let name = env.string("\(field).fromEnv", diagnostics: &diagnostics) { secrets[entry.key] = .fromEnv(name) }
-            case (nil, let file?):
-                if let path = file.string("\(field).fromFile", diagnostics: &diagnostics) { secrets[entry.key] = .fromFile(path) }
-            case (.some, .some):
-                diagnostics.append(
-                    .error("bad-secret", "secret '\(entry.key)' sets both fromEnv and fromFile; choose one", at: entry.value.location))
-            case (nil, nil):
-                diagnostics.append(
-                    .error("bad-secret", "secret '\(entry.key)' needs fromEnv or fromFile", at: entry.value.location))
+            if let reference = entry.value.secretReference(field, name: entry.key, diagnostics: &diagnostics) {
+                secrets[entry.key] = reference
             }
         }
         return secrets

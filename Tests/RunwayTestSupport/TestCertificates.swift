@@ -8,12 +8,17 @@ public struct TestCertificates: Sendable {
     public let keyFile: String
     /// A CA that signed nothing here.
     public let otherCAFile: String
+    /// A client certificate and key signed by the CA (for servers that ask for one).
+    public let clientCertificateFile: String
+    public let clientKeyFile: String
 
     public init(in directory: String) throws {
         caFile = directory + "/ca.pem"
         certificateFile = directory + "/server.pem"
         keyFile = directory + "/server.key"
         otherCAFile = directory + "/other-ca.pem"
+        clientCertificateFile = directory + "/client.pem"
+        clientKeyFile = directory + "/client.key"
         let script = """
             set -e
             openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=Runway test CA'
@@ -21,6 +26,9 @@ public struct TestCertificates: Sendable {
             openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=127.0.0.1'
             printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > server.ext
             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
+            openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj '/CN=runway test client'
+            printf 'extendedKeyUsage=clientAuth\n' > client.ext
+            openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext
             """
         let result = try RunningCommand.shell(script, directory: directory)
         guard result.status == 0 else { throw TestCertificatesError(message: result.stderr) }

@@ -1,0 +1,34 @@
+import Foundation
+import RunwayModel
+
+/// Resolves secret references at launch, on the controller's host. Values are never logged or stored.
+public enum SecretResolver {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Every secret of a profile's `secretEnvironment`, by variable name.
+    public static func resolve(_ secrets: [String: SecretReference]) throws -> [String: String] {
+        var values: [String: String] = [:]
+        for (name, reference) in secrets { values[name] = try resolve(reference, name: name) }
+        return values
+    }
+
+    /// One secret; `name` says which in the error.
+    public static func resolve(_ reference: SecretReference, name: String) throws -> String {
+        switch reference {
+        case .fromEnv(let variable):
+            guard let value = ProcessInfo.processInfo.environment[variable] else {
+                throw Failure(description: "secret \(name): environment variable \(variable) is not set on the controller")
+            }
+            return value
+        case .fromFile(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw Failure(description: "secret \(name): cannot read \(path)")
+            }
+            var text = String(decoding: data, as: UTF8.self)
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            return text
+        }
+    }
+}
