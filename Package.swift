@@ -60,7 +60,9 @@ let package = Package(
         // The TaskLauncher protocol, its registry, and one launcher per platform.
         .target(
             name: "RunwayLaunchers",
-            dependencies: ["RunwayModel", "RunwayManifests", "RunwayProcess", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "RunwayModel", "RunwayManifests", "RunwayProcess", "RunwayHTTP", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // The runner API (HTTP), holding set, log intake, health endpoints.

@@ -2,6 +2,8 @@
 /// A start that already happened is found again by name and labels, so it is adopted, never
 /// repeated.
 public enum TaskLabels {
+    /// Every label Runway sets starts with this; profiles may not set such labels themselves.
+    public static let prefix = "runway.io/"
     public static let managedBy = "runway.io/managed-by"
     public static let job = "runway.io/job"
     public static let generation = "runway.io/generation"

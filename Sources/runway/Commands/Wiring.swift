@@ -18,7 +18,8 @@ enum Wiring {
         LauncherRegistry([
             LocalLauncher(
                 configuration: .init(directory: stateDirectory + "/tasks/local", runnerExecutable: executablePath),
-                logger: logger("runway.launcher.local"))
+                logger: logger("runway.launcher.local")),
+            DockerLauncher(logger: logger("runway.launcher.docker")),
         ])
     }
 

@@ -1,0 +1,84 @@
+import RunwayManifests
+import RunwayModel
+
+/// A docker profile's `config`, read and checked. Every key is optional; unknown keys are errors.
+struct DockerSettings: Sendable, Hashable {
+    enum Pull: String, Sendable, Hashable, CaseIterable {
+        /// Pull only when the image is not on the engine (the default).
+        case missing
+        case always
+        /// Never pull: a missing image fails the attempt with that reason.
+        case never
+    }
+
+    /// `unix:///path`, `tcp://host:port`, `http(s)://…`; default `DOCKER_HOST`, else the default socket.
+    var host: String?
+    /// `host`, `none`, `bridge` or a network's name. Default the engine's default.
+    var network: String?
+    var binds: [String] = []
+    var memoryBytes: Int64?
+    var nanoCPUs: Int64?
+    var pull: Pull = .missing
+    var extraHosts: [String] = []
+    var labels: [String: String] = [:]
+    var user: String?
+    var registryAuth: SecretReference?
+    /// How long a stop waits for the runner after SIGTERM before the engine kills it. Default 10s.
+    var grace: Duration = .seconds(10)
+
+    init() {}
+
+    init(_ node: ConfigNode, diagnostics: inout [Diagnostic]) {
+        guard var reader = MappingReader(node, context: "spec.config", diagnostics: &diagnostics) else { return }
+        func string(_ key: String) -> String? {
+            reader.value(key)?.string("spec.config.\(key)", diagnostics: &diagnostics)
+        }
+        func list(_ key: String) -> [String] {
+            reader.value(key)?.stringList("spec.config.\(key)", diagnostics: &diagnostics) ?? []
+        }
+        if let host = reader.value("host"), let text = host.string("spec.config.host", diagnostics: &diagnostics) {
+            if DockerEndpoint(text) == nil {
+                diagnostics.append(.error(
+                    "bad-value", "'spec.config.host' must be unix:///path, tcp://host:port or http(s)://host:port, found '\(text)'",
+                    at: host.location))
+            } else {
+                self.host = text
+            }
+        }
+        network = string("network")
+        binds = list("binds")
+        if let resources = reader.value("resources"),
+            var limits = MappingReader(resources, context: "spec.config.resources", diagnostics: &diagnostics)
+        {
+            memoryBytes = limits.value("memory")?.memoryBytes("spec.config.resources.memory", diagnostics: &diagnostics)
+            nanoCPUs = limits.value("cpu")?.millicores("spec.config.resources.cpu", diagnostics: &diagnostics).map { $0 * 1_000_000 }
+            limits.reportUnknownKeys(diagnostics: &diagnostics)
+        }
+        if let node = reader.value("pull"), let text = node.string("spec.config.pull", diagnostics: &diagnostics) {
+            if let pull = Pull(rawValue: text) {
+                self.pull = pull
+            } else {
+                diagnostics.append(.error(
+                    "bad-value", "'spec.config.pull' must be one of \(Pull.allCases.map(\.rawValue).joined(separator: ", ")), found '\(text)'",
+                    at: node.location))
+            }
+        }
+        extraHosts = list("extraHosts")
+        if let node = reader.value("labels") {
+            labels = node.stringMap("spec.config.labels", diagnostics: &diagnostics) ?? [:]
+            for entry in node.entries ?? [] where entry.key.hasPrefix(TaskLabels.prefix) {
+                diagnostics.append(.error(
+                    "reserved-label", "label '\(entry.key)' in 'spec.config.labels' is reserved: Runway sets the \(TaskLabels.prefix)* labels",
+                    at: entry.keyLocation))
+            }
+        }
+        user = string("user")
+        if let node = reader.value("registryAuth") {
+            registryAuth = node.secretReference("spec.config.registryAuth", name: "registryAuth", diagnostics: &diagnostics)
+        }
+        if let node = reader.value("grace"), let grace = node.duration("spec.config.grace", diagnostics: &diagnostics) {
+            self.grace = grace
+        }
+        reader.reportUnknownKeys(diagnostics: &diagnostics)
+    }
+}
