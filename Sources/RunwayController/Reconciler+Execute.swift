@@ -39,7 +39,19 @@ extension Reconciler {
 
     /// StopJob: settle the task's attempt with the stop's reason first (so the runner's own
     /// report of being killed cannot replace "timed-out" with "signal 15"), then stop the task.
-    func stop(_ stop: PlanAction.Stop, desired: DesiredState) async throws {
+    func stop(_ planned: PlanAction.Stop, desired: DesiredState) async throws {
+        let owner = planned.task.owner
+        let handle = TaskHandle(planned.task, config: owner.flatMap { desired.profiles[$0.profile]?.config })
+        var stop = planned
+        if stop.reason == .finished, stop.task.reason == nil, let launcher = launchers[stop.task.plugin] {
+            // Still running when observed: ask how its job ended before the task is gone.
+            stop.task.reason = await launcher.platformReason(handle)
+        }
+        let final = stop
+        try await stopSettled(final, handle: handle, desired: desired)
+    }
+
+    private func stopSettled(_ stop: PlanAction.Stop, handle: TaskHandle, desired: DesiredState) async throws {
         let owner = stop.task.owner
         let attemptID = owner.map { AttemptRecord.id(job: $0.job, generation: $0.generation, number: $0.attempt) }
         let requestedAt = Date()
@@ -60,6 +72,16 @@ extension Reconciler {
                         attempt.reason = settled.lastReason
                         change.attempts.append(attempt)
                     }
+                } else if let explained = settlement.withPlatformReason(stop, record: record), let platform = stop.task.reason {
+                    // The runner reported a failure the platform can name (a job killed for memory).
+                    change.records.append(explained)
+                    change.events.append(JobEvent(
+                        record, attempt: owner.attempt, at: requestedAt, kind: "platform-reason",
+                        message: "\(stop.task.plugin) says of \(stop.task.name): \(platform)"))
+                    if var attempt, attempt.number == owner.attempt {
+                        attempt.reason = attempt.reason.map { "\($0) (\(platform))" } ?? platform
+                        change.attempts.append(attempt)
+                    }
                 }
                 return (change, ())
             }
@@ -72,7 +94,7 @@ extension Reconciler {
             throw LauncherError(.unavailable, plugin: stop.task.plugin, task: stop.task.name, "no launcher for this plugin")
         }
         try await measured(stop.task.plugin, "stop") {
-            try await launcher.stopTask(TaskHandle(stop.task, config: owner.flatMap { desired.profiles[$0.profile]?.config }))
+            try await launcher.stopTask(handle)
         }
         if stop.reason == .orphaned { metrics.orphanStopped() }
         let now = Date()

@@ -22,6 +22,14 @@ public protocol TaskLauncher: Sendable {
     /// Every task carrying `runway.io/managed-by=<controllerID>`, in every state, with exit codes.
     /// - Throws: ``LauncherError``.
     func listTasks(managedBy controllerID: String) async throws -> [ObservedTask]
+
+    /// The platform's own word on how a finished task's job ended (`OOMKilled`), asked just
+    /// before the task is stopped; nil when it has none or cannot tell.
+    func platformReason(_ handle: TaskHandle) async -> String?
+}
+
+extension TaskLauncher {
+    public func platformReason(_ handle: TaskHandle) async -> String? { nil }
 }
 
 /// A launcher failure: what kind, which plugin and task, and the cause. Whether to retry is a

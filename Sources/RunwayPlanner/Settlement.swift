@@ -70,6 +70,18 @@ public struct Settlement: Sendable {
         }
     }
 
+    /// The record with the platform's own word on a finished task (`OOMKilled`) added to the
+    /// reason its runner reported, while the record still speaks of that attempt's failure.
+    public func withPlatformReason(_ stop: PlanAction.Stop, record: JobRecord?) -> JobRecord? {
+        guard stop.reason == .finished, let platform = stop.task.reason, let record, let owner = stop.task.owner,
+            owner.job == record.job, owner.generation == record.generation, owner.attempt == record.attempt,
+            record.state == .failed || record.state == .pending, let reason = record.lastReason, !reason.contains(platform)
+        else { return nil }
+        var next = record
+        next.lastReason = "\(reason) (\(platform))"
+        return next
+    }
+
     /// The record after `stop` was carried out, or nil when the stop does not concern it (an
     /// orphan, an older attempt, a record already final).
     public func afterStop(_ stop: PlanAction.Stop, record: JobRecord?, desired: DesiredState, now: Date, jitter: Double)

@@ -92,9 +92,10 @@ final class DockerEngine: Sendable {
     /// One API call under the negotiated version (`/v1.41/containers/json`…).
     func send(
         _ method: String, _ path: String, query: [(String, String)] = [], json body: (any Encodable)? = nil,
-        headers: [(String, String)] = [], versioned: Bool = true
+        headers: [(String, String)] = [], versioned: Bool = true, timeout: Duration? = nil
     ) async throws -> HTTPResponse {
-        let request = try await request(method, path, query: query, json: body, headers: headers, versioned: versioned)
+        var request = try await request(method, path, query: query, json: body, headers: headers, versioned: versioned)
+        request.timeout = timeout
         do {
             return try await http.send(request)
         } catch let error as HTTPError {

@@ -74,6 +74,17 @@ public final class DockerLauncher: TaskLauncher {
         logger.info("stopped task", metadata: ["task": "\(handle.name)", "container": "\(container.prefix(12))"])
     }
 
+    /// `OOMKilled` when the engine saw the container run out of memory (any process in it).
+    /// The engine records that when the container exits, so this waits (up to 5 seconds) for the
+    /// runner, which has reported already, to exit.
+    public func platformReason(_ handle: TaskHandle) async -> String? {
+        guard let (endpoint, container) = try? parse(handle) else { return nil }
+        let engine = engine(endpoint)
+        _ = try? await engine.send("POST", "/containers/\(container)/wait", query: [("condition", "not-running")], timeout: .seconds(5))
+        guard let detail = try? await inspect(container, engine: engine) else { return nil }
+        return detail.State.OOMKilled == true ? "OOMKilled" : nil
+    }
+
     public func listTasks(managedBy controllerID: String) async throws -> [ObservedTask] {
         var tasks: [ObservedTask] = []
         for engine in engines.withLock({ Array($0.values) }).sorted(by: { $0.endpoint.text < $1.endpoint.text }) {
