@@ -6,10 +6,23 @@ import RunwayStore
 
 extension Reconciler {
     /// Carries out the plan's stops and starts, `parallelism` at a time. One failed action is
-    /// recorded and logged; it never keeps the others from running.
+    /// recorded and logged; it never keeps the others from running. A start on a profile with
+    /// `maxConcurrent` waits for this pass's stops of that profile, so the platform never holds
+    /// more live tasks than the limit, not even for a moment.
     func execute(_ plan: Plan, desired: DesiredState, records: [JobRecord], now: Date) async throws {
         let byKey = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        let actions = plan.stops.map { PlanAction.stop($0) } + plan.starts.map { PlanAction.start($0) }
+        let stopping = Set(plan.stops.compactMap { $0.task.owner?.profile })
+        let waitsForStops = { (start: PlanAction.Start) in
+            stopping.contains(start.profile) && desired.profiles[start.profile]?.maxConcurrent != nil
+        }
+        let first = plan.stops.map { PlanAction.stop($0) } + plan.starts.filter { !waitsForStops($0) }.map { PlanAction.start($0) }
+        let then = plan.starts.filter(waitsForStops).map { PlanAction.start($0) }
+        for actions in [first, then] where !actions.isEmpty {
+            await run(actions, desired: desired, byKey: byKey)
+        }
+    }
+
+    private func run(_ actions: [PlanAction], desired: DesiredState, byKey: [JobKey: JobRecord]) async {
         await withTaskGroup(of: Void.self) { group in
             var running = 0
             for action in actions {

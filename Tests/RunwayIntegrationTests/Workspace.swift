@@ -63,13 +63,18 @@ final class Workspace: @unchecked Sendable {
     }
 
     /// `runway apply <manifests> --state-dir <state> --listen 127.0.0.1:<port>` in the background.
-    func startApply(port: Int = 0, extra: [String] = [], directory: String? = nil) throws -> RunningCommand {
+    func startApply(port: Int = 0, extra: [String] = [], directory: String? = nil, environment: [String: String] = [:]) throws
+        -> RunningCommand
+    {
         try RunningCommand(
-            ["apply", directory ?? manifests, "--state-dir", state, "--listen", "127.0.0.1:\(port)"] + extra, directory: root)
+            ["apply", directory ?? manifests, "--state-dir", state, "--listen", "127.0.0.1:\(port)"] + extra, directory: root,
+            environment: environment)
     }
 
-    func apply(port: Int = 0, extra: [String] = [], directory: String? = nil) async throws -> CommandResult {
-        await (try startApply(port: port, extra: extra, directory: directory)).wait()
+    func apply(port: Int = 0, extra: [String] = [], directory: String? = nil, environment: [String: String] = [:])
+        async throws -> CommandResult
+    {
+        await (try startApply(port: port, extra: extra, directory: directory, environment: environment)).wait()
     }
 
     func store() throws -> SQLiteStateStore { try SQLiteStateStore(directory: state) }

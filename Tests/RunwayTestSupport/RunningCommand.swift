@@ -41,6 +41,12 @@ public final class RunningCommand: @unchecked Sendable {
             stderr: (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? "")
     }
 
+    /// Whether the process has exited (reaping it if so; `wait` then returns at once).
+    public var hasExited: Bool {
+        if status == nil, let exit = ProcessSpawner.poll(pid) { status = exit.code }
+        return status != nil
+    }
+
     /// Waits for the process to exit, up to `timeout`; kills it (SIGKILL) past that.
     @discardableResult
     public func wait(timeout: Duration = .seconds(180)) async -> CommandResult {

@@ -1,0 +1,188 @@
+import Foundation
+import RunwayModel
+import RunwayTestSupport
+import Testing
+
+/// `runway apply` and `runway controller` with `plugin: docker` against a real Docker engine
+/// (the one scripts/test.sh starts): runner containers connect back over the host network.
+@Suite(.serialized, .enabled(if: TestDocker.shouldRun, "no Docker engine (RUNWAY_TEST_DOCKER_HOST unset); scripts/test.sh starts one"))
+struct DockerTests {
+    /// A workspace whose tasks are labelled with a controller id of their own.
+    struct Setup {
+        let workspace: Workspace
+        let host: String
+        var controllerID: String { "rw-\(workspace.tag)" }
+        var label: String { "runway.io/managed-by=\(controllerID)" }
+        var environment: [String: String] { ["DOCKER_HOST": host] }
+
+        init() throws {
+            workspace = try Workspace()
+            host = try TestDocker.requireHost()
+        }
+
+        func profile(
+            _ name: String = "docker", image: String = TestDocker.image, maxConcurrent: Int? = nil, memory: String? = nil,
+            isDefault: Bool = true
+        ) -> String {
+            var config = "{network: host, pull: never, grace: 2s"
+            if let memory { config += ", resources: {memory: \(memory)}" }
+            config += "}"
+            return """
+                apiVersion: runway/v1
+                kind: RunnerProfile
+                metadata: {name: \(name)}
+                spec:
+                  plugin: docker
+                  default: \(isDefault)
+                  image: \(image)
+                  startTimeout: 60s
+                  config: \(config)
+
+                """ + (maxConcurrent.map { "  maxConcurrent: \($0)\n" } ?? "")
+        }
+
+        func apply(directory: String? = nil) async throws -> CommandResult {
+            try await workspace.apply(extra: ["--controller-id", controllerID], directory: directory, environment: environment)
+        }
+
+        var leftovers: [String] { (try? TestDocker.containers(label: label)) ?? ["(docker ps failed)"] }
+    }
+
+    @Test func successFailureAndTimeoutEachEndAsTheyShould() async throws {
+        let setup = try Setup()
+        let workspace = setup.workspace
+        try workspace.write("all.yaml", setup.profile()
+            + workspace.job("ok", "echo ok from a container")
+            + workspace.job("fails", "echo failing; exit 3")
+            + workspace.job("slow", "sleep 60", timeout: "3s"))
+        let result = try await setup.apply()
+        #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+        let records = try await workspace.records()
+        #expect(records["ok"]?.state == .succeeded)
+        #expect(records["fails"]?.state == .failed && records["fails"]?.exitCode == 3)
+        #expect(records["slow"]?.state == .failed && records["slow"]?.lastReason?.contains("timed-out") == true)
+        let logs = try RunwayExecutable.run(["logs", "ok", "--state-dir", workspace.state])
+        #expect(logs.stdout == "ok from a container\n")
+        #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")
+    }
+
+    @Test func aContainerKilledOrRemovedOutOfBandIsRetriedAsTaskLost() async throws {
+        let setup = try Setup()
+        let workspace = setup.workspace
+        let script = #"if [ "$RUNWAY_ATTEMPT" = 1 ]; then sleep 120; fi; echo second attempt"#
+        try workspace.write("all.yaml", setup.profile()
+            + workspace.job("killed", script, retries: 1) + workspace.job("removed", script, retries: 1))
+        let controller = try RunningCommand(
+            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(freePort())",
+             "--controller-id", setup.controllerID, "--resync", "2s"],
+            directory: workspace.root, environment: setup.environment)
+        defer { kill(controller.pid, SIGKILL) }
+        #expect(await RunningCommand.until(timeout: .seconds(60)) {
+            let records = (try? await workspace.records()) ?? [:]
+            return records["killed"]?.state == .running && records["removed"]?.state == .running
+        }, "\(controller.stderr)")
+        let killedTask = try #require(try await workspace.attempts("killed").first).taskName
+        let removedTask = try #require(try await workspace.attempts("removed").first).taskName
+        try TestDocker.cli("kill \(killedTask)")
+        try TestDocker.cli("rm -f \(removedTask)")
+
+        #expect(await RunningCommand.until(timeout: .seconds(60)) {
+            let records = (try? await workspace.records()) ?? [:]
+            return records["killed"]?.state == .succeeded && records["removed"]?.state == .succeeded
+        }, "\(controller.stderr)")
+        let killed = try await workspace.attempts("killed")
+        let removed = try await workspace.attempts("removed")
+        #expect(killed.count == 2 && removed.count == 2)
+        #expect(killed.first?.reason?.contains("task-lost (its task exited with code 137") == true, "\(killed.first?.reason ?? "")")
+        #expect(removed.first?.reason == "attempt 1: task-lost (its task disappeared)", "\(removed.first?.reason ?? "")")
+        #expect(await RunningCommand.until { setup.leftovers.isEmpty }, "\(setup.leftovers)")
+        kill(controller.pid, SIGTERM)
+        #expect(await controller.wait(timeout: .seconds(20)).status == 0)
+    }
+
+    @Test func aForeignContainerWithSimilarLabelsIsNeverTouched() async throws {
+        let setup = try Setup()
+        let workspace = setup.workspace
+        // Someone else's runner, and one whose controller id merely starts with ours.
+        let foreign = ["rw-foreign-\(workspace.tag)": "someone-else", "rw-prefix-\(workspace.tag)": "\(setup.controllerID)-2"]
+        for (name, owner) in foreign {
+            let run = try TestDocker.cli(
+                "run -d --name \(name) --label runway.io/managed-by=\(owner) --label runway.io/job=ok "
+                    + "--label runway.io/generation=0000000000000000 --label runway.io/attempt=1 --label runway.io/profile=docker "
+                    + "--entrypoint /bin/sleep \(TestDocker.image) 300")
+            try #require(run.status == 0, "\(run.stderr)")
+        }
+        defer { for name in foreign.keys { _ = try? TestDocker.cli("rm -f \(name)") } }
+        try workspace.write("all.yaml", setup.profile() + workspace.job("ok", "echo ok"))
+        let result = try await setup.apply()
+        #expect(result.status == 0, "\(result.stderr)")
+        for name in foreign.keys {
+            let state = try TestDocker.cli("inspect -f '{{.State.Running}}' \(name)")
+            #expect(state.stdout == "true\n", "\(name) was touched: \(state.stdout)\(state.stderr)")
+        }
+        #expect(setup.leftovers.isEmpty)
+    }
+
+    @Test func runningOutOfMemoryIsReportedAsSuch() async throws {
+        let setup = try Setup()
+        let workspace = setup.workspace
+        try workspace.write("all.yaml", setup.profile(memory: "64Mi")
+            + workspace.job("hog", #"x=$(head -c 200000000 /dev/zero | tr "\0" a); echo ${#x}"#))
+        let result = try await setup.apply()
+        #expect(result.status == 1)
+        let record = try #require(try await workspace.records()["hog"])
+        #expect(record.state == .failed)
+        #expect(record.lastReason?.contains("OOMKilled") == true, "\(record.lastReason ?? "")")
+        let explain = try RunwayExecutable.run(["explain", "hog", "--state-dir", workspace.state])
+        #expect(explain.stdout.contains("platform-reason #1  docker says of runway-hog-"), "\(explain.stdout)")
+        #expect(setup.leftovers.isEmpty)
+    }
+
+    @Test func pullNeverWithAMissingImageFailsWithAClearReason() async throws {
+        let setup = try Setup()
+        let workspace = setup.workspace
+        let image = "runway-runner:missing-\(workspace.tag)"
+        try workspace.write("all.yaml", setup.profile(image: image) + workspace.job("needs-image", "echo never runs"))
+        let result = try await setup.apply()
+        #expect(result.status == 1)
+        let explain = try RunwayExecutable.run(["explain", "needs-image", "--state-dir", workspace.state])
+        #expect(explain.stdout.hasPrefix(
+            "needs-image: failed: attempt 1: start failed: docker launcher: invalidSpec (task runway-needs-image-"),
+            "\(explain.stdout)")
+        #expect(explain.stdout.contains("image \(image) is not on the Docker engine at \(setup.host) and the profile says pull: never"))
+        #expect(setup.leftovers.isEmpty)
+    }
+
+    @Test func fiftyJobsWithMaxConcurrentFiveNeverRunMoreThanFiveContainers() async throws {
+        let setup = try Setup()
+        let workspace = setup.workspace
+        var manifest = setup.profile(maxConcurrent: 5)
+        for index in 1...50 { manifest += workspace.job("job-\(index)", "sleep 0.2; echo \(index)") }
+        try workspace.write("all.yaml", manifest)
+        let apply = try workspace.startApply(extra: ["--controller-id", setup.controllerID], environment: setup.environment)
+        var most = 0
+        var samples = 0
+        while !apply.hasExited {
+            let live = try TestDocker.containers(label: setup.label).count
+            most = max(most, live)
+            samples += 1
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let result = await apply.wait()
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("50/50 jobs succeeded"))
+        #expect(most <= 5, "at most 5 containers (in any state) at once, saw \(most)")
+        #expect(most >= 2 && samples > 10, "the sampling saw the containers run (most \(most), \(samples) samples)")
+        #expect(setup.leftovers.isEmpty)
+    }
+
+    @Test func theDockerSampleRunsInContainersThatAreRemovedAfterwards() async throws {
+        let setup = try Setup()
+        let result = try await setup.apply(directory: Repository.path("Samples/docker"))
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("3/3 jobs succeeded"))
+        let inside = try RunwayExecutable.run(["logs", "inside", "--state-dir", setup.workspace.state])
+        #expect(inside.stdout.hasPrefix("hello from a container: Linux 0 in /work\n"), "\(inside.stdout)")
+        #expect(setup.leftovers.isEmpty)
+    }
+}
