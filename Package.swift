@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "RunwayModelTests", dependencies: ["RunwayModel"], swiftSettings: strict),
         .testTarget(
             name: "RunwayManifestsTests",
-            dependencies: ["RunwayManifests", "RunwayModel", "RunwayTestSupport"],
+            dependencies: ["RunwayManifests", "RunwayModel", "RunwayTestSupport", "RunwayLaunchers"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -138,13 +138,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "RunwayLaunchersTests", dependencies: ["RunwayLaunchers", "RunwayManifests", "RunwayModel"], swiftSettings: strict),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CYAML", "CCurl"], swiftSettings: strict),
         .testTarget(name: "RunwayCLITests", dependencies: ["runway", "RunwayTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RunwayIntegrationTests",
             dependencies: [
                 "runway", "RunwayTestSupport", "RunwayModel", "RunwayStore", "RunwayServer", "RunwayHTTP",
-                "RunwayLaunchers", .product(name: "Hummingbird", package: "hummingbird"),
+                "RunwayLaunchers", "RunwayManifests", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

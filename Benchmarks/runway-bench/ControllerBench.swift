@@ -62,7 +62,6 @@ func controllerBenchmark(_ options: Options) async throws {
     }
     floor.sort()
     reaction.sort()
-    func percentile(_ values: [Double], _ p: Double) -> Double { values[min(values.count - 1, Int(Double(values.count) * p))] }
     print("runway-bench controller: \(options.changes) manifest changes, one after another")
     print(String(format: "  file written -> task started:        median %6.1f ms, p99 %6.1f ms", percentile(reaction, 0.5), percentile(reaction, 0.99)))
     print(String(format: "  floor: file written -> inotify seen:  median %6.1f ms, p99 %6.1f ms (includes the watcher's 100 ms debounce)",

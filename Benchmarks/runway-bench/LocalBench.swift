@@ -48,12 +48,10 @@ func localBenchmark(_ options: Options) async throws {
             }
         }
     }
-    latencies.sort()
-    func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
 
     print("runway-bench local: \(options.jobs) jobs, parallelism \(options.parallelism)")
     print(String(format: "  task process start -> job claimed:  median %.1f ms, p99 %.1f ms (%d attempts)",
-        percentile(0.5), percentile(0.99), latencies.count))
+        percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.count))
     print(String(format: "  floor: spawn+wait /bin/true:        %6.2f s  %7.1f processes/s", spawnFloor, Double(options.jobs) / spawnFloor))
     print(String(format: "  floor: spawn+wait runway --version: %6.2f s  %7.1f processes/s", binaryFloor, Double(options.jobs) / binaryFloor))
     print(String(format: "  runway apply, end to end:           %6.2f s  %7.1f jobs/s (%.1fx the /bin/true floor's time, %.1fx the runway-binary floor's)",

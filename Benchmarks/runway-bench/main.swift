@@ -5,6 +5,8 @@
 // manifests: --files N (10,000) --runs R (5)
 // local:     --jobs N (1,000) --parallelism P (16)
 // controller: --changes N (100) --idle-seconds S (60)
+// docker:    --containers N (30); needs DOCKER_HOST and the image scripts/build-runner-image makes
+//            (not part of `all`)
 import Foundation
 
 struct Options {
@@ -15,12 +17,14 @@ struct Options {
     var parallelism = 16
     var changes = 100
     var idleSeconds = 60
+    var containers = 30
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let argument = iterator.next() {
             switch argument {
-            case "manifests", "local", "controller", "all": mode = argument
+            case "manifests", "local", "controller", "docker", "all": mode = argument
+            case "--containers": containers = Int(iterator.next() ?? "") ?? containers
             case "--changes": changes = Int(iterator.next() ?? "") ?? changes
             case "--idle-seconds": idleSeconds = Int(iterator.next() ?? "") ?? idleSeconds
             case "--files": files = Int(iterator.next() ?? "") ?? files
@@ -28,7 +32,7 @@ struct Options {
             case "--jobs": jobs = Int(iterator.next() ?? "") ?? jobs
             case "--parallelism": parallelism = Int(iterator.next() ?? "") ?? parallelism
             default:
-                FileHandle.standardError.write(Data("usage: runway-bench [manifests|local|controller|all] [--files N] [--runs R] [--jobs N] [--parallelism P] [--changes N] [--idle-seconds S]\n".utf8))
+                FileHandle.standardError.write(Data("usage: runway-bench [manifests|local|controller|docker|all] [--files N] [--runs R] [--jobs N] [--parallelism P] [--changes N] [--idle-seconds S] [--containers N]\n".utf8))
                 exit(2)
             }
         }
@@ -39,3 +43,4 @@ let options = Options(CommandLine.arguments)
 if options.mode == "all" || options.mode == "manifests" { try manifestBenchmark(options) }
 if options.mode == "all" || options.mode == "local" { try await localBenchmark(options) }
 if options.mode == "all" || options.mode == "controller" { try await controllerBenchmark(options) }
+if options.mode == "docker" { try await dockerBenchmark(options) }

@@ -171,3 +171,13 @@ private struct Converter {
         }
     }
 }
+
+extension ConfigNode {
+    /// The first document of a YAML text (a config snippet), with the same limits and
+    /// diagnostics as manifest files; nil when there is none or it cannot be read.
+    public static func parseYAML(_ text: String, path: String, diagnostics: inout [Diagnostic]) -> ConfigNode? {
+        let limits = ManifestLoader.Configuration()
+        return YAMLReader(maxNesting: limits.maxNesting, maxNodes: limits.maxNodesPerDocument)
+            .documents(in: Array(text.utf8), path: path, diagnostics: &diagnostics).first
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import RunwayLaunchers
 import RunwayManifests
 import RunwayModel
 import RunwayTestSupport
@@ -31,9 +32,17 @@ import Testing
 
     /// Every entry of Samples/invalid/ (a file, or a folder loaded as one) against its golden
     /// diagnostics; each must produce at least one diagnostic, all compiler-style.
+    /// Every platform accepted, the docker launcher's config checked by the launcher itself.
+    static let loader: ManifestLoader = {
+        var catalog = PluginCatalog.builtIn
+        let docker = DockerLauncher(environment: [:])
+        catalog.validators["docker"] = { docker.validate(config: $0) }
+        return ManifestLoader(configuration: .init(plugins: catalog))
+    }()
+
     @Test(arguments: try! FileManager.default.contentsOfDirectory(atPath: Repository.path("Samples/invalid")).sorted())
     func invalidSampleDiagnostics(entry: String) throws {
-        let load = ManifestLoader().load(paths: [Repository.path("Samples/invalid/\(entry)")])
+        let load = Self.loader.load(paths: [Repository.path("Samples/invalid/\(entry)")])
         let lines = load.diagnostics.map { Repository.relativize($0.description) }
         #expect(!lines.isEmpty)
         for line in lines {
@@ -44,7 +53,7 @@ import Testing
     }
 
     @Test func wholeInvalidDirectoryReportsEveryFile() {
-        let load = ManifestLoader().load(paths: [Repository.path("Samples/invalid")])
+        let load = Self.loader.load(paths: [Repository.path("Samples/invalid")])
         #expect(!load.isValid)
         let files = Set(load.diagnostics.map { ($0.location.path as NSString).lastPathComponent })
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: Repository.path("Samples/invalid"))) ?? []

@@ -9,6 +9,8 @@ final class LocalTaskTable: Sendable {
     let directory: String
     /// Records by task name; the mutex guards the dictionary and the files it mirrors.
     private let records: Mutex<[String: LocalTaskRecord]>
+    /// Names of this process's own children whose reaper has not recorded their exit yet.
+    private let reaping = Mutex<Set<String>>([])
 
     init(directory: String) {
         self.directory = directory
@@ -49,6 +51,7 @@ final class LocalTaskTable: Sendable {
             table[name] = record
             try write(record)
         }
+        reaping.withLock { _ = $0.insert(name) }
         let reaper = Thread { [self] in reap(name: name, pid: pid) }
         reaper.name = "runway-reaper-\(pid)"
         reaper.start()
@@ -62,6 +65,8 @@ final class LocalTaskTable: Sendable {
             return (.exited, current.exitCode, current.signal.map { "killed by signal \($0)" })
         }
         if isAlive(current) { return (.running, nil, nil) }
+        // Our own child that just ended: its reaper is recording the exit status right now.
+        if reaping.withLock({ $0.contains(record.name) }) { return (.running, nil, nil) }
         return (.exited, nil, "process vanished")
     }
 
@@ -95,6 +100,7 @@ final class LocalTaskTable: Sendable {
     }
 
     private func reap(name: String, pid: Int32) {
+        defer { reaping.withLock { _ = $0.remove(name) } }
         guard let exit = ProcessSpawner.wait(pid) else { return }
         records.withLock { table in
             guard var record = table[name], record.pid == pid else { return }

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import RunwayLaunchers
+import RunwayManifests
+import RunwayModel
+import RunwayTestSupport
+import Testing
+
+/// The launcher protocol's promises, checked the same way on every launcher: start → listed →
+/// stop → not listed → stop again succeeds; a repeated start (also from a fresh launcher, as
+/// after a controller crash) adopts instead of duplicating; the exit code is reported.
+/// A new launcher gets one more `@Test` here.
+@Suite struct LauncherConformanceTests {
+    /// What the suite needs from one platform.
+    struct Subject {
+        /// A new launcher instance (a fresh one stands for a restarted controller).
+        let makeLauncher: @Sendable () -> any TaskLauncher
+        /// A task running `script` with sh, named `name`, owned by `controllerID`.
+        let spec: @Sendable (_ name: String, _ script: String, _ controllerID: String) -> TaskSpec
+    }
+
+    static func owner(_ name: String) -> TaskOwner {
+        TaskOwner(job: name, generation: Generation(digest: "0123456789abcdef"), attempt: 1, profile: "conformance")
+    }
+
+    static func config(_ yaml: String) -> ConfigNode {
+        var diagnostics: [Diagnostic] = []
+        let node = ConfigNode.parseYAML(yaml, path: "conformance.yaml", diagnostics: &diagnostics)
+        precondition(diagnostics.isEmpty, "\(diagnostics)")
+        return node!
+    }
+
+    func check(_ subject: Subject) async throws {
+        let controllerID = "conformance-\(UInt32.random(in: 0...UInt32.max))"
+        let launcher = subject.makeLauncher()
+        func listed() async throws -> [ObservedTask] { try await launcher.listTasks(managedBy: controllerID) }
+
+        // Start → listed, with our labels; a second start adopts.
+        let long = subject.spec("runway-conformance-long", "sleep 60", controllerID)
+        let handle = try await launcher.startTask(long)
+        let again = try await launcher.startTask(long)
+        #expect(again.id == handle.id, "a repeated start adopts the task")
+        let afterCrash = try await subject.makeLauncher().startTask(long)
+        #expect(afterCrash.id == handle.id, "a fresh launcher (a restarted controller) adopts it too")
+        let tasks = try await listed()
+        #expect(tasks.filter { $0.name == long.name }.count == 1, "exactly one task: \(tasks.map(\.name))")
+        let task = try #require(tasks.first { $0.name == long.name })
+        #expect(task.id == handle.id && task.plugin == handle.plugin)
+        #expect(task.owner == long.owner && task.labels[TaskLabels.managedBy] == controllerID)
+        #expect(task.state != .exited)
+        #expect(try await launcher.listTasks(managedBy: controllerID + "-other").isEmpty, "another controller sees none of it")
+
+        // Stop → not listed; stopping again succeeds.
+        try await launcher.stopTask(TaskHandle(task, config: long.config))
+        #expect(try await listed().allSatisfy { $0.name != long.name })
+        try await launcher.stopTask(TaskHandle(task, config: long.config))
+
+        // The exit code of a task that ended on its own.
+        let exits = subject.spec("runway-conformance-exits", "exit 7", controllerID)
+        let exitsHandle = try await launcher.startTask(exits)
+        var ended: ObservedTask?
+        _ = await RunningCommand.until(timeout: .seconds(30)) {
+            ended = (try? await listed())?.first { $0.name == exits.name && $0.state == .exited }
+            return ended != nil
+        }
+        #expect(ended?.exitCode == 7, "\(String(describing: ended))")
+        try await launcher.stopTask(exitsHandle)
+        #expect(try await listed().isEmpty)
+    }
+
+    @Test func localLauncher() async throws {
+        let scratch = TemporaryDirectory()
+        let directory = scratch.path + "/tasks"
+        try await check(Subject(
+            makeLauncher: {
+                LocalLauncher(configuration: .init(directory: directory, runnerExecutable: RunwayExecutable.url.path))
+            },
+            spec: { name, script, controllerID in
+                let owner = Self.owner(name)
+                return TaskSpec(
+                    name: name, labels: TaskLabels.labels(controllerID: controllerID, owner: owner), owner: owner,
+                    config: Self.config("{command: [sh, -c, \(String(decoding: try! JSONEncoder().encode(script), as: UTF8.self))], grace: 2s}"))
+            }))
+    }
+
+    @Test(.enabled(if: TestDocker.shouldRun, "no Docker engine (RUNWAY_TEST_DOCKER_HOST unset)"))
+    func dockerLauncher() async throws {
+        let host = try TestDocker.requireHost()
+        try await check(Subject(
+            makeLauncher: { DockerLauncher(environment: ["DOCKER_HOST": host]) },
+            spec: { name, script, controllerID in
+                let owner = Self.owner(name)
+                return TaskSpec(
+                    name: "\(name)-\(controllerID)", labels: TaskLabels.labels(controllerID: controllerID, owner: owner), owner: owner,
+                    image: TestDocker.image, entrypoint: ["/bin/sh", "-c", script], config: Self.config("{pull: never, grace: 1s}"))
+            }))
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond the build (Debian 12, as root or with sudo), when missing:
+# Docker (Debian's docker.io: dockerd, containerd, runc and the CLI), busybox-static for the
+# runner image, and the Python packages that check the pod manifests against official schemas.
+set -euo pipefail
+packages=(docker.io busybox-static curl openssl)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+python3 -c 'import kubernetes_validate, botocore, yaml' 2>/dev/null || python3 -m pip install -q kubernetes-validate botocore pyyaml
