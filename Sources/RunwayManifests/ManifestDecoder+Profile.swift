@@ -52,7 +52,16 @@ extension ManifestDecoder {
         if let node = spec.value("startTimeout"), let timeout = node.duration("spec.startTimeout", diagnostics: &diagnostics) {
             profile.startTimeout = timeout
         }
-        if let node = spec.value("config") {
+        var configNode = spec.value("config")
+        if let fileNode = spec.value("configFile"), let reference = fileNode.string("spec.configFile", diagnostics: &diagnostics) {
+            if configNode != nil {
+                diagnostics.append(.error(
+                    "config-twice", "'spec.configFile' and 'spec.config' are both set; choose one", at: fileNode.location))
+            } else {
+                configNode = readConfigFile(reference, fileNode.location, &diagnostics)
+            }
+        }
+        if let node = configNode {
             if node.entries == nil && !node.isNull {
                 diagnostics.append(node.wrongType("spec.config", expected: "a mapping"))
             } else if !node.isNull {

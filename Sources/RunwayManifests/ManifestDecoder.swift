@@ -12,6 +12,8 @@ struct ManifestDecoder {
     }
 
     let plugins: PluginCatalog
+    /// Reads a profile's `configFile` (relative to the manifest at the location given).
+    var readConfigFile: (_ reference: String, _ at: SourceLocation, _ diagnostics: inout [Diagnostic]) -> ConfigNode? = { _, _, _ in nil }
 
     func decode(_ document: ConfigNode, diagnostics: inout [Diagnostic]) -> ManifestObject? {
         guard var top = MappingReader(document, context: "document", diagnostics: &diagnostics) else { return nil }

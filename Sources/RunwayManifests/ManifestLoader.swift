@@ -31,49 +31,99 @@ public struct ManifestLoader: Sendable {
     }
 
     /// Loads every manifest file under `paths` (directories are walked recursively; files are
-    /// read whatever their extension).
+    /// read whatever their extension). YAML and JSON files are read first: an `.hcl` file that a
+    /// profile names as its `configFile` is that profile's config, not a manifest.
     public func load(paths: [String]) -> ManifestLoad {
         var diagnostics: [Diagnostic] = []
         var objects: [ManifestObject] = []
         let walker = DirectoryWalker(maxDepth: configuration.maxDirectoryDepth)
         let files = walker.manifestFiles(under: paths, diagnostics: &diagnostics)
-        for file in files {
-            objects += loadFile(file, diagnostics: &diagnostics)
+        var configFiles = Set<String>()
+        for file in files where !file.hasSuffix(".hcl") {
+            objects += loadFile(file, configFiles: &configFiles, diagnostics: &diagnostics)
+        }
+        for file in files where file.hasSuffix(".hcl") && !configFiles.contains(Self.normalized(file)) {
+            objects += loadFile(file, configFiles: &configFiles, diagnostics: &diagnostics)
         }
         let desired = ManifestValidator().desiredState(from: objects, diagnostics: &diagnostics)
-        return ManifestLoad(desired: desired, diagnostics: diagnostics.sortedByLocation(), fileCount: files.count)
+        return ManifestLoad(desired: desired, diagnostics: diagnostics.sortedByLocation(), fileCount: files.count - configFiles.count)
     }
 
-    /// Loads manifests from text, as if read from `path` (for tests and piped input).
+    /// Loads manifests from text, as if read from `path` (for tests and piped input); `.hcl`
+    /// paths are read as HCL.
     public func load(text: String, path: String) -> ManifestLoad {
         var diagnostics: [Diagnostic] = []
-        let objects = decode(bytes: Array(text.utf8), path: path, diagnostics: &diagnostics)
+        var configFiles = Set<String>()
+        let objects = decode(bytes: Array(text.utf8), path: path, configFiles: &configFiles, diagnostics: &diagnostics)
         let desired = ManifestValidator().desiredState(from: objects, diagnostics: &diagnostics)
         return ManifestLoad(desired: desired, diagnostics: diagnostics.sortedByLocation(), fileCount: 1)
     }
 
-    private func loadFile(_ path: String, diagnostics: inout [Diagnostic]) -> [ManifestObject] {
-        if path.hasSuffix(".hcl") {
-            diagnostics.append(
-                .error(
-                    "unsupported-syntax", "HCL manifests are not supported yet", at: .file(path),
-                    hint: "write this file as YAML or JSON"))
-            return []
-        }
+    private func loadFile(_ path: String, configFiles: inout Set<String>, diagnostics: inout [Diagnostic]) -> [ManifestObject] {
         guard let bytes = FileReader(maxSize: configuration.maxFileSize).read(path, diagnostics: &diagnostics) else {
             return []
         }
-        return decode(bytes: bytes, path: path, diagnostics: &diagnostics)
+        return decode(bytes: bytes, path: path, configFiles: &configFiles, diagnostics: &diagnostics)
     }
 
-    private func decode(bytes: [UInt8], path: String, diagnostics: inout [Diagnostic]) -> [ManifestObject] {
+    /// The documents of one file, YAML/JSON or HCL by its name.
+    func documents(bytes: [UInt8], path: String, diagnostics: inout [Diagnostic]) -> [ConfigNode] {
+        if path.hasSuffix(".hcl") {
+            return HCLReader.documents(in: bytes, path: path, maxNesting: configuration.maxNesting, diagnostics: &diagnostics)
+        }
         let reader = YAMLReader(maxNesting: configuration.maxNesting, maxNodes: configuration.maxNodesPerDocument)
-        let documents = reader.documents(in: bytes, path: path, diagnostics: &diagnostics)
+        return reader.documents(in: bytes, path: path, diagnostics: &diagnostics)
+    }
+
+    private func decode(bytes: [UInt8], path: String, configFiles: inout Set<String>, diagnostics: inout [Diagnostic])
+        -> [ManifestObject]
+    {
+        let documents = documents(bytes: bytes, path: path, diagnostics: &diagnostics)
         if documents.isEmpty && !diagnostics.contains(where: { $0.location.path == path }) {
             diagnostics.append(.warning("empty-file", "no manifest in this file", at: .file(path)))
         }
-        let decoder = ManifestDecoder(plugins: configuration.plugins)
-        return documents.compactMap { decoder.decode($0, diagnostics: &diagnostics) }
+        var named = Set<String>()
+        let decoder = ManifestDecoder(plugins: configuration.plugins) { reference, location, diagnostics in
+            readConfigFile(reference, from: location, named: &named, diagnostics: &diagnostics)
+        }
+        let objects = documents.compactMap { decoder.decode($0, diagnostics: &diagnostics) }
+        configFiles.formUnion(named)
+        return objects
+    }
+
+    /// A profile's `configFile`: HCL (a body of attributes and blocks) or YAML/JSON (a mapping),
+    /// relative to the manifest that names it.
+    private func readConfigFile(
+        _ reference: String, from location: SourceLocation, named: inout Set<String>, diagnostics: inout [Diagnostic]
+    ) -> ConfigNode? {
+        let directory = location.path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let path = reference.hasPrefix("/") || directory.isEmpty ? reference : directory + "/" + reference
+        var problems: [Diagnostic] = []
+        guard let bytes = FileReader(maxSize: configuration.maxFileSize).read(path, diagnostics: &problems) else {
+            diagnostics.append(.error(
+                "bad-config-file", "cannot read configFile '\(reference)': \(problems.first?.message ?? "unreadable")", at: location))
+            return nil
+        }
+        named.insert(Self.normalized(path))
+        if path.hasSuffix(".hcl") {
+            return HCLReader.config(in: bytes, path: path, maxNesting: configuration.maxNesting, diagnostics: &diagnostics)
+        }
+        let reader = YAMLReader(maxNesting: configuration.maxNesting, maxNodes: configuration.maxNodesPerDocument)
+        return reader.documents(in: bytes, path: path, diagnostics: &diagnostics).first
+            ?? ConfigNode(.mapping([]), at: SourceLocation(path: path, line: 1, column: 1))
+    }
+
+    /// One spelling per file (`./a/../b.hcl` → `b.hcl`), to match config files with walked files.
+    static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..": if !parts.isEmpty && parts.last != ".." { parts.removeLast() } else { parts.append(part) }
+            default: parts.append(part)
+            }
+        }
+        return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
     }
 }
 
