@@ -114,6 +114,11 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Fuzz targets (scripts/fuzz builds them with libFuzzer) and their shared bodies.
+        .target(name: "RunwayFuzzing", dependencies: ["RunwayManifests"], path: "Fuzz/RunwayFuzzing", swiftSettings: strict),
+        .executableTarget(name: "fuzz-yaml", dependencies: ["RunwayFuzzing"], path: "Fuzz/fuzz-yaml", swiftSettings: strict),
+        .executableTarget(name: "fuzz-hcl", dependencies: ["RunwayFuzzing"], path: "Fuzz/fuzz-hcl", swiftSettings: strict),
+
         // Golden files, repository paths and scratch directories for the test targets.
         .target(name: "RunwayTestSupport", dependencies: ["RunwayProcess"], path: "Tests/RunwayTestSupport", swiftSettings: strict),
         .testTarget(name: "RunwayModelTests", dependencies: ["RunwayModel"], swiftSettings: strict),

@@ -52,9 +52,14 @@ public struct ManifestLoader: Sendable {
     /// Loads manifests from text, as if read from `path` (for tests and piped input); `.hcl`
     /// paths are read as HCL.
     public func load(text: String, path: String) -> ManifestLoad {
+        load(bytes: Array(text.utf8), path: path)
+    }
+
+    /// Loads manifests from raw bytes, as if read from `path` (the fuzz targets' entry).
+    public func load(bytes: [UInt8], path: String) -> ManifestLoad {
         var diagnostics: [Diagnostic] = []
         var configFiles = Set<String>()
-        let objects = decode(bytes: Array(text.utf8), path: path, configFiles: &configFiles, diagnostics: &diagnostics)
+        let objects = decode(bytes: bytes, path: path, configFiles: &configFiles, diagnostics: &diagnostics)
         let desired = ManifestValidator().desiredState(from: objects, diagnostics: &diagnostics)
         return ManifestLoad(desired: desired, diagnostics: diagnostics.sortedByLocation(), fileCount: 1)
     }

@@ -23,7 +23,7 @@ struct HCLMapper {
             switch item {
             case .attribute(let name, let at, _):
                 error("expected a runner_profile or job block at the top of the file, found attribute '\(name)'", at: at)
-            case .block(let type, let at, let labels, let blockBody):
+            case .block(let type, let at, let labels, let blockBody, let broken):
                 guard let kind = Self.kinds[type] else {
                     let hint = Suggestion.closest(to: type, in: Self.kinds.keys.sorted()).map { "did you mean '\($0)'?" }
                     error("unknown block type '\(type)'", at: at, hint: hint ?? "expected runner_profile or job")
@@ -33,7 +33,7 @@ struct HCLMapper {
                     error("block '\(type)' takes one label, its name: \(type) \"name\" { … }", at: at)
                     continue
                 }
-                documents.append(document(kind: kind, name: label, body: blockBody, at: at))
+                if !broken { documents.append(document(kind: kind, name: label, body: blockBody, at: at)) }
             }
         }
         return documents
@@ -78,7 +78,7 @@ struct HCLMapper {
                 key = Self.fieldName(name)
                 keyAt = at
                 value = node(expression, allowEnv: key == "secretEnvironment")
-            case .block(let type, let at, let labels, let blockBody):
+            case .block(let type, let at, let labels, let blockBody, _):
                 key = Self.fieldName(type)
                 keyAt = at
                 if let label = labels.first {

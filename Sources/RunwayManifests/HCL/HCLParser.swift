@@ -15,6 +15,8 @@ struct HCLParser {
     private(set) var diagnostics: [Diagnostic] = []
     /// Set by an error that leaves nothing sensible to recover to (an unterminated heredoc).
     private var stopped = false
+    /// Set by an unterminated string: the rest of its line cannot be read.
+    private var abandonedLine = false
 
     init(bytes: [UInt8], path: String, maxNesting: Int = 64) {
         self.bytes = bytes
@@ -49,13 +51,15 @@ struct HCLParser {
                 advance()
                 continue
             }
-            let errorsBefore = diagnostics.count
             let startIndex = index
+            // Only the item's own failure is recovered from here; errors inside a nested block
+            // that parsed to its '}' were recovered from inside it.
+            var failed = true
             if let item = parseItem() {
                 body.items.append(item)
-                expectEndOfItem(closing: closing)
+                failed = !expectEndOfItem(closing: closing)
             }
-            if diagnostics.count > errorsBefore { recoverToNextLine() }
+            if failed && !stopped { recoverToNextLine(openedSince: startIndex) }
             if index == startIndex && !stopped { advance() }  // always make progress
         }
         return body
@@ -106,23 +110,24 @@ struct HCLParser {
         advance()
         guard enter(at: open) else { return nil }
         defer { depth -= 1 }
+        let errorsBefore = diagnostics.count
         let body = parseBody(closing: true)
         guard !stopped, peek() == UInt8(ascii: "}") else { return nil }
         advance()
-        return .block(type: type, at: start, labels: labels, body: body)
+        return .block(type: type, at: start, labels: labels, body: body, broken: diagnostics.count > errorsBefore)
     }
 
     /// After an attribute or block: a newline, the end of the file, or the `}` of a one-line block.
-    private mutating func expectEndOfItem(closing: Bool) {
+    private mutating func expectEndOfItem(closing: Bool) -> Bool {
         skipTrivia(newlines: false)
-        guard let byte = peek() else { return }
+        guard let byte = peek() else { return true }
         if byte == UInt8(ascii: "\n") {
             advance()
-        } else if byte == UInt8(ascii: "}") && closing {
-            return
-        } else {
-            fail("expected a new line after this item, found \(describeNext())")
+            return true
         }
+        if byte == UInt8(ascii: "}") && closing { return true }
+        fail("expected a new line after this item, found \(describeNext())")
+        return false
     }
 
     // MARK: - Expressions
@@ -317,6 +322,7 @@ struct HCLParser {
         while true {
             guard let byte = peek(), byte != UInt8(ascii: "\n") else {
                 fail("unterminated string started at \(start.line):\(start.column): expected '\"' before the end of the line", at: start)
+                abandonedLine = true
                 return nil
             }
             switch byte {
@@ -519,10 +525,18 @@ struct HCLParser {
         while let byte = peek(), byte != UInt8(ascii: "\n") { advance() }
     }
 
-    /// After an error: skip the rest of the item's line (and whatever brackets it opened), but
-    /// not a `}` that closes the enclosing block.
-    private mutating func recoverToNextLine() {
-        var open = 0
+    /// After an error in the item that began at `start`: skip the rest of it — up to the end of
+    /// the line where every bracket it opened is closed — but not a `}` that closes the
+    /// enclosing block.
+    private mutating func recoverToNextLine(openedSince start: Int) {
+        // A string cannot span lines: after an unterminated one, whatever its line opened is
+        // taken as closed on that line; only brackets of earlier lines are waited for.
+        var counted = index
+        if abandonedLine {
+            abandonedLine = false
+            while counted > start, bytes[counted - 1] != UInt8(ascii: "\n") { counted -= 1 }
+        }
+        var open = Self.unclosedBrackets(in: bytes[start..<counted])
         while let byte = peek() {
             switch byte {
             case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "("): open += 1
@@ -547,6 +561,29 @@ struct HCLParser {
             }
             advance()
         }
+    }
+
+    /// Brackets opened and not closed in `text`, strings and comments aside.
+    private static func unclosedBrackets(in text: ArraySlice<UInt8>) -> Int {
+        var open = 0
+        var position = text.startIndex
+        while position < text.endIndex {
+            switch text[position] {
+            case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "("): open += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"), UInt8(ascii: ")"): open = max(0, open - 1)
+            case UInt8(ascii: "\""):
+                position += 1
+                while position < text.endIndex, text[position] != UInt8(ascii: "\""), text[position] != UInt8(ascii: "\n") {
+                    if text[position] == UInt8(ascii: "\\") { position += 1 }
+                    position += 1
+                }
+            case UInt8(ascii: "#"):
+                while position < text.endIndex, text[position] != UInt8(ascii: "\n") { position += 1 }
+            default: break
+            }
+            position += 1
+        }
+        return open
     }
 
     private mutating func enter(at start: SourceLocation) -> Bool {

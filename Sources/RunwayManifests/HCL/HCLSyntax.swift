@@ -8,8 +8,9 @@ struct HCLBody {
 enum HCLItem {
     /// `name = expression`
     case attribute(name: String, at: SourceLocation, value: HCLExpression)
-    /// `type "label" … { body }`
-    case block(type: String, at: SourceLocation, labels: [(text: String, at: SourceLocation)], body: HCLBody)
+    /// `type "label" … { body }`; `broken` when its body had syntax errors (it is then not
+    /// decoded, so those errors are not followed by misleading ones about missing fields).
+    case block(type: String, at: SourceLocation, labels: [(text: String, at: SourceLocation)], body: HCLBody, broken: Bool)
 }
 
 /// An expression of the subset: literals, tuples, objects, and the one function `env("NAME")`.

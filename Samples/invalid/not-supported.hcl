@@ -1,3 +1,0 @@
-job "hcl-job" {
-  command = ["echo", "hi"]
-}
