@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "RunwayModelTests", dependencies: ["RunwayModel"], swiftSettings: strict),
         .testTarget(
             name: "RunwayManifestsTests",
-            dependencies: ["RunwayManifests", "RunwayModel", "RunwayTestSupport", "RunwayLaunchers"],
+            dependencies: ["RunwayManifests", "RunwayModel", "RunwayTestSupport", "RunwayLaunchers", "RunwayFuzzing"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -4,12 +4,14 @@ import RunwayManifests
 /// regression tests that replay kept crash and hang reproducers.
 public enum FuzzTargets {
     /// The whole YAML loading path: libyaml, the node tree, the decoder and the validator.
-    public static func yaml(_ bytes: [UInt8]) {
-        _ = ManifestLoader().load(bytes: bytes, path: "fuzz.yaml")
+    @discardableResult
+    public static func yaml(_ bytes: [UInt8]) -> ManifestLoad {
+        ManifestLoader().load(bytes: bytes, path: "fuzz.yaml")
     }
 
     /// The HCL parser and its mapping, then the same decoder and validator.
-    public static func hcl(_ bytes: [UInt8]) {
-        _ = ManifestLoader().load(bytes: bytes, path: "fuzz.hcl")
+    @discardableResult
+    public static func hcl(_ bytes: [UInt8]) -> ManifestLoad {
+        ManifestLoader().load(bytes: bytes, path: "fuzz.hcl")
     }
 }

@@ -363,7 +363,10 @@ struct HCLParser {
     }
 
     private mutating func escape(at start: SourceLocation) -> [UInt8]? {
-        guard let byte = peek() else { return nil }
+        guard let byte = peek() else {
+            fail("unterminated string: the file ends after '\\'", at: start)
+            return nil
+        }
         advance()
         switch byte {
         case UInt8(ascii: "n"): return [0x0A]
@@ -434,13 +437,13 @@ struct HCLParser {
             while let byte = peek(), byte != UInt8(ascii: "\n") { advance() }
             var content = Array(bytes[lineStart..<index])
             if content.last == 0x0D { content.removeLast() }
-            if peek() == UInt8(ascii: "\n") { advance() }
             let trimmed = content.drop { $0 == 0x20 || $0 == 0x09 }
+            // The closing marker's newline ends the attribute, as after any other value.
             if Array(trimmed) == Array(marker.utf8) { break }
+            if peek() == UInt8(ascii: "\n") { advance() }
             if let position = findTemplate(in: content) {
-                _ = position
                 fail("interpolation ('${…}') is not supported in heredocs: manifests hold values only",
-                    at: SourceLocation(path: path, line: line - 1, column: 1), hint: "write $${ for a literal ${")
+                    at: SourceLocation(path: path, line: line - 1, column: position + 1), hint: "write $${ for a literal ${")
                 return nil
             }
             lines.append(content)

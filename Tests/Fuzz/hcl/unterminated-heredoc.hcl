@@ -1,0 +1,3 @@
+job "x" {
+  command = <<EOT
+no end
