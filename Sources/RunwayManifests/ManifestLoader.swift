@@ -64,6 +64,24 @@ public struct ManifestLoader: Sendable {
         return ManifestLoad(desired: desired, diagnostics: diagnostics.sortedByLocation(), fileCount: 1)
     }
 
+    /// The documents of one file, decoded but not checked against other files (for
+    /// `runway convert` and `runway fmt`, which work on one file at a time).
+    public func documents(ofFile path: String) -> (documents: [ManifestDocument], diagnostics: [Diagnostic]) {
+        var diagnostics: [Diagnostic] = []
+        guard let bytes = FileReader(maxSize: configuration.maxFileSize).read(path, diagnostics: &diagnostics) else {
+            return ([], diagnostics)
+        }
+        var configFiles = Set<String>()
+        let objects = decode(bytes: bytes, path: path, configFiles: &configFiles, diagnostics: &diagnostics)
+        let documents = objects.map { object -> ManifestDocument in
+            switch object {
+            case .profile(let profile, _): .profile(profile)
+            case .job(let job, _): .job(job)
+            }
+        }
+        return (documents, diagnostics.sortedByLocation())
+    }
+
     private func loadFile(_ path: String, configFiles: inout Set<String>, diagnostics: inout [Diagnostic]) -> [ManifestObject] {
         guard let bytes = FileReader(maxSize: configuration.maxFileSize).read(path, diagnostics: &diagnostics) else {
             return []

@@ -53,6 +53,26 @@ import Testing
         #expect(try await workspace.attempts("never-connects").count == 1)
     }
 
+    /// Samples/hcl is Samples/local in HCL: applying it does exactly what applying the YAML does.
+    @Test func theHCLSamplesBehaveExactlyAsTheYAMLOnes() async throws {
+        let yaml = try Workspace()
+        let hcl = try Workspace()
+        let fromYAML = try await yaml.apply(directory: Repository.path("Samples/local"))
+        let fromHCL = try await hcl.apply(directory: Repository.path("Samples/hcl"))
+        #expect(fromHCL.status == 0 && fromYAML.status == 0, "\(fromHCL.stderr)")
+        #expect(fromHCL.stdout.contains("7/7 jobs succeeded"))
+        let yamlRecords = try await yaml.records()
+        let hclRecords = try await hcl.records()
+        #expect(hclRecords.keys.sorted() == yamlRecords.keys.sorted())
+        for (job, record) in yamlRecords {
+            let other = try #require(hclRecords[job])
+            #expect(other.generation == record.generation, "\(job): the same spec, so the same generation")
+            #expect(other.state == record.state && other.attempt == record.attempt && other.exitCode == record.exitCode, "\(job)")
+            #expect(try await workspaceLogs(hcl, job) == (try await workspaceLogs(yaml, job)), "\(job): the same output")
+        }
+        #expect(hcl.leftoverTasks.isEmpty)
+    }
+
     @Test func editingOneJobRunsOnlyThatJob() async throws {
         let workspace = try Workspace()
         try workspace.write("all.yaml", workspace.profile() + workspace.job("one", "echo one") + workspace.job("two", "echo two"))
