@@ -55,6 +55,32 @@ func makeManifests(count: Int) throws -> String {
     return directory
 }
 
+/// The same manifests in HCL, in a directory of their own.
+func makeHCLManifests(count: Int) throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("runway-bench-hcl-\(getpid())").path
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory + "/jobs", withIntermediateDirectories: true)
+    try """
+        runner_profile "bench" {
+          plugin         = "local"
+          default        = true
+          max_concurrent = 100000
+        }
+        """.write(toFile: directory + "/profile.hcl", atomically: false, encoding: .utf8)
+    for index in 1..<count {
+        try """
+            job "job-\(index)" {
+              labels      = { team = "bench" }
+              command     = ["sh", "-c", "echo job \(index)"]
+              environment = { INDEX = "\(index)" }
+              timeout     = "10m"
+              retries     = 2
+            }
+            """.write(toFile: directory + "/jobs/job-\(index).hcl", atomically: false, encoding: .utf8)
+    }
+    return directory
+}
+
 /// The floor: read every file and parse it with libyaml's document API, keeping nothing.
 func plainLibYAML(_ paths: [String]) -> Int {
     var documents = 0
@@ -112,6 +138,13 @@ func manifestBenchmark(_ options: Options) throws {
     var load: ManifestLoad!
     let loadMs = measure(runs: options.runs) { load = ManifestLoader().load(paths: [directory]) }
     precondition(load.isValid && load.desired.jobs.count == options.files - 1 && documents == options.files)
+    let hclDirectory = try makeHCLManifests(count: options.files)
+    defer { try? FileManager.default.removeItem(atPath: hclDirectory) }
+    var hclLoad: ManifestLoad!
+    let hclMs = measure(runs: options.runs) { hclLoad = ManifestLoader().load(paths: [hclDirectory]) }
+    precondition(hclLoad.isValid && hclLoad.desired.jobs.count == options.files - 1)
+    precondition(hclLoad.desired.jobs.values.allSatisfy { load.desired.jobs[$0.name]?.generation == $0.generation },
+        "the HCL and YAML manifests are the same jobs")
 
     let now = Date()
     let allJobs = load.desired.jobs.values.sorted { $0.name < $1.name }
@@ -135,6 +168,8 @@ func manifestBenchmark(_ options: Options) throws {
     print("runway-bench: \(options.files) files, median of \(options.runs) runs (after one warm-up)")
     row("floor: read + plain libyaml parse", floorMs, "\(documents) documents")
     row("ManifestLoader.load (walk, parse, decode)", loadMs, String(format: "%.2fx the floor", loadMs / floorMs))
+    row("the same manifests in HCL", hclMs, String(format: "%.2fx the YAML load, %.2fx the floor; %.0f files/s",
+        hclMs / loadMs, hclMs / floorMs, Double(options.files) / (hclMs / 1000)))
     row("plan \(allJobs.count / 10) jobs / \(allJobs.count / 10) tasks", small.ms, "\(small.actions) actions")
     row("plan \(allJobs.count) jobs / \(allJobs.count) tasks", large.ms,
         String(format: "\(large.actions) actions; %.2fx the per-item cost of the small plan",
