@@ -183,7 +183,7 @@ import Testing
         if let expected {
             #expect(unknown.first?.hint == "did you mean '\(expected)'?")
         } else {
-            #expect(unknown.first?.hint?.hasPrefix("known keys: config, default, environment") == true)
+            #expect(unknown.first?.hint?.hasPrefix("known keys: config, configFile, default, environment") == true)
         }
     }
 }
