@@ -51,6 +51,12 @@ let package = Package(
 
         // The libcurl HTTP client every launcher and the runner agent use.
         .target(name: "RunwayHTTP", dependencies: ["CCurl"], swiftSettings: strict),
+        // AWS: SigV4 signing and the credentials chain (for the ECS launcher).
+        .target(
+            name: "RunwayAWS",
+            dependencies: ["RunwayHTTP", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         // Job records, attempts, events, the log index; SQLite through GRDB.
         .target(
             name: "RunwayStore",
@@ -145,6 +151,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RunwayLaunchersTests", dependencies: ["RunwayLaunchers", "RunwayManifests", "RunwayModel"], swiftSettings: strict),
+        .testTarget(name: "RunwayAWSTests", dependencies: ["RunwayAWS", "RunwayHTTP", "RunwayTestSupport"], swiftSettings: strict),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CYAML", "CCurl"], swiftSettings: strict),
         .testTarget(name: "RunwayCLITests", dependencies: ["runway", "RunwayTestSupport"], swiftSettings: strict),
         .testTarget(
