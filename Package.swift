@@ -126,7 +126,14 @@ let package = Package(
         .executableTarget(name: "fuzz-hcl", dependencies: ["RunwayFuzzing"], path: "Fuzz/fuzz-hcl", swiftSettings: strict),
 
         // Golden files, repository paths and scratch directories for the test targets.
-        .target(name: "RunwayTestSupport", dependencies: ["RunwayProcess"], path: "Tests/RunwayTestSupport", swiftSettings: strict),
+        .target(
+            name: "RunwayTestSupport",
+            dependencies: [
+                "RunwayProcess", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/RunwayTestSupport", swiftSettings: strict),
         .testTarget(name: "RunwayModelTests", dependencies: ["RunwayModel"], swiftSettings: strict),
         .testTarget(
             name: "RunwayManifestsTests",
@@ -151,7 +158,10 @@ let package = Package(
         ),
         .testTarget(
             name: "RunwayLaunchersTests", dependencies: ["RunwayLaunchers", "RunwayManifests", "RunwayModel"], swiftSettings: strict),
-        .testTarget(name: "RunwayAWSTests", dependencies: ["RunwayAWS", "RunwayHTTP", "RunwayTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "RunwayAWSTests",
+            dependencies: ["RunwayAWS", "RunwayHTTP", "RunwayTestSupport", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: strict),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CYAML", "CCurl"], swiftSettings: strict),
         .testTarget(name: "RunwayCLITests", dependencies: ["runway", "RunwayTestSupport"], swiftSettings: strict),
         .testTarget(

@@ -4,7 +4,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
-import ServiceLifecycle
+import RunwayTestSupport
 import Synchronization
 
 /// A request context that knows the peer's address (to tell connections apart).
@@ -93,27 +93,6 @@ enum TestServer {
         address: BindAddress = .hostname("127.0.0.1", port: 0), tls: TLSConfiguration? = nil,
         counters: ServerCounters = ServerCounters(), _ body: @escaping @Sendable (String) async throws -> T
     ) async throws -> T {
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
-        let app = Application(
-            responder: responder(counters), server: server, configuration: .init(address: address),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: Logger(label: "test-server"))
-        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test-server")))
-        return try await withThrowingTaskGroup(of: T?.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-                return nil
-            }
-            var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next() ?? 0
-            do {
-                let result = try await body("\(tls == nil ? "http" : "https")://127.0.0.1:\(port)")
-                await group.triggerGracefulShutdown()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-        }
+        try await LoopbackServer.run(responder(counters), address: address, tls: tls, body)
     }
 }
