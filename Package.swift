@@ -67,7 +67,8 @@ let package = Package(
         .target(
             name: "RunwayLaunchers",
             dependencies: [
-                "RunwayModel", "RunwayManifests", "RunwayProcess", "RunwayHTTP", .product(name: "Logging", package: "swift-log"),
+                "RunwayModel", "RunwayManifests", "RunwayProcess", "RunwayHTTP", "RunwayAWS",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -157,7 +158,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "RunwayLaunchersTests", dependencies: ["RunwayLaunchers", "RunwayManifests", "RunwayModel"], swiftSettings: strict),
+            name: "RunwayLaunchersTests",
+            dependencies: [
+                "RunwayLaunchers", "RunwayManifests", "RunwayModel", "RunwayAWS", "RunwayHTTP", "RunwayTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "RunwayAWSTests",
             dependencies: ["RunwayAWS", "RunwayHTTP", "RunwayTestSupport", .product(name: "Hummingbird", package: "hummingbird")],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the build (Debian 12, as root or with sudo), when missing:
 # Docker (Debian's docker.io: dockerd, containerd, runc and the CLI), busybox-static for the
-# runner image, and the Python packages that check the pod manifests against official schemas.
+# runner image, the Python packages that check the pod manifests against official schemas, and
+# moto (AWS's APIs on loopback).
 set -euo pipefail
 packages=(docker.io busybox-static curl openssl)
 missing=()
@@ -15,3 +16,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 python3 -c 'import kubernetes_validate, botocore, yaml' 2>/dev/null || python3 -m pip install -q kubernetes-validate botocore pyyaml
+# moto's server plays AWS's ECS API for the ECS tests (pinned: its behaviour is what they know).
+command -v moto_server >/dev/null 2>&1 || python3 -m pip install -q "moto[server]==5.2.1"

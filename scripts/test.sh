@@ -7,11 +7,24 @@ scripts/install-deps.sh
 scripts/install-test-deps.sh
 scripts/install-promtool.sh
 
-# The Docker tests' engine: its own socket, data and exec roots, stopped when the run ends.
+# The Docker tests' engine (its own socket, data and exec roots) and the ECS tests' moto server
+# (127.0.0.1, a free port), both stopped by pid when the run ends.
 engine=$(mktemp -d /tmp/runway-docker-XXXXXX)
-trap 'scripts/docker-engine stop "$engine"' EXIT
+moto_pid=""
+stop_services() {
+  [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null || true
+  rm -f "$engine.moto.log"
+  scripts/docker-engine stop "$engine"
+}
+trap stop_services EXIT
 RUNWAY_TEST_DOCKER_HOST=$(scripts/docker-engine start "$engine")
 export RUNWAY_TEST_DOCKER_HOST
+moto_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_server -H 127.0.0.1 -p "$moto_port" >"$engine.moto.log" 2>&1 &
+moto_pid=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$moto_port/moto-api/" >/dev/null 2>&1 && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$moto_port/moto-api/" >/dev/null || { echo "moto_server did not start:" >&2; cat "$engine.moto.log" >&2; exit 1; }
+export RUNWAY_TEST_MOTO_URL="http://127.0.0.1:$moto_port"
 
 swift build --build-tests
 DOCKER_HOST=$RUNWAY_TEST_DOCKER_HOST scripts/build-runner-image .build/debug/runway
