@@ -123,7 +123,8 @@ public struct SigV4Signer: Sendable {
         return pairs.sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
 
-    static func encode(_ text: String) -> String {
+    /// Percent-encoding with only RFC 3986 unreserved characters left as they are (AWS's URI encoding).
+    public static func encode(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {

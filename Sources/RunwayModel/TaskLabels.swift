@@ -10,6 +10,16 @@ public enum TaskLabels {
     public static let attempt = "runway.io/attempt"
     public static let profile = "runway.io/profile"
 
+    /// `text` itself when it fits in `limit` characters, else its head and a stable hash of
+    /// the whole (`runway-a-very-long-…-3f2a9c01d4`), so distinct texts stay distinct.
+    public static func shortened(_ text: String, limit: Int) -> String {
+        guard text.count > limit else { return text }
+        let suffix = "-" + String(StableHash.fnv1a64(text), radix: 16).prefix(10)
+        var head = String(text.prefix(limit - suffix.count))
+        while head.last == "-" { head.removeLast() }
+        return head + suffix
+    }
+
     /// The label set of one attempt's task.
     public static func labels(controllerID: String, owner: TaskOwner) -> [String: String] {
         [
@@ -49,12 +59,7 @@ public struct TaskOwner: Sendable, Hashable {
     /// `runway-<job>-<generation8>-<attempt>`, shortened to `limit` characters with a hash suffix
     /// when it is longer (platforms cap names: 63 for Kubernetes, 255 for ECS).
     public func taskName(limit: Int = 63) -> String {
-        let full = "runway-\(job)-\(generation.short)-\(attempt)"
-        guard full.count > limit else { return full }
-        let suffix = "-" + String(StableHash.fnv1a64(full), radix: 16).prefix(10)
-        var head = String(full.prefix(limit - suffix.count))
-        while head.last == "-" { head.removeLast() }
-        return head + suffix
+        TaskLabels.shortened("runway-\(job)-\(generation.short)-\(attempt)", limit: limit)
     }
 }
 

@@ -20,6 +20,7 @@ enum Wiring {
                 configuration: .init(directory: stateDirectory + "/tasks/local", runnerExecutable: executablePath),
                 logger: logger("runway.launcher.local")),
             DockerLauncher(logger: logger("runway.launcher.docker")),
+            ECSLauncher(logger: logger("runway.launcher.ecs")),
         ])
     }
 
