@@ -130,7 +130,7 @@ let package = Package(
         .target(
             name: "RunwayTestSupport",
             dependencies: [
-                "RunwayProcess", .product(name: "Hummingbird", package: "hummingbird"),
+                "RunwayProcess", "RunwayAWS", "RunwayHTTP", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

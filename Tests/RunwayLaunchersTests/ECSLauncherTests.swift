@@ -11,55 +11,13 @@ import Testing
 /// The ECS launcher against moto's ECS (and its EC2, for the subnet and security group), plus
 /// ECS's task lifecycle mapped from responses shaped as in the ECS API reference.
 @Suite(.serialized) struct ECSLauncherTests {
-    static let environment = ["AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1"]
+    static let environment = TestMoto.environment
 
-    /// moto, reset, with a cluster, a subnet and a security group; the profile config for them.
-    struct Moto {
-        let url: String
-        let cluster = "runners-\(UInt32.random(in: 0...UInt32.max))"
-        let credentials = AWSCredentialChain(environment: ECSLauncherTests.environment)
-
-        init() async throws {
-            url = try TestMoto.requireURL()
-            _ = try await HTTPClient().send(HTTPRequest(method: "POST", url: url + "/moto-api/reset"))
-        }
-
-        /// An EC2 Query API call; returns the text of `<element>` in the answer.
-        func ec2(_ parameters: [String: String], element: String) async throws -> String {
-            let body = parameters.merging(["Version": "2016-11-15"]) { $1 }.sorted { $0.key < $1.key }
-                .map { "\($0.key)=\(SigV4Signer.encode($0.value))" }.joined(separator: "&")
-            let request = SigV4Signer(region: "us-east-1", service: "ec2").sign(
-                HTTPRequest(method: "POST", url: url + "/", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8)),
-                credentials: try await credentials.credentials(), date: Date())
-            let text = try await HTTPClient().send(request).text
-            guard let start = text.range(of: "<\(element)>"), let end = text.range(of: "</\(element)>", range: start.upperBound..<text.endIndex) else {
-                throw MotoError(message: "no <\(element)> in \(text.prefix(300))")
-            }
-            return String(text[start.upperBound..<end.lowerBound])
-        }
-
-        func config() async throws -> ConfigNode {
-            struct Create: Encodable { var clusterName: String }
-            struct Created: Decodable {}
-            let client = ECSClient(endpoint: url, region: "us-east-1", credentials: credentials)
-            _ = try await client.call("CreateCluster", Create(clusterName: cluster), as: Created.self)
-            let vpc = try await ec2(["Action": "CreateVpc", "CidrBlock": "10.0.0.0/16"], element: "vpcId")
-            // moto names a task's network interface only in a VPC with DNS hostnames (else RunTask fails inside moto).
-            _ = try await ec2(["Action": "ModifyVpcAttribute", "VpcId": vpc, "EnableDnsHostnames.Value": "true"], element: "requestId")
-            let subnet = try await ec2(["Action": "CreateSubnet", "VpcId": vpc, "CidrBlock": "10.0.1.0/24"], element: "subnetId")
-            let group = try await ec2(
-                ["Action": "CreateSecurityGroup", "VpcId": vpc, "GroupName": "runners", "GroupDescription": "runway runners"], element: "groupId")
-            var diagnostics: [Diagnostic] = []
-            let yaml = "{cluster: \(cluster), endpoint: \"\(url)\", subnets: [\(subnet)], securityGroups: [\(group)], memory: 512, cpu: 256}"
-            let node = ConfigNode.parseYAML(yaml, path: "ecs.yaml", diagnostics: &diagnostics)!
-            try #require(diagnostics.isEmpty)
-            return node
-        }
-    }
-
-    struct MotoError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+    static func config(_ world: TestMoto.ECSWorld) throws -> ConfigNode {
+        var diagnostics: [Diagnostic] = []
+        let node = ConfigNode.parseYAML(world.configYAML, path: "ecs.yaml", diagnostics: &diagnostics)
+        try #require(diagnostics.isEmpty)
+        return try #require(node)
     }
 
     static func spec(_ name: String, controllerID: String, config: ConfigNode) -> TaskSpec {
@@ -71,8 +29,7 @@ import Testing
 
     @Test(.enabled(if: TestMoto.shouldRun, "no moto server (RUNWAY_TEST_MOTO_URL unset)"))
     func startListAdoptStopAgainstMoto() async throws {
-        let moto = try await Moto()
-        let config = try await moto.config()
+        let config = try Self.config(try await TestMoto.ecsWorld())
         let controllerID = "conformance-ecs"
         let launcher = ECSLauncher(environment: Self.environment)
         #expect(launcher.validate(config: config).isEmpty)
@@ -99,8 +56,7 @@ import Testing
 
     @Test(.enabled(if: TestMoto.shouldRun, "no moto server (RUNWAY_TEST_MOTO_URL unset)"))
     func moreThanAHundredTasksArePagedAndDescribedInBatches() async throws {
-        let moto = try await Moto()
-        let config = try await moto.config()
+        let config = try Self.config(try await TestMoto.ecsWorld())
         let launcher = ECSLauncher(environment: Self.environment)
         _ = launcher.validate(config: config)
         for index in 1...130 {
