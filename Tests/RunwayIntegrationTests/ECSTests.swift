@@ -1,0 +1,162 @@
+import Foundation
+import RunwayModel
+import RunwayTestSupport
+import Synchronization
+import Testing
+
+/// `runway controller` with `plugin: ecs` against moto. moto runs no containers, so the test
+/// plays the ECS agent: it reads each started task's overrides back through `DescribeTasks`
+/// and runs its command (`runway runner` with that environment) as a local process, which
+/// connects back and takes its job; a task stopped through the API has its process killed.
+@Suite(.serialized, .enabled(if: TestMoto.shouldRun, "no moto server (RUNWAY_TEST_MOTO_URL unset); scripts/test.sh starts one"))
+struct ECSTests {
+    /// The test's ECS agent: one `runway runner` per RUNNING task it has not run yet.
+    final class Agent: @unchecked Sendable {
+        struct Described: Decodable {
+            struct Task: Decodable {
+                struct Overrides: Decodable {
+                    struct Container: Decodable {
+                        struct Variable: Decodable { var name: String; var value: String }
+                        var environment: [Variable]?
+                    }
+                    var containerOverrides: [Container]?
+                }
+                struct Tag: Decodable { var key: String; var value: String }
+                var taskArn: String
+                var desiredStatus: String?
+                var lastStatus: String?
+                var stoppedReason: String?
+                var overrides: Overrides?
+                var tags: [Tag]?
+            }
+            var tasks: [Task]?
+        }
+        struct Listed: Decodable { var taskArns: [String] }
+
+        let world: TestMoto.ECSWorld
+        let directory: String
+        /// Jobs whose tasks are never run (their runner never connects).
+        let ignoring: Set<String>
+        private let runners = Mutex<[String: RunningCommand]>([:])
+        private let loop = Mutex<Task<Void, Never>?>(nil)
+
+        init(world: TestMoto.ECSWorld, directory: String, ignoring: Set<String>) {
+            self.world = world
+            self.directory = directory
+            self.ignoring = ignoring
+        }
+
+        func start() {
+            let task = Task {
+                while !Task.isCancelled {
+                    try? await self.step()
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            loop.withLock { $0 = task }
+        }
+
+        func stop() {
+            loop.withLock { $0?.cancel() }
+            for runner in runners.withLock({ Array($0.values) }) { kill(runner.pid, SIGKILL) }
+        }
+
+        func describe() async throws -> [Described.Task] {
+            var arns: [String] = []
+            for status in ["RUNNING", "STOPPED"] {
+                let listed = try await TestMoto.call(
+                    world.url, target: "AmazonEC2ContainerServiceV20141113.ListTasks",
+                    json: #"{"cluster":"\#(world.cluster)","desiredStatus":"\#(status)"}"#)
+                arns += try JSONDecoder().decode(Listed.self, from: Data(listed.utf8)).taskArns
+            }
+            guard !arns.isEmpty else { return [] }
+            struct Describe: Encodable { var cluster: String; var tasks: [String]; var include = ["TAGS"] }
+            let body = String(decoding: try JSONEncoder().encode(Describe(cluster: world.cluster, tasks: arns)), as: UTF8.self)
+            let described = try await TestMoto.call(world.url, target: "AmazonEC2ContainerServiceV20141113.DescribeTasks", json: body)
+            return try JSONDecoder().decode(Described.self, from: Data(described.utf8)).tasks ?? []
+        }
+
+        private func step() async throws {
+            for task in try await describe() {
+                let job = task.tags?.first { $0.key == "runway.io/job" }?.value ?? ""
+                let running = runners.withLock { $0[task.taskArn] }
+                if task.desiredStatus == "STOPPED" {
+                    if let running { kill(running.pid, SIGKILL) }  // the container is gone
+                    continue
+                }
+                guard running == nil, !ignoring.contains(job) else { continue }
+                var environment: [String: String] = [:]
+                for variable in task.overrides?.containerOverrides?.first?.environment ?? [] { environment[variable.name] = variable.value }
+                let runner = try RunningCommand(["runner"], directory: directory, environment: environment)
+                runners.withLock { $0[task.taskArn] = runner }
+            }
+        }
+    }
+
+    func profile(_ name: String, world: TestMoto.ECSWorld, isDefault: Bool, startTimeout: String) -> String {
+        """
+        ---
+        apiVersion: runway/v1
+        kind: RunnerProfile
+        metadata: {name: \(name)}
+        spec:
+          plugin: ecs
+          default: \(isDefault)
+          image: runway-runner:dev
+          startTimeout: \(startTimeout)
+          config: \(world.configYAML)
+
+        """
+    }
+
+    @Test func aJobsWholeLifeGoesThroughTheECSAPI() async throws {
+        let world = try await TestMoto.ecsWorld()
+        let workspace = try Workspace()
+        try workspace.write("all.yaml",
+            profile("ecs", world: world, isDefault: true, startTimeout: "60s")
+            + profile("ecs-silent", world: world, isDefault: false, startTimeout: "3s")
+            + workspace.job("hello", "echo hello through ecs")
+            + workspace.job("stopped", #"if [ "$RUNWAY_ATTEMPT" = 1 ]; then sleep 120; fi; echo second attempt"#, retries: 1)
+            + workspace.job("silent", "echo never", profile: "ecs-silent"))
+        let agent = Agent(world: world, directory: workspace.root, ignoring: ["silent"])
+        agent.start()
+        defer { agent.stop() }
+        let controller = try RunningCommand(
+            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(freePort())",
+             "--controller-id", "rw-\(workspace.tag)", "--resync", "2s"],
+            directory: workspace.root, environment: TestMoto.environment)
+        defer { kill(controller.pid, SIGKILL) }
+
+        // hello: started by RunTask, its runner took the job, and StopTask ended its task.
+        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records()["hello"]?.state) == .succeeded },
+            "\(controller.stderr)")
+        let logs = try RunwayExecutable.run(["logs", "hello", "--state-dir", workspace.state])
+        #expect(logs.stdout == "hello through ecs\n")
+
+        // stopped: its task is stopped out of band while the job runs → task-lost → retried.
+        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records()["stopped"]?.state) == .running })
+        let stoppedTask = try #require(try await agent.describe().first { task in
+            task.tags?.contains { $0.key == "runway.io/job" && $0.value == "stopped" } == true && task.desiredStatus == "RUNNING"
+        })
+        _ = try await TestMoto.call(world.url, target: "AmazonEC2ContainerServiceV20141113.StopTask",
+            json: #"{"cluster":"\#(world.cluster)","task":"\#(stoppedTask.taskArn)","reason":"out of band"}"#)
+        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records()["stopped"]?.state) == .succeeded },
+            "\(controller.stderr)")
+        let attempts = try await workspace.attempts("stopped")
+        #expect(attempts.count == 2)
+        #expect(attempts.first?.reason?.contains("task-lost") == true, "\(attempts.first?.reason ?? "")")
+
+        // silent: its runner never connects → start-timeout → its task is stopped through StopTask.
+        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records()["silent"]?.state) == .failed })
+        #expect(try await workspace.records()["silent"]?.lastReason?.contains("start-timeout") == true)
+        let tasks = try await agent.describe()
+        let silent = tasks.filter { $0.tags?.contains { $0.key == "runway.io/job" && $0.value == "silent" } == true }
+        #expect(!silent.isEmpty && silent.allSatisfy { $0.desiredStatus == "STOPPED" && $0.stoppedReason?.hasPrefix("runway: stopping") == true })
+        // Every task the controller started was stopped by it (the out-of-band one by the test).
+        #expect(await RunningCommand.until(timeout: .seconds(30)) {
+            ((try? await agent.describe()) ?? []).allSatisfy { $0.desiredStatus == "STOPPED" }
+        })
+        kill(controller.pid, SIGTERM)
+        #expect(await controller.wait(timeout: .seconds(20)).status == 0)
+    }
+}
