@@ -116,6 +116,7 @@ let package = Package(
             name: "runway-bench",
             dependencies: [
                 "RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayStore", "RunwayProcess", "RunwayController", "CYAML",
+                "RunwayLaunchers", "RunwayTestSupport",
             ],
             path: "Benchmarks/runway-bench",
             swiftSettings: strict

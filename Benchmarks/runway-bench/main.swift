@@ -7,6 +7,7 @@
 // controller: --changes N (100) --idle-seconds S (60)
 // docker:    --containers N (30); needs DOCKER_HOST and the image scripts/build-runner-image makes
 //            (not part of `all`)
+// ecs:       --tasks N (500); needs RUNWAY_TEST_MOTO_URL (a moto_server; not part of `all`)
 import Foundation
 
 struct Options {
@@ -18,12 +19,14 @@ struct Options {
     var changes = 100
     var idleSeconds = 60
     var containers = 30
+    var tasks = 500
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let argument = iterator.next() {
             switch argument {
-            case "manifests", "local", "controller", "docker", "all": mode = argument
+            case "manifests", "local", "controller", "docker", "ecs", "all": mode = argument
+            case "--tasks": tasks = Int(iterator.next() ?? "") ?? tasks
             case "--containers": containers = Int(iterator.next() ?? "") ?? containers
             case "--changes": changes = Int(iterator.next() ?? "") ?? changes
             case "--idle-seconds": idleSeconds = Int(iterator.next() ?? "") ?? idleSeconds
@@ -32,7 +35,7 @@ struct Options {
             case "--jobs": jobs = Int(iterator.next() ?? "") ?? jobs
             case "--parallelism": parallelism = Int(iterator.next() ?? "") ?? parallelism
             default:
-                FileHandle.standardError.write(Data("usage: runway-bench [manifests|local|controller|docker|all] [--files N] [--runs R] [--jobs N] [--parallelism P] [--changes N] [--idle-seconds S] [--containers N]\n".utf8))
+                FileHandle.standardError.write(Data("usage: runway-bench [manifests|local|controller|docker|ecs|all] [--files N] [--runs R] [--jobs N] [--parallelism P] [--changes N] [--idle-seconds S] [--containers N] [--tasks N]\n".utf8))
                 exit(2)
             }
         }
@@ -44,3 +47,4 @@ if options.mode == "all" || options.mode == "manifests" { try manifestBenchmark(
 if options.mode == "all" || options.mode == "local" { try await localBenchmark(options) }
 if options.mode == "all" || options.mode == "controller" { try await controllerBenchmark(options) }
 if options.mode == "docker" { try await dockerBenchmark(options) }
+if options.mode == "ecs" { try await ecsBenchmark(options) }

@@ -1,4 +1,6 @@
 import Foundation
+import Hummingbird
+import Synchronization
 import RunwayAWS
 import RunwayHTTP
 import RunwayManifests
@@ -55,7 +57,7 @@ import Testing
     }
 
     @Test(.enabled(if: TestMoto.shouldRun, "no moto server (RUNWAY_TEST_MOTO_URL unset)"))
-    func moreThanAHundredTasksArePagedAndDescribedInBatches() async throws {
+    func moreThanAHundredTasksOnMotoAreAllListed() async throws {
         let config = try Self.config(try await TestMoto.ecsWorld())
         let launcher = ECSLauncher(environment: Self.environment)
         _ = launcher.validate(config: config)
@@ -93,5 +95,55 @@ import Testing
         #expect(ECSLauncher.state(of: userStopped).2 == "stopped: Task stopped by user")
         #expect(ECSLauncher.startedBy(String(repeating: "x", count: 50)).count == 36)
         #expect(ECSLauncher.startedBy("runway.prod") == "runway-prod")
+    }
+}
+
+/// ListTasks pagination (`nextToken`), which moto does not do, against a loopback ECS that pages
+/// by 100 as ECS does; DescribeTasks batches counted.
+@Suite struct ECSPaginationTests {
+    @Test func everyPageIsReadAndDescribedAHundredAtATime() async throws {
+        let running = (1...250).map { "arn:aws:ecs:us-east-1:1:task/c/running-\($0)" }
+        let stopped = ["arn:aws:ecs:us-east-1:1:task/c/stopped-1"]
+        let calls = Mutex<[String]>([])
+        struct List: Decodable { var desiredStatus: String; var nextToken: String? }
+        struct Describe: Decodable { var tasks: [String] }
+        let server = CallbackResponder<BasicRequestContext> { request, _ in
+            var request = request
+            let target = request.headers.first { $0.name.canonicalName == "x-amz-target" }?.value ?? ""
+            let body = Data(buffer: try await request.collectBody(upTo: 1 << 20))
+            let json: String
+            if target.hasSuffix(".ListTasks") {
+                let list = try JSONDecoder().decode(List.self, from: body)
+                let all = list.desiredStatus == "RUNNING" ? running : stopped
+                let start = Int(list.nextToken ?? "0")!
+                let page = Array(all[start..<min(start + 100, all.count)])
+                let next = start + 100 < all.count ? #","nextToken":"\#(start + 100)""# : ""
+                calls.withLock { $0.append("ListTasks \(list.desiredStatus) from \(start)") }
+                json = #"{"taskArns":[\#(page.map { "\"\($0)\"" }.joined(separator: ","))]\#(next)}"#
+            } else {
+                let describe = try JSONDecoder().decode(Describe.self, from: body)
+                calls.withLock { $0.append("DescribeTasks \(describe.tasks.count)") }
+                let tasks = describe.tasks.map { arn in
+                    let name = arn.split(separator: "/").last!
+                    let status = arn.contains("stopped") ? "STOPPED" : "RUNNING"
+                    return #"{"taskArn":"\#(arn)","lastStatus":"\#(status)","tags":[{"key":"runway.io/managed-by","value":"paged"},{"key":"runway.io/task","value":"\#(name)"}]}"#
+                }
+                json = #"{"tasks":[\#(tasks.joined(separator: ","))],"failures":[]}"#
+            }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: json)))
+        }
+        try await LoopbackServer.run(server) { base in
+            let launcher = ECSLauncher(environment: TestMoto.environment)
+            var diagnostics: [Diagnostic] = []
+            let config = ConfigNode.parseYAML("{cluster: c, region: us-east-1, endpoint: \"\(base)\", subnets: [s]}", path: "p.yaml", diagnostics: &diagnostics)!
+            #expect(launcher.validate(config: config).isEmpty)
+            let listed = try await launcher.listTasks(managedBy: "paged")
+            #expect(listed.count == 251)
+            #expect(listed.filter { $0.state == .exited }.map(\.name) == ["stopped-1"])
+        }
+        #expect(calls.withLock { $0 } == [
+            "ListTasks RUNNING from 0", "ListTasks RUNNING from 100", "ListTasks RUNNING from 200", "ListTasks STOPPED from 0",
+            "DescribeTasks 100", "DescribeTasks 100", "DescribeTasks 51",
+        ])
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import RunwayAWS
 import RunwayHTTP
+import Synchronization
 
 /// The ECS JSON 1.1 API: one signed POST per action (`X-Amz-Target:
 /// AmazonEC2ContainerServiceV20141113.<Action>`), throttling and server errors retried with
@@ -26,6 +27,8 @@ final class ECSClient: Sendable {
     let credentials: AWSCredentialChain
     let http: HTTPClient
     let retry: RetryPolicy
+    /// HTTP requests sent, retries included.
+    let requests = Atomic<Int>(0)
 
     init(endpoint: String, region: String, credentials: AWSCredentialChain, http: HTTPClient = HTTPClient(), retry: RetryPolicy = RetryPolicy()) {
         self.endpoint = endpoint.hasSuffix("/") ? endpoint : endpoint + "/"
@@ -44,6 +47,7 @@ final class ECSClient: Sendable {
                 method: "POST", url: endpoint,
                 headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", Self.targetPrefix + action)], body: bytes)
             let response: HTTPResponse
+            requests.add(1, ordering: .relaxed)
             do {
                 response = try await http.send(signer.sign(request, credentials: try await credentials.credentials(), date: Date()))
             } catch let error as HTTPError where error.isUnreachable && attempt < retry.attempts {

@@ -44,6 +44,11 @@ public final class ECSLauncher: TaskLauncher {
         self.logger = logger
     }
 
+    /// ECS API requests sent so far, retries included (for benchmarks and metrics).
+    public var requestCount: Int {
+        clients.withLock { $0.values.reduce(0) { $0 + $1.requests.load(ordering: .relaxed) } }
+    }
+
     public func validate(config: ConfigNode) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         let settings = ECSSettings(config, diagnostics: &diagnostics)
