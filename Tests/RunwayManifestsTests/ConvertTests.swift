@@ -8,7 +8,7 @@ import Testing
 @Suite struct ConvertTests {
     static let sampleFiles: [String] = {
         var files: [String] = []
-        for directory in ["Samples/local", "Samples/hcl", "Samples/docker", "Samples/failures"] {
+        for directory in ["Samples/local", "Samples/hcl", "Samples/docker", "Samples/ecs", "Samples/failures"] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: Repository.path(directory))) ?? [] {
                 files.append(directory + "/" + name)
             }
