@@ -1,4 +1,6 @@
 import Foundation
+import Hummingbird
+import RunwayHTTP
 import RunwayModel
 import RunwayTestSupport
 import Synchronization
@@ -158,5 +160,46 @@ struct ECSTests {
         })
         kill(controller.pid, SIGTERM)
         #expect(await controller.wait(timeout: .seconds(20)).status == 0)
+    }
+
+    /// A loopback proxy in front of moto answers every third ECS call with 400
+    /// ThrottlingException: the controller retries, and every job still runs exactly once.
+    @Test func throttlingOnTheWayIsRetriedAndNothingIsLost() async throws {
+        let world = try await TestMoto.ecsWorld()
+        let workspace = try Workspace()
+        let calls = Atomic<Int>(0)
+        let throttled = Atomic<Int>(0)
+        let moto = world.url
+        let proxy = CallbackResponder<BasicRequestContext> { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 16 << 20)
+            if calls.add(1, ordering: .relaxed).newValue % 3 == 0 {
+                throttled.add(1, ordering: .relaxed)
+                return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: #"{"__type":"ThrottlingException","message":"Rate exceeded"}"#)))
+            }
+            let headers = request.headers.filter { !["host", "content-length", "connection"].contains($0.name.canonicalName) }
+                .map { ($0.name.rawName, $0.value) }
+            let answer = try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(
+                method: "POST", url: moto + "/", headers: headers, body: Array(buffer: body)))
+            return Response(status: .init(code: answer.status), body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        }
+        try await LoopbackServer.run(proxy) { proxyURL in
+            let throttledWorld = TestMoto.ECSWorld(url: proxyURL, cluster: world.cluster, subnet: world.subnet, securityGroup: world.securityGroup)
+            try workspace.write("all.yaml", profile("ecs", world: throttledWorld, isDefault: true, startTimeout: "60s")
+                + (1...4).map { workspace.job("job-\($0)", "echo job \($0)") }.joined())
+            let agent = Agent(world: world, directory: workspace.root, ignoring: [])
+            agent.start()
+            defer { agent.stop() }
+            let result = try await workspace.apply(extra: ["--controller-id", "rw-\(workspace.tag)"], environment: TestMoto.environment)
+            #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+            #expect(result.stdout.contains("4/4 jobs succeeded"))
+            for index in 1...4 {
+                #expect(try await workspace.attempts("job-\(index)").count == 1, "job-\(index) ran once")
+            }
+            let tasks = try await agent.describe()
+            #expect(tasks.count == 4, "one task per job, never a second")
+            #expect(tasks.allSatisfy { $0.desiredStatus == "STOPPED" })
+        }
+        #expect(throttled.load(ordering: .relaxed) >= 3, "the proxy throttled calls: \(throttled.load(ordering: .relaxed))")
     }
 }

@@ -31,6 +31,13 @@ public enum TestMoto {
         public let subnet: String
         public let securityGroup: String
 
+        public init(url: String, cluster: String, subnet: String, securityGroup: String) {
+            self.url = url
+            self.cluster = cluster
+            self.subnet = subnet
+            self.securityGroup = securityGroup
+        }
+
         /// The ecs profile config for this world, as YAML flow text.
         public var configYAML: String {
             "{cluster: \(cluster), region: us-east-1, endpoint: \"\(url)\", subnets: [\(subnet)], securityGroups: [\(securityGroup)], memory: 512, cpu: 256}"
