@@ -68,6 +68,49 @@ import Testing
         #expect(Set(listed.map(\.name)) == Set((1...130).map { "runway-many-\($0)" }))
     }
 
+    @Test(.enabled(if: TestMoto.shouldRun, "no moto server (RUNWAY_TEST_MOTO_URL unset)"))
+    func theTaskDefinitionIsRegisteredAgainOnlyWhenItChanges() async throws {
+        let world = try await TestMoto.ecsWorld()
+        let profile = "defs-\(UInt32.random(in: 0...UInt32.max))"
+        func spec(_ name: String, memory: Int) throws -> TaskSpec {
+            var diagnostics: [Diagnostic] = []
+            let yaml = world.configYAML.replacingOccurrences(of: "memory: 512", with: "memory: \(memory)")
+            let config = try #require(ConfigNode.parseYAML(yaml, path: "ecs.yaml", diagnostics: &diagnostics))
+            let owner = TaskOwner(job: name, generation: Generation(digest: "0123456789abcdef"), attempt: 1, profile: profile)
+            return TaskSpec(name: name, labels: TaskLabels.labels(controllerID: "defs", owner: owner), owner: owner,
+                image: "runway-runner:dev", arguments: ["runner"], config: config)
+        }
+        func revisions() async throws -> Int {
+            let answer = try await TestMoto.call(world.url, target: "AmazonEC2ContainerServiceV20141113.ListTaskDefinitions",
+                json: #"{"familyPrefix":"runway-\#(profile)"}"#)
+            return answer.components(separatedBy: "task-definition/runway-\(profile):").count - 1
+        }
+        let launcher = ECSLauncher(environment: Self.environment)
+        _ = try await launcher.startTask(try spec("one", memory: 512))
+        _ = try await launcher.startTask(try spec("two", memory: 512))
+        #expect(try await revisions() == 1, "the same content: registered once")
+        let restarted = ECSLauncher(environment: Self.environment)
+        _ = try await restarted.startTask(try spec("three", memory: 512))
+        #expect(try await revisions() == 1, "a restarted controller finds it by its digest tag")
+        _ = try await launcher.startTask(try spec("four", memory: 1024))
+        #expect(try await revisions() == 2, "changed content: a new revision")
+    }
+
+    @Test(.enabled(if: TestMoto.shouldRun, "no moto server (RUNWAY_TEST_MOTO_URL unset)"))
+    func awsErrorsNameTheFieldToFix() async throws {
+        let world = try await TestMoto.ecsWorld()
+        let missing = TestMoto.ECSWorld(url: world.url, cluster: "no-such-cluster", subnet: world.subnet, securityGroup: world.securityGroup)
+        let launcher = ECSLauncher(environment: Self.environment)
+        let spec = Self.spec("runway-nowhere", controllerID: "errors", config: try Self.config(missing))
+        await #expect {
+            _ = try await launcher.startTask(spec)
+        } throws: { error in
+            guard let error = error as? LauncherError else { return false }
+            return error.code == .invalidSpec && "\(error)".contains("ClusterNotFoundException")
+                && "\(error)".hasSuffix("(check spec.config.cluster and spec.config.region)")
+        }
+    }
+
     /// ECS's lifecycle, on task shapes from the DescribeTasks reference.
     @Test func ecsStatesMapOntoRunways() throws {
         func task(_ json: String) throws -> ECSTask { try JSONDecoder().decode(ECSTask.self, from: Data(json.utf8)) }
