@@ -79,7 +79,7 @@ public struct ControllerRun: Sendable {
             wasLeader = lease.isLeader
             if lease.isLeader, let desired, woken || changed || resyncDue || deadlineDue || becameLeader {
                 do {
-                    let outcome = try await reconciler.pass(desired: desired, allowStarts: !shutdown.isSet)
+                    let outcome = try await reconciler.pass(desired: desired, allowStarts: !shutdown.isSet, isolatingPlatforms: true)
                     nextDeadline = Deadlines.next(
                         desired: desired, records: outcome.records, heartbeatTimeout: reconciler.configuration.heartbeatTimeout)
                 } catch {

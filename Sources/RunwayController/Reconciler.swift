@@ -43,10 +43,15 @@ public struct Reconciler: Sendable {
     }
 
     /// Runs one pass against `desired`; `allowStarts: false` stops and settles but starts nothing.
-    public func pass(desired: DesiredState, now: Date = Date(), allowStarts: Bool = true) async throws -> Outcome {
+    /// With `isolatingPlatforms`, a platform whose tasks cannot be listed is left alone for the
+    /// pass (its jobs wait, nothing of it is settled, started or stopped) while the others are
+    /// reconciled; without, the pass fails.
+    public func pass(desired: DesiredState, now: Date = Date(), allowStarts: Bool = true, isolatingPlatforms: Bool = false)
+        async throws -> Outcome
+    {
         let started = ContinuousClock.now
         do {
-            let outcome = try await reconcile(desired: desired, now: now, allowStarts: allowStarts)
+            let outcome = try await reconcile(desired: desired, now: now, allowStarts: allowStarts, isolatingPlatforms: isolatingPlatforms)
             let elapsed = ContinuousClock.now - started
             metrics.reconciled(seconds: elapsed.timeInterval)
             report(outcome, desired: desired)
@@ -73,10 +78,18 @@ public struct Reconciler: Sendable {
         metrics.setTasks(tasks)
     }
 
-    private func reconcile(desired: DesiredState, now: Date, allowStarts: Bool) async throws -> Outcome {
-        let observed = try await observe()
+    private func reconcile(desired everything: DesiredState, now: Date, allowStarts: Bool, isolatingPlatforms: Bool) async throws
+        -> Outcome
+    {
+        let (observed, unlisted) = try await observe(isolating: isolatingPlatforms)
         var records = try await store.jobRecords()
-        records = try await queueNewGenerations(desired: desired, records: records, now: now)
+        records = try await queueNewGenerations(desired: everything, records: records, now: now)
+        // Jobs on a platform that could not be listed are out of this pass: not knowing their
+        // tasks, it must neither call them lost nor start them again.
+        let blind = Set(everything.profiles.values.filter { unlisted.contains($0.plugin) }.map(\.name))
+        let desired = blind.isEmpty ? everything : DesiredState(
+            profiles: everything.profiles, jobs: everything.jobs.filter { !blind.contains($0.value.profile) })
+        if !blind.isEmpty { records = records.filter { !blind.contains($0.profile) } }
         records = try await settle(desired: desired, observed: observed, records: records, now: now)
         try await rehold(desired: desired, records: records)
         let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout)
@@ -89,13 +102,27 @@ public struct Reconciler: Sendable {
 
     /// Every task of ours on every platform.
     public func observe() async throws -> [ObservedTask] {
+        try await observe(isolating: false).tasks
+    }
+
+    /// Every task of ours on every platform that answered; with `isolating`, the plugins that
+    /// could not be listed are returned (and logged) instead of failing the whole observation.
+    func observe(isolating: Bool) async throws -> (tasks: [ObservedTask], unlisted: Set<String>) {
         var tasks: [ObservedTask] = []
+        var unlisted = Set<String>()
         for plugin in launchers.plugins {
-            tasks += try await measured(plugin, "list") {
-                try await launchers.launchers[plugin]!.listTasks(managedBy: configuration.controllerID)
+            do {
+                tasks += try await measured(plugin, "list") {
+                    try await launchers.launchers[plugin]!.listTasks(managedBy: configuration.controllerID)
+                }
+            } catch where isolating {
+                unlisted.insert(plugin)
+                metrics.reconcileFailed()
+                logger.error(
+                    "cannot list tasks; the jobs of this platform wait until it answers", metadata: ["plugin": "\(plugin)", "error": "\(error)"])
             }
         }
-        return tasks
+        return (tasks, unlisted)
     }
 
     private func queueNewGenerations(desired: DesiredState, records: [JobRecord], now: Date) async throws -> [JobRecord] {

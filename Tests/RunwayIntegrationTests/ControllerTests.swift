@@ -256,4 +256,26 @@ import Testing
         #expect(objects.contains { $0["label"] == "runway.launcher.local" && $0["message"] == "started task"
             && $0["job"] == "logged" && $0["attempt"] == "1" && $0["profile"] == "logged-profile" })
     }
+
+    /// A platform that cannot be listed holds back only its own jobs: the others run, and its
+    /// jobs wait (neither failed as lost nor started again) while the error is logged.
+    @Test func anUnreachablePlatformStopsOnlyItsOwnJobs() async throws {
+        let workspace = try Workspace()
+        try workspace.write("local.yaml", workspace.profile() + workspace.job("healthy", "echo fine"))
+        try workspace.write("docker.yaml", """
+            apiVersion: runway/v1
+            kind: RunnerProfile
+            metadata: {name: gone-docker}
+            spec: {plugin: docker, image: runway-runner:dev, config: {host: "unix://\(workspace.root)/no-such-docker.sock"}}
+
+            """ + workspace.job("waits", "echo never", profile: "gone-docker"))
+        let controller = try startController(workspace)
+        defer { kill(controller.process.pid, SIGKILL) }
+        #expect(await RunningCommand.until { await state(workspace, "healthy") == .succeeded }, "\(controller.process.stderr)")
+        #expect(await RunningCommand.until { controller.process.stderr.contains("cannot list tasks; the jobs of this platform wait") })
+        #expect(await state(workspace, "waits") == .pending)
+        #expect(try await workspace.attempts("waits").isEmpty, "never started while its platform is unknown")
+        kill(controller.process.pid, SIGTERM)
+        await controller.process.wait(timeout: .seconds(20))
+    }
 }
