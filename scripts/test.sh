@@ -17,6 +17,7 @@ stop_services() {
   scripts/docker-engine stop "$engine"
 }
 trap stop_services EXIT
+trap 'exit 130' INT TERM  # so an interrupted run still stops them (through the EXIT trap)
 RUNWAY_TEST_DOCKER_HOST=$(scripts/docker-engine start "$engine")
 export RUNWAY_TEST_DOCKER_HOST
 moto_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
