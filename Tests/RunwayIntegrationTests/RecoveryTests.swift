@@ -17,15 +17,17 @@ import Testing
         manifest += workspace.job("later", "echo run >> \(runs)/later", profile: nil)
         try workspace.write("a.yaml", manifest)
         let port = freePort()
-        let first = try workspace.startApply(port: port, extra: ["--lease-duration", "3s"])
+        // A lease long enough to outlast a busy machine's delays between the kill and the
+        // second apply, so the second one surely finds it held.
+        let first = try workspace.startApply(port: port, extra: ["--lease-duration", "8s"])
         #expect(await RunningCommand.until {
             (1...4).allSatisfy { FileManager.default.fileExists(atPath: "\(runs)/crash-\($0)") }
         })
         kill(first.pid, SIGKILL)
         _ = await first.wait()
 
-        // The dead controller's lease (3s here) must run out before the second one leads.
-        let second = try await workspace.apply(port: port, extra: ["--lease-duration", "3s"])
+        // The dead controller's lease must run out before the second one leads.
+        let second = try await workspace.apply(port: port, extra: ["--lease-duration", "8s"])
         #expect(second.status == 0, "\(second.stdout)\n\(second.stderr)")
         #expect(second.stderr.contains("waiting: another controller leads this state"))
         for job in (1...4).map({ "crash-\($0)" }) + ["later"] {
