@@ -47,7 +47,8 @@ import Testing
         let runs = workspace.root + "/runs"
         try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
         var manifest = workspace.profile()
-        for index in 1...3 { manifest += workspace.job("pair-\(index)", "echo run >> \(runs)/pair-\(index); sleep 1") }
+        // The jobs outlast the second controller's start-up by far, even on a loaded machine.
+        for index in 1...3 { manifest += workspace.job("pair-\(index)", "echo run >> \(runs)/pair-\(index); sleep 3") }
         try workspace.write("a.yaml", manifest)
         let first = try workspace.startApply()
         #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: "\(runs)/pair-1") })
