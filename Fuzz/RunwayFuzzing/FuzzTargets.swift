@@ -1,3 +1,4 @@
+import Foundation
 import RunwayManifests
 
 /// The bodies of the fuzz targets, shared by the libFuzzer executables (Fuzz/fuzz-*) and the
@@ -13,5 +14,18 @@ public enum FuzzTargets {
     @discardableResult
     public static func hcl(_ bytes: [UInt8]) -> ManifestLoad {
         ManifestLoader().load(bytes: bytes, path: "fuzz.hcl")
+    }
+
+    /// Runs `target` on each file named on the command line (the executables' mode when not
+    /// built for libFuzzer: replaying a finding by hand).
+    public static func replay(_ target: ([UInt8]) -> ManifestLoad) {
+        for path in CommandLine.arguments.dropFirst() {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                FileHandle.standardError.write(Data("cannot read \(path)\n".utf8))
+                exit(1)
+            }
+            let load = target(Array(data))
+            print("\(path): ok, \(load.diagnostics.count) diagnostic(s)")
+        }
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import RunwayFuzzing
 
 // Built by scripts/fuzz with `-sanitize=fuzzer -D FUZZING`: libFuzzer provides main and calls
@@ -12,15 +11,6 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 #if !FUZZING
 @main
 struct Replay {
-    static func main() {
-        for path in CommandLine.arguments.dropFirst() {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                FileHandle.standardError.write(Data("cannot read \(path)\n".utf8))
-                exit(1)
-            }
-            FuzzTargets.hcl(Array(data))
-            print("\(path): ok")
-        }
-    }
+    static func main() { FuzzTargets.replay(FuzzTargets.hcl) }
 }
 #endif
