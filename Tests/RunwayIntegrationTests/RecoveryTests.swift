@@ -12,7 +12,9 @@ import Testing
         try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
         var manifest = workspace.profile()
         for index in 1...4 {
-            manifest += workspace.job("crash-\(index)", "echo run >> \(runs)/crash-\(index); sleep 3; echo done")
+            // Long enough that the kill surely lands mid-run, even when a loaded machine delays
+            // this test's polling by seconds (it did in CI: the first controller had finished).
+            manifest += workspace.job("crash-\(index)", "echo run >> \(runs)/crash-\(index); sleep 10; echo done")
         }
         manifest += workspace.job("later", "echo run >> \(runs)/later", profile: nil)
         try workspace.write("a.yaml", manifest)
@@ -23,6 +25,7 @@ import Testing
         #expect(await RunningCommand.until {
             (1...4).allSatisfy { FileManager.default.fileExists(atPath: "\(runs)/crash-\($0)") }
         })
+        #expect(!first.hasExited, "the first controller is killed mid-run, not after it finished")
         kill(first.pid, SIGKILL)
         _ = await first.wait()
 
@@ -48,11 +51,12 @@ import Testing
         try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
         var manifest = workspace.profile()
         // The jobs outlast the second controller's start-up by far, even on a loaded machine.
-        for index in 1...3 { manifest += workspace.job("pair-\(index)", "echo run >> \(runs)/pair-\(index); sleep 3") }
+        for index in 1...3 { manifest += workspace.job("pair-\(index)", "echo run >> \(runs)/pair-\(index); sleep 8") }
         try workspace.write("a.yaml", manifest)
         let first = try workspace.startApply()
         #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: "\(runs)/pair-1") })
         let second = try workspace.startApply()
+        #expect(!first.hasExited, "the second controller starts while the first runs")
         let (a, b) = (await first.wait(), await second.wait())
         #expect(a.status == 0 && b.status == 0, "\(a.stderr)\n\(b.stderr)")
         #expect(b.stderr.contains("waiting: another controller leads this state"))
