@@ -4,17 +4,8 @@
 # runner image, the Python packages that check the pod manifests against official schemas, and
 # moto (AWS's APIs on loopback).
 set -euo pipefail
-packages=(docker.io busybox-static curl openssl)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "installing: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh docker.io busybox-static curl openssl
 python3 -c 'import kubernetes_validate, botocore, yaml' 2>/dev/null || python3 -m pip install -q kubernetes-validate botocore pyyaml
 # moto's server plays AWS's ECS API for the ECS tests (pinned: its behaviour is what they know).
 command -v moto_server >/dev/null 2>&1 || python3 -m pip install -q "moto[server]==5.2.1"

@@ -14,9 +14,7 @@ func dockerBenchmark(_ options: Options) async throws {
         throw BenchError("set DOCKER_HOST to the engine to measure (scripts/docker-engine start DIR prints one)")
     }
     let image = ProcessInfo.processInfo.environment["RUNWAY_RUNNER_IMAGE"] ?? "runway-runner:dev"
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("runway-bench-docker-\(getpid())").path
-    try? FileManager.default.removeItem(atPath: root)
-    try FileManager.default.createDirectory(atPath: root + "/manifests", withIntermediateDirectories: true)
+    let root = try scratchDirectory("docker")
     defer { try? FileManager.default.removeItem(atPath: root) }
     var manifest = """
         apiVersion: runway/v1

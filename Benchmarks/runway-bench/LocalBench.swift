@@ -15,9 +15,7 @@ func localBenchmark(_ options: Options) async throws {
     guard FileManager.default.isExecutableFile(atPath: runway) else {
         throw BenchError("build the runway binary first (swift build -c release): \(runway) is missing")
     }
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("runway-bench-local-\(getpid())").path
-    try? FileManager.default.removeItem(atPath: root)
-    try FileManager.default.createDirectory(atPath: root + "/manifests", withIntermediateDirectories: true)
+    let root = try scratchDirectory("local")
     defer { try? FileManager.default.removeItem(atPath: root) }
     var manifest = """
         apiVersion: runway/v1
@@ -56,6 +54,14 @@ func localBenchmark(_ options: Options) async throws {
     print(String(format: "  floor: spawn+wait runway --version: %6.2f s  %7.1f processes/s", binaryFloor, Double(options.jobs) / binaryFloor))
     print(String(format: "  runway apply, end to end:           %6.2f s  %7.1f jobs/s (%.1fx the /bin/true floor's time, %.1fx the runway-binary floor's)",
         applySeconds, Double(options.jobs) / applySeconds, applySeconds / spawnFloor, applySeconds / binaryFloor))
+}
+
+/// A fresh temporary directory for one benchmark, with an empty `manifests/` in it.
+func scratchDirectory(_ name: String) throws -> String {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("runway-bench-\(name)-\(getpid())").path
+    try? FileManager.default.removeItem(atPath: root)
+    try FileManager.default.createDirectory(atPath: root + "/manifests", withIntermediateDirectories: true)
+    return root
 }
 
 struct BenchError: Error, CustomStringConvertible {

@@ -114,8 +114,9 @@ public final class AWSCredentialChain: Sendable {
             expiration: Self.element("Expiration", in: body).flatMap(Self.date))
     }
 
-    /// The text of the first `<name>…</name>` (STS answers in a fixed, flat XML shape).
-    static func element(_ name: String, in xml: String) -> String? {
+    /// The text of the first `<name>…</name>`, entities decoded. AWS's Query APIs (STS, EC2)
+    /// answer in fixed, flat XML shapes, so no XML parser is needed for the few fields read.
+    public static func element(_ name: String, in xml: String) -> String? {
         guard let open = xml.range(of: "<\(name)>"), let close = xml.range(of: "</\(name)>", range: open.upperBound..<xml.endIndex)
         else { return nil }
         return String(xml[open.upperBound..<close.lowerBound])

@@ -12,9 +12,7 @@ extension RunnerAPI {
         let token = self.readToken
         router.get("/v1/jobs") { request, _ -> Response in
             try Self.authorizeRead(request, token: token)
-            let records = try await store.jobRecords()
-            let latest = Dictionary(grouping: records, by: \.job).compactMap { $0.value.max { $0.updatedAt < $1.updatedAt } }
-            return try Self.json(latest.sorted { $0.job < $1.job }.map(JobStatusDocument.init))
+            return try Self.json(JobStatusDocument.latest(of: try await store.jobRecords()))
         }
         router.get("/v1/jobs/:name") { request, context -> Response in
             try Self.authorizeRead(request, token: token)
@@ -64,6 +62,12 @@ public struct JobStatusDocument: Codable, Sendable {
     /// When its current attempt began waiting for its runner (state `held`).
     public var heldSince: Date?
     public var lastHeartbeatAt: Date?
+
+    /// The latest generation of every job (by last update), sorted by job name.
+    public static func latest(of records: [JobRecord]) -> [JobStatusDocument] {
+        Dictionary(grouping: records, by: \.job).compactMap { $0.value.max { $0.updatedAt < $1.updatedAt } }
+            .sorted { $0.job < $1.job }.map(JobStatusDocument.init)
+    }
 
     public init(_ record: JobRecord) {
         job = record.job

@@ -84,10 +84,8 @@ public enum TestMoto {
     }
 
     static func element(_ name: String, in text: String) throws -> String {
-        guard let start = text.range(of: "<\(name)>"), let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex) else {
-            throw Failure(message: "no <\(name)> in \(text.prefix(300))")
-        }
-        return String(text[start.upperBound..<end.lowerBound])
+        guard let value = AWSCredentialChain.element(name, in: text) else { throw Failure(message: "no <\(name)> in \(text.prefix(300))") }
+        return value
     }
 
     struct Failure: Error, CustomStringConvertible {

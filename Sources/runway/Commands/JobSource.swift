@@ -50,9 +50,7 @@ enum JobSource {
     func jobs() async throws -> [JobStatusDocument] {
         switch self {
         case .local(let store, _, _):
-            let records = try await store.jobRecords()
-            return Dictionary(grouping: records, by: \.job).compactMap { $0.value.max { $0.updatedAt < $1.updatedAt } }
-                .sorted { $0.job < $1.job }.map(JobStatusDocument.init)
+            return JobStatusDocument.latest(of: try await store.jobRecords())
         case .remote(let client):
             return try await client.json([JobStatusDocument].self, "/v1/jobs") ?? []
         }
