@@ -10,10 +10,13 @@ scripts/install-promtool.sh
 # The Docker tests' engine (its own socket, data and exec roots) and the ECS tests' moto server
 # (127.0.0.1, a free port), both stopped by pid when the run ends.
 engine=$(mktemp -d /tmp/runway-docker-XXXXXX)
+kube="$engine.kube"
 moto_pid=""
+kube_pid=""
 stop_services() {
   [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null || true
-  rm -f "$engine.moto.log"
+  [ -n "$kube_pid" ] && kill "$kube_pid" 2>/dev/null || true
+  rm -rf "$engine.moto.log" "$kube" "$kube.log"
   scripts/docker-engine stop "$engine"
 }
 trap stop_services EXIT
@@ -26,6 +29,16 @@ moto_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$moto_port/moto-api/" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:$moto_port/moto-api/" >/dev/null || { echo "moto_server did not start:" >&2; cat "$engine.moto.log" >&2; exit 1; }
 export RUNWAY_TEST_MOTO_URL="http://127.0.0.1:$moto_port"
+
+# The Kubernetes tests' API server (Tests/Servers/kube_apiserver.py): TLS on a free loopback
+# port; its node "has" two images: the runner (this build's `runway runner`) and a shell.
+mkdir -p "$kube"
+printf '{"runway-runner:dev": {"entrypoint": ["%s/.build/debug/runway"], "cmd": ["runner"]}, "busybox:1.36": {"entrypoint": ["/bin/sh"]}}\n' "$PWD" >"$kube/images.json"
+python3 Tests/Servers/kube_apiserver.py --state "$kube" --images "$kube/images.json" >"$kube.log" 2>&1 &
+kube_pid=$!
+for _ in $(seq 1 100); do [ -f "$kube/url" ] && break; sleep 0.2; done
+[ -f "$kube/url" ] || { echo "the test Kubernetes API server did not start:" >&2; cat "$kube.log" >&2; exit 1; }
+export RUNWAY_TEST_KUBECONFIG="$kube/kubeconfig"
 
 swift build --build-tests
 DOCKER_HOST=$RUNWAY_TEST_DOCKER_HOST scripts/build-runner-image .build/debug/runway

@@ -148,7 +148,7 @@ extension Reconciler {
             guard let launcher = launchers[profile.plugin] else {
                 throw LauncherError(.unavailable, plugin: profile.plugin, task: name, "no launcher for this plugin")
             }
-            let spec = try taskSpec(name: name, owner: start.owner, attempt: attempt, token: token, profile: profile)
+            let spec = try taskSpec(name: name, owner: start.owner, attempt: attempt, token: token, profile: profile, timeout: job.spec.timeout)
             let handle = try await measured(profile.plugin, "start") { try await launcher.startTask(spec) }
             let startedAt = Date()
             let event = JobEvent(held, attempt: start.attempt, at: startedAt, kind: "task-started", message: "task \(name) started (\(handle.id))")
@@ -175,7 +175,9 @@ extension Reconciler {
         }
     }
 
-    private func taskSpec(name: String, owner: TaskOwner, attempt: AttemptRecord, token: String, profile: RunnerProfile) throws
+    private func taskSpec(
+        name: String, owner: TaskOwner, attempt: AttemptRecord, token: String, profile: RunnerProfile, timeout: Duration?
+    ) throws
         -> TaskSpec
     {
         var environment = profile.environment
@@ -186,6 +188,7 @@ extension Reconciler {
         return TaskSpec(
             name: name, labels: TaskLabels.labels(controllerID: configuration.controllerID, owner: owner), owner: owner,
             image: profile.image ?? configuration.image, arguments: ["runner"], environment: environment,
-            secretEnvironment: try SecretResolver.resolve(profile.secretEnvironment), config: profile.config)
+            secretEnvironment: try SecretResolver.resolve(profile.secretEnvironment), config: profile.config,
+            deadline: timeout.map { $0 + profile.startTimeout })
     }
 }

@@ -18,11 +18,14 @@ public struct TaskSpec: Sendable {
     public var secretEnvironment: [String: String]
     /// The profile's launcher config, already validated by the launcher.
     public var config: ConfigNode?
+    /// The longest this task should live (the job's timeout plus the profile's start timeout),
+    /// for platforms that enforce a deadline of their own as a safety net; nil without a timeout.
+    public var deadline: Duration?
 
     public init(
         name: String, labels: [String: String], owner: TaskOwner, image: String? = nil, entrypoint: [String]? = nil,
         arguments: [String] = [], environment: [String: String] = [:], secretEnvironment: [String: String] = [:],
-        config: ConfigNode? = nil
+        config: ConfigNode? = nil, deadline: Duration? = nil
     ) {
         self.name = name
         self.labels = labels
@@ -33,6 +36,7 @@ public struct TaskSpec: Sendable {
         self.environment = environment
         self.secretEnvironment = secretEnvironment
         self.config = config
+        self.deadline = deadline
     }
 }
 

@@ -119,4 +119,23 @@ import Testing
             },
             runsCommands: false))
     }
+
+    @Test(.enabled(if: TestKubernetes.shouldRun, "no test Kubernetes (RUNWAY_TEST_KUBECONFIG unset)"))
+    func kubernetesLauncher() async throws {
+        let cluster = try TestKubernetes.cluster()
+        let namespace = try await cluster.namespace("conformance")
+        let config = Self.config("{namespace: \(namespace), grace: 1s}")
+        try await check(Subject(
+            makeLauncher: {
+                let launcher = KubernetesLauncher(environment: ["KUBECONFIG": cluster.kubeconfig])
+                _ = launcher.validate(config: config)
+                return launcher
+            },
+            spec: { name, script, controllerID in
+                let owner = Self.owner(name)
+                return TaskSpec(
+                    name: name, labels: TaskLabels.labels(controllerID: controllerID, owner: owner), owner: owner,
+                    image: TestKubernetes.shellImage, entrypoint: ["/bin/sh", "-c", script], config: config)
+            }))
+    }
 }

@@ -21,6 +21,7 @@ enum Wiring {
                 logger: logger("runway.launcher.local")),
             DockerLauncher(logger: logger("runway.launcher.docker")),
             ECSLauncher(logger: logger("runway.launcher.ecs")),
+            KubernetesLauncher(logger: logger("runway.launcher.kubernetes")),
         ])
     }
 

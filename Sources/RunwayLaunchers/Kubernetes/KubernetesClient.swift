@@ -1,0 +1,127 @@
+import Foundation
+import RunwayHTTP
+import Synchronization
+
+/// The namespaced resources Runway uses, with their API paths.
+enum KubernetesResource: String, Sendable {
+    case jobs, pods, secrets
+
+    var group: String { self == .jobs ? "batch" : "" }
+    /// `jobs.batch`, `pods`: how RBAC and the API's messages name it.
+    var qualified: String { group.isEmpty ? rawValue : "\(rawValue).\(group)" }
+
+    func path(namespace: String, name: String?) -> String {
+        let prefix = group.isEmpty ? "/api/v1" : "/apis/\(group)/v1"
+        return "\(prefix)/namespaces/\(namespace)/\(rawValue)" + (name.map { "/\($0)" } ?? "")
+    }
+}
+
+/// One API call, named the way RBAC names it (the verb, the resource, the namespace).
+struct KubernetesCall: Sendable {
+    var verb: String
+    var resource: KubernetesResource
+    var namespace: String
+    var name: String?
+    var query: [(String, String)] = []
+    var body: [UInt8]?
+    var contentType = "application/json"
+
+    var method: String {
+        switch verb {
+        case "create": "POST"
+        case "update": "PUT"
+        case "patch": "PATCH"
+        case "delete": "DELETE"
+        default: "GET"
+        }
+    }
+
+    var summary: String { "\(verb) \(resource.qualified)\(name.map { " \($0)" } ?? "") in namespace \(namespace)" }
+}
+
+/// An answer other than 2xx: the HTTP status and the API's `metav1.Status`.
+struct KubernetesAPIError: Error, CustomStringConvertible {
+    var call: String
+    var status: Int
+    var reason: String
+    var message: String
+
+    var description: String { "\(call): HTTP \(status) \(reason): \(message)" }
+
+    /// Worth trying again: throttled or a server-side failure.
+    var isRetryable: Bool { status == 429 || (500...599).contains(status) && status != 501 }
+}
+
+/// Talks to one cluster's API server: authentication, TLS, retries with backoff (429 honouring
+/// `Retry-After`, 5xx and unreachable), and `metav1.Status` errors.
+final class KubernetesClient: Sendable {
+    let access: KubernetesAccess
+    private let http: HTTPClient
+    private let tokens: KubernetesTokenSource
+    /// API requests sent, retries included.
+    let requests = Atomic<Int>(0)
+    /// Tries per call (the first and the retries).
+    static let attempts = 6
+
+    init(access: KubernetesAccess) {
+        self.access = access
+        var configuration = HTTPClient.Configuration()
+        configuration.tls = access.tls
+        configuration.timeout = .seconds(30)
+        self.http = HTTPClient(configuration: configuration)
+        self.tokens = KubernetesTokenSource(access.credential)
+    }
+
+    /// Sends `call` and returns the successful answer's body; throws ``KubernetesAPIError`` for
+    /// an error answer, `HTTPError` when the server stayed unreachable, ``KubernetesAccessError``
+    /// when there is no credential to send.
+    func send(_ call: KubernetesCall) async throws -> [UInt8] {
+        var components = URLComponents()
+        components.queryItems = call.query.isEmpty ? nil : call.query.map { URLQueryItem(name: $0.0, value: $0.1) }
+        let query = components.percentEncodedQuery.map { "?" + $0.replacingOccurrences(of: "+", with: "%2B") } ?? ""
+        let url = access.server + call.resource.path(namespace: call.namespace, name: call.name) + query
+        var refreshedCredential = false
+        var attempt = 0
+        while true {
+            attempt += 1
+            var headers = [("Accept", "application/json")]
+            if call.body != nil { headers.append(("Content-Type", call.contentType)) }
+            if let authorization = try tokens.header() { headers.append(("Authorization", authorization)) }
+            requests.add(1, ordering: .relaxed)
+            let response: HTTPResponse
+            do {
+                response = try await http.send(HTTPRequest(method: call.method, url: url, headers: headers, body: call.body))
+            } catch let error as HTTPError where error.isUnreachable && attempt < Self.attempts {
+                try await Task.sleep(for: Self.backoff(attempt: attempt))
+                continue
+            }
+            if (200..<300).contains(response.status) { return response.body }
+            let failure = Self.error(call, response)
+            if response.status == 401 && !refreshedCredential {
+                refreshedCredential = true  // a rotated or expired token: read or run again, once
+                tokens.invalidate()
+                continue
+            }
+            guard failure.isRetryable, attempt < Self.attempts else { throw failure }
+            let retryAfter = response.headers["retry-after"].flatMap(Double.init).map { Duration.milliseconds(Int(min($0, 30) * 1000)) }
+            try await Task.sleep(for: retryAfter ?? Self.backoff(attempt: attempt))
+        }
+    }
+
+    /// 200 ms doubling, capped at 5 s, with jitter.
+    static func backoff(attempt: Int) -> Duration {
+        let base = min(0.2 * pow(2, Double(attempt - 1)), 5)
+        return .milliseconds(Int(base * Double.random(in: 0.5...1.0) * 1000))
+    }
+
+    static func error(_ call: KubernetesCall, _ response: HTTPResponse) -> KubernetesAPIError {
+        struct Status: Decodable {
+            var message: String?
+            var reason: String?
+        }
+        let status = try? JSONDecoder().decode(Status.self, from: Data(response.body))
+        return KubernetesAPIError(
+            call: call.summary, status: response.status, reason: status?.reason ?? "",
+            message: status?.message ?? String(response.text.prefix(300)))
+    }
+}
