@@ -39,4 +39,15 @@ public struct CompletionReport: Sendable, Codable, Hashable {
         self.exitCode = exitCode
         self.reason = reason
     }
+
+    /// The reason a runner reports when its task was told to stop (SIGTERM) while the job ran.
+    public static let stoppedReason = "stopped by SIGTERM"
+
+    /// The report as the controller records it: a runner stopped while Runway had not asked for
+    /// a stop was stopped by someone else (a Job or container deleted out of band, a node
+    /// drained), which is its task being lost, not its job failing.
+    public func settled(stopRequested: Bool) -> CompletionReport {
+        guard reason == Self.stoppedReason, !stopRequested else { return self }
+        return CompletionReport(exitCode: exitCode, reason: "task-lost (its task was stopped outside Runway: \(Self.stoppedReason))")
+    }
 }

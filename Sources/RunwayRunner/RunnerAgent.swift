@@ -135,7 +135,7 @@ public struct RunnerAgent: Sendable {
         }
     }
 
-    static let stoppedReason = "stopped by SIGTERM"
+    static let stoppedReason = CompletionReport.stoppedReason
 
     private func deliver(_ report: CompletionReport, for job: ClaimedJob, attempts: Int) async {
         var delay = 0.25

@@ -118,12 +118,13 @@ public struct RunnerService: Sendable {
     }
 
     /// The runner's final report; settles the job (succeeded, retry after backoff, or failed).
-    public func complete(attemptID: String, token: String, report: CompletionReport, now: Date = Date()) async throws {
+    public func complete(attemptID: String, token: String, report given: CompletionReport, now: Date = Date()) async throws {
         let backoff = configuration.backoff
         let jitter = Double.random(in: 0..<1)
         let metrics = self.metrics
         try await withRunningAttempt(attemptID, token: token, allowCompleted: true) { attempt, record in
             guard attempt.state == .running else { return StoreChange() }  // a repeated report
+            let report = given.settled(stopRequested: attempt.stopRequestedAt != nil)
             var next = attempt
             next.state = .completed
             next.exitCode = report.exitCode
@@ -143,7 +144,7 @@ public struct RunnerService: Sendable {
             }
             return change
         }
-        logger.debug("runner reported", metadata: ["attempt.id": "\(attemptID)", "exit.code": "\(report.exitCode.map(String.init) ?? "none")"])
+        logger.debug("runner reported", metadata: ["attempt.id": "\(attemptID)", "exit.code": "\(given.exitCode.map(String.init) ?? "none")"])
         onChange()
     }
 

@@ -37,6 +37,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -506,8 +507,8 @@ class Cluster:
             try:
                 with self.lock:
                     self.step()
-            except Exception as error:  # keep the loop alive; the tests see the symptom
-                print(f"kube_apiserver: control loop: {error!r}", file=sys.stderr, flush=True)
+            except Exception:  # keep the loop alive; the tests see the symptom
+                print("kube_apiserver: control loop:", traceback.format_exc(), file=sys.stderr, flush=True)
 
     def step(self):
         uids = {obj["metadata"]["uid"]: obj for table in self.objects.values() for obj in table.values()}
@@ -586,8 +587,7 @@ class Cluster:
                                 "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": meta["name"], "uid": meta["uid"],
                                                      "controller": True, "blockOwnerDeletion": True}]},
                    "spec": template["spec"]}
-            self.create("pods", key[0], pod, internal=True)
-            active = [pod]
+            active = [self.create("pods", key[0], pod, internal=True)]
             changed = True
         counts = {"active": len(active), "succeeded": succeeded, "failed": failed, "ready": sum(1 for p in active if p["status"].get("phase") == "Running")}
         for name, value in counts.items():
@@ -841,9 +841,10 @@ class Handler(BaseHTTPRequestHandler):
             self.authorize(user, verb, resource, namespace, name)
             delay_after = self.inject_faults(record)
             code, response = self.serve(method, verb, resource, namespace, name, query, body)
-            if delay_after:
-                time.sleep(delay_after)
             record["status"] = code
+            if delay_after:  # handled and logged; the answer is held back
+                self.remember(record)
+                time.sleep(delay_after)
             self.send_json(code, response)
         except APIError as error:
             record["status"] = error.code
@@ -853,9 +854,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(400, APIError(400, "BadRequest", f"the request could not be decoded: {error}").status())
         finally:
             if not url.path.startswith("/_test/"):
-                with self.cluster.lock:
-                    self.cluster.counters["requests"] += 1
-                    self.cluster.log.append(record)
+                self.remember(record)
+
+    def remember(self, record):
+        with self.cluster.lock:
+            if not record.get("logged"):
+                record["logged"] = True
+                self.cluster.counters["requests"] += 1
+                self.cluster.log.append(record)
 
     def authorize(self, user, verb, resource, namespace, name):
         group = RESOURCES[resource][0]

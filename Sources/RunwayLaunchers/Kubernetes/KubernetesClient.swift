@@ -60,8 +60,8 @@ final class KubernetesClient: Sendable {
     private let tokens: KubernetesTokenSource
     /// API requests sent, retries included.
     let requests = Atomic<Int>(0)
-    /// Tries per call (the first and the retries).
-    static let attempts = 6
+    /// Tries per call (the first and the retries), as client-go's default of 10 retries.
+    static let attempts = 10
 
     init(access: KubernetesAccess) {
         self.access = access
