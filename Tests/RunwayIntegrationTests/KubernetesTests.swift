@@ -252,6 +252,78 @@ struct KubernetesTests {
         #expect(left.isEmpty, "the Job, its pod and its Secret are gone: \(left)")
     }
 
+    /// The test server itself, checked with real clients: kubectl and the official Python client
+    /// create, list with selectors, page and delete against it without complaint.
+    @Test func realClientsWorkAgainstTheTestServer() throws {
+        let cluster = try TestKubernetes.cluster()
+        let namespace = "fidelity-\(UInt32.random(in: 0...UInt32.max))"
+        let result = try RunningCommand.shell(
+            "KUBECONFIG='\(cluster.kubeconfig)' python3 Tests/Servers/kube_fidelity.py \(namespace)", directory: Repository.root.path)
+        #expect(result.status == 0 && result.stdout == "ok\n", "\(result.stdout)\(result.stderr)")
+    }
+
+    /// The server refuses what a real one refuses: a value the official schema does not allow is
+    /// 422 Invalid with a cause per field; a wrong JSON type, or an unknown field under
+    /// fieldValidation=Strict (which Runway sends), fails decoding with 400. Nothing is created.
+    @Test func anInvalidObjectIsRejectedWithItsCauses() async throws {
+        let cluster = try TestKubernetes.cluster()
+        let namespace = try await cluster.namespace("invalid")
+        let jobs = "/apis/batch/v1/namespaces/\(namespace)/jobs"
+        func job(_ spec: String) -> String {
+            #"{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"bad"},"spec":\#(spec)}"#
+        }
+        let invalid = job(#"{"template":{"spec":{"restartPolicy":"Always","containers":[{"name":"runner","image":"x","imagePullPolicy":"Sometimes"}]}}}"#)
+        let text = try await cluster.request("POST", jobs, json: invalid, expect: [422])
+        let status = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(status["kind"] as? String == "Status" && status["reason"] as? String == "Invalid" && status["code"] as? Int == 422)
+        let causes = ((status["details"] as? [String: Any])?["causes"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
+        #expect(causes.contains("spec.template.spec.containers[0].imagePullPolicy"), "\(causes)")
+        #expect(causes.contains("spec.template.spec.restartPolicy"), "a Job's pods may not restart Always: \(causes)")
+
+        let wrongType = job(#"{"backoffLimit":"none","template":{"spec":{"restartPolicy":"Never","containers":[{"name":"runner","image":"x"}]}}}"#)
+        let decoding = try await cluster.request("POST", jobs, json: wrongType, expect: [400])
+        #expect(decoding.contains("BadRequest") && decoding.contains("backoffLimit"), "\(decoding)")
+        let unknown = job(#"{"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"runner","image":"x","bogus":1}]}}}"#)
+        let strict = try await cluster.request("POST", jobs + "?fieldValidation=Strict", json: unknown, expect: [400])
+        #expect(strict.contains(#"unknown field \"spec.template.spec.containers[0].bogus\""#), "\(strict)")
+        #expect(try await cluster.names(jobs).isEmpty)
+    }
+
+    /// Every profile key that reaches the Job, set at once: the server (official schemas,
+    /// strict) accepts the Job Runway builds from it.
+    @Test func aJobWithEveryConfigKeyIsValid() async throws {
+        let setup = try await Setup()
+        let config = LauncherConformanceTests.config("""
+            {namespace: \(setup.namespace), serviceAccount: runner, imagePullPolicy: IfNotPresent, imagePullSecrets: [registry],
+             resources: {requests: {cpu: 250m, memory: 256Mi, ephemeral-storage: 1Gi}, limits: {cpu: "1", memory: 1Gi}},
+             nodeSelector: {kubernetes.io/os: linux}, tolerations: [{key: dedicated, operator: Equal, value: runners, effect: NoSchedule}],
+             affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/arch, operator: In, values: [amd64]}]}]}},
+                        podAntiAffinity: {preferredDuringSchedulingIgnoredDuringExecution: [{weight: 10, podAffinityTerm: {topologyKey: kubernetes.io/hostname, labelSelector: {matchLabels: {app: runner}}}}]}},
+             priorityClassName: batch-low, securityContext: {runAsUser: 1000, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}},
+             podSecurityContext: {fsGroup: 2000, seccompProfile: {type: RuntimeDefault}}, annotations: {team: web}, labels: {app: runner},
+             automountServiceAccountToken: true, ttlSecondsAfterFinished: 600, grace: 5s}
+            """)
+        let launcher = KubernetesLauncher(environment: ["KUBECONFIG": setup.kubeconfig])
+        #expect(launcher.validate(config: config).isEmpty)
+        let owner = TaskOwner(job: "every-key", generation: Generation(digest: "0123456789abcdef"), attempt: 1, profile: "k8s")
+        let handle = try await launcher.startTask(TaskSpec(
+            name: owner.taskName(), labels: TaskLabels.labels(controllerID: setup.controllerID, owner: owner), owner: owner,
+            image: TestKubernetes.shellImage, entrypoint: ["/bin/sh", "-c", "true"], arguments: ["runner"],
+            environment: ["RUNWAY_TASK_TOKEN": "t", "PLAIN": "1"], secretEnvironment: ["SECRET": "s"], config: config,
+            deadline: .seconds(90)))
+        let job = try await setup.cluster.object("/apis/batch/v1/namespaces/\(setup.namespace)/jobs/\(owner.taskName())")
+        let spec = job["spec"] as? [String: Any] ?? [:]
+        #expect(spec["activeDeadlineSeconds"] as? Int == 90 && spec["ttlSecondsAfterFinished"] as? Int == 600)
+        let pod = ((spec["template"] as? [String: Any])?["spec"] as? [String: Any]) ?? [:]
+        let container = (pod["containers"] as? [[String: Any]])?.first ?? [:]
+        let security = container["securityContext"] as? [String: Any] ?? [:]
+        #expect(security["runAsUser"] as? Int == 1000 && security["runAsNonRoot"] as? Bool == true && security["allowPrivilegeEscalation"] as? Bool == false,
+            "the defaults stay unless overridden: \(security)")
+        #expect(pod["terminationGracePeriodSeconds"] as? Int == 5 && pod["priorityClassName"] as? String == "batch-low")
+        #expect(!(try await setup.requests()).contains { $0["status"] as? Int == 422 })
+        try await launcher.stopTask(handle)
+    }
+
     /// The Role in Manifests/kubernetes grants what the launcher needs: a run as a user holding
     /// exactly its rules succeeds, and without one verb the error names that verb.
     @Test func theManifestsRoleIsEnoughAndAMissingVerbIsNamed() async throws {

@@ -8,8 +8,10 @@ Runway uses, and plays the Job controller, scheduler, kubelet and garbage collec
   Orphan, as on a real server). Lists take labelSelector (equality and set-based), fieldSelector
   (metadata.name/namespace), limit and continue.
 - Every object received is checked against the official schemas (kubernetes-validate, strict, for
-  Kubernetes 1.30) plus the server-side rules Runway can break (names, labels, restartPolicy);
-  an invalid one is refused with 422 Invalid and its causes, as a real server refuses it.
+  Kubernetes 1.30) plus the server-side rules Runway can break (names, labels, restartPolicy),
+  and refused as a real server refuses it: a wrong JSON type fails decoding (400 BadRequest), an
+  unknown field is refused under fieldValidation=Strict (400) and kept otherwise, an invalid
+  value is 422 Invalid with a cause per field.
 - Errors are metav1.Status bodies. Requests carry a bearer token (or a client certificate whose
   CN names a user); each user has RBAC rules; 401 and 403 read as the real server's.
 - A Job gets a Pod; a schedulable Pod whose image is known runs its container's command as a
@@ -111,16 +113,26 @@ class Validator:
                 self.validators[key] = jsonschema.validators.Draft202012Validator(schema, registry=registry)
             return self.validators[key]
 
-    def causes(self, obj, resource):
-        causes = []
+    def problems(self, obj, resource):
+        """(decoding errors, unknown fields, invalid-value causes), as a real server tells them apart:
+        a wrong JSON type fails decoding (400), an unknown field is refused only under
+        fieldValidation=Strict (400), anything else is a 422 with causes."""
+        decoding, unknown, causes = [], [], []
         for error in self.validator(obj.get("kind", ""), obj.get("apiVersion", "")).iter_errors(obj):
-            field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in error.absolute_path).replace(".[", "[")
-            unknown = error.validator == "additionalProperties"
-            causes.append({"reason": "FieldValueInvalid" if not unknown else "FieldValueNotSupported",
-                           "message": f"Invalid value: {json.dumps(error.instance)[:120]}: {error.message}" if not unknown else error.message,
-                           "field": field})
-        causes += semantic_causes(obj, resource)
-        return causes
+            field = path_text(error.absolute_path)
+            if error.validator == "additionalProperties":
+                extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+                unknown += [f"{field}.{name}" if field else name for name in extra]
+            elif error.validator == "type":
+                decoding.append(f"json: cannot unmarshal {type(error.instance).__name__} into Go struct field {obj.get('kind')}.{field} of type {error.validator_value}")
+            else:
+                reason = "FieldValueNotSupported" if error.validator == "enum" else "FieldValueRequired" if error.validator == "required" else "FieldValueInvalid"
+                causes.append({"reason": reason, "message": f"Invalid value: {json.dumps(error.instance)[:120]}: {error.message}", "field": field})
+        return decoding, unknown, causes + semantic_causes(obj, resource)
+
+
+def path_text(path):
+    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
 
 
 def semantic_causes(obj, resource):
@@ -154,7 +166,7 @@ def semantic_causes(obj, resource):
         if pod_spec.get("restartPolicy") not in ("Never", "OnFailure"):
             causes.append({"reason": "FieldValueNotSupported", "field": f"{where}.restartPolicy",
                            "message": f'Unsupported value: "{pod_spec.get("restartPolicy", "Always")}": supported values: "OnFailure", "Never"'})
-        if (obj.get("spec") or {}).get("backoffLimit", 0) < 0:
+        if isinstance((obj.get("spec") or {}).get("backoffLimit"), int) and obj["spec"]["backoffLimit"] < 0:
             causes.append({"reason": "FieldValueInvalid", "field": "spec.backoffLimit", "message": "Invalid value: must be greater than or equal to 0"})
     elif resource == "pods":
         pod_spec, where = obj.get("spec") or {}, "spec"
@@ -165,6 +177,10 @@ def semantic_causes(obj, resource):
         for index, container in enumerate(containers):
             if not container.get("image"):
                 causes.append({"reason": "FieldValueRequired", "field": f"{where}.containers[{index}].image", "message": "Required value"})
+            policy = container.get("imagePullPolicy")
+            if policy is not None and policy not in ("Always", "IfNotPresent", "Never"):
+                causes.append({"reason": "FieldValueNotSupported", "field": f"{where}.containers[{index}].imagePullPolicy",
+                               "message": f'Unsupported value: "{policy}": supported values: "Always", "IfNotPresent", "Never"'})
             if not DNS1123_LABEL.match(container.get("name") or ""):
                 causes.append({"reason": "FieldValueInvalid", "field": f"{where}.containers[{index}].name", "message": "Invalid value: must be an RFC 1123 label"})
     if resource == "secrets":
@@ -324,7 +340,7 @@ class Cluster:
         if namespace is not None and self.objects["namespaces"][(None, namespace)]["metadata"].get("deletionTimestamp"):
             raise APIError(403, "Forbidden", f'unable to create new content in namespace {namespace} because it is being terminated')
 
-    def validate(self, obj, resource):
+    def validate(self, obj, resource, strict=False):
         group, version, kind, _ = RESOURCES[resource]
         expected = f"{group}/{version}" if group else version
         obj.setdefault("apiVersion", expected)  # inferred from the endpoint, as a real server does
@@ -332,17 +348,21 @@ class Cluster:
         if obj.get("kind") != kind or obj.get("apiVersion") != expected:
             raise APIError(400, "BadRequest", f"the API version in the data ({obj.get('apiVersion')}) does not match the expected API version ({expected})"
                            if obj.get("apiVersion") != expected else f"kind {obj.get('kind')!r} does not match {kind!r}")
-        causes = self.validator.causes(obj, resource)
+        decoding, unknown, causes = self.validator.problems(obj, resource)
+        name = (obj.get("metadata") or {}).get("name", "")
+        if decoding or (strict and unknown):
+            self.counters["invalid"] += 1
+            detail = decoding[0] if decoding else "strict decoding error: " + ", ".join(f'unknown field "{f}"' for f in unknown)
+            raise APIError(400, "BadRequest", f"{kind} in version \"{version}\" cannot be handled as a {kind}: {detail}")
         if causes:
             self.counters["invalid"] += 1
-            name = (obj.get("metadata") or {}).get("name", "")
             text = ", ".join(f"{c['field']}: {c['message']}" for c in causes[:5])
             raise APIError(422, "Invalid", f'{kind}.{group or "core"} "{name}" is invalid: [{text}]'.replace(".core", ""),
                            {"name": name, "group": group, "kind": kind, "causes": causes})
 
-    def create(self, resource, namespace, obj, internal=False):
+    def create(self, resource, namespace, obj, internal=False, strict=False):
         if not internal:
-            self.validate(obj, resource)
+            self.validate(obj, resource, strict)
         self.check_namespace(namespace)
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
@@ -410,10 +430,10 @@ class Cluster:
             container.setdefault("terminationMessagePolicy", "File")
             container.setdefault("resources", {})
 
-    def replace(self, resource, namespace, name, obj, internal=False):
+    def replace(self, resource, namespace, name, obj, internal=False, strict=False):
         current = self.get(resource, namespace, name)
         if not internal:
-            self.validate(obj, resource)
+            self.validate(obj, resource, strict)
             given = (obj.get("metadata") or {}).get("resourceVersion")
             if given is not None and given != current["metadata"]["resourceVersion"]:
                 raise APIError(409, "Conflict", f'Operation cannot be fulfilled on {qualified(resource)} "{name}": the object has been modified; '
@@ -790,7 +810,10 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass  # the client went away (a controller killed while its answer was held back)
 
     def read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -902,6 +925,7 @@ class Handler(BaseHTTPRequestHandler):
     def serve(self, method, verb, resource, namespace, name, query, body):
         cluster = self.cluster
         group, version, kind, namespaced = RESOURCES[resource]
+        strict = query.get("fieldValidation") == "Strict"
         with cluster.lock:
             if verb == "list":
                 return 200, self.list(resource, namespace, query)
@@ -912,11 +936,11 @@ class Handler(BaseHTTPRequestHandler):
             if verb == "create":
                 obj = json.loads(body or b"{}")
                 if query.get("dryRun") == "All":
-                    cluster.validate(obj, resource)
+                    cluster.validate(obj, resource, strict)
                     return 201, obj
-                return 201, public(cluster.create(resource, namespace, obj))
+                return 201, public(cluster.create(resource, namespace, obj, strict=strict))
             if verb == "update":
-                return 200, public(cluster.replace(resource, namespace, name, json.loads(body or b"{}")))
+                return 200, public(cluster.replace(resource, namespace, name, json.loads(body or b"{}"), strict=strict))
             if verb == "patch":
                 current = cluster.get(resource, namespace, name)
                 content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -930,7 +954,7 @@ class Handler(BaseHTTPRequestHandler):
                                    "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
                 if not (isinstance(patch, dict) and (patch.get("metadata") or {}).get("resourceVersion")):
                     patched.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
-                return 200, public(cluster.replace(resource, namespace, name, patched))
+                return 200, public(cluster.replace(resource, namespace, name, patched, strict=strict))
             if verb == "delete":
                 options = json.loads(body) if body else {}
                 policy = query.get("propagationPolicy") or options.get("propagationPolicy")

@@ -76,8 +76,11 @@ final class KubernetesClient: Sendable {
     /// an error answer, `HTTPError` when the server stayed unreachable, ``KubernetesAccessError``
     /// when there is no credential to send.
     func send(_ call: KubernetesCall) async throws -> [UInt8] {
+        var parameters = call.query
+        // Refuse unknown fields rather than drop them (a real server's default only warns).
+        if ["create", "update", "patch"].contains(call.verb) { parameters.append(("fieldValidation", "Strict")) }
         var components = URLComponents()
-        components.queryItems = call.query.isEmpty ? nil : call.query.map { URLQueryItem(name: $0.0, value: $0.1) }
+        components.queryItems = parameters.isEmpty ? nil : parameters.map { URLQueryItem(name: $0.0, value: $0.1) }
         let query = components.percentEncodedQuery.map { "?" + $0.replacingOccurrences(of: "+", with: "%2B") } ?? ""
         let url = access.server + call.resource.path(namespace: call.namespace, name: call.name) + query
         var refreshedCredential = false
