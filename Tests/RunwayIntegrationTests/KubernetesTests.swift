@@ -324,6 +324,54 @@ struct KubernetesTests {
         try await launcher.stopTask(handle)
     }
 
+    /// The ways a kubeconfig proves who the controller is, each through the launcher to the
+    /// server: a client certificate, a credential plugin; and a refused credential is named.
+    @Test func clientCertificatesAndCredentialPluginsAuthenticate() async throws {
+        let cluster = try TestKubernetes.cluster()
+        let scratch = TemporaryDirectory()
+        let directory = (cluster.kubeconfig as NSString).deletingLastPathComponent
+        let name = "runway-cert-\(UInt32.random(in: 0...UInt32.max))"
+        let made = try RunningCommand.shell("""
+            openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=\(name) 2>/dev/null &&
+            openssl x509 -req -in client.csr -CA '\(directory)/ca.crt' -CAkey '\(directory)/ca.key' -CAcreateserial -out client.crt -days 1 2>/dev/null
+            """, directory: scratch.path)
+        try #require(made.status == 0, "\(made.stderr)")
+        let all = #"[{"apiGroups":["*"],"resources":["*"],"verbs":["*"]}]"#
+        try await cluster.request("POST", "/_test/users", json: #"{"name":"\#(name)","commonName":"\#(name)","rules":\#(all)}"#)
+        let namespace = try await cluster.namespace("auth")
+        let config = LauncherConformanceTests.config("{namespace: \(namespace)}")
+        let ca = try String(contentsOfFile: directory + "/ca.crt", encoding: .utf8)
+        func kubeconfig(_ user: String) throws -> String {
+            try scratch.write("kubeconfig-\(UInt32.random(in: 0...UInt32.max))", """
+                apiVersion: v1
+                kind: Config
+                current-context: test
+                clusters: [{name: test, cluster: {server: "\(cluster.url)", certificate-authority-data: \(Data(ca.utf8).base64EncodedString())}}]
+                contexts: [{name: test, context: {cluster: test, user: me}}]
+                users: [{name: me, user: \(user)}]
+                """)
+        }
+        let certificate = try kubeconfig("{client-certificate: client.crt, client-key: client.key}")
+        let byCertificate = KubernetesLauncher(environment: ["KUBECONFIG": certificate])
+        #expect(byCertificate.validate(config: config).isEmpty)
+        #expect(try await byCertificate.listTasks(managedBy: "nobody").isEmpty)
+
+        let plugin = try scratch.write("plugin.sh", """
+            #!/bin/sh
+            echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"\(cluster.token)"}}'
+            """)
+        chmod(plugin, 0o755)
+        let byPlugin = KubernetesLauncher(environment: ["KUBECONFIG": try kubeconfig("{exec: {apiVersion: client.authentication.k8s.io/v1, command: ./plugin.sh}}")])
+        _ = byPlugin.validate(config: config)
+        #expect(try await byPlugin.listTasks(managedBy: "nobody").isEmpty)
+
+        let refused = KubernetesLauncher(environment: ["KUBECONFIG": try kubeconfig("{token: not-a-token}")])
+        _ = refused.validate(config: config)
+        let error = await #expect(throws: LauncherError.self) { try await refused.listTasks(managedBy: "nobody") }
+        #expect(error?.code == .unauthorized && error?.description.contains("HTTP 401") == true && error?.description.contains("refused the credentials from kubeconfig") == true,
+            "\(String(describing: error))")
+    }
+
     /// The Role in Manifests/kubernetes grants what the launcher needs: a run as a user holding
     /// exactly its rules succeeds, and without one verb the error names that verb.
     @Test func theManifestsRoleIsEnoughAndAMissingVerbIsNamed() async throws {
