@@ -8,6 +8,7 @@
 // docker:    --containers N (30); needs DOCKER_HOST and the image scripts/build-runner-image makes
 //            (not part of `all`)
 // ecs:       --tasks N (500); needs RUNWAY_TEST_MOTO_URL (a moto_server; not part of `all`)
+// kubernetes: --tasks N (500); needs RUNWAY_TEST_KUBECONFIG (Tests/Servers/kube_apiserver.py; not part of `all`)
 import Foundation
 
 struct Options {
@@ -25,7 +26,7 @@ struct Options {
         var iterator = arguments.dropFirst().makeIterator()
         while let argument = iterator.next() {
             switch argument {
-            case "manifests", "local", "controller", "docker", "ecs", "all": mode = argument
+            case "manifests", "local", "controller", "docker", "ecs", "kubernetes", "all": mode = argument
             case "--tasks": tasks = Int(iterator.next() ?? "") ?? tasks
             case "--containers": containers = Int(iterator.next() ?? "") ?? containers
             case "--changes": changes = Int(iterator.next() ?? "") ?? changes
@@ -35,7 +36,7 @@ struct Options {
             case "--jobs": jobs = Int(iterator.next() ?? "") ?? jobs
             case "--parallelism": parallelism = Int(iterator.next() ?? "") ?? parallelism
             default:
-                FileHandle.standardError.write(Data("usage: runway-bench [manifests|local|controller|docker|ecs|all] [--files N] [--runs R] [--jobs N] [--parallelism P] [--changes N] [--idle-seconds S] [--containers N] [--tasks N]\n".utf8))
+                FileHandle.standardError.write(Data("usage: runway-bench [manifests|local|controller|docker|ecs|kubernetes|all] [--files N] [--runs R] [--jobs N] [--parallelism P] [--changes N] [--idle-seconds S] [--containers N] [--tasks N]\n".utf8))
                 exit(2)
             }
         }
@@ -48,3 +49,4 @@ if options.mode == "all" || options.mode == "local" { try await localBenchmark(o
 if options.mode == "all" || options.mode == "controller" { try await controllerBenchmark(options) }
 if options.mode == "docker" { try await dockerBenchmark(options) }
 if options.mode == "ecs" { try await ecsBenchmark(options) }
+if options.mode == "kubernetes" { try await kubernetesBenchmark(options) }

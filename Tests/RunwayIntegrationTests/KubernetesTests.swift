@@ -372,6 +372,29 @@ struct KubernetesTests {
             "\(String(describing: error))")
     }
 
+    @Test func theKubernetesSampleRunsAndLeavesNothing() async throws {
+        let setup = try await Setup()
+        try await setup.cluster.request(
+            "POST", "/api/v1/namespaces", json: #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"runway-runners"}}"#, expect: [201, 409])
+        let result = try await setup.workspace.apply(
+            extra: ["--controller-id", setup.controllerID], directory: Repository.path("Samples/kubernetes"),
+            environment: setup.environment.merging(["DEPLOY_TOKEN": "twelve-chars"]) { $1 })
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("3/3 jobs succeeded"))
+        let deploy = try RunwayExecutable.run(["logs", "deploy", "--state-dir", setup.workspace.state])
+        #expect(deploy.stdout == "hello from a pod, deploying with a token of 12 characters\n", "\(deploy.stdout)")
+        let selector = "labelSelector=runway.io%2Fmanaged-by%3D\(setup.controllerID)"
+        var left: [String] = []
+        _ = await RunningCommand.until(timeout: .seconds(20)) {
+            left = []
+            for path in ["/apis/batch/v1/namespaces/runway-runners/jobs", "/api/v1/namespaces/runway-runners/pods", "/api/v1/namespaces/runway-runners/secrets"] {
+                left += (try? await setup.cluster.names(path + "?" + selector)) ?? ["(not listed)"]
+            }
+            return left.isEmpty
+        }
+        #expect(left.isEmpty, "\(left)")
+    }
+
     /// The Role in Manifests/kubernetes grants what the launcher needs: a run as a user holding
     /// exactly its rules succeeds, and without one verb the error names that verb.
     @Test func theManifestsRoleIsEnoughAndAMissingVerbIsNamed() async throws {
