@@ -22,15 +22,8 @@ func ecsBenchmark(_ options: Options) async throws {
             name: owner.taskName(), labels: TaskLabels.labels(controllerID: controllerID, owner: owner), owner: owner,
             image: "runway-runner:dev", arguments: ["runner"], config: config))
     }
-    var times: [Double] = []
-    var requests = 0
-    var listed = 0
-    for run in 0...5 {
-        let before = launcher.requestCount
-        let started = ContinuousClock.now
-        listed = try await launcher.listTasks(managedBy: controllerID).count
-        if run > 0 { times.append((ContinuousClock.now - started).timeInterval * 1000) }
-        requests = launcher.requestCount - before
+    let (times, requests, listed) = try await observationPasses(requestCount: { launcher.requestCount }) {
+        try await launcher.listTasks(managedBy: controllerID).count
     }
     var floor: [Double] = []
     for _ in 0...5 {
@@ -42,4 +35,20 @@ func ecsBenchmark(_ options: Options) async throws {
     print("runway-bench ecs: \(options.tasks) tasks running on moto's ECS")
     print(String(format: "  one pass's observation: %d requests, median %.1f ms (%d tasks listed)", requests, percentile(times, 0.5), listed))
     print(String(format: "  floor: one ListTasks page: median %.1f ms; the pass costs %.1fx it", percentile(floor, 0.5), percentile(times, 0.5) / percentile(floor, 0.5)))
+}
+
+/// One reconcile pass's observation, timed: a warm-up, then 5 passes (their times in ms), the
+/// requests the last one sent, and what it counted.
+func observationPasses(requestCount: () -> Int, _ pass: () async throws -> Int) async throws -> (times: [Double], requests: Int, counted: Int) {
+    var times: [Double] = []
+    var requests = 0
+    var counted = 0
+    for run in 0...5 {
+        let before = requestCount()
+        let started = ContinuousClock.now
+        counted = try await pass()
+        if run > 0 { times.append((ContinuousClock.now - started).timeInterval * 1000) }
+        requests = requestCount() - before
+    }
+    return (times, requests, counted)
 }

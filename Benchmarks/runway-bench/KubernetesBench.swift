@@ -29,15 +29,8 @@ func kubernetesBenchmark(_ options: Options) async throws {
     _ = await RunningCommand.until(timeout: .seconds(120)) {
         ((try? await launcher.listTasks(managedBy: controllerID)) ?? []).filter { $0.state == .running }.count == options.tasks
     }
-    var times: [Double] = []
-    var requests = 0
-    var running = 0
-    for run in 0...5 {
-        let before = launcher.requestCount
-        let started = ContinuousClock.now
-        running = try await launcher.listTasks(managedBy: controllerID).filter { $0.state == .running }.count
-        if run > 0 { times.append((ContinuousClock.now - started).timeInterval * 1000) }
-        requests = launcher.requestCount - before
+    let (times, requests, running) = try await observationPasses(requestCount: { launcher.requestCount }) {
+        try await launcher.listTasks(managedBy: controllerID).filter { $0.state == .running }.count
     }
     var floor: [Double] = []
     let selector = "runway.io%2Fmanaged-by%3D\(controllerID)"

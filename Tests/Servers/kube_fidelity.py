@@ -80,6 +80,16 @@ for index in range(3):
         metadata=client.V1ObjectMeta(name=f"python-{index}", labels={"made-by": "python"}, owner_references=[client.V1OwnerReference(
             api_version="batch/v1", kind="Job", name=f"python-{index}", uid=created.metadata.uid)]),
         string_data={"KEY": "value"}))
+stale = core.read_namespaced_secret("python-0", namespace)
+core.patch_namespaced_secret("python-0", namespace, {"metadata": {"annotations": {"touched": "yes"}}})
+try:
+    core.replace_namespaced_secret("python-0", namespace, stale)
+    check(False, "an update with a stale resourceVersion is refused")
+except client.ApiException as error:
+    check(error.status == 409 and json.loads(error.body)["reason"] == "Conflict", f"409 Conflict: {error.body}")
+current = core.read_namespaced_secret("python-0", namespace)
+current.metadata.labels["updated"] = "yes"
+check(core.replace_namespaced_secret("python-0", namespace, current).metadata.labels["updated"] == "yes", "an update with the current resourceVersion")
 page = batch.list_namespaced_job(namespace, label_selector="made-by=python", limit=2)
 check(len(page.items) == 2 and page.metadata._continue, "a first page of 2 with a continue token")
 rest = batch.list_namespaced_job(namespace, label_selector="made-by=python", limit=2, _continue=page.metadata._continue)

@@ -64,14 +64,7 @@ struct DockerSettings: Sendable, Hashable {
             }
         }
         extraHosts = list("extraHosts")
-        if let node = reader.value("labels") {
-            labels = node.stringMap("spec.config.labels", diagnostics: &diagnostics) ?? [:]
-            for entry in node.entries ?? [] where entry.key.hasPrefix(TaskLabels.prefix) {
-                diagnostics.append(.error(
-                    "reserved-label", "label '\(entry.key)' in 'spec.config.labels' is reserved: Runway sets the \(TaskLabels.prefix)* labels",
-                    at: entry.keyLocation))
-            }
-        }
+        labels = reader.value("labels")?.extraLabels("spec.config.labels", diagnostics: &diagnostics) ?? [:]
         user = string("user")
         if let node = reader.value("registryAuth") {
             registryAuth = node.secretReference("spec.config.registryAuth", name: "registryAuth", diagnostics: &diagnostics)

@@ -82,12 +82,7 @@ struct KubernetesSettings: Sendable, Hashable {
         if let given = shaped("podSecurityContext", KubernetesShapes.podSecurityContext) { podSecurityContext = podSecurityContext.overlaid(with: given) }
         annotations = reader.value("annotations")?.stringMap("spec.config.annotations", diagnostics: &diagnostics) ?? [:]
         if let node = reader.value("labels") {
-            labels = node.stringMap("spec.config.labels", diagnostics: &diagnostics) ?? [:]
-            for entry in node.entries ?? [] where entry.key.hasPrefix(TaskLabels.prefix) {
-                diagnostics.append(.error(
-                    "reserved-label", "label '\(entry.key)' in 'spec.config.labels' is reserved: Runway sets the \(TaskLabels.prefix)* labels",
-                    at: entry.keyLocation))
-            }
+            labels = node.extraLabels("spec.config.labels", diagnostics: &diagnostics)
             for entry in node.entries ?? [] {
                 if let value = entry.value.scalar?.text, !Self.isLabelValue(value) {
                     diagnostics.append(.error("bad-value", "label value '\(value)' of 'spec.config.labels.\(entry.key)' is not a Kubernetes label value (at most 63 letters, digits, '-', '_', '.')", at: entry.value.location))
