@@ -42,11 +42,13 @@ import time
 import traceback
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import jsonschema
 import referencing
 from kubernetes_validate import utils as kv
+
+from testserver import announce, serve_tls
 
 SCHEMA_VERSION = "1.30.0"
 NODE = "runway-test-node"
@@ -1038,21 +1040,6 @@ class Handler(BaseHTTPRequestHandler):
         raise APIError(404, "NotFound", f"no test control {method} {path}")
 
 
-def make_certificates(directory):
-    """A CA and a serving certificate for 127.0.0.1 and localhost, made with openssl."""
-    def run(*arguments):
-        subprocess.run(["openssl", *arguments], check=True, capture_output=True)
-
-    ca_key, ca, key, csr, cert = (os.path.join(directory, n) for n in ("ca.key", "ca.crt", "server.key", "server.csr", "server.crt"))
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=runway-test-kubernetes-ca")
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=kube-apiserver")
-    extensions = os.path.join(directory, "server.ext")
-    with open(extensions, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", extensions)
-    return ca, cert, key, ca_key
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--state", required=True, help="directory for certificates, kubeconfig, url and pod logs")
@@ -1064,20 +1051,11 @@ def main():
     logs = os.path.join(arguments.state, "pods")
     os.makedirs(logs, exist_ok=True)
     cluster = Cluster(images, logs)
-    ca, cert, key, _ = make_certificates(arguments.state)
     admin_token = uuid.uuid4().hex
-
     Handler.cluster = cluster
     Handler.admin_token = admin_token
-    server = ThreadingHTTPServer(("127.0.0.1", arguments.port), Handler)
-    server.daemon_threads = True
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    context.load_verify_locations(ca)
-    context.verify_mode = ssl.CERT_OPTIONAL  # a client certificate signed by the CA names a user
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server, url, ca = serve_tls(Handler, arguments.state, arguments.port)
     Handler.port = server.server_address[1]
-    url = f"https://127.0.0.1:{Handler.port}"
     ca_data = base64.b64encode(open(ca, "rb").read()).decode()
     kubeconfig = {
         "apiVersion": "v1", "kind": "Config", "current-context": "test", "preferences": {},
@@ -1097,9 +1075,7 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     threading.Thread(target=cluster.run_forever, daemon=True).start()
-    with open(os.path.join(arguments.state, "url.tmp"), "w") as f:
-        f.write(url)
-    os.rename(os.path.join(arguments.state, "url.tmp"), os.path.join(arguments.state, "url"))
+    announce(arguments.state, url)
     server.serve_forever()
 
 

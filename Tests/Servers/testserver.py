@@ -1,0 +1,44 @@
+"""What the tests' API servers share: certificates made with openssl, and serving HTTPS on a free
+loopback port with the URL written to a file once ready."""
+import os
+import ssl
+import subprocess
+from http.server import ThreadingHTTPServer
+
+
+def make_certificates(directory):
+    """A CA and a serving certificate for 127.0.0.1 and localhost, made with openssl."""
+    def run(*arguments):
+        subprocess.run(["openssl", *arguments], check=True, capture_output=True)
+
+    ca_key, ca, key, csr, cert = (os.path.join(directory, n) for n in ("ca.key", "ca.crt", "server.key", "server.csr", "server.crt"))
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=runway-test-ca")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=runway-test-server")
+    extensions = os.path.join(directory, "server.ext")
+    with open(extensions, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", extensions)
+    return ca, cert, key, ca_key
+
+
+def serve_tls(handler, state, port=0, client_ca=True):
+    """An HTTPS server for `handler` on 127.0.0.1 (a free port unless given), with a fresh CA in
+    `state`; when `client_ca`, a client certificate signed by that CA is asked for (optional).
+    Returns (server, url, ca path)."""
+    ca, cert, key, _ = make_certificates(state)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    if client_ca:
+        context.load_verify_locations(ca)
+        context.verify_mode = ssl.CERT_OPTIONAL
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    return server, f"https://127.0.0.1:{server.server_address[1]}", ca
+
+
+def announce(state, url):
+    """Writes `url` to state/url atomically: the test command waits for that file."""
+    with open(os.path.join(state, "url.tmp"), "w") as f:
+        f.write(url)
+    os.rename(os.path.join(state, "url.tmp"), os.path.join(state, "url"))
