@@ -7,16 +7,20 @@ scripts/install-deps.sh
 scripts/install-test-deps.sh
 scripts/install-promtool.sh
 
-# The Docker tests' engine (its own socket, data and exec roots) and the ECS tests' moto server
-# (127.0.0.1, a free port), both stopped by pid when the run ends.
+# The Docker tests' engine (its own socket, data and exec roots), the ECS tests' moto server and
+# the Kubernetes and Nomad tests' API servers (127.0.0.1, free ports), all stopped by pid when
+# the run ends.
 engine=$(mktemp -d /tmp/runway-docker-XXXXXX)
 kube="$engine.kube"
+nomad="$engine.nomad"
 moto_pid=""
 kube_pid=""
+nomad_pid=""
 stop_services() {
   [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null || true
   [ -n "$kube_pid" ] && kill "$kube_pid" 2>/dev/null || true
-  rm -rf "$engine.moto.log" "$kube" "$kube.log"
+  [ -n "$nomad_pid" ] && kill "$nomad_pid" 2>/dev/null || true
+  rm -rf "$engine.moto.log" "$kube" "$kube.log" "$nomad" "$nomad.log"
   scripts/docker-engine stop "$engine"
 }
 trap stop_services EXIT
@@ -39,6 +43,15 @@ kube_pid=$!
 for _ in $(seq 1 100); do [ -f "$kube/url" ] && break; sleep 0.2; done
 [ -f "$kube/url" ] || { echo "the test Kubernetes API server did not start:" >&2; cat "$kube.log" >&2; exit 1; }
 export RUNWAY_TEST_KUBECONFIG="$kube/kubeconfig"
+
+# The Nomad tests' API server (Tests/Servers/nomad_apiserver.py): regions global and eu, the
+# same two images for the docker driver.
+mkdir -p "$nomad"
+python3 Tests/Servers/nomad_apiserver.py --state "$nomad" --images "$kube/images.json" --regions global,eu >"$nomad.log" 2>&1 &
+nomad_pid=$!
+for _ in $(seq 1 100); do [ -f "$nomad/url" ] && break; sleep 0.2; done
+[ -f "$nomad/url" ] || { echo "the test Nomad API server did not start:" >&2; cat "$nomad.log" >&2; exit 1; }
+export RUNWAY_TEST_NOMAD_DIR="$nomad"
 
 swift build --build-tests
 DOCKER_HOST=$RUNWAY_TEST_DOCKER_HOST scripts/build-runner-image .build/debug/runway

@@ -21,6 +21,10 @@ public final class HTTPClient: Sendable {
         public var unixSocket: String?
         /// Default: from the environment (`https_proxy`, `no_proxy`, …) when the client is made.
         public var proxies = Proxies.fromEnvironment(ProcessInfo.processInfo.environment)
+        /// `HOST:PORT:CONNECT-HOST:CONNECT-PORT` entries (curl's `--connect-to`): requests to
+        /// HOST:PORT connect to the other address, while TLS still verifies HOST (a server
+        /// certificate issued for a name, reached by IP). Default none.
+        public var connectTo: [String] = []
 
         public init() {}
     }
@@ -115,6 +119,10 @@ public final class HTTPClient: Sendable {
         _ = runway_curl_easy_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout.milliseconds))
         _ = runway_curl_easy_setopt_long(curl, CURLOPT_TIMEOUT_MS, Int(timeout?.milliseconds ?? 0))
         _ = runway_curl_easy_setopt_slist(curl, CURLOPT_HTTPHEADER, headers)
+        var connectTo: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(connectTo) }
+        for entry in configuration.connectTo { connectTo = curl_slist_append(connectTo, entry) }
+        _ = runway_curl_easy_setopt_slist(curl, CURLOPT_CONNECT_TO, connectTo)
         Self.apply(configuration.tls, to: curl)
         if let socket = configuration.unixSocket {
             _ = runway_curl_easy_setopt_string(curl, CURLOPT_UNIX_SOCKET_PATH, socket)

@@ -4,7 +4,7 @@ import RunwayModel
 /// The plugin name → launcher table, built once by the executable.
 public struct LauncherRegistry: Sendable {
     /// Platforms the design names whose launchers this build does not have yet.
-    public static let plannedPlugins = ["nomad"]
+    public static let plannedPlugins: [String] = []
 
     public let launchers: [String: any TaskLauncher]
 

@@ -138,4 +138,23 @@ import Testing
                     image: TestKubernetes.shellImage, entrypoint: ["/bin/sh", "-c", script], config: config)
             }))
     }
+
+    @Test(.enabled(if: TestNomad.shouldRun, "no test Nomad (RUNWAY_TEST_NOMAD_DIR unset)"))
+    func nomadLauncher() async throws {
+        let server = try TestNomad.server()
+        let namespace = try await server.namespace("conformance")
+        let config = Self.config(server.config(namespace: namespace, extra: ", driver: raw_exec, grace: 1s"))
+        try await check(Subject(
+            makeLauncher: {
+                let launcher = NomadLauncher(environment: [:])
+                _ = launcher.validate(config: config)
+                return launcher
+            },
+            spec: { name, script, controllerID in
+                let owner = Self.owner(name)
+                return TaskSpec(
+                    name: name, labels: TaskLabels.labels(controllerID: controllerID, owner: owner), owner: owner,
+                    entrypoint: ["/bin/sh", "-c", script], config: config)
+            }))
+    }
 }

@@ -6,8 +6,8 @@ import subprocess
 from http.server import ThreadingHTTPServer
 
 
-def make_certificates(directory):
-    """A CA and a serving certificate for 127.0.0.1 and localhost, made with openssl."""
+def make_certificates(directory, names="IP:127.0.0.1,DNS:localhost"):
+    """A CA and a serving certificate for `names` (subjectAltName entries), made with openssl."""
     def run(*arguments):
         subprocess.run(["openssl", *arguments], check=True, capture_output=True)
 
@@ -16,16 +16,16 @@ def make_certificates(directory):
     run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=runway-test-server")
     extensions = os.path.join(directory, "server.ext")
     with open(extensions, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+        f.write(f"subjectAltName={names}\nextendedKeyUsage=serverAuth\n")
     run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", extensions)
     return ca, cert, key, ca_key
 
 
-def serve_tls(handler, state, port=0, client_ca=True):
+def serve_tls(handler, state, port=0, client_ca=True, names="IP:127.0.0.1,DNS:localhost"):
     """An HTTPS server for `handler` on 127.0.0.1 (a free port unless given), with a fresh CA in
     `state`; when `client_ca`, a client certificate signed by that CA is asked for (optional).
     Returns (server, url, ca path)."""
-    ca, cert, key, _ = make_certificates(state)
+    ca, cert, key, _ = make_certificates(state, names)
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -95,7 +95,7 @@ final class KubernetesClient: Sendable {
             do {
                 response = try await http.send(HTTPRequest(method: call.method, url: url, headers: headers, body: call.body))
             } catch let error as HTTPError where error.isUnreachable && attempt < Self.attempts {
-                try await Task.sleep(for: Self.backoff(attempt: attempt))
+                try await Task.sleep(for: RetryDelay.after(attempt: attempt, retryAfter: nil))
                 continue
             }
             if (200..<300).contains(response.status) { return response.body }
@@ -106,15 +106,8 @@ final class KubernetesClient: Sendable {
                 continue
             }
             guard failure.isRetryable, attempt < Self.attempts else { throw failure }
-            let retryAfter = response.headers["retry-after"].flatMap(Double.init).map { Duration.milliseconds(Int(min($0, 30) * 1000)) }
-            try await Task.sleep(for: retryAfter ?? Self.backoff(attempt: attempt))
+            try await Task.sleep(for: RetryDelay.after(attempt: attempt, retryAfter: response.headers["retry-after"]))
         }
-    }
-
-    /// 200 ms doubling, capped at 5 s, with jitter.
-    static func backoff(attempt: Int) -> Duration {
-        let base = min(0.2 * pow(2, Double(attempt - 1)), 5)
-        return .milliseconds(Int(base * Double.random(in: 0.5...1.0) * 1000))
     }
 
     static func error(_ call: KubernetesCall, _ response: HTTPResponse) -> KubernetesAPIError {

@@ -22,6 +22,7 @@ enum Wiring {
             DockerLauncher(logger: logger("runway.launcher.docker")),
             ECSLauncher(logger: logger("runway.launcher.ecs")),
             KubernetesLauncher(logger: logger("runway.launcher.kubernetes")),
+            NomadLauncher(logger: logger("runway.launcher.nomad")),
         ])
     }
 

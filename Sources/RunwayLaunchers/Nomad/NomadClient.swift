@@ -1,0 +1,104 @@
+import Foundation
+import RunwayHTTP
+import Synchronization
+
+/// An answer other than 2xx: Nomad's errors are plain text.
+struct NomadAPIError: Error, CustomStringConvertible {
+    var call: String
+    var status: Int
+    var message: String
+
+    var description: String { "\(call): HTTP \(status): \(message)" }
+
+    /// Nomad reports a job that fails validation, and a register refused by `EnforceIndex`, as
+    /// 500s: those are answers, not outages.
+    var isRetryable: Bool {
+        guard status == 429 || (500...599).contains(status) else { return false }
+        return !(message.contains("error occurred") || message.contains("errors occurred") || message.contains("Enforcing job modify index"))
+    }
+}
+
+/// Where a profile's Nomad is and how to reach it: address, TLS, token.
+struct NomadAccess: Sendable, Hashable {
+    var address: String
+    var caCert: String?
+    var clientCert: String?
+    var clientKey: String?
+    var tlsServerName: String?
+    var token: String?
+
+    /// The profile's settings over the `NOMAD_*` variables, as the nomad CLI reads them.
+    init(_ settings: NomadSettings, environment: [String: String]) throws {
+        func variable(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        address = settings.address ?? variable("NOMAD_ADDR").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://127.0.0.1:4646"
+        caCert = settings.caCert ?? variable("NOMAD_CACERT")
+        clientCert = settings.clientCert ?? variable("NOMAD_CLIENT_CERT")
+        clientKey = settings.clientKey ?? variable("NOMAD_CLIENT_KEY")
+        tlsServerName = settings.tlsServerName ?? variable("NOMAD_TLS_SERVER_NAME")
+        if let reference = settings.token {
+            token = try SecretResolver.resolve(reference, name: "token")
+        } else {
+            token = variable("NOMAD_TOKEN")
+        }
+    }
+}
+
+/// Talks to one Nomad cluster: the ACL token on every request, TLS (with a server name other
+/// than the address's when asked), retries with backoff for 429 and 5xx and unreachable servers.
+final class NomadClient: Sendable {
+    let access: NomadAccess
+    private let http: HTTPClient
+    private let baseURL: String
+    /// API requests sent, retries included.
+    let requests = Atomic<Int>(0)
+    static let attempts = 10
+
+    init(access: NomadAccess) {
+        self.access = access
+        var configuration = HTTPClient.Configuration()
+        configuration.tls = TLSOptions(
+            certificateAuthority: access.caCert.map { .fileOrPEM($0) }, clientCertificate: access.clientCert.map { .fileOrPEM($0) },
+            clientKey: access.clientKey.map { .fileOrPEM($0) })
+        var base = access.address
+        if let name = access.tlsServerName, let url = URLComponents(string: access.address), let host = url.host {
+            // Verify the certificate for `name` while connecting to the address itself.
+            let port = url.port ?? (url.scheme == "https" ? 443 : 80)
+            configuration.connectTo = ["\(name):\(port):\(host):\(port)"]
+            base = "\(url.scheme ?? "https")://\(name):\(port)"
+        }
+        self.baseURL = base
+        self.http = HTTPClient(configuration: configuration)
+    }
+
+    /// One call in `region` and `namespace` (both always sent); the answer's body and headers.
+    func send(_ method: String, _ path: String, region: String?, namespace: String, query: [(String, String)] = [], body: [UInt8]? = nil)
+        async throws -> HTTPResponse
+    {
+        var parameters = query
+        parameters.append(("namespace", namespace))
+        if let region { parameters.append(("region", region)) }
+        var components = URLComponents()
+        components.queryItems = parameters.map { URLQueryItem(name: $0.0, value: $0.1) }
+        let url = baseURL + path + "?" + (components.percentEncodedQuery ?? "")
+        var headers: [(String, String)] = []
+        if let token = access.token { headers.append(("X-Nomad-Token", token)) }
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        let call = "\(method) \(path) (region \(region ?? "default"), namespace \(namespace))"
+        var attempt = 0
+        while true {
+            attempt += 1
+            requests.add(1, ordering: .relaxed)
+            let response: HTTPResponse
+            do {
+                response = try await http.send(HTTPRequest(method: method, url: url, headers: headers, body: body))
+            } catch let error as HTTPError where error.isUnreachable && attempt < Self.attempts {
+                try await Task.sleep(for: RetryDelay.after(attempt: attempt, retryAfter: nil))
+                continue
+            }
+            if (200..<300).contains(response.status) { return response }
+            let failure = NomadAPIError(call: call, status: response.status, message: response.text.trimmingCharacters(in: .whitespacesAndNewlines))
+            guard failure.isRetryable, attempt < Self.attempts else { throw failure }
+            try await Task.sleep(for: RetryDelay.after(attempt: attempt, retryAfter: response.headers["retry-after"]))
+        }
+    }
+}

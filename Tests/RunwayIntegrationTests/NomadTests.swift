@@ -1,0 +1,224 @@
+import Foundation
+import RunwayLaunchers
+import RunwayModel
+import RunwayTestSupport
+import Testing
+
+/// `runway apply` and `runway controller` with `plugin: nomad` against the tests' Nomad
+/// (Tests/Servers/nomad_apiserver.py: it checks job JSON against the job specification and runs
+/// each allocation's task as a local process, so the runner connects back for real). Every
+/// profile reaches it over TLS by IP with `tlsServerName`, with an ACL token from a file.
+@Suite(.enabled(if: TestNomad.shouldRun, "no test Nomad (RUNWAY_TEST_NOMAD_DIR unset); scripts/test.sh starts one"))
+struct NomadTests {
+    struct Setup {
+        let workspace: Workspace
+        let server: TestNomad.Server
+        let namespace: String
+        var controllerID: String { "rw-\(workspace.tag)" }
+
+        init(namespace fixed: String? = nil) async throws {
+            workspace = try Workspace()
+            server = try TestNomad.server()
+            if let fixed {
+                try await server.request("POST", "/v1/namespace/\(fixed)", json: #"{"Name":"\#(fixed)"}"#)
+                namespace = fixed
+            } else {
+                namespace = try await server.namespace("nomad")
+            }
+        }
+
+        /// A raw_exec profile running this build's runner (or docker, with the runner image).
+        func profile(_ name: String = "nomad", driver: String = "raw_exec", region: String? = nil, token: String? = nil, extra: String = "",
+            isDefault: Bool = true) -> String
+        {
+            let driverConfig = driver == "raw_exec" ? ", driver: raw_exec, command: \"\(RunwayExecutable.url.path)\"" : ", driver: docker"
+            return """
+                apiVersion: runway/v1
+                kind: RunnerProfile
+                metadata: {name: \(name)}
+                spec:
+                  plugin: nomad
+                  default: \(isDefault)
+                  image: \(TestKubernetes.runnerImage)
+                  startTimeout: 30s
+                  config: \(server.config(namespace: namespace, region: region, token: token, extra: driverConfig + ", grace: 2s, placementTimeout: 1s" + extra))
+
+                """
+        }
+
+        func apply() async throws -> CommandResult {
+            try await workspace.apply(extra: ["--controller-id", controllerID])
+        }
+
+        func controller(port: Int) throws -> RunningCommand {
+            try RunningCommand(
+                ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
+                 "--controller-id", controllerID, "--resync", "1s"],
+                directory: workspace.root)
+        }
+
+        /// Jobs left in the namespace once stops had up to 20 seconds.
+        func leftovers(region: String = "global") async -> [String] {
+            var left = ["(not listed)"]
+            _ = await RunningCommand.until(timeout: .seconds(20)) {
+                left = (try? await server.jobs(namespace: namespace, region: region)) ?? ["(not listed)"]
+                return left.isEmpty
+            }
+            return left
+        }
+    }
+
+    @Test func aJobsWholeLifeOnRawExecAndDockerDrivers() async throws {
+        let setup = try await Setup()
+        let workspace = setup.workspace
+        try workspace.write("all.yaml", setup.profile() + "---\n" + setup.profile("nomad-docker", driver: "docker", isDefault: false)
+            + workspace.job("ok", "echo ok from nomad") + workspace.job("fails", "echo failing; exit 3")
+            + workspace.job("in-docker", "echo docker driver", profile: "nomad-docker"))
+        let result = try await setup.apply()
+        #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+        let records = try await workspace.records()
+        #expect(records["ok"]?.state == .succeeded && records["in-docker"]?.state == .succeeded, "\(records)")
+        #expect(records["fails"]?.state == .failed && records["fails"]?.exitCode == 3)
+        let logs = try RunwayExecutable.run(["logs", "ok", "--state-dir", workspace.state])
+        #expect(logs.stdout == "ok from nomad\n")
+        #expect(await setup.leftovers().isEmpty, "every job was deregistered and purged")
+        let requests = try await setup.server.requests(namespace: setup.namespace)
+        #expect(!requests.contains { ($0["status"] as? Int).map { $0 >= 400 } ?? true }, "no request was refused: \(requests.filter { ($0["status"] as? Int ?? 0) >= 400 })")
+    }
+
+    /// Waypoint stopped jobs in the default namespace and region whatever they ran in; here the
+    /// request log shows the stop in the job's own.
+    @Test func aJobInNamespaceRunnersOfRegionEUIsStoppedThere() async throws {
+        let setup = try await Setup(namespace: "runners")
+        let workspace = setup.workspace
+        let job = "eu-\(workspace.tag)"
+        try workspace.write("all.yaml", setup.profile(region: "eu") + workspace.job(job, "echo in eu"))
+        let result = try await setup.apply()
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let task = try #require(try await workspace.attempts(job).first).taskName
+        let requests = try await setup.server.requests(namespace: "runners").filter { ($0["path"] as? String)?.hasSuffix("/" + task) == true || $0["job"] as? String == task }
+        let stops = requests.filter { $0["method"] as? String == "DELETE" }
+        #expect(stops.count == 1, "\(requests)")
+        #expect(stops.allSatisfy { $0["region"] as? String == "eu" && $0["namespace"] as? String == "runners" && $0["status"] as? Int == 200 }, "\(stops)")
+        #expect(requests.allSatisfy { $0["region"] as? String == "eu" }, "reads too: \(requests)")
+        #expect(try await setup.server.jobs(namespace: "runners", region: "eu").allSatisfy { $0 != task })
+    }
+
+    @Test func aJobDeregisteredOutOfBandIsTaskLostAndRetried() async throws {
+        let setup = try await Setup()
+        let workspace = setup.workspace
+        try workspace.write("all.yaml", setup.profile()
+            + workspace.job("deregistered", #"if [ "$RUNWAY_ATTEMPT" = 1 ]; then sleep 120; fi; echo second attempt"#, retries: 1))
+        let controller = try setup.controller(port: freePort())
+        defer { kill(controller.pid, SIGKILL) }
+        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["deregistered"]?.state == .running }, "\(controller.stderr)")
+        let task = try #require(try await workspace.attempts("deregistered").first).taskName
+        try await setup.server.request("DELETE", "/v1/job/\(task)?purge=true&namespace=\(setup.namespace)")
+        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["deregistered"]?.state == .succeeded }, "\(controller.stderr)")
+        let attempts = try await workspace.attempts("deregistered")
+        #expect(attempts.count == 2)
+        #expect(attempts.first?.reason?.contains("task-lost") == true, "\(attempts.first?.reason ?? "")")
+        #expect(await setup.leftovers().isEmpty)
+        kill(controller.pid, SIGTERM)
+        _ = await controller.wait(timeout: .seconds(20))
+    }
+
+    @Test func aJobThatCannotBePlacedFailsWithTheSchedulersReason() async throws {
+        let setup = try await Setup()
+        let workspace = setup.workspace
+        try workspace.write("all.yaml", setup.profile(extra: #", constraints: [{attribute: "${node.class}", value: gpu}]"#) + workspace.job("nowhere", "echo never"))
+        let result = try await setup.apply()
+        #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+        let reason = try await workspace.records()["nowhere"]?.lastReason ?? ""
+        #expect(reason.contains("placement failed: constraint ${node.class} = gpu filtered 1 node(s)"), "\(reason)")
+        let explain = try RunwayExecutable.run(["explain", "nowhere", "--state-dir", workspace.state])
+        #expect(explain.stdout.contains("placement failed"), "\(explain.stdout)")
+        #expect(await setup.leftovers().isEmpty)
+    }
+
+    /// Nomad registers the job but its answer is held back; the controller is killed before it
+    /// records the start. The restarted controller adopts the job: one registration, one run.
+    @Test func aCrashBetweenRegisterAndRecordIsAdopted() async throws {
+        let setup = try await Setup()
+        let workspace = setup.workspace
+        try await setup.server.request("POST", "/_test/faults", json: #"{"namespace":"\#(setup.namespace)","method":"PUT","path":"/v1/jobs","delay":30,"after":true}"#)
+        try workspace.write("all.yaml", setup.profile() + workspace.job("adopt", "sleep 3; echo ran once"))
+        let port = freePort()
+        let first = try setup.controller(port: port)
+        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await setup.server.jobs(namespace: setup.namespace))?.count == 1 }, "\(first.stderr)")
+        kill(first.pid, SIGKILL)
+        _ = await first.wait(timeout: .seconds(10))
+        #expect(!(try await workspace.store().events(job: "adopt")).contains { $0.kind == "task-started" }, "the premise: the start was not recorded")
+        let second = try setup.controller(port: port)
+        defer { kill(second.pid, SIGKILL) }
+        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["adopt"]?.state == .succeeded }, "\(second.stderr)")
+        #expect(try await workspace.attempts("adopt").count == 1)
+        #expect(try RunwayExecutable.run(["logs", "adopt", "--state-dir", workspace.state]).stdout == "ran once\n")
+        let registrations = try await setup.server.requests(namespace: setup.namespace).filter { $0["method"] as? String == "PUT" && $0["status"] as? Int == 200 }
+        #expect(registrations.count == 1, "registered once: \(registrations)")
+        #expect(await setup.leftovers().isEmpty)
+        kill(second.pid, SIGTERM)
+        _ = await second.wait(timeout: .seconds(20))
+    }
+
+    @Test func aWrongACLTokenOrAMissingServerNameIsAClearError() async throws {
+        let setup = try await Setup()
+        let workspace = setup.workspace
+        let wrong = try workspace.scratch.write("wrong-token", "not-a-token")
+        try workspace.write("all.yaml", setup.profile(token: wrong) + workspace.job("refused", "echo refused"))
+        let result = try await setup.apply()
+        #expect(result.status == 1)
+        let output = result.stdout + result.stderr + (try await workspace.records()["refused"]?.lastReason ?? "")
+        #expect(output.contains("HTTP 403: ACL token not found") && output.contains("refused the controller's ACL token"), "\(output)")
+        #expect(output.contains("list-jobs, read-job and submit-job"), "\(output)")
+
+        let launcher = NomadLauncher(environment: [:])
+        let config = LauncherConformanceTests.config("{address: \"\(setup.server.url)\", caCert: \"\(setup.server.caCert)\", namespace: \(setup.namespace)}")
+        _ = launcher.validate(config: config)
+        let error = await #expect(throws: LauncherError.self) { try await launcher.listTasks(managedBy: "nobody") }
+        #expect(error?.description.contains("tlsServerName") == true, "a certificate for server.global.nomad, reached by IP: \(String(describing: error))")
+    }
+
+    @Test func twoHundredFiftyJobsAreListedAcrossPages() async throws {
+        let setup = try await Setup()
+        // Jobs no node takes stay queued: 250 jobs without 250 processes.
+        let config = LauncherConformanceTests.config(setup.server.config(
+            namespace: setup.namespace, extra: #", driver: raw_exec, constraints: [{attribute: "${node.class}", value: none}], placementTimeout: 1h"#))
+        let launcher = NomadLauncher(environment: [:], pageSize: 100)
+        _ = launcher.validate(config: config)
+        var handles: [TaskHandle] = []
+        for index in 0..<250 {
+            let owner = TaskOwner(job: "page-\(index)", generation: Generation(digest: "0123456789abcdef"), attempt: 1, profile: "nomad")
+            handles.append(try await launcher.startTask(TaskSpec(
+                name: owner.taskName(), labels: TaskLabels.labels(controllerID: setup.controllerID, owner: owner), owner: owner,
+                entrypoint: ["/bin/true"], config: config)))
+        }
+        let before = try await setup.server.requests(namespace: setup.namespace).count
+        let tasks = try await launcher.listTasks(managedBy: setup.controllerID)
+        #expect(tasks.count == 250 && Set(tasks.compactMap(\.owner?.job)) == Set((0..<250).map { "page-\($0)" }))
+        #expect(tasks.allSatisfy { $0.state == .pending })
+        let listing = Array(try await setup.server.requests(namespace: setup.namespace).dropFirst(before))
+        #expect(listing.count == 3 && listing.allSatisfy { $0["path"] as? String == "/v1/jobs" }, "100 + 100 + 50, and nothing else: \(listing.count)")
+        for handle in handles { try await launcher.stopTask(handle) }
+        #expect(try await launcher.listTasks(managedBy: setup.controllerID).isEmpty)
+    }
+
+    @Test func realClientsWorkAgainstTheTestServer() throws {
+        let directory = try #require(TestNomad.directory)
+        let result = try RunningCommand.shell(
+            "python3 Tests/Servers/nomad_fidelity.py '\(directory)' fidelity-\(UInt32.random(in: 0...UInt32.max))", directory: Repository.path(""))
+        #expect(result.status == 0 && result.stdout == "ok\n", "\(result.stdout)\(result.stderr)")
+    }
+
+    /// The server refuses what Nomad refuses: a wrong JSON type fails decoding (400), a job
+    /// missing what the job specification requires fails validation (500, as Nomad answers).
+    @Test func anInvalidJobIsRejected() async throws {
+        let server = try TestNomad.server()
+        let decoding = try await server.request("PUT", "/v1/jobs", json: #"{"Job":{"ID":"bad","Priority":"high","TaskGroups":[]}}"#, expect: [400])
+        #expect(decoding.contains("cannot unmarshal string into Go struct field Job.Priority of type int"), "\(decoding)")
+        let invalid = try await server.request(
+            "PUT", "/v1/jobs", json: #"{"Job":{"ID":"bad","Type":"batch","TaskGroups":[{"Name":"g","Tasks":[{"Name":"t"}]}]}}"#, expect: [500])
+        #expect(invalid.contains("Task group g validation failed: Task t validation failed: Missing task driver"), "\(invalid)")
+        #expect(try await server.jobs(namespace: "default").allSatisfy { $0 != "bad" })
+    }
+}
