@@ -179,6 +179,24 @@ struct NomadTests {
         #expect(error?.description.contains("tlsServerName") == true, "a certificate for server.global.nomad, reached by IP: \(String(describing: error))")
     }
 
+    /// The sample names no server: NOMAD_ADDR, NOMAD_TOKEN, NOMAD_CACERT and
+    /// NOMAD_TLS_SERVER_NAME on the controller do, as for the nomad CLI.
+    @Test func theNomadSampleRunsFromTheNomadVariables() async throws {
+        let setup = try await Setup(namespace: "default")
+        let environment = [
+            "NOMAD_ADDR": setup.server.url, "NOMAD_TOKEN": setup.server.token, "NOMAD_CACERT": setup.server.caCert,
+            "NOMAD_TLS_SERVER_NAME": "server.global.nomad",
+        ]
+        let result = try await setup.workspace.apply(
+            extra: ["--controller-id", setup.controllerID], directory: Repository.path("Samples/nomad"), environment: environment)
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("3/3 jobs succeeded"))
+        #expect(try RunwayExecutable.run(["logs", "greet", "--state-dir", setup.workspace.state]).stdout == "hello from a Nomad allocation\n")
+        let tasks = try await setup.workspace.attempts("flaky").map(\.taskName)
+        let left = try await setup.server.jobs(namespace: "default").filter { tasks.contains($0) }
+        #expect(tasks.count == 2 && left.isEmpty, "\(left)")
+    }
+
     @Test func twoHundredFiftyJobsAreListedAcrossPages() async throws {
         let setup = try await Setup()
         // Jobs no node takes stay queued: 250 jobs without 250 processes.

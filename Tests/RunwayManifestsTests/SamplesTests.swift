@@ -32,14 +32,16 @@ import Testing
 
     /// Every entry of Samples/invalid/ (a file, or a folder loaded as one) against its golden
     /// diagnostics; each must produce at least one diagnostic, all compiler-style.
-    /// Every platform accepted, the docker and kubernetes launchers' configs checked by the
-    /// launchers themselves.
+    /// Every platform accepted, the docker, kubernetes and nomad launchers' configs checked by
+    /// the launchers themselves.
     static let loader: ManifestLoader = {
         var catalog = PluginCatalog.builtIn
         let docker = DockerLauncher(environment: [:])
         let kubernetes = KubernetesLauncher(environment: [:])
         catalog.validators["docker"] = { docker.validate(config: $0) }
+        let nomad = NomadLauncher(environment: [:])
         catalog.validators["kubernetes"] = { kubernetes.validate(config: $0) }
+        catalog.validators["nomad"] = { nomad.validate(config: $0) }
         return ManifestLoader(configuration: .init(plugins: catalog))
     }()
 
