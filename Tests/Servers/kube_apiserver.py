@@ -48,7 +48,7 @@ import jsonschema
 import referencing
 from kubernetes_validate import utils as kv
 
-from testserver import announce, serve_tls
+from testserver import run, serve_tls
 
 SCHEMA_VERSION = "1.30.0"
 NODE = "runway-test-node"
@@ -1068,15 +1068,7 @@ def main():
     with cluster.lock:
         cluster.create("namespaces", None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
 
-    def stop(*_):
-        cluster.shutdown()
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    threading.Thread(target=cluster.run_forever, daemon=True).start()
-    announce(arguments.state, url)
-    server.serve_forever()
+    run(server, arguments.state, url, cluster.run_forever, cluster.shutdown)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler
 
-from testserver import announce, serve_tls
+from testserver import run, serve_tls
 
 NODE = {"ID": "4f1c5d3e-0000-4000-8000-000000000001", "Name": "runway-test-node", "Datacenter": "dc1",
         "attrs": {"${node.class}": "ci", "${node.datacenter}": "dc1", "${attr.kernel.name}": "linux", "${attr.cpu.arch}": "amd64"}}
@@ -624,15 +624,7 @@ def main():
     # set a TLS server name (NOMAD_TLS_SERVER_NAME) to reach one by IP.
     server, url, _ = serve_tls(Handler, arguments.state, arguments.port, names="DNS:server.global.nomad,DNS:localhost")
 
-    def stop(*_):
-        cluster.shutdown()
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    threading.Thread(target=cluster.run_forever, daemon=True).start()
-    announce(arguments.state, url)
-    server.serve_forever()
+    run(server, arguments.state, url, cluster.run_forever, cluster.shutdown)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """What the tests' API servers share: certificates made with openssl, and serving HTTPS on a free
 loopback port with the URL written to a file once ready."""
 import os
+import signal
 import ssl
 import subprocess
+import threading
 from http.server import ThreadingHTTPServer
 
 
@@ -42,3 +44,17 @@ def announce(state, url):
     with open(os.path.join(state, "url.tmp"), "w") as f:
         f.write(url)
     os.rename(os.path.join(state, "url.tmp"), os.path.join(state, "url"))
+
+
+def run(server, state, url, control_loop, shutdown):
+    """Runs `control_loop` on a thread and serves until SIGTERM or SIGINT, which call `shutdown`
+    (it stops what the server started) and exit; announces `url` once ready."""
+    def stop(*_):
+        shutdown()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=control_loop, daemon=True).start()
+    announce(state, url)
+    server.serve_forever()

@@ -34,11 +34,7 @@ public final class DockerLauncher: TaskLauncher {
     }
 
     public func startTask(_ task: TaskSpec) async throws -> TaskHandle {
-        var diagnostics: [Diagnostic] = []
-        let settings = task.config.map { DockerSettings($0, diagnostics: &diagnostics) } ?? DockerSettings()
-        guard diagnostics.isEmpty else {
-            throw LauncherError(.invalidSpec, plugin: Self.plugin, task: task.name, diagnostics.map(\.description).joined(separator: "; "))
-        }
+        let settings = try DockerSettings.read(task.config, plugin: Self.plugin, task: task.name)
         guard let image = task.image else {
             throw LauncherError(
                 .invalidSpec, plugin: Self.plugin, task: task.name,

@@ -2,7 +2,7 @@ import RunwayManifests
 import RunwayModel
 
 /// A docker profile's `config`, read and checked. Every key is optional; unknown keys are errors.
-struct DockerSettings: Sendable, Hashable {
+struct DockerSettings: LauncherSettings, Hashable {
     enum Pull: String, Sendable, Hashable, CaseIterable {
         /// Pull only when the image is not on the engine (the default).
         case missing

@@ -253,13 +253,8 @@ public final class ECSLauncher: TaskLauncher {
     // MARK: - Helpers
 
     private func settings(_ config: ConfigNode?, task: String) throws -> ECSSettings {
-        var diagnostics: [Diagnostic] = []
         guard let config else { throw LauncherError(.invalidSpec, plugin: Self.plugin, task: task, "an ecs profile needs spec.config (cluster, subnets…)") }
-        let settings = ECSSettings(config, diagnostics: &diagnostics)
-        guard diagnostics.isEmpty else {
-            throw LauncherError(.invalidSpec, plugin: Self.plugin, task: task, diagnostics.map(\.description).joined(separator: "; "))
-        }
-        return settings
+        return try ECSSettings.read(config, plugin: Self.plugin, task: task)
     }
 
     private func scope(_ settings: ECSSettings, task: String?) throws -> Scope {

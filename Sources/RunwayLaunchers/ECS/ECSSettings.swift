@@ -2,7 +2,7 @@ import RunwayManifests
 import RunwayModel
 
 /// An ecs profile's `config`, read and checked at `runway validate` time (unknown keys are errors).
-struct ECSSettings: Sendable, Hashable {
+struct ECSSettings: LauncherSettings, Hashable {
     enum LaunchType: String, Sendable, Hashable, CaseIterable { case FARGATE, EC2 }
 
     struct CapacityProvider: Sendable, Hashable, Encodable {

@@ -54,14 +54,15 @@ struct KubernetesAPIError: Error, CustomStringConvertible {
 
 /// Talks to one cluster's API server: authentication, TLS, retries with backoff (429 honouring
 /// `Retry-After`, 5xx and unreachable), and `metav1.Status` errors.
-final class KubernetesClient: Sendable {
+final class KubernetesClient: CountingClient {
     let access: KubernetesAccess
     private let http: HTTPClient
     private let tokens: KubernetesTokenSource
-    /// API requests sent, retries included.
-    let requests = Atomic<Int>(0)
-    /// Tries per call (the first and the retries), as client-go's default of 10 retries.
-    static let attempts = 10
+    private let requests = Atomic<Int>(0)
+    /// Up to 10 tries per call, as client-go's default of 10 retries.
+    private let retry = APIRetry(attempts: 10)
+
+    var requestCount: Int { requests.load(ordering: .relaxed) }
 
     init(access: KubernetesAccess) {
         self.access = access
@@ -84,29 +85,21 @@ final class KubernetesClient: Sendable {
         let query = components.percentEncodedQuery.map { "?" + $0.replacingOccurrences(of: "+", with: "%2B") } ?? ""
         let url = access.server + call.resource.path(namespace: call.namespace, name: call.name) + query
         var refreshedCredential = false
-        var attempt = 0
         while true {
-            attempt += 1
             var headers = [("Accept", "application/json")]
             if call.body != nil { headers.append(("Content-Type", call.contentType)) }
             if let authorization = try tokens.header() { headers.append(("Authorization", authorization)) }
-            requests.add(1, ordering: .relaxed)
-            let response: HTTPResponse
-            do {
-                response = try await http.send(HTTPRequest(method: call.method, url: url, headers: headers, body: call.body))
-            } catch let error as HTTPError where error.isUnreachable && attempt < Self.attempts {
-                try await Task.sleep(for: RetryDelay.after(attempt: attempt, retryAfter: nil))
-                continue
+            let request = HTTPRequest(method: call.method, url: url, headers: headers, body: call.body)
+            let response = try await retry.send(counting: requests, retryable: { Self.error(call, $0).isRetryable }) {
+                try await http.send(request)
             }
             if (200..<300).contains(response.status) { return response.body }
-            let failure = Self.error(call, response)
             if response.status == 401 && !refreshedCredential {
                 refreshedCredential = true  // a rotated or expired token: read or run again, once
                 tokens.invalidate()
                 continue
             }
-            guard failure.isRetryable, attempt < Self.attempts else { throw failure }
-            try await Task.sleep(for: RetryDelay.after(attempt: attempt, retryAfter: response.headers["retry-after"]))
+            throw Self.error(call, response)
         }
     }
 

@@ -37,7 +37,7 @@ public final class KubernetesLauncher: TaskLauncher {
     let logger: Logger
     /// Items per list page (`limit`); the API hands out the rest with `continue`.
     let pageSize: Int
-    private let clients = Mutex<[ClusterKey: KubernetesClient]>([:])
+    private let clients = ClientTable<ClusterKey, KubernetesClient>()
     private let scopes = Mutex<[Scope: Duration]>([:])  // → the profile's unschedulable timeout
 
     public init(
@@ -50,9 +50,7 @@ public final class KubernetesLauncher: TaskLauncher {
     }
 
     /// API requests sent so far, retries included (for benchmarks and metrics).
-    public var requestCount: Int {
-        clients.withLock { $0.values.reduce(0) { $0 + $1.requests.load(ordering: .relaxed) } }
-    }
+    public var requestCount: Int { clients.requestCount }
 
     public func validate(config: ConfigNode) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
@@ -62,7 +60,7 @@ public final class KubernetesLauncher: TaskLauncher {
     }
 
     public func startTask(_ task: TaskSpec) async throws -> TaskHandle {
-        let settings = try self.settings(task.config, task: task.name)
+        let settings = try KubernetesSettings.read(task.config, plugin: Self.plugin, task: task.name)
         let (scope, client) = try scope(settings, task: task.name)
         remember(scope, settings)
         guard let image = task.image else {
@@ -76,12 +74,12 @@ public final class KubernetesLauncher: TaskLauncher {
             let job = Self.job(name: name, secret: secretName, image: image, task: task, settings: settings)
             let created: Kubernetes.Job
             do {
-                created = try await decode(Kubernetes.Job.self, client.send(KubernetesCall(
-                    verb: "create", resource: .jobs, namespace: scope.namespace, body: try encode(job))))
+                created = try await LauncherJSON.decode(Kubernetes.Job.self, plugin: Self.plugin, client.send(KubernetesCall(
+                    verb: "create", resource: .jobs, namespace: scope.namespace, body: try LauncherJSON.encode(job))))
                 logger.info("started task", metadata: task.logMetadata.merging(["namespace": "\(scope.namespace)", "k8s.job": "\(name)"]) { $1 })
             } catch let error as KubernetesAPIError where error.status == 409 {
                 // It exists: ours (a start that already happened) is adopted; anything else is a conflict.
-                let existing = try await decode(Kubernetes.Job.self, client.send(KubernetesCall(
+                let existing = try await LauncherJSON.decode(Kubernetes.Job.self, plugin: Self.plugin, client.send(KubernetesCall(
                     verb: "get", resource: .jobs, namespace: scope.namespace, name: name)))
                 guard existing.metadata.labels?[TaskLabels.managedBy] == controllerID else {
                     throw LauncherError(.conflict, plugin: Self.plugin, task: task.name,
@@ -94,7 +92,7 @@ public final class KubernetesLauncher: TaskLauncher {
             if let uid = created.metadata.uid {
                 let owner = ["metadata": ["ownerReferences": [Kubernetes.OwnerReference(apiVersion: "batch/v1", kind: "Job", name: name, uid: uid)]]]
                 _ = try await client.send(KubernetesCall(
-                    verb: "patch", resource: .secrets, namespace: scope.namespace, name: secretName, body: try encode(owner),
+                    verb: "patch", resource: .secrets, namespace: scope.namespace, name: secretName, body: try LauncherJSON.encode(owner),
                     contentType: "application/merge-patch+json"))
             }
             return TaskHandle(plugin: Self.plugin, id: Self.handleID(scope, name), name: task.name)
@@ -160,9 +158,9 @@ public final class KubernetesLauncher: TaskLauncher {
             metadata: .init(name: name, labels: task.labels, annotations: [Self.taskAnnotation: task.name]),
             data: values.mapValues { Data($0.utf8).base64EncodedString() })
         do {
-            _ = try await client.send(KubernetesCall(verb: "create", resource: .secrets, namespace: scope.namespace, body: try encode(secret)))
+            _ = try await client.send(KubernetesCall(verb: "create", resource: .secrets, namespace: scope.namespace, body: try LauncherJSON.encode(secret)))
         } catch let error as KubernetesAPIError where error.status == 409 {
-            let existing = try await decode(Kubernetes.Secret.self, client.send(KubernetesCall(
+            let existing = try await LauncherJSON.decode(Kubernetes.Secret.self, plugin: Self.plugin, client.send(KubernetesCall(
                 verb: "get", resource: .secrets, namespace: scope.namespace, name: name)))
             guard existing.metadata.labels?[TaskLabels.managedBy] == task.labels[TaskLabels.managedBy] else {
                 throw LauncherError(.conflict, plugin: Self.plugin, task: task.name,
@@ -171,7 +169,7 @@ public final class KubernetesLauncher: TaskLauncher {
             secret.metadata.resourceVersion = existing.metadata.resourceVersion  // a concurrent change is a 409, not lost
             secret.metadata.ownerReferences = existing.metadata.ownerReferences
             _ = try await client.send(KubernetesCall(
-                verb: "update", resource: .secrets, namespace: scope.namespace, name: name, body: try encode(secret)))
+                verb: "update", resource: .secrets, namespace: scope.namespace, name: name, body: try LauncherJSON.encode(secret)))
         }
     }
 
@@ -184,7 +182,7 @@ public final class KubernetesLauncher: TaskLauncher {
         repeat {
             var query = [("labelSelector", selector), ("limit", String(pageSize))]
             if let token { query.append(("continue", token)) }
-            let page = try decode(Kubernetes.List<Item>.self, try await client.send(KubernetesCall(
+            let page = try LauncherJSON.decode(Kubernetes.List<Item>.self, plugin: Self.plugin, try await client.send(KubernetesCall(
                 verb: "list", resource: resource, namespace: namespace, query: query)))
             items += page.items
             token = page.metadata?.continue.flatMap { $0.isEmpty ? nil : $0 }
@@ -270,15 +268,6 @@ public final class KubernetesLauncher: TaskLauncher {
 
     // MARK: - Helpers
 
-    private func settings(_ config: ConfigNode?, task: String) throws -> KubernetesSettings {
-        var diagnostics: [Diagnostic] = []
-        let settings = config.map { KubernetesSettings($0, diagnostics: &diagnostics) } ?? KubernetesSettings()
-        guard diagnostics.isEmpty else {
-            throw LauncherError(.invalidSpec, plugin: Self.plugin, task: task, diagnostics.map(\.description).joined(separator: "; "))
-        }
-        return settings
-    }
-
     private func remember(_ scope: Scope, _ settings: KubernetesSettings) {
         scopes.withLock { $0[scope] = settings.unschedulableTimeout }
     }
@@ -289,18 +278,12 @@ public final class KubernetesLauncher: TaskLauncher {
     }
 
     private func client(_ key: ClusterKey, task: String?) throws -> KubernetesClient {
-        if let client = clients.withLock({ $0[key] }) { return client }
-        let access: KubernetesAccess
-        do {
-            access = try KubernetesAccess.resolve(kubeconfig: key.kubeconfig, context: key.context, environment: environment)
-        } catch {
-            throw LauncherError(.invalidSpec, plugin: Self.plugin, task: task, "\(error)")
-        }
-        return clients.withLock { clients in
-            if let client = clients[key] { return client }
-            let client = KubernetesClient(access: access)
-            clients[key] = client
-            return client
+        try clients.client(key) {
+            do {
+                return KubernetesClient(access: try KubernetesAccess.resolve(kubeconfig: key.kubeconfig, context: key.context, environment: environment))
+            } catch {
+                throw LauncherError(.invalidSpec, plugin: Self.plugin, task: task, "\(error)")
+            }
         }
     }
 
@@ -313,20 +296,6 @@ public final class KubernetesLauncher: TaskLauncher {
         let parts = handle.id.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 4 else { throw LauncherError(.invalidSpec, plugin: plugin, task: handle.name, "not a kubernetes task id: \(handle.id)") }
         return (Scope(kubeconfig: parts[0].isEmpty ? nil : parts[0], context: parts[1].isEmpty ? nil : parts[1], namespace: parts[2]), parts[3])
-    }
-
-    private func encode(_ value: some Encodable) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return Array(try encoder.encode(value))
-    }
-
-    private func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(body))
-        } catch {
-            throw LauncherError(.unavailable, plugin: Self.plugin, "the API server's answer is not a \(type): \(error)")
-        }
     }
 
     /// API failures as launcher errors an operator can act on: 401 names the credential, 403 the

@@ -3,7 +3,7 @@ import RunwayModel
 
 /// A kubernetes profile's `config`, read and checked at `runway validate` time. Every key is
 /// optional; unknown keys are errors, also inside the Kubernetes objects it takes.
-struct KubernetesSettings: Sendable, Hashable {
+struct KubernetesSettings: LauncherSettings, Hashable {
     /// A kubeconfig file; default `KUBECONFIG`, else in-cluster when run in a pod, else `~/.kube/config`.
     var kubeconfig: String?
     /// The kubeconfig context; default its current context.

@@ -45,13 +45,14 @@ struct NomadAccess: Sendable, Hashable {
 
 /// Talks to one Nomad cluster: the ACL token on every request, TLS (with a server name other
 /// than the address's when asked), retries with backoff for 429 and 5xx and unreachable servers.
-final class NomadClient: Sendable {
+final class NomadClient: CountingClient {
     let access: NomadAccess
     private let http: HTTPClient
     private let baseURL: String
-    /// API requests sent, retries included.
-    let requests = Atomic<Int>(0)
-    static let attempts = 10
+    private let requests = Atomic<Int>(0)
+    private let retry = APIRetry(attempts: 10)
+
+    var requestCount: Int { requests.load(ordering: .relaxed) }
 
     init(access: NomadAccess) {
         self.access = access
@@ -84,21 +85,15 @@ final class NomadClient: Sendable {
         if let token = access.token { headers.append(("X-Nomad-Token", token)) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
         let call = "\(method) \(path) (region \(region ?? "default"), namespace \(namespace))"
-        var attempt = 0
-        while true {
-            attempt += 1
-            requests.add(1, ordering: .relaxed)
-            let response: HTTPResponse
-            do {
-                response = try await http.send(HTTPRequest(method: method, url: url, headers: headers, body: body))
-            } catch let error as HTTPError where error.isUnreachable && attempt < Self.attempts {
-                try await Task.sleep(for: RetryDelay.after(attempt: attempt, retryAfter: nil))
-                continue
-            }
-            if (200..<300).contains(response.status) { return response }
-            let failure = NomadAPIError(call: call, status: response.status, message: response.text.trimmingCharacters(in: .whitespacesAndNewlines))
-            guard failure.isRetryable, attempt < Self.attempts else { throw failure }
-            try await Task.sleep(for: RetryDelay.after(attempt: attempt, retryAfter: response.headers["retry-after"]))
+        let request = HTTPRequest(method: method, url: url, headers: headers, body: body)
+        let response = try await retry.send(counting: requests, retryable: { Self.error(call, $0).isRetryable }) {
+            try await http.send(request)
         }
+        guard (200..<300).contains(response.status) else { throw Self.error(call, response) }
+        return response
+    }
+
+    static func error(_ call: String, _ response: HTTPResponse) -> NomadAPIError {
+        NomadAPIError(call: call, status: response.status, message: response.text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

@@ -27,7 +27,7 @@ public final class NomadLauncher: TaskLauncher {
     let logger: Logger
     /// Jobs per list page (`per_page`); the rest come with `next_token`.
     let pageSize: Int
-    private let clients = Mutex<[NomadAccess: NomadClient]>([:])
+    private let clients = ClientTable<NomadAccess, NomadClient>()
     private let scopes = Mutex<[Scope: Duration]>([:])  // → the profile's placement timeout
 
     public init(
@@ -40,9 +40,7 @@ public final class NomadLauncher: TaskLauncher {
     }
 
     /// API requests sent so far, retries included (for benchmarks and metrics).
-    public var requestCount: Int {
-        clients.withLock { $0.values.reduce(0) { $0 + $1.requests.load(ordering: .relaxed) } }
-    }
+    public var requestCount: Int { clients.requestCount }
 
     public func validate(config: ConfigNode) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
@@ -52,7 +50,7 @@ public final class NomadLauncher: TaskLauncher {
     }
 
     public func startTask(_ task: TaskSpec) async throws -> TaskHandle {
-        let settings = try settings(task.config, task: task.name)
+        let settings = try NomadSettings.read(task.config, plugin: Self.plugin, task: task.name)
         let scope = try scope(settings, task: task.name)
         remember(scope, settings)
         let client = client(scope.access)
@@ -61,11 +59,11 @@ public final class NomadLauncher: TaskLauncher {
         return try await calling(task: task.name, client) {
             do {
                 _ = try await client.send(
-                    "PUT", "/v1/jobs", region: scope.region, namespace: scope.namespace, body: try encode(Nomad.RegisterRequest(Job: job)))
+                    "PUT", "/v1/jobs", region: scope.region, namespace: scope.namespace, body: try LauncherJSON.encode(Nomad.RegisterRequest(Job: job)))
                 logger.info("started task", metadata: task.logMetadata.merging(["nomad.job": "\(job.ID)", "namespace": "\(scope.namespace)"]) { $1 })
             } catch let error as NomadAPIError where error.message.contains("job already exists") {
                 // Registered already: ours (a start that already happened) is adopted, never run twice.
-                let existing = try decode(Nomad.JobRead.self, try await client.send(
+                let existing = try LauncherJSON.decode(Nomad.JobRead.self, plugin: Self.plugin, try await client.send(
                     "GET", "/v1/job/\(Self.escaped(job.ID))", region: scope.region, namespace: scope.namespace).body)
                 guard existing.Meta?[TaskLabels.managedBy] == task.labels[TaskLabels.managedBy] else {
                     throw LauncherError(.conflict, plugin: Self.plugin, task: task.name,
@@ -120,7 +118,7 @@ public final class NomadLauncher: TaskLauncher {
             var query = [("prefix", "runway-"), ("meta", "true"), ("per_page", String(pageSize))]
             if let token { query.append(("next_token", token)) }
             let response = try await client.send("GET", "/v1/jobs", region: scope.region, namespace: scope.namespace, query: query)
-            stubs += try decode([Nomad.JobStub].self, response.body)
+            stubs += try LauncherJSON.decode([Nomad.JobStub].self, plugin: Self.plugin, response.body)
             token = response.headers["x-nomad-nexttoken"].flatMap { $0.isEmpty ? nil : $0 }
         } while token != nil
         return stubs
@@ -136,14 +134,14 @@ public final class NomadLauncher: TaskLauncher {
         let path = "/v1/job/\(Self.escaped(stub.ID))"
         if (counts?.Running ?? 0) > 0 { return (.running, nil, nil) }
         if (counts?.Complete ?? 0) + (counts?.Failed ?? 0) + (counts?.Lost ?? 0) > 0 || stub.Status == "dead" {
-            let allocations = try decode([Nomad.Allocation].self, try await client.send(
+            let allocations = try LauncherJSON.decode([Nomad.Allocation].self, plugin: Self.plugin, try await client.send(
                 "GET", path + "/allocations", region: scope.region, namespace: scope.namespace).body)
             return Self.state(of: allocations)
         }
         let submitted = stub.SubmitTime.map { Date(timeIntervalSince1970: Double($0) / 1e9) } ?? now
         if (counts?.Queued ?? 0) > 0, now.timeIntervalSince(submitted) >= Double(placementTimeout.components.seconds) {
             // Waiting for a node past the profile's patience: ask the scheduler why.
-            let evaluations = try decode([Nomad.Evaluation].self, try await client.send(
+            let evaluations = try LauncherJSON.decode([Nomad.Evaluation].self, plugin: Self.plugin, try await client.send(
                 "GET", path + "/evaluations", region: scope.region, namespace: scope.namespace).body)
             if let reason = Self.placementFailure(evaluations, now: now, timeout: placementTimeout) { return (.exited, nil, reason) }
         }
@@ -223,15 +221,6 @@ public final class NomadLauncher: TaskLauncher {
 
     // MARK: - Helpers
 
-    private func settings(_ config: ConfigNode?, task: String) throws -> NomadSettings {
-        var diagnostics: [Diagnostic] = []
-        let settings = config.map { NomadSettings($0, diagnostics: &diagnostics) } ?? NomadSettings()
-        guard diagnostics.isEmpty else {
-            throw LauncherError(.invalidSpec, plugin: Self.plugin, task: task, diagnostics.map(\.description).joined(separator: "; "))
-        }
-        return settings
-    }
-
     private func scope(_ settings: NomadSettings, task: String? = nil) throws -> Scope {
         let access: NomadAccess
         do {
@@ -249,12 +238,7 @@ public final class NomadLauncher: TaskLauncher {
     }
 
     private func client(_ access: NomadAccess) -> NomadClient {
-        clients.withLock { clients in
-            if let client = clients[access] { return client }
-            let client = NomadClient(access: access)
-            clients[access] = client
-            return client
-        }
+        clients.client(access) { NomadClient(access: access) }
     }
 
     /// A handle names where the job lives: `<address>|<region>|<namespace>|<job ID>`; the token
@@ -272,7 +256,7 @@ public final class NomadLauncher: TaskLauncher {
         {
             return (known, parts[3])  // a task whose profile is gone: reached as it was last listed
         }
-        var settings = try self.settings(handle.config, task: handle.name)
+        var settings = try NomadSettings.read(handle.config, plugin: Self.plugin, task: handle.name)
         settings.address = parts[0]
         var scope = try scope(settings, task: handle.name)
         scope.region = region
@@ -282,20 +266,6 @@ public final class NomadLauncher: TaskLauncher {
 
     static func escaped(_ id: String) -> String {
         id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? id
-    }
-
-    private func encode(_ value: some Encodable) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return Array(try encoder.encode(value))
-    }
-
-    private func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(body))
-        } catch {
-            throw LauncherError(.unavailable, plugin: Self.plugin, "Nomad's answer is not a \(type): \(error)")
-        }
     }
 
     /// Nomad failures as launcher errors an operator can act on: 403 names the token and the

@@ -4,7 +4,7 @@ import RunwayModel
 /// A nomad profile's `config`, read and checked at `runway validate` time. Every key is optional;
 /// unknown keys are errors. What a key leaves unset comes from the `NOMAD_*` variables the
 /// nomad CLI reads, on the controller.
-struct NomadSettings: Sendable, Hashable {
+struct NomadSettings: LauncherSettings, Hashable {
     enum Driver: String, Sendable, Hashable, CaseIterable {
         case docker
         case exec
