@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // System libraries: libyaml (manifests) and libcurl (the HTTP client of every launcher).
@@ -60,7 +61,10 @@ let package = Package(
         // Job records, attempts, events, the log index; SQLite through GRDB.
         .target(
             name: "RunwayStore",
-            dependencies: ["RunwayModel", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "RunwayModel", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // The TaskLauncher protocol, its registry, and one launcher per platform.
@@ -148,7 +152,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "RunwayStoreTests", dependencies: ["RunwayStore", "RunwayModel", "RunwayTestSupport"], swiftSettings: strict),
+            name: "RunwayStoreTests",
+            dependencies: ["RunwayStore", "RunwayModel", "RunwayTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
         .testTarget(
             name: "RunwayHTTPTests",
             dependencies: [

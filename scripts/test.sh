@@ -7,12 +7,13 @@ scripts/install-deps.sh
 scripts/install-test-deps.sh
 scripts/install-promtool.sh
 
-# The Docker tests' engine (its own socket, data and exec roots), the ECS tests' moto server and
-# the Kubernetes and Nomad tests' API servers (127.0.0.1, free ports), all stopped by pid when
-# the run ends.
+# The Docker tests' engine (its own socket, data and exec roots), the ECS tests' moto server,
+# the Kubernetes and Nomad tests' API servers and the store tests' PostgreSQL (127.0.0.1, free
+# ports), all stopped by pid when the run ends.
 engine=$(mktemp -d /tmp/runway-docker-XXXXXX)
 kube="$engine.kube"
 nomad="$engine.nomad"
+postgres="$engine.pg"
 moto_pid=""
 kube_pid=""
 nomad_pid=""
@@ -20,7 +21,8 @@ stop_services() {
   [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null || true
   [ -n "$kube_pid" ] && kill "$kube_pid" 2>/dev/null || true
   [ -n "$nomad_pid" ] && kill "$nomad_pid" 2>/dev/null || true
-  rm -rf "$engine.moto.log" "$kube" "$kube.log" "$nomad" "$nomad.log"
+  scripts/postgres-server stop "$postgres"
+  rm -rf "$engine.moto.log" "$kube" "$kube.log" "$nomad" "$nomad.log" "$postgres"
   scripts/docker-engine stop "$engine"
 }
 trap stop_services EXIT
@@ -52,6 +54,10 @@ nomad_pid=$!
 for _ in $(seq 1 100); do [ -f "$nomad/url" ] && break; sleep 0.2; done
 [ -f "$nomad/url" ] || { echo "the test Nomad API server did not start:" >&2; cat "$nomad.log" >&2; exit 1; }
 export RUNWAY_TEST_NOMAD_DIR="$nomad"
+
+# The store tests' PostgreSQL: a private cluster (initdb + pg_ctl) on a free loopback port.
+RUNWAY_TEST_POSTGRES_URL=$(scripts/postgres-server start "$postgres")
+export RUNWAY_TEST_POSTGRES_URL
 
 swift build --build-tests
 DOCKER_HOST=$RUNWAY_TEST_DOCKER_HOST scripts/build-runner-image .build/debug/runway

@@ -3,7 +3,7 @@ import GRDB
 import RunwayModel
 
 /// Database rows, mapped to and from the model's types. Columns are snake_case.
-struct JobRow: Codable, FetchableRecord, PersistableRecord {
+struct JobRow: Codable, Sendable, FetchableRecord, PersistableRecord {
     // Dates as seconds since the reference date, the Double a `Date` holds: a record read back
     // equals the record written, which compare-and-set depends on.
     static func databaseDateEncodingStrategy(for _: String) -> DatabaseDateEncodingStrategy { .timeIntervalSinceReferenceDate }
@@ -51,7 +51,7 @@ struct JobRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct AttemptRow: Codable, FetchableRecord, PersistableRecord {
+struct AttemptRow: Codable, Sendable, FetchableRecord, PersistableRecord {
     // Dates as seconds since the reference date, the Double a `Date` holds: a record read back
     // equals the record written, which compare-and-set depends on.
     static func databaseDateEncodingStrategy(for _: String) -> DatabaseDateEncodingStrategy { .timeIntervalSinceReferenceDate }
@@ -128,7 +128,7 @@ struct AttemptRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct EventRow: Codable, FetchableRecord, PersistableRecord {
+struct EventRow: Codable, Sendable, FetchableRecord, PersistableRecord {
     // Dates as seconds since the reference date, the Double a `Date` holds: a record read back
     // equals the record written, which compare-and-set depends on.
     static func databaseDateEncodingStrategy(for _: String) -> DatabaseDateEncodingStrategy { .timeIntervalSinceReferenceDate }
@@ -157,7 +157,7 @@ struct EventRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct LogChunkRow: Codable, FetchableRecord, PersistableRecord {
+struct LogChunkRow: Codable, Sendable, FetchableRecord, PersistableRecord {
     // Dates as seconds since the reference date, the Double a `Date` holds: a record read back
     // equals the record written, which compare-and-set depends on.
     static func databaseDateEncodingStrategy(for _: String) -> DatabaseDateEncodingStrategy { .timeIntervalSinceReferenceDate }

@@ -41,7 +41,7 @@ struct ApplyCommand: AsyncParsableCommand {
             print(ValidationSummary(load: load, paths: paths).text)
             throw ExitStatus.unusable
         }
-        let runtime = try ControllerRuntime(
+        let runtime = try await ControllerRuntime(
             options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { (true, "ready") })
         let wakeups = runtime.wakeups
         let cancellation = AtomicFlag()

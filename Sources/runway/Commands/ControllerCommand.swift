@@ -42,7 +42,7 @@ struct ControllerCommand: AsyncParsableCommand {
         controller.bootstrapLogging(defaultLevel: .info)
         let health = ControllerHealth()
         let launchers = Wiring.launchers(stateDirectory: state.stateDir)
-        let runtime = try ControllerRuntime(
+        let runtime = try await ControllerRuntime(
             options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { health.readiness })
         let loader = Wiring.loader(launchers)
         let paths = self.paths

@@ -12,7 +12,7 @@ struct ControllerRuntime: Sendable {
     let stateDirectory: String
     /// The launchers: they check profile configs at load time and run the tasks.
     let launchers: LauncherRegistry
-    let store: SQLiteStateStore
+    let store: any StateStore
     let holding = HoldingSet()
     let wakeups = Wakeups()
     let metrics = Metrics()
@@ -21,11 +21,11 @@ struct ControllerRuntime: Sendable {
     init(
         options: ControllerOptions, stateDirectory: String, launchers: LauncherRegistry,
         readiness: @escaping @Sendable () -> (ready: Bool, detail: String)
-    ) throws {
+    ) async throws {
         self.options = options
         self.stateDirectory = stateDirectory
         self.launchers = launchers
-        let store = try SQLiteStateStore(directory: stateDirectory, observer: EventLog.observer(Wiring.logger("runway.jobs")))
+        let store = try await options.openStore(stateDirectory: stateDirectory, observer: EventLog.observer(Wiring.logger("runway.jobs")))
         self.store = store
         api = APIServer.api(
             stateDirectory: stateDirectory, store: store, holding: holding, wakeups: wakeups,

@@ -1,0 +1,47 @@
+/// The PostgreSQL schema, as versioned migrations run once each (under an advisory lock, so two
+/// controllers starting together do not both migrate). A migration, once released, never
+/// changes: add a new one. Dates are `double precision` seconds since the reference date, the
+/// Double a `Date` holds, so a record read back equals the record written.
+enum PostgresSchema {
+    /// The advisory lock key migrations run under ("runway" in ASCII).
+    static let migrationLock: Int64 = 0x72_75_6E_77_61_79
+
+    static let migrations: [(version: String, statements: [String])] = [
+        ("v1: jobs, attempts, events, log index", [
+            """
+            CREATE TABLE job (
+                job text NOT NULL, generation text NOT NULL, profile text NOT NULL, state text NOT NULL, attempt bigint NOT NULL,
+                last_reason text, exit_code integer, created_at double precision NOT NULL, updated_at double precision NOT NULL,
+                held_since double precision, running_since double precision, next_attempt_at double precision,
+                last_heartbeat_at double precision, PRIMARY KEY (job, generation))
+            """,
+            """
+            CREATE TABLE attempt (
+                id text PRIMARY KEY, job text NOT NULL, generation text NOT NULL, number bigint NOT NULL, profile text NOT NULL,
+                plugin text NOT NULL, retries bigint NOT NULL, task_name text NOT NULL, task_id text, token_hash text NOT NULL UNIQUE,
+                state text NOT NULL, reason text, exit_code integer, requested_at double precision NOT NULL, started_at double precision,
+                claimed_at double precision, last_heartbeat_at double precision, completed_at double precision,
+                stop_requested_at double precision, stopped_at double precision, next_log_seq bigint NOT NULL, log_bytes bigint NOT NULL)
+            """,
+            "CREATE INDEX attempt_job ON attempt (job)",
+            "CREATE INDEX attempt_state ON attempt (state)",
+            """
+            CREATE TABLE event (
+                id bigserial PRIMARY KEY, job text NOT NULL, generation text NOT NULL, attempt bigint, at double precision NOT NULL,
+                kind text NOT NULL, message text NOT NULL)
+            """,
+            "CREATE INDEX event_job ON event (job)",
+            """
+            CREATE TABLE log_chunk (
+                attempt_id text NOT NULL, seq bigint NOT NULL, stream text NOT NULL, "offset" bigint NOT NULL, length bigint NOT NULL,
+                at double precision NOT NULL, PRIMARY KEY (attempt_id, seq))
+            """,
+        ]),
+        ("v2: leader lease", [
+            "CREATE TABLE lease (name text PRIMARY KEY, holder text NOT NULL, token bigint NOT NULL, expires_at double precision NOT NULL)",
+        ]),
+        ("v3: controller facts", [
+            "CREATE TABLE controller_fact (key text PRIMARY KEY, value text NOT NULL)",
+        ]),
+    ]
+}

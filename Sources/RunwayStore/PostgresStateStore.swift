@@ -1,0 +1,374 @@
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+import RunwayModel
+
+/// The store for several controllers on several hosts: PostgreSQL through postgres-nio's pooled
+/// client. The same tables as the SQLite store; rows travel as JSON (`row_to_json` out,
+/// `json_populate_record` in) through the same Codable row types, so both stores read and write
+/// identical records. `modify` serializes on the job with a transaction-level advisory lock, and
+/// a fenced write checks the lease row (`FOR UPDATE`) in its own transaction.
+public final class PostgresStateStore: StateStore {
+    private let client: PostgresClient
+    private let running: Task<Void, Never>
+    private let observer: CommitObserver?
+    private let logger: Logger
+
+    /// Where to connect, from `postgres://user[:password]@host[:port]/database[?sslmode=…&sslrootcert=…]`.
+    public struct Location: Sendable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public var user: String
+        public var password: String?
+        public var database: String
+        /// `disable` (default), `require` (encrypt, do not verify), `verify-full` (verify against `sslrootcert` or the system's CAs).
+        public var sslMode: String
+        public var rootCertificate: String?
+
+        /// Parses the URL; a password given apart (`password`, from a file or the environment)
+        /// wins over one in the URL.
+        public init(url: String, password: String? = nil) throws {
+            guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+                let host = components.host, !host.isEmpty
+            else { throw StoreError(operation: "parse the store URL", cause: Invalid(text: "expected postgres://user@host:port/database")) }
+            self.host = host
+            port = components.port ?? 5432
+            user = components.user ?? "runway"
+            self.password = password ?? components.password
+            let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+            database = path.isEmpty ? user : path
+            let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+            sslMode = query["sslmode"] ?? "disable"
+            rootCertificate = query["sslrootcert"]
+            guard ["disable", "require", "verify-full"].contains(sslMode) else {
+                throw StoreError(operation: "parse the store URL", cause: Invalid(text: "sslmode must be disable, require or verify-full, found \(sslMode)"))
+            }
+        }
+
+        /// The URL without its password, for logs and messages.
+        public var description: String { "postgres://\(user)@\(host):\(port)/\(database)?sslmode=\(sslMode)" }
+
+        struct Invalid: Error, CustomStringConvertible {
+            var text: String
+            var description: String { text }
+        }
+    }
+
+    /// Connects (in the background, with the pool's reconnects), migrates under an advisory lock,
+    /// and is ready. `observer` hears of every committed change.
+    public init(location: Location, observer: CommitObserver? = nil, logger: Logger = Logger(label: "runway.store.postgres")) async throws {
+        var tls = PostgresClient.Configuration.TLS.disable
+        if location.sslMode != "disable" {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if location.sslMode == "require" {
+                configuration.certificateVerification = .none
+            } else if let root = location.rootCertificate {
+                configuration.trustRoots = .file(root)
+            }
+            tls = .require(configuration)
+        }
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password, database: location.database, tls: tls)
+        configuration.options.maximumConnections = 8
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.running = Task { await client.run() }
+        self.observer = observer
+        self.logger = logger
+        do {
+            try await migrate()
+        } catch {
+            running.cancel()
+            throw StoreError(operation: "open \(location)", cause: error)
+        }
+    }
+
+    deinit { running.cancel() }
+
+    /// The schema versions applied, oldest first.
+    public func appliedMigrations() async throws -> [String] {
+        try await read("read migrations") { connection in
+            try await Self.strings(connection.query("SELECT version FROM schema_migration ORDER BY applied_at, version", logger: logger))
+        }
+    }
+
+    private func migrate() async throws {
+        try await client.withConnection { connection in
+            _ = try await connection.query("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))", logger: logger)
+            do {
+                _ = try await connection.query(
+                    "CREATE TABLE IF NOT EXISTS schema_migration (version text PRIMARY KEY, applied_at double precision NOT NULL)", logger: logger)
+                let applied = Set(try await Self.strings(connection.query("SELECT version FROM schema_migration", logger: logger)))
+                for (version, statements) in PostgresSchema.migrations where !applied.contains(version) {
+                    try await connection.withTransaction(logger: logger) { connection in
+                        for statement in statements { _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                        let now = Date().timeIntervalSinceReferenceDate
+                        _ = try await connection.query("INSERT INTO schema_migration (version, applied_at) VALUES (\(version), \(now))", logger: logger)
+                    }
+                    logger.info("migrated the store", metadata: ["version": "\(version)"])
+                }
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+                throw error
+            }
+            _ = try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+        }
+    }
+
+    // MARK: - Reads
+
+    public func jobRecords() async throws -> [JobRecord] {
+        try await rows(JobRow.self, "job", where: "TRUE", order: "job, generation").map(\.model)
+    }
+
+    public func jobRecords(job: String) async throws -> [JobRecord] {
+        try await rows(JobRow.self, "job", where: "job = $1", order: "updated_at DESC", [job]).map(\.model)
+    }
+
+    public func attempts(job: String) async throws -> [AttemptRecord] {
+        try await rows(AttemptRow.self, "attempt", where: "job = $1", order: "requested_at, number", [job]).map(\.model)
+    }
+
+    public func openAttempts() async throws -> [AttemptRecord] {
+        try await rows(AttemptRow.self, "attempt", where: "state NOT IN ('completed', 'failed')", order: "requested_at").map(\.model)
+    }
+
+    public func attempt(id: String) async throws -> AttemptRecord? {
+        try await rows(AttemptRow.self, "attempt", where: "id = $1", order: "id", [id]).first?.model
+    }
+
+    public func events(job: String) async throws -> [JobEvent] {
+        try await rows(EventRow.self, "event", where: "job = $1", order: "id", [job]).map(\.model)
+    }
+
+    public func logChunks(attemptID: String) async throws -> [LogChunk] {
+        try await rows(LogChunkRow.self, "log_chunk", where: "attempt_id = $1", order: "seq", [attemptID]).map(\.model)
+    }
+
+    public func lease(_ name: String) async throws -> Lease? {
+        try await read("read lease \(name)") { connection in try await Self.lease(name, forUpdate: false, on: connection, logger: logger) }
+    }
+
+    public func controllerFacts() async throws -> [String: String] {
+        try await read("read controller facts") { connection in
+            var facts: [String: String] = [:]
+            for try await (key, value) in try await connection.query("SELECT key, value FROM controller_fact", logger: logger).decode((String, String).self) {
+                facts[key] = value
+            }
+            return facts
+        }
+    }
+
+    // MARK: - Writes
+
+    public func apply(_ change: StoreChange) async throws {
+        guard !change.isEmpty else { return }
+        try await transaction("write") { connection in try await self.write(change, on: connection) }
+        observer?(change, nil)
+    }
+
+    public func modify<T: Sendable>(
+        _ lookup: AttemptLookup, _ decide: @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
+    ) async throws -> T {
+        let (change, record, result) = try await transaction("modify") { connection -> (StoreChange, JobRecord?, T) in
+            // Find the job, lock it for this transaction, then read what `decide` sees.
+            var key: JobKey?
+            switch lookup {
+            case .job(let job): key = job
+            case .id(let id): key = try await self.row(AttemptRow.self, "attempt", where: "id = $1", [id], on: connection)?.model.key
+            case .tokenHash(let hash): key = try await self.row(AttemptRow.self, "attempt", where: "token_hash = $1", [hash], on: connection)?.model.key
+            }
+            if let key {
+                _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(key.job + "\u{1F}" + key.generation.digest)))", logger: self.logger)
+            }
+            let attempt: AttemptRecord?
+            let record = try await key.asyncFlatMap { key in
+                try await self.row(JobRow.self, "job", where: "job = $1 AND generation = $2", [key.job, key.generation.digest], on: connection)?.model
+            }
+            switch lookup {
+            case .id(let id): attempt = try await self.row(AttemptRow.self, "attempt", where: "id = $1", [id], on: connection)?.model
+            case .tokenHash(let hash): attempt = try await self.row(AttemptRow.self, "attempt", where: "token_hash = $1", [hash], on: connection)?.model
+            case .job:
+                attempt = try await record.asyncFlatMap { record in
+                    try await self.row(AttemptRow.self, "attempt", where: "id = $1",
+                        [AttemptRecord.id(job: record.job, generation: record.generation, number: record.attempt)], on: connection)?.model
+                }
+            }
+            let (change, result) = try decide(attempt, record)
+            try await self.write(change, on: connection)
+            return (change, record, result)
+        }
+        if !change.isEmpty { observer?(change, record) }
+        return result
+    }
+
+    public func acquireLease(_ name: String, holder: String, duration: Duration, now: Date) async throws -> Lease? {
+        let expiresAt = now.addingTimeInterval(duration.timeInterval)
+        return try await transaction("acquire lease \(name)") { connection -> Lease? in
+            _ = try await connection.query(
+                "INSERT INTO lease (name, holder, token, expires_at) VALUES (\(name), '', 0, 0) ON CONFLICT (name) DO NOTHING", logger: self.logger)
+            let current = try await Self.lease(name, forUpdate: true, on: connection, logger: self.logger)
+            if let current, !current.holder.isEmpty, current.holder != holder, current.expiresAt > now { return nil }
+            let token = current.map { $0.holder == holder && $0.expiresAt > now ? $0.token : $0.token + 1 } ?? 1
+            _ = try await connection.query(
+                "UPDATE lease SET holder = \(holder), token = \(token), expires_at = \(expiresAt.timeIntervalSinceReferenceDate) WHERE name = \(name)",
+                logger: self.logger)
+            return Lease(name: name, holder: holder, token: token, expiresAt: expiresAt)
+        }
+    }
+
+    public func releaseLease(_ name: String, holder: String) async throws {
+        try await transaction("release lease \(name)") { connection in
+            // Keep the row (its token must keep growing); just let it expire now.
+            _ = try await connection.query("UPDATE lease SET expires_at = 0 WHERE name = \(name) AND holder = \(holder)", logger: self.logger)
+        }
+    }
+
+    public func publish(_ facts: [String: String?]) async throws {
+        try await transaction("publish facts") { connection in
+            for (key, value) in facts {
+                if let value {
+                    _ = try await connection.query(
+                        "INSERT INTO controller_fact (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                        logger: self.logger)
+                } else {
+                    _ = try await connection.query("DELETE FROM controller_fact WHERE key = \(key)", logger: self.logger)
+                }
+            }
+        }
+    }
+
+    // MARK: - Rows as JSON
+
+    private func write(_ change: StoreChange, on connection: PostgresConnection) async throws {
+        if let fence = change.fence {
+            let current = try await Self.lease(fence.name, forUpdate: true, on: connection, logger: logger)
+            guard let current, current.holder == fence.holder, current.token == fence.token, current.expiresAt > Date() else {
+                throw FencedError(lease: fence, current: current)
+            }
+        }
+        for record in change.records { try await upsert(JobRow(record), into: "job", key: ["job", "generation"], on: connection) }
+        for attempt in change.attempts { try await upsert(AttemptRow(attempt), into: "attempt", key: ["id"], on: connection) }
+        for event in change.events { try await insert(EventRow(event), into: "event", on: connection, conflict: nil) }
+        for chunk in change.logChunks {
+            try await insert(LogChunkRow(chunk), into: "log_chunk", on: connection, conflict: "ON CONFLICT (attempt_id, seq) DO NOTHING")
+        }
+    }
+
+    /// Inserts `row`, or updates every column of the row with the same `key`.
+    private func upsert(_ row: some Encodable, into table: String, key: [String], on connection: PostgresConnection) async throws {
+        let columns = Self.columns(of: row)
+        let updates = columns.filter { !key.contains($0) }.map { "\(Self.quoted($0)) = EXCLUDED.\(Self.quoted($0))" }.joined(separator: ", ")
+        try await insert(row, into: table, on: connection, conflict: "ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(updates)")
+    }
+
+    private func insert(_ row: some Encodable, into table: String, on connection: PostgresConnection, conflict: String?) async throws {
+        let columns = Self.columns(of: row).filter { $0 != "id" || table != "event" }.map(Self.quoted).joined(separator: ", ")
+        var binds = PostgresBindings()
+        binds.append(String(decoding: try Self.encoder.encode(row), as: UTF8.self))
+        let sql = "INSERT INTO \(table) (\(columns)) SELECT \(columns) FROM json_populate_record(NULL::\(table), $1::json) \(conflict ?? "")"
+        _ = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+    }
+
+    private func rows<Row: Decodable & Sendable>(_ type: Row.Type, _ table: String, where condition: String, order: String, _ values: [String] = [])
+        async throws -> [Row]
+    {
+        try await read("read \(table)") { connection in
+            try await self.rows(type, table, where: condition, order: order, values, on: connection)
+        }
+    }
+
+    private func row<Row: Decodable>(_ type: Row.Type, _ table: String, where condition: String, _ values: [String], on connection: PostgresConnection)
+        async throws -> Row?
+    {
+        try await rows(type, table, where: condition, order: "1", values, on: connection).first
+    }
+
+    private func rows<Row: Decodable>(
+        _ type: Row.Type, _ table: String, where condition: String, order: String, _ values: [String], on connection: PostgresConnection
+    ) async throws -> [Row] {
+        var binds = PostgresBindings()
+        for value in values { binds.append(value) }
+        let sql = "SELECT row_to_json(t)::text FROM \(table) t WHERE \(condition) ORDER BY \(order)"
+        let texts = try await Self.strings(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger))
+        return try texts.map { try Self.decoder.decode(type, from: Data($0.utf8)) }
+    }
+
+    /// The snake_case column names of a row type's properties, in declaration order.
+    private static func columns(of row: some Encodable) -> [String] {
+        Mirror(reflecting: row).children.compactMap(\.label).map { label in
+            label.reduce(into: "") { name, character in
+                if character.isUppercase {
+                    name += "_" + character.lowercased()
+                } else {
+                    name.append(character)
+                }
+            }
+        }
+    }
+
+    private static func quoted(_ column: String) -> String { "\"\(column)\"" }
+
+    /// Dates as the Double since the reference date they hold (`deferredToDate`), keys snake_case.
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return encoder
+    }()
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }()
+
+    private static func strings(_ rows: PostgresRowSequence) async throws -> [String] {
+        var strings: [String] = []
+        for try await (text,) in rows.decode((String,).self) { strings.append(text) }
+        return strings
+    }
+
+    private static func lease(_ name: String, forUpdate: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Lease? {
+        let sql = "SELECT holder, token, expires_at FROM lease WHERE name = $1" + (forUpdate ? " FOR UPDATE" : "")
+        var binds = PostgresBindings()
+        binds.append(name)
+        for try await (holder, token, expiresAt) in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            .decode((String, Int64, Double).self)
+        {
+            return holder.isEmpty ? nil : Lease(name: name, holder: holder, token: token, expiresAt: Date(timeIntervalSinceReferenceDate: expiresAt))
+        }
+        return nil
+    }
+
+    // MARK: - Transactions and errors
+
+    private func read<T: Sendable>(_ operation: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in try await body(connection) }
+        } catch {
+            throw StoreError(operation: operation, cause: error)
+        }
+    }
+
+    private func transaction<T: Sendable>(_ operation: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            if let fenced = error.closureError as? FencedError { throw fenced }
+            if let closureError = error.closureError, !(closureError is PSQLError) { throw closureError }
+            throw StoreError(operation: operation, cause: error)
+        } catch let fenced as FencedError {
+            throw fenced
+        } catch {
+            throw StoreError(operation: operation, cause: error)
+        }
+    }
+}
+
+extension Optional {
+    fileprivate func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}
