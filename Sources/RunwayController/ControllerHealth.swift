@@ -2,8 +2,8 @@ import Foundation
 import RunwayModel
 import Synchronization
 
-/// What `/readyz` and `runway status` say about the controller: leader or standby, and whether
-/// the last load of the manifests was valid.
+/// What `/readyz` and `runway status` say about the controller: leader or standby, whether the
+/// store answers, and whether the last load of the manifests was valid.
 public final class ControllerHealth: Sendable {
     private struct State {
         var leader = false
@@ -11,6 +11,8 @@ public final class ControllerHealth: Sendable {
         var loadedOnce = false
         var errors: [Diagnostic] = []
         var lastGoodAt: Date?
+        /// Why the store did not answer the last lease renewal; nil when it did.
+        var storeProblem: String?
     }
 
     /// The mutex guards the state.
@@ -25,6 +27,11 @@ public final class ControllerHealth: Sendable {
         }
     }
 
+    /// The store answered the last lease renewal (nil), or this is why it did not.
+    public func store(problem: String?) {
+        state.withLock { $0.storeProblem = problem }
+    }
+
     public func loaded(_ diagnostics: [Diagnostic], at now: Date) {
         state.withLock {
             $0.loadedOnce = true
@@ -33,10 +40,14 @@ public final class ControllerHealth: Sendable {
         }
     }
 
-    /// Ready when the manifests last loaded valid; the detail says the role and any problem.
+    /// Ready when the store answers and the manifests last loaded valid; the detail says the
+    /// role and any problem.
     public var readiness: (ready: Bool, detail: String) {
         state.withLock { state in
             let role = state.leader ? "leader" : "standby\(state.leaderName.map { " (leader: \($0))" } ?? "")"
+            if let problem = state.storeProblem {
+                return (false, "store unreachable: \(problem); starting nothing until it answers")
+            }
             guard state.loadedOnce else { return (false, "starting: manifests not loaded yet") }
             guard state.errors.isEmpty else {
                 let since = state.lastGoodAt.map { "; running on the last good manifests, loaded \($0.formatted(.iso8601))" } ?? ""

@@ -58,6 +58,7 @@ public struct ControllerRun: Sendable {
             if ContinuousClock.now - lastRenewal >= lease.configuration.duration / 3 {
                 let leading = await lease.refresh()
                 health.leadership(isLeader: leading, leader: leading ? lease.holder : await lease.leader()?.holder)
+                health.store(problem: lease.storeProblem)
                 reconciler.metrics.setLeader(leading)
                 lastRenewal = ContinuousClock.now
             }
@@ -83,6 +84,7 @@ public struct ControllerRun: Sendable {
                     nextDeadline = Deadlines.next(
                         desired: desired, records: outcome.records, heartbeatTimeout: reconciler.configuration.heartbeatTimeout)
                 } catch {
+                    if error is StoreError { health.store(problem: "\(error)") }  // until a lease renewal reaches it again
                     logger.error("reconcile pass failed", metadata: ["error": "\(error)"])
                     nextDeadline = Date().addingTimeInterval(1)
                 }

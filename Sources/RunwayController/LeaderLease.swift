@@ -25,6 +25,11 @@ public final class LeaderLease: Sendable {
     let logger: Logger
     /// The lease as last taken or renewed; the mutex guards it.
     private let held = Mutex<Lease?>(nil)
+    /// Why the last renewal failed, or nil when it reached the store.
+    private let failure = Mutex<String?>(nil)
+
+    /// Why the store did not answer the last renewal; nil when it did.
+    public var storeProblem: String? { failure.withLock { $0 } }
 
     public init(configuration: Configuration = Configuration(), controllerID: String, store: any StateStore, logger: Logger) {
         self.configuration = configuration
@@ -49,6 +54,7 @@ public final class LeaderLease: Sendable {
     public func refresh(now: Date = Date()) async -> Bool {
         do {
             let lease = try await store.acquireLease(configuration.name, holder: holder, duration: configuration.duration, now: now)
+            failure.withLock { $0 = nil }
             let before = held.withLock { held in
                 defer { held = lease }
                 return held
@@ -57,6 +63,7 @@ public final class LeaderLease: Sendable {
             if lease == nil, before != nil { logger.warning("lost the lease; standing by") }
             return lease != nil
         } catch {
+            failure.withLock { $0 = "\(error)" }
             logger.error("cannot renew the lease", metadata: ["error": "\(error)"])
             return current != nil
         }

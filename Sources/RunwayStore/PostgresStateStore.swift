@@ -3,6 +3,7 @@ import Logging
 import NIOSSL
 import PostgresNIO
 import RunwayModel
+import Synchronization
 
 /// The store for several controllers on several hosts: PostgreSQL through postgres-nio's pooled
 /// client. The same tables as the SQLite store; rows travel as JSON (`row_to_json` out,
@@ -89,7 +90,7 @@ public final class PostgresStateStore: StateStore {
     /// The schema versions applied, oldest first.
     public func appliedMigrations() async throws -> [String] {
         try await read("read migrations") { connection in
-            try await Self.strings(connection.query("SELECT version FROM schema_migration ORDER BY applied_at, version", logger: logger))
+            try await Self.strings(connection.query("SELECT version FROM schema_migration ORDER BY applied_at, version", logger: self.logger))
         }
     }
 
@@ -147,13 +148,13 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func lease(_ name: String) async throws -> Lease? {
-        try await read("read lease \(name)") { connection in try await Self.lease(name, forUpdate: false, on: connection, logger: logger) }
+        try await read("read lease \(name)") { connection in try await Self.lease(name, forUpdate: false, on: connection, logger: self.logger) }
     }
 
     public func controllerFacts() async throws -> [String: String] {
         try await read("read controller facts") { connection in
             var facts: [String: String] = [:]
-            for try await (key, value) in try await connection.query("SELECT key, value FROM controller_fact", logger: logger).decode((String, String).self) {
+            for try await (key, value) in try await connection.query("SELECT key, value FROM controller_fact", logger: self.logger).decode((String, String).self) {
                 facts[key] = value
             }
             return facts
@@ -169,7 +170,7 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func modify<T: Sendable>(
-        _ lookup: AttemptLookup, _ decide: @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
+        _ lookup: AttemptLookup, _ decide: @escaping @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
     ) async throws -> T {
         let (change, record, result) = try await transaction("modify") { connection -> (StoreChange, JobRecord?, T) in
             // Find the job, lock it for this transaction, then read what `decide` sees.
@@ -343,17 +344,23 @@ public final class PostgresStateStore: StateStore {
 
     // MARK: - Transactions and errors
 
-    private func read<T: Sendable>(_ operation: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// Longest a store operation may take, waiting for a connection included: a server that is
+    /// down makes operations fail (and the controller not ready), not hang.
+    static let operationTimeout: Duration = .seconds(5)
+
+    private func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in try await body(connection) }
+            return try await Self.withDeadline { [client] in try await client.withConnection { connection in try await body(connection) } }
         } catch {
             throw StoreError(operation: operation, cause: error)
         }
     }
 
-    private func transaction<T: Sendable>(_ operation: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    private func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await Self.withDeadline { [client, logger] in
+                try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            }
         } catch let error as PostgresTransactionError {
             if let fenced = error.closureError as? FencedError { throw fenced }
             if let closureError = error.closureError, !(closureError is PSQLError) { throw closureError }
@@ -363,6 +370,39 @@ public final class PostgresStateStore: StateStore {
         } catch {
             throw StoreError(operation: operation, cause: error)
         }
+    }
+}
+
+extension PostgresStateStore {
+    struct TimedOut: Error, CustomStringConvertible {
+        var description: String { "no answer from PostgreSQL within \(PostgresStateStore.operationTimeout)" }
+    }
+
+    /// `body`, or ``TimedOut`` after ``operationTimeout``. The body is then cancelled but not
+    /// waited for: a request queued for a connection to a server that is down may not end soon,
+    /// and the caller must not hang on it.
+    static func withDeadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let once = Once()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let work = Task { @Sendable in
+                let result: Result<T, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(error) }
+                if once.claim() { continuation.resume(with: result) }
+            }
+            Task { @Sendable in
+                try? await Task.sleep(for: operationTimeout)
+                if once.claim() {
+                    work.cancel()
+                    continuation.resume(throwing: TimedOut())
+                }
+            }
+        }
+    }
+
+    /// True for the first caller only.
+    final class Once: Sendable {
+        private let done = Mutex(false)
+        func claim() -> Bool { done.withLock { done in defer { done = true }; return !done } }
     }
 }
 

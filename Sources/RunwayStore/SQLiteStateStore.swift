@@ -79,7 +79,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func modify<T: Sendable>(
-        _ lookup: AttemptLookup, _ decide: @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
+        _ lookup: AttemptLookup, _ decide: @escaping @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
     ) async throws -> T {
         let (change, record, result) = try await database.write { db in
             let attempt: AttemptRecord?

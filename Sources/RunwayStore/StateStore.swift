@@ -44,7 +44,7 @@ public protocol StateStore: Sendable {
     /// Reads the attempt found by `lookup` and its job record, lets `decide` say what changes,
     /// and writes that, all in one transaction (so two claims of one token cannot both win).
     func modify<T: Sendable>(
-        _ lookup: AttemptLookup, _ decide: @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
+        _ lookup: AttemptLookup, _ decide: @escaping @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
     ) async throws -> T
 }
 

@@ -84,7 +84,8 @@ struct KubernetesTests {
         let setup = try await Setup()
         let workspace = setup.workspace
         try workspace.write("all.yaml", setup.profile()
-            + workspace.job("ok", #"sleep 2; echo "key has ${#API_KEY} characters""#) + workspace.job("fails", "echo failing; exit 3"))
+            + workspace.job("ok", "while [ ! -f \(workspace.root)/go ]; do sleep 0.1; done; " + #"echo "key has ${#API_KEY} characters""#)
+            + workspace.job("fails", "echo failing; exit 3"))
         let port = freePort()
         let controller = try setup.controller(port: port)
         defer { kill(controller.pid, SIGKILL) }
@@ -111,6 +112,7 @@ struct KubernetesTests {
         #expect(data["API_KEY"] == Data(setup.environment["RW_SECRET"]!.utf8).base64EncodedString() && data["RUNWAY_TASK_TOKEN"] != nil)
         let owners = (secret["metadata"] as? [String: Any])?["ownerReferences"] as? [[String: Any]] ?? []
         #expect(owners.first?["kind"] as? String == "Job" && owners.first?["uid"] as? String == (job["metadata"] as? [String: Any])?["uid"] as? String)
+        try "go".write(toFile: workspace.root + "/go", atomically: true, encoding: .utf8)  // the job may finish now
 
         #expect(await RunningCommand.until(timeout: .seconds(60)) {
             let records = (try? await workspace.records()) ?? [:]

@@ -497,7 +497,7 @@ class Cluster:
             if not meta.get("deletionTimestamp"):
                 period = obj["spec"].get("terminationGracePeriodSeconds", 30) if grace is None else grace
                 meta.update(deletionTimestamp=now_text(), deletionGracePeriodSeconds=period, resourceVersion=self.next_revision())
-                self.signal(meta["uid"], signal.SIGTERM)
+                self.signal(meta["uid"], signal.SIGTERM, group=False)  # PID 1 of the container, as a runtime does
                 self.kills[meta["uid"]] = time.time() + period
             return obj
         if resource == "namespaces" or policy == "Foreground":
@@ -513,11 +513,11 @@ class Cluster:
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "details": {"name": name, "group": RESOURCES[resource][0], "kind": resource, "uid": meta["uid"]}}
 
-    def signal(self, uid, number):
+    def signal(self, uid, number, group=True):
         process = self.processes.get(uid)
         if process and process.poll() is None:
             try:
-                os.killpg(process.pid, number)
+                os.killpg(process.pid, number) if group else os.kill(process.pid, number)
             except ProcessLookupError:
                 pass
 
@@ -660,7 +660,10 @@ class Cluster:
                 status["conditions"] = [c if c["type"] not in ("Ready", "ContainersReady") else {**c, "status": "False", "reason": "PodCompleted"} for c in status["conditions"]]
         elif not spec.get("nodeName"):
             selector = spec.get("nodeSelector") or {}
+            already = any(c.get("reason") == "Unschedulable" for c in status.get("conditions") or [])
             if any(NODE_LABELS.get(k) != v for k, v in selector.items()):
+                if already:
+                    return  # still unschedulable, since the condition's lastTransitionTime
                 status["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "lastProbeTime": None,
                                          "lastTransitionTime": now_text(),
                                          "message": "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. "

@@ -288,7 +288,7 @@ class Cluster:
                 if process is not None and process.poll() is None:
                     if "_kill_at" not in alloc:
                         signal_name = task.get("KillSignal") or "SIGINT"
-                        self.signal(process, getattr(signal, signal_name, signal.SIGINT))
+                        self.signal(process, getattr(signal, signal_name, signal.SIGINT), group=False)  # the task's process, as Nomad does
                         alloc["_kill_at"] = time.time() + (task.get("KillTimeout") or 5_000_000_000) / 1e9
                         state["Events"].append(self.event("Killing", f"Sent interrupt. Waiting {task.get('KillTimeout', 5e9) / 1e9:.0f}s before force killing"))
                     elif time.time() >= alloc["_kill_at"]:
@@ -357,9 +357,9 @@ class Cluster:
         alloc.update(ClientStatus="failed", ClientDescription="Failed tasks", ModifyIndex=self.next_index())
 
     @staticmethod
-    def signal(process, number):
+    def signal(process, number, group=True):
         try:
-            os.killpg(process.pid, number)
+            os.killpg(process.pid, number) if group else os.kill(process.pid, number)
         except ProcessLookupError:
             pass
 
