@@ -16,46 +16,6 @@ public final class PostgresStateStore: StateStore {
     private let observer: CommitObserver?
     private let logger: Logger
 
-    /// Where to connect, from `postgres://user[:password]@host[:port]/database[?sslmode=…&sslrootcert=…]`.
-    public struct Location: Sendable, CustomStringConvertible {
-        public var host: String
-        public var port: Int
-        public var user: String
-        public var password: String?
-        public var database: String
-        /// `disable` (default), `require` (encrypt, do not verify), `verify-full` (verify against `sslrootcert` or the system's CAs).
-        public var sslMode: String
-        public var rootCertificate: String?
-
-        /// Parses the URL; a password given apart (`password`, from a file or the environment)
-        /// wins over one in the URL.
-        public init(url: String, password: String? = nil) throws {
-            guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
-                let host = components.host, !host.isEmpty
-            else { throw StoreError(operation: "parse the store URL", cause: Invalid(text: "expected postgres://user@host:port/database")) }
-            self.host = host
-            port = components.port ?? 5432
-            user = components.user ?? "runway"
-            self.password = password ?? components.password
-            let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-            database = path.isEmpty ? user : path
-            let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
-            sslMode = query["sslmode"] ?? "disable"
-            rootCertificate = query["sslrootcert"]
-            guard ["disable", "require", "verify-full"].contains(sslMode) else {
-                throw StoreError(operation: "parse the store URL", cause: Invalid(text: "sslmode must be disable, require or verify-full, found \(sslMode)"))
-            }
-        }
-
-        /// The URL without its password, for logs and messages.
-        public var description: String { "postgres://\(user)@\(host):\(port)/\(database)?sslmode=\(sslMode)" }
-
-        struct Invalid: Error, CustomStringConvertible {
-            var text: String
-            var description: String { text }
-        }
-    }
-
     /// Connects (in the background, with the pool's reconnects), migrates under an advisory lock,
     /// and is ready. `observer` hears of every committed change.
     public init(location: Location, observer: CommitObserver? = nil, logger: Logger = Logger(label: "runway.store.postgres")) async throws {
@@ -370,39 +330,6 @@ public final class PostgresStateStore: StateStore {
         } catch {
             throw StoreError(operation: operation, cause: error)
         }
-    }
-}
-
-extension PostgresStateStore {
-    struct TimedOut: Error, CustomStringConvertible {
-        var description: String { "no answer from PostgreSQL within \(PostgresStateStore.operationTimeout)" }
-    }
-
-    /// `body`, or ``TimedOut`` after ``operationTimeout``. The body is then cancelled but not
-    /// waited for: a request queued for a connection to a server that is down may not end soon,
-    /// and the caller must not hang on it.
-    static func withDeadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let once = Once()
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let work = Task { @Sendable in
-                let result: Result<T, any Error>
-                do { result = .success(try await body()) } catch { result = .failure(error) }
-                if once.claim() { continuation.resume(with: result) }
-            }
-            Task { @Sendable in
-                try? await Task.sleep(for: operationTimeout)
-                if once.claim() {
-                    work.cancel()
-                    continuation.resume(throwing: TimedOut())
-                }
-            }
-        }
-    }
-
-    /// True for the first caller only.
-    final class Once: Sendable {
-        private let done = Mutex(false)
-        func claim() -> Bool { done.withLock { done in defer { done = true }; return !done } }
     }
 }
 
