@@ -60,6 +60,9 @@ final class ClientTable<Key: Hashable & Sendable, Client: CountingClient>: Senda
         }
     }
 
+    /// Every client made so far, by key.
+    var all: [Key: Client] { clients.withLock { $0 } }
+
     /// Requests sent by every client so far, retries included.
     var requestCount: Int { clients.withLock { $0.values.reduce(0) { $0 + $1.requestCount } } }
 }

@@ -48,7 +48,7 @@ import jsonschema
 import referencing
 from kubernetes_validate import utils as kv
 
-from testserver import run, serve_tls
+from testserver import add_fault, requests_in, run, serve_tls
 
 SCHEMA_VERSION = "1.30.0"
 NODE = "runway-test-node"
@@ -1012,7 +1012,7 @@ class Handler(BaseHTTPRequestHandler):
         metadata = {"resourceVersion": str(self.cluster.revision)}
         if more:
             metadata["continue"] = base64.urlsafe_b64encode(more).decode()
-            metadata["remainingItemCount"] = sum(1 for k in keys if tuple(x or "" for x in k) > tuple(x or "" for x in last_key)) - 0
+            metadata["remainingItemCount"] = sum(1 for k in keys if tuple(x or "" for x in k) > tuple(x or "" for x in last_key))
         for item in items:
             item.setdefault("apiVersion", apiVersion)
             item.setdefault("kind", kind)
@@ -1022,22 +1022,14 @@ class Handler(BaseHTTPRequestHandler):
         cluster = self.cluster
         with cluster.lock:
             if path == "/_test/faults" and method == "POST":
-                fault = json.loads(body)
-                fault.setdefault("count", 1)
-                cluster.faults.append(fault)
-                return {"faults": len(cluster.faults)}
-            if path == "/_test/faults" and method == "DELETE":
-                namespace = query.get("namespace")
-                cluster.faults = [f for f in cluster.faults if namespace and f.get("namespace") != namespace]
-                return {"faults": len(cluster.faults)}
+                return add_fault(cluster.faults, body)
             if path == "/_test/users" and method == "POST":
                 user = json.loads(body)
                 key = ("token:" + user["token"]) if user.get("token") else ("cn:" + user["commonName"])
                 cluster.users[key] = {"name": user["name"], "rules": user.get("rules", [])}
                 return {"users": len(cluster.users)}
             if path == "/_test/requests" and method == "GET":
-                namespace = query.get("namespace")
-                return {"requests": [r for r in cluster.log if namespace is None or r.get("namespace") == namespace]}
+                return requests_in(cluster.log, query.get("namespace"))
             if path == "/_test/stats" and method == "GET":
                 return {**cluster.counters, "processes": sum(1 for p in cluster.processes.values() if p.poll() is None)}
         raise APIError(404, "NotFound", f"no test control {method} {path}")

@@ -44,7 +44,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler
 
-from testserver import run, serve_tls
+from testserver import add_fault, requests_in, run, serve_tls
 
 NODE = {"ID": "4f1c5d3e-0000-4000-8000-000000000001", "Name": "runway-test-node", "Datacenter": "dc1",
         "attrs": {"${node.class}": "ci", "${node.datacenter}": "dc1", "${attr.kernel.name}": "linux", "${attr.cpu.arch}": "amd64"}}
@@ -592,17 +592,13 @@ class Handler(BaseHTTPRequestHandler):
         cluster = self.cluster
         with cluster.lock:
             if path == "/_test/faults" and method == "POST":
-                fault = json.loads(body)
-                fault.setdefault("count", 1)
-                cluster.faults.append(fault)
-                return {"faults": len(cluster.faults)}
+                return add_fault(cluster.faults, body)
             if path == "/_test/tokens" and method == "POST":
                 token = json.loads(body)
                 cluster.tokens[token["secret"]] = {"name": token.get("name", ""), "policies": token.get("policies", {})}
                 return {"tokens": len(cluster.tokens)}
             if path == "/_test/requests" and method == "GET":
-                namespace = query.get("namespace")
-                return {"requests": [r for r in cluster.log if namespace is None or r.get("namespace") == namespace]}
+                return requests_in(cluster.log, query.get("namespace"))
         raise NomadError(404, f"no test control {method} {path}")
 
 

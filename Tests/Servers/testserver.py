@@ -1,5 +1,6 @@
 """What the tests' API servers share: certificates made with openssl, and serving HTTPS on a free
 loopback port with the URL written to a file once ready."""
+import json
 import os
 import signal
 import ssl
@@ -37,6 +38,19 @@ def serve_tls(handler, state, port=0, client_ca=True, names="IP:127.0.0.1,DNS:lo
         context.verify_mode = ssl.CERT_OPTIONAL
     server.socket = context.wrap_socket(server.socket, server_side=True)
     return server, f"https://127.0.0.1:{server.server_address[1]}", ca
+
+
+def add_fault(faults, body):
+    """A fault from a /_test/faults body, applied to `count` (default 1) matching requests."""
+    fault = json.loads(body)
+    fault.setdefault("count", 1)
+    faults.append(fault)
+    return {"faults": len(faults)}
+
+
+def requests_in(log, namespace):
+    """The request log, or its part in `namespace`."""
+    return {"requests": [r for r in log if namespace is None or r.get("namespace") == namespace]}
 
 
 def announce(state, url):

@@ -6,7 +6,7 @@ import Synchronization
 /// The ECS JSON 1.1 API: one signed POST per action (`X-Amz-Target:
 /// AmazonEC2ContainerServiceV20141113.<Action>`), throttling and server errors retried with
 /// exponential backoff and full jitter, AWS error codes turned into ``ECSError``.
-final class ECSClient: Sendable {
+final class ECSClient: CountingClient {
     struct RetryPolicy: Sendable {
         /// Tries per call, the first included. Default 6.
         var attempts = 6
@@ -29,6 +29,8 @@ final class ECSClient: Sendable {
     let retry: RetryPolicy
     /// HTTP requests sent, retries included.
     let requests = Atomic<Int>(0)
+
+    var requestCount: Int { requests.load(ordering: .relaxed) }
 
     init(endpoint: String, region: String, credentials: AWSCredentialChain, http: HTTPClient = HTTPClient(), retry: RetryPolicy = RetryPolicy()) {
         self.endpoint = endpoint.hasSuffix("/") ? endpoint : endpoint + "/"

@@ -26,7 +26,7 @@ public final class ECSLauncher: TaskLauncher {
     let environment: [String: String]
     let credentials: AWSCredentialChain
     let logger: Logger
-    private let clients = Mutex<[Scope: ECSClient]>([:])
+    private let clients = ClientTable<Scope, ECSClient>()
     /// Registered task definitions by content digest.
     private let definitions = Mutex<[String: String]>([:])
     /// Tasks this launcher stopped. ECS keeps listing a stopped task for about an hour; it is
@@ -45,9 +45,7 @@ public final class ECSLauncher: TaskLauncher {
     }
 
     /// ECS API requests sent so far, retries included (for benchmarks and metrics).
-    public var requestCount: Int {
-        clients.withLock { $0.values.reduce(0) { $0 + $1.requests.load(ordering: .relaxed) } }
-    }
+    public var requestCount: Int { clients.requestCount }
 
     public func validate(config: ConfigNode) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
@@ -124,7 +122,7 @@ public final class ECSLauncher: TaskLauncher {
     public func listTasks(managedBy controllerID: String) async throws -> [ObservedTask] {
         var observed: [ObservedTask] = []
         var listed = Set<String>()
-        for (scope, client) in clients.withLock({ $0 }).sorted(by: { $0.key.cluster < $1.key.cluster }) {
+        for (scope, client) in clients.all.sorted(by: { $0.key.cluster < $1.key.cluster }) {
             let tasks = try await calling(task: nil) { try await describeAll(controllerID: controllerID, scope: scope, client: client) }
             let stoppedByUs = stopped.withLock { $0 }
             for task in tasks {
@@ -266,12 +264,7 @@ public final class ECSLauncher: TaskLauncher {
     }
 
     private func client(_ scope: Scope) -> ECSClient {
-        clients.withLock { clients in
-            if let client = clients[scope] { return client }
-            let client = ECSClient(endpoint: scope.endpoint, region: scope.region, credentials: credentials)
-            clients[scope] = client
-            return client
-        }
+        clients.client(scope) { ECSClient(endpoint: scope.endpoint, region: scope.region, credentials: credentials) }
     }
 
     /// A handle names where the task lives: `<endpoint>|<region>|<cluster>|<task ARN>`.

@@ -254,7 +254,7 @@ public final class KubernetesLauncher: TaskLauncher {
             }
             if let scheduled = status.conditions?.first(where: { $0.type == "PodScheduled" && $0.status == "False" && $0.reason == "Unschedulable" }),
                 let since = Kubernetes.date(scheduled.lastTransitionTime),
-                now.timeIntervalSince(since) >= Double(unschedulableTimeout.components.seconds)
+                now.timeIntervalSince(since) >= unschedulableTimeout.timeInterval
             {
                 return (.exited, nil, "Unschedulable: \(scheduled.message ?? "no node can take the pod")")
             }
@@ -263,7 +263,7 @@ public final class KubernetesLauncher: TaskLauncher {
     }
 
     static func seconds(_ duration: Duration) -> Int {
-        max(1, Int((Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18).rounded(.up)))
+        max(1, Int(duration.timeInterval.rounded(.up)))
     }
 
     // MARK: - Helpers

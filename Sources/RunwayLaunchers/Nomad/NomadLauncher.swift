@@ -139,7 +139,7 @@ public final class NomadLauncher: TaskLauncher {
             return Self.state(of: allocations)
         }
         let submitted = stub.SubmitTime.map { Date(timeIntervalSince1970: Double($0) / 1e9) } ?? now
-        if (counts?.Queued ?? 0) > 0, now.timeIntervalSince(submitted) >= Double(placementTimeout.components.seconds) {
+        if (counts?.Queued ?? 0) > 0, now.timeIntervalSince(submitted) >= placementTimeout.timeInterval {
             // Waiting for a node past the profile's patience: ask the scheduler why.
             let evaluations = try LauncherJSON.decode([Nomad.Evaluation].self, plugin: Self.plugin, try await client.send(
                 "GET", path + "/evaluations", region: scope.region, namespace: scope.namespace).body)
@@ -168,7 +168,7 @@ public final class NomadLauncher: TaskLauncher {
         }
         var meta = settings.meta.merging(task.labels) { $1 }
         meta[taskMeta] = task.name
-        let nanoseconds = { (duration: Duration) in Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000 }
+        let nanoseconds = { (duration: Duration) in Int64((duration.timeInterval * 1e9).rounded()) }
         let runner = Nomad.Task(
             Name: group, Driver: settings.driver.rawValue, Config: config,
             Env: task.environment.merging(task.secretEnvironment) { $1 },
@@ -212,7 +212,7 @@ public final class NomadLauncher: TaskLauncher {
         guard let blocked = evaluations.first(where: { $0.Status == "blocked" }),
             let metric = blocked.FailedTGAllocs?[group] ?? evaluations.compactMap({ $0.FailedTGAllocs?[group] }).first
         else { return nil }
-        if let created = blocked.CreateTime, now.timeIntervalSince1970 - Double(created) / 1e9 < Double(timeout.components.seconds) { return nil }
+        if let created = blocked.CreateTime, now.timeIntervalSince1970 - Double(created) / 1e9 < timeout.timeInterval { return nil }
         var causes = (metric.ConstraintFiltered ?? [:]).sorted { $0.key < $1.key }.map { "constraint \($0.key) filtered \($0.value) node(s)" }
         causes += (metric.DimensionExhausted ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) exhausted on \($0.value) node(s)" }
         if causes.isEmpty { causes = ["no node in the job's datacenters (\(metric.NodesEvaluated ?? 0) evaluated)"] }
