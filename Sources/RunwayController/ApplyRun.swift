@@ -85,7 +85,16 @@ public struct ApplyRun: Sendable {
                 logger.warning("manifests are invalid; keeping the last good desired state",
                     metadata: ["errors": "\(load.diagnostics.filter { $0.severity == .error }.count)"])
             }
-            let outcome = try await reconciler.pass(desired: desired)
+            let outcome: Reconciler.Outcome
+            do {
+                outcome = try await reconciler.pass(desired: desired)
+            } catch where error is NotLeaderError || error is FencedError {
+                // The lease lapsed (the store was slow or away): renew before the next pass.
+                logger.warning("not holding the lease; renewing before the next pass", metadata: ["error": "\(error)"])
+                renewed = ContinuousClock.now - (reconciler.lease?.configuration.duration ?? .zero)
+                await wakeups.wait(upTo: settings.tick)
+                continue
+            }
             onPass(outcome, desired)
             if isDone(outcome, desired: desired, jobs: everJobs) {
                 return Result(records: currentRecords(outcome.records, desired: desired, jobs: everJobs), cancelled: false)

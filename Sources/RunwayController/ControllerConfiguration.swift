@@ -6,8 +6,13 @@ import RunwayPlanner
 public struct ControllerConfiguration: Sendable {
     /// Names this installation on every platform (`runway.io/managed-by`). Default `runway`.
     public var controllerID: String = "runway"
-    /// The runner API URL tasks are told to connect back to (`RUNWAY_SERVER_URL`).
+    /// The runner API URL tasks are told to connect back to (`RUNWAY_SERVER_URL`): this
+    /// controller's own, or, with replicas, every replica's or a service in front of them,
+    /// comma-separated.
     public var serverURL: String
+    /// This controller's own runner API URL, published while it leads so that a standby can
+    /// send runners to it. Default: `serverURL`.
+    public var advertiseURL: String
     /// The CA certificate (PEM text) tasks trust the runner API's TLS certificate by
     /// (`RUNWAY_SERVER_CA` on every task). Default none: plain HTTP, or a publicly trusted certificate.
     public var serverCA: String?
@@ -24,8 +29,9 @@ public struct ControllerConfiguration: Sendable {
     /// The controller's own image, for profiles that name none (`RUNWAY_IMAGE`).
     public var image: String?
 
-    public init(serverURL: String) {
+    public init(serverURL: String, advertiseURL: String? = nil) {
         self.serverURL = serverURL
+        self.advertiseURL = advertiseURL ?? serverURL
     }
 }
 

@@ -47,21 +47,45 @@ public struct ControllerRun: Sendable {
     }
 
     public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            // Renewal runs beside the passes, so a long pass never lets the lease lapse.
+            group.addTask { await renewLease() }
+            await reconcile()
+            group.cancelAll()
+        }
+        await lease.release()
+        try? await reconciler.store.publish(["leader": nil, "leader.url": nil])
+        reconciler.metrics.setLeader(false)
+        logger.notice("controller stopped; running jobs continue on their tasks and a restarted controller adopts them")
+    }
+
+    /// Takes or renews the lease every third of its duration; a change of role wakes the loop.
+    /// While leading it publishes where it serves runners (`leader.url`), so a standby can send
+    /// them there.
+    private func renewLease() async {
+        var wasLeader = false
+        while !shutdown.isSet && !Task.isCancelled {
+            let leading = await lease.refresh()
+            health.leadership(isLeader: leading, leader: leading ? lease.holder : await lease.leader()?.holder)
+            health.store(problem: lease.storeProblem)
+            reconciler.metrics.setLeader(leading)
+            if leading {
+                try? await reconciler.store.publish(["leader": lease.holder, "leader.url": reconciler.configuration.advertiseURL])
+            }
+            if leading != wasLeader { wakeups.signal() }
+            wasLeader = leading
+            try? await Task.sleep(for: lease.configuration.duration / 3)
+        }
+    }
+
+    private func reconcile() async {
         var desired: DesiredState?
         var lastDiagnostics: [Diagnostic] = []
         var lastResync = ContinuousClock.now - settings.resync
-        var lastRenewal = ContinuousClock.now - lease.configuration.duration
         var nextDeadline: Date?
         var woken = true  // something may have happened: a runner report, the first pass
         var wasLeader = false
         while !shutdown.isSet {
-            if ContinuousClock.now - lastRenewal >= lease.configuration.duration / 3 {
-                let leading = await lease.refresh()
-                health.leadership(isLeader: leading, leader: leading ? lease.holder : await lease.leader()?.holder)
-                health.store(problem: lease.storeProblem)
-                reconciler.metrics.setLeader(leading)
-                lastRenewal = ContinuousClock.now
-            }
             let resyncDue = ContinuousClock.now - lastResync >= settings.resync
             let changed = directoryChanged.take()
             if changed || resyncDue || desired == nil {
@@ -76,30 +100,26 @@ public struct ControllerRun: Sendable {
             if resyncDue { lastResync = ContinuousClock.now }
             // A pass only when something may have changed: not on a bare lease renewal.
             let deadlineDue = nextDeadline.map { $0 <= Date() } ?? false
-            let becameLeader = lease.isLeader && !wasLeader
-            wasLeader = lease.isLeader
-            if lease.isLeader, let desired, woken || changed || resyncDue || deadlineDue || becameLeader {
+            let leading = lease.isLeader
+            let becameLeader = leading && !wasLeader
+            wasLeader = leading
+            if leading, let desired, woken || changed || resyncDue || deadlineDue || becameLeader {
                 do {
                     let outcome = try await reconciler.pass(desired: desired, allowStarts: !shutdown.isSet, isolatingPlatforms: true)
                     nextDeadline = Deadlines.next(
                         desired: desired, records: outcome.records, heartbeatTimeout: reconciler.configuration.heartbeatTimeout)
                 } catch {
                     if error is StoreError { health.store(problem: "\(error)") }  // until a lease renewal reaches it again
-                    logger.error("reconcile pass failed", metadata: ["error": "\(error)"])
+                    if !(error is FencedError) { logger.error("reconcile pass failed", metadata: ["error": "\(error)"]) }
                     nextDeadline = Date().addingTimeInterval(1)
                 }
             }
-            woken = await wakeups.wait(upTo: sleepTime(until: nextDeadline, lastResync: lastResync, lastRenewal: lastRenewal))
+            woken = await wakeups.wait(upTo: sleepTime(until: nextDeadline, lastResync: lastResync))
         }
-        await lease.release()
-        reconciler.metrics.setLeader(false)
-        logger.notice("controller stopped; running jobs continue on their tasks and a restarted controller adopts them")
     }
 
-    private func sleepTime(until deadline: Date?, lastResync: ContinuousClock.Instant, lastRenewal: ContinuousClock.Instant)
-        -> Duration
-    {
-        var wait = min(settings.resync - (ContinuousClock.now - lastResync), lease.configuration.duration / 3 - (ContinuousClock.now - lastRenewal))
+    private func sleepTime(until deadline: Date?, lastResync: ContinuousClock.Instant) -> Duration {
+        var wait = settings.resync - (ContinuousClock.now - lastResync)
         if let deadline {
             let seconds = max(0, deadline.timeIntervalSinceNow) + 0.01
             wait = min(wait, .milliseconds(Int64(seconds * 1000)))
@@ -120,12 +140,11 @@ public struct ControllerRun: Sendable {
     /// What `runway status` shows in its banner.
     private func publish(_ load: ManifestLoad) async {
         let errors = load.diagnostics.filter { $0.severity == .error }
-        var facts: [String: String?] = [
+        let facts: [String: String?] = [
             "manifests.valid": load.isValid ? "true" : "false",
             "manifests.errors": errors.isEmpty ? nil : errors.map(\.description).joined(separator: "\n"),
             "manifests.checked-at": Date().formatted(.iso8601),
         ]
-        if lease.isLeader { facts["leader"] = lease.holder }
         try? await reconciler.store.publish(facts)
     }
 }

@@ -38,11 +38,12 @@ public final class LeaderLease: Sendable {
         self.logger = logger
     }
 
-    /// The lease if this controller holds it now (with a margin, so a start never rides on a
-    /// lease about to lapse).
+    /// The lease if this controller holds it now, with a fifth of its duration to spare, so a
+    /// pass never begins on a lease about to lapse (renewals come every third).
     public var current: Lease? {
-        held.withLock { lease in
-            guard let lease, lease.expiresAt.timeIntervalSinceNow > 1 else { return nil }
+        let margin = (configuration.duration / 5).timeInterval
+        return held.withLock { lease in
+            guard let lease, lease.expiresAt.timeIntervalSinceNow > margin else { return nil }
             return lease
         }
     }
@@ -67,6 +68,22 @@ public final class LeaderLease: Sendable {
             logger.error("cannot renew the lease", metadata: ["error": "\(error)"])
             return current != nil
         }
+    }
+
+    /// A write of ours was refused by the store's fence: another controller took the lease while
+    /// this one was not looking (paused, partitioned). Stop acting as leader at once; the next
+    /// renewal finds out who leads.
+    public func stepDown(after refusal: FencedError) {
+        let was = held.withLock { held in
+            defer { held = nil }
+            return held
+        }
+        logger.error(
+            "fenced: the store refused a write of this controller because its lease is no longer current; standing by",
+            metadata: [
+                "lease.token": "\(refusal.lease.token)", "lease.current.holder": "\(refusal.current?.holder ?? "none")",
+                "lease.current.token": "\(refusal.current.map { String($0.token) } ?? "none")", "was.leading": "\(was != nil)",
+            ])
     }
 
     /// Who leads, for messages.

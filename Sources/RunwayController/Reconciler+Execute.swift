@@ -41,6 +41,8 @@ extension Reconciler {
                         case .wait:
                             break
                         }
+                    } catch let refusal as FencedError {
+                        self.refused(refusal)
                     } catch {
                         self.metrics.reconcileFailed()
                         self.logger.error("action failed", metadata: ["action": "\(action)", "error": "\(error)"])
@@ -71,12 +73,13 @@ extension Reconciler {
         let settlement = Settlement(backoff: configuration.backoff)
         let jitter = Double.random(in: 0..<1)
         if let owner {
+            let authority = self.authority
             try await store.modify(.job(JobKey(job: owner.job, generation: owner.generation))) { attempt, record in
                 guard let record else { return (StoreChange(), ()) }
                 var change = StoreChange(events: [
                     JobEvent(record, attempt: owner.attempt, at: requestedAt, kind: "stop-requested",
                         message: "stopping \(stop.task.name): \(stop.reason.rawValue)")
-                ])
+                ], fence: authority)
                 if let settled = settlement.afterStop(stop, record: record, desired: desired, now: requestedAt, jitter: jitter) {
                     change.records.append(settled)
                     change.events.append(Transition.event(from: record, to: settled, at: requestedAt))
@@ -123,11 +126,8 @@ extension Reconciler {
     /// unchanged since the pass read it), then start the task.
     func start(_ start: PlanAction.Start, desired: DesiredState, record: JobRecord?) async throws {
         guard let job = desired.jobs[start.job], let profile = desired.profiles[start.profile] else { return }
-        var fence: Lease?
-        if let lease {
-            guard let current = lease.current else { return }  // not the leader (any more): start nothing
-            fence = current
-        }
+        // Deposed since the pass began (a write of it was refused): start nothing more.
+        if let lease, let authority, lease.current?.token != authority.token { return }
         let now = Date()
         let token = TaskToken.generate()
         let name = start.owner.taskName()
@@ -135,12 +135,12 @@ extension Reconciler {
             job: job.name, generation: job.generation, number: start.attempt, profile: profile.name, plugin: profile.plugin,
             retries: job.spec.retries, taskName: name, tokenHash: TaskToken.hash(token), requestedAt: now)
         let held = Lifecycle.held(record ?? Lifecycle.queued(job, now: now), attempt: start.attempt, now: now)
-        let recorded = try await write(held.key, ifStill: record) { [fence] _ in
+        let recorded = try await write(held.key, ifStill: record) { _ in
             StoreChange(records: [held], attempts: [attempt], events: [
                 JobEvent(held, attempt: start.attempt, at: now, kind: "held",
                     message: "attempt \(start.attempt) held for its runner (\(start.reason.detail))"),
                 JobEvent(held, attempt: start.attempt, at: now, kind: "start-requested", message: "starting \(name) on \(profile.plugin)"),
-            ], fence: fence)
+            ])
         }
         guard recorded else { return }  // the record moved on since this pass read it: the next pass decides
         await holding.hold(payload(for: job, attempt: attempt), tokenHash: attempt.tokenHash)

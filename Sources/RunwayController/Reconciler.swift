@@ -16,11 +16,15 @@ public struct Reconciler: Sendable {
     let store: any StateStore
     let holding: any JobHolding
     let logger: Logger
-    /// When set, only its holder starts tasks, and each start is fenced by its token.
+    /// When set, only its holder reconciles, and each write of a pass is fenced by its token.
     public let lease: LeaderLease?
     let metrics: RunwayMetrics
     /// The last wait reason written per job, so an unchanged one is not written every pass.
     let waits = WaitMemory()
+    /// The lease a pass acts under (set for the pass when there is a lease): every write of the
+    /// pass is fenced by it, so a controller that lost the lease mid-pass (paused, cut off)
+    /// writes nothing and starts nothing.
+    var authority: Lease?
 
     public init(
         configuration: ControllerConfiguration, launchers: LauncherRegistry, store: any StateStore, holding: any JobHolding,
@@ -50,16 +54,38 @@ public struct Reconciler: Sendable {
         async throws -> Outcome
     {
         let started = ContinuousClock.now
+        var acting = self
+        if let lease {
+            guard let current = lease.current else { throw NotLeaderError(leader: await lease.leader()) }
+            acting.authority = current
+        }
         do {
-            let outcome = try await reconcile(desired: desired, now: now, allowStarts: allowStarts, isolatingPlatforms: isolatingPlatforms)
+            let outcome = try await acting.reconcile(desired: desired, now: now, allowStarts: allowStarts, isolatingPlatforms: isolatingPlatforms)
             let elapsed = ContinuousClock.now - started
             metrics.reconciled(seconds: elapsed.timeInterval)
             report(outcome, desired: desired)
             return outcome
+        } catch let refusal as FencedError {
+            refused(refusal)
+            throw refusal
         } catch {
             metrics.reconcileFailed()
             throw error
         }
+    }
+
+    /// The store refused a write of this pass: another controller leads. Counted, logged, and
+    /// this controller stands down at once.
+    func refused(_ refusal: FencedError) {
+        metrics.fencedWrite()
+        lease?.stepDown(after: refusal)
+    }
+
+    /// `change` fenced by the pass's lease (unchanged outside a pass).
+    func fenced(_ change: StoreChange) -> StoreChange {
+        var change = change
+        change.fence = authority
+        return change
     }
 
     /// `runway_jobs` and `runway_tasks` from what a pass saw.
@@ -132,7 +158,7 @@ public struct Reconciler: Sendable {
             .map { Lifecycle.queued($0, now: now) }
         guard !fresh.isEmpty else { return records }
         let events = fresh.map { JobEvent($0, at: now, kind: "queued", message: "generation \($0.generation.short) queued") }
-        try await store.apply(StoreChange(records: fresh, events: events))
+        try await store.apply(fenced(StoreChange(records: fresh, events: events)))
         return try await store.jobRecords()
     }
 
@@ -174,9 +200,12 @@ public struct Reconciler: Sendable {
     func write(_ key: JobKey, ifStill expected: JobRecord?, _ build: @escaping @Sendable (AttemptRecord?) -> StoreChange)
         async throws -> Bool
     {
-        try await store.modify(.job(key)) { attempt, record in
+        let authority = self.authority
+        return try await store.modify(.job(key)) { attempt, record in
             guard record == expected else { return (StoreChange(), false) }
-            return (build(attempt), true)
+            var change = build(attempt)
+            change.fence = authority
+            return (change, true)
         }
     }
 
@@ -184,10 +213,11 @@ public struct Reconciler: Sendable {
     func updateAttempt(_ id: String, events: [JobEvent] = [], _ change: @escaping @Sendable (inout AttemptRecord) -> Void)
         async throws
     {
+        let authority = self.authority
         try await store.modify(.id(id)) { attempt, _ in
             guard var attempt else { return (StoreChange(), ()) }
             change(&attempt)
-            return (StoreChange(attempts: [attempt], events: events), ())
+            return (StoreChange(attempts: [attempt], events: events, fence: authority), ())
         }
     }
 
@@ -212,7 +242,7 @@ public struct Reconciler: Sendable {
             guard let record = byJob[job]?.max(by: { $0.updatedAt < $1.updatedAt }) else { return nil }
             return JobEvent(record, at: now, kind: "waiting", message: messages[job]!)
         }
-        try await store.apply(StoreChange(events: events))
+        try await store.apply(fenced(StoreChange(events: events)))
     }
 
     /// Runs one launcher call, counting it by plugin, operation and outcome.

@@ -27,6 +27,7 @@ public final class RunwayMetrics: Sendable {
         "runway_orphans_stopped_total": "Tasks of ours that no job owned, stopped.",
         "runway_manifest_errors": "Errors in the last load of the manifests (0 when valid).",
         "runway_leader": "1 while this controller holds the leader lease.",
+        "runway_fenced_writes_total": "Writes the store refused because this controller's lease token was no longer current.",
     ]
 
     /// Prometheus text with a `# HELP` line before each of Runway's `# TYPE` lines.
@@ -50,6 +51,7 @@ public final class RunwayMetrics: Sendable {
         setLeader(false)
         _ = counter("runway_reconcile_errors_total")
         _ = counter("runway_orphans_stopped_total")
+        _ = counter("runway_fenced_writes_total")
         for operation in ["start", "stop", "list"] {
             _ = counter("runway_launcher_requests_total", [("plugin", "local"), ("operation", operation), ("outcome", "ok")])
         }
@@ -110,5 +112,8 @@ public final class RunwayMetrics: Sendable {
     public func setManifestErrors(_ count: Int) { gauge("runway_manifest_errors").record(count) }
 
     /// `runway_leader`: 1 while this controller holds the lease.
+    /// `runway_fenced_writes_total`: a write refused because another controller leads now.
+    public func fencedWrite() { counter("runway_fenced_writes_total").increment() }
+
     public func setLeader(_ leading: Bool) { gauge("runway_leader").record(leading ? 1 : 0) }
 }

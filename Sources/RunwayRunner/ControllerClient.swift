@@ -1,15 +1,21 @@
 import Foundation
 import RunwayHTTP
 import RunwayModel
+import Synchronization
 
-/// The runner's calls to the controller's runner API.
-struct ControllerClient: Sendable {
-    let baseURL: String
+/// The runner's calls to the controller's runner API. With several controller URLs (replicas),
+/// a call that cannot reach one, or is told it has no leader (503), moves the next call to the
+/// next URL; a standby's redirect to the leader is followed.
+final class ControllerClient: Sendable {
+    let baseURLs: [String]
     let token: String
     let http: HTTPClient
+    /// Index in `baseURLs` of the URL calls go to.
+    private let current = Mutex(0)
 
+    /// `baseURL`: one URL, or several separated by commas.
     init(baseURL: String, token: String, serverCA: TLSOptions.Source?) {
-        self.baseURL = baseURL
+        self.baseURLs = Self.urls(baseURL)
         self.token = token
         var configuration = HTTPClient.Configuration()
         configuration.tls.certificateAuthority = serverCA
@@ -34,19 +40,45 @@ struct ControllerClient: Sendable {
             contentType: "application/json")
     }
 
+    /// The URLs of a `RUNWAY_SERVER_URL`, without trailing slashes.
+    static func urls(_ list: String) -> [String] {
+        let urls = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        return urls.isEmpty ? [list] : urls
+    }
+
+    /// The controller URL calls go to now.
+    var baseURL: String { baseURLs[current.withLock { $0 }] }
+
+    /// The next call goes to the next URL (this one did not answer or has no leader).
+    private func moveOn(from index: Int) {
+        current.withLock { if $0 == index { $0 = (index + 1) % baseURLs.count } }
+    }
+
     private func post(_ path: String, body: [UInt8], contentType: String = "application/octet-stream") async throws -> HTTPResponse {
-        let request = HTTPRequest(
-            method: "POST", url: baseURL + path,
-            headers: [("Authorization", "Bearer \(token)"), ("Content-Type", contentType)], body: body,
-            timeout: .seconds(15))
-        let response: HTTPResponse
-        do {
-            response = try await http.send(request)
-        } catch let error as HTTPError where error.isCertificateProblem {
-            throw RunnerError.untrusted("\(error)")
-        } catch {
-            throw RunnerError.transport("\(error)")
+        let index = current.withLock { $0 }
+        var url = baseURLs[index] + path
+        var response: HTTPResponse
+        var hops = 0
+        while true {
+            let request = HTTPRequest(
+                method: "POST", url: url,
+                headers: [("Authorization", "Bearer \(token)"), ("Content-Type", contentType)], body: body,
+                timeout: .seconds(15))
+            do {
+                response = try await http.send(request)
+            } catch let error as HTTPError where error.isCertificateProblem {
+                throw RunnerError.untrusted("\(error)")
+            } catch {
+                moveOn(from: index)
+                throw RunnerError.transport("\(error)")
+            }
+            // A standby names the leader: follow (once; a second redirect means no stable leader).
+            guard response.status == 307 || response.status == 308, hops == 0, let location = response.headers["location"] else { break }
+            url = location
+            hops += 1
         }
+        if response.status == 503 || response.status == 307 || response.status == 308 { moveOn(from: index) }
         switch response.status {
         case 200..<300: return response
         case 401, 403, 404, 409, 413: throw RunnerError.refused(status: response.status, message: response.text)

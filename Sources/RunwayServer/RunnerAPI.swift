@@ -15,12 +15,16 @@ public struct RunnerAPI: Sendable {
     let metricsText: @Sendable () -> String
     /// When set, the read endpoints (`/v1/jobs…`) require `Authorization: Bearer <this>`.
     let readToken: String?
+    /// Who serves runner calls: this controller, or (a standby) the leader.
+    let route: @Sendable () async -> RunnerRoute
 
     public init(
         service: RunnerService, store: any StateStore, logs: LogFiles,
         readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
-        metricsText: @escaping @Sendable () -> String = { "" }, readToken: String? = nil
+        metricsText: @escaping @Sendable () -> String = { "" }, readToken: String? = nil,
+        route: @escaping @Sendable () async -> RunnerRoute = { .serve }
     ) {
+        self.route = route
         self.metricsText = metricsText
         self.readToken = readToken
         self.service = service
@@ -34,21 +38,22 @@ public struct RunnerAPI: Sendable {
         let router = Router()
         let service = self.service
         let maxChunk = service.configuration.maxLogChunkBytes
+        let route = self.route
         router.post("/v1/runner/claim") { request, _ -> Response in
-            try await Self.mapped(service.logger) {
+            try await Self.mapped(service.logger, request, route) {
                 let claimed = try await service.claim(token: try Self.bearer(request))
                 return try Self.json(claimed)
             }
         }
         router.post("/v1/runner/attempts/:id/heartbeat") { request, context -> Response in
-            try await Self.mapped(service.logger) {
+            try await Self.mapped(service.logger, request, route) {
                 try await service.heartbeat(attemptID: try context.parameters.require("id"), token: try Self.bearer(request))
                 return Response(status: .noContent)
             }
         }
         router.post("/v1/runner/attempts/:id/logs") { request, context -> Response in
             var request = request
-            return try await Self.mapped(service.logger) {
+            return try await Self.mapped(service.logger, request, route) {
                 guard let seq = request.uri.queryParameters.get("seq", as: Int.self) else {
                     throw RunnerAPIError.badRequest("query parameter 'seq' (integer) is required")
                 }
@@ -67,7 +72,7 @@ public struct RunnerAPI: Sendable {
         }
         router.post("/v1/runner/attempts/:id/complete") { request, context -> Response in
             var request = request
-            return try await Self.mapped(service.logger) {
+            return try await Self.mapped(service.logger, request, route) {
                 let body = try await request.collectBody(upTo: 64 << 10)
                 guard let report = try? JSONDecoder().decode(CompletionReport.self, from: Data(buffer: body)) else {
                     throw RunnerAPIError.badRequest("body must be {\"exitCode\": N, \"reason\": \"…\"}")
@@ -119,6 +124,27 @@ public struct RunnerAPI: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
+    /// Runs a runner call's handler where this controller serves runners; a standby answers
+    /// with the leader's address or a 503 instead (see ``RunnerRouting``).
+    static func mapped(
+        _ logger: Logger, _ request: Request, _ route: @Sendable () async -> RunnerRoute, _ body: () async throws -> Response
+    ) async throws -> Response {
+        switch await route() {
+        case .serve:
+            return try await mapped(logger, body)
+        case .redirect(let leader):
+            var headers = HTTPFields()
+            let query = request.uri.query.map { "?" + $0 } ?? ""
+            headers[.location] = (leader.hasSuffix("/") ? String(leader.dropLast()) : leader) + request.uri.path + query
+            return Response(status: .temporaryRedirect, headers: headers)
+        case .unavailable(let reason):
+            var headers = HTTPFields()
+            headers[.retryAfter] = "1"
+            headers[.contentType] = "text/plain; charset=utf-8"
+            return Response(status: .serviceUnavailable, headers: headers, body: .init(byteBuffer: ByteBuffer(string: reason + "\n")))
+        }
     }
 
     /// Runs a handler, turning refusals into their status codes, with a log line for each.

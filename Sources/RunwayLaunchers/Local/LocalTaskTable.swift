@@ -3,32 +3,51 @@ import RunwayModel
 import RunwayProcess
 import Synchronization
 
-/// The local launcher's tasks: records on disk (so they outlive the controller), a copy in
-/// memory, and one reaper thread per child that records its exit status.
+/// The local launcher's tasks: one record file per task in its directory (so they outlive the
+/// controller, and controllers on one host that share the directory see each other's tasks), a
+/// copy in memory re-read whenever a file changed, and one reaper thread per own child that
+/// records its exit status.
 final class LocalTaskTable: Sendable {
     let directory: String
-    /// Records by task name; the mutex guards the dictionary and the files it mirrors.
-    private let records: Mutex<[String: LocalTaskRecord]>
+    /// Records by task name, each with the change stamp of the file it was read from; the mutex
+    /// guards the dictionary and the files it mirrors.
+    private let records = Mutex<[String: (record: LocalTaskRecord, stamp: FileStamp)]>([:])
     /// Names of this process's own children whose reaper has not recorded their exit yet.
     private let reaping = Mutex<Set<String>>([])
 
     init(directory: String) {
         self.directory = directory
-        var loaded: [String: LocalTaskRecord] = [:]
-        let decoder = JSONDecoder()
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".json") {
-            if let data = FileManager.default.contents(atPath: directory + "/" + name),
-                let record = try? decoder.decode(LocalTaskRecord.self, from: data)
-            {
-                loaded[record.name] = record
-            }
-        }
-        records = Mutex(loaded)
     }
 
-    func record(named name: String) throws -> LocalTaskRecord? { records.withLock { $0[name] } }
+    /// The record of task `name`, as its file says now; nil when there is none.
+    func record(named name: String) throws -> LocalTaskRecord? {
+        records.withLock { table in read(name, into: &table) }
+    }
 
-    func all() throws -> [LocalTaskRecord] { records.withLock { Array($0.values) } }
+    /// Every task's record, as the directory says now.
+    func all() throws -> [LocalTaskRecord] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".tmp-") }.map { String($0.dropLast(5)) }
+        return records.withLock { table in
+            for gone in Set(table.keys).subtracting(names) { table[gone] = nil }
+            return names.compactMap { read($0, into: &table) }
+        }
+    }
+
+    /// Task `name`'s record: the cached one while its file is unchanged, else the file decoded.
+    private func read(_ name: String, into table: inout [String: (record: LocalTaskRecord, stamp: FileStamp)]) -> LocalTaskRecord? {
+        let path = directory + "/" + name + ".json"
+        guard let stamp = FileStamp(path: path) else {
+            table[name] = nil
+            return nil
+        }
+        if let cached = table[name], cached.stamp == stamp { return cached.record }
+        guard let data = FileManager.default.contents(atPath: path),
+            let record = try? JSONDecoder().decode(LocalTaskRecord.self, from: data)
+        else { return table[name]?.record }
+        table[name] = (record, stamp)
+        return record
+    }
 
     /// Starts `argv` in a new process group, records it, and starts its reaper.
     func spawn(name: String, labels: [String: String], argv: [String], environment: [String: String], grace: Duration)
@@ -47,10 +66,7 @@ final class LocalTaskTable: Sendable {
         let record = LocalTaskRecord(
             name: name, pid: pid, startTicks: ProcessStat(pid: pid)?.startTicks ?? 0, labels: labels, startedAt: Date(),
             graceMilliseconds: grace.wholeMilliseconds)
-        try records.withLock { table in
-            table[name] = record
-            try write(record)
-        }
+        try records.withLock { table in try write(record, into: &table) }
         reaping.withLock { _ = $0.insert(name) }
         let reaper = Thread { [self] in reap(name: name, pid: pid) }
         reaper.name = "runway-reaper-\(pid)"
@@ -60,7 +76,7 @@ final class LocalTaskTable: Sendable {
 
     /// Running, or exited with its status (or vanished, when it was not our child).
     func status(of record: LocalTaskRecord) -> (state: ObservedTask.State, exitCode: Int32?, reason: String?) {
-        let current = records.withLock { $0[record.name] } ?? record
+        let current = records.withLock { $0[record.name]?.record } ?? record
         if current.exitedAt != nil {
             return (.exited, current.exitCode, current.signal.map { "killed by signal \($0)" })
         }
@@ -94,7 +110,7 @@ final class LocalTaskTable: Sendable {
 
     /// Alive and still ours: the pid exists, is not a zombie, and started when ours did.
     private func isAlive(_ record: LocalTaskRecord) -> Bool {
-        if records.withLock({ $0[record.name]?.exitedAt }) != nil { return false }
+        if records.withLock({ $0[record.name]?.record.exitedAt }) != nil { return false }
         guard let stat = ProcessStat(pid: record.pid) else { return false }
         return stat.state != "Z" && (record.startTicks == 0 || stat.startTicks == record.startTicks)
     }
@@ -103,23 +119,40 @@ final class LocalTaskTable: Sendable {
         defer { reaping.withLock { _ = $0.remove(name) } }
         guard let exit = ProcessSpawner.wait(pid) else { return }
         records.withLock { table in
-            guard var record = table[name], record.pid == pid else { return }
+            guard var record = read(name, into: &table), record.pid == pid else { return }
             record.exitCode = exit.code
             record.signal = exit.signal
             record.exitedAt = Date()
-            table[name] = record
-            try? write(record)
+            try? write(record, into: &table)
         }
     }
 
     /// Atomic replace: a crash leaves the old file or the new one, never half of one.
-    private func write(_ record: LocalTaskRecord) throws {
+    private func write(_ record: LocalTaskRecord, into table: inout [String: (record: LocalTaskRecord, stamp: FileStamp)]) throws {
         let data = try JSONEncoder().encode(record)
         let path = directory + "/" + record.name + ".json"
-        let temporary = directory + "/.tmp-" + record.name + ".json"
+        let temporary = directory + "/.tmp-\(getpid())-" + record.name + ".json"
         try data.write(to: URL(fileURLWithPath: temporary))
         guard rename(temporary, path) == 0 else {
             throw LauncherError(.unavailable, plugin: LocalLauncher.plugin, task: record.name, "cannot record task: \(String(cString: strerror(errno)))")
         }
+        if let stamp = FileStamp(path: path) { table[record.name] = (record, stamp) }
+    }
+}
+
+/// What tells a changed file from an unchanged one: its inode, size and modification time.
+struct FileStamp: Equatable {
+    var inode: UInt64
+    var size: Int64
+    var seconds: Int
+    var nanoseconds: Int
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        seconds = info.st_mtim.tv_sec
+        nanoseconds = info.st_mtim.tv_nsec
     }
 }

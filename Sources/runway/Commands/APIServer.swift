@@ -39,7 +39,8 @@ enum APIServer {
     /// The runner API of a state dir, waking `wakeups` on every claim and report.
     static func api(
         stateDirectory: String, store: any StateStore, holding: HoldingSet, wakeups: Wakeups, heartbeatInterval: Duration,
-        metrics: Metrics, readToken: String?, readiness: @escaping @Sendable () -> (ready: Bool, detail: String)
+        metrics: Metrics, readToken: String?, readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
+        route: @escaping @Sendable () async -> RunnerRoute = { .serve }
     ) -> RunnerAPI {
         var configuration = RunnerService.Configuration()
         configuration.heartbeatInterval = heartbeatInterval
@@ -48,7 +49,8 @@ enum APIServer {
             configuration: configuration, store: store, holding: holding, logs: logs, logger: Wiring.logger("runway.api"),
             metrics: metrics.runway, onChange: { wakeups.signal() })
         let registry = metrics.registry
-        return RunnerAPI(service: service, store: store, logs: logs, readiness: readiness, metricsText: { RunwayMetrics.withHelp(registry.emitToString()) }, readToken: readToken)
+        return RunnerAPI(service: service, store: store, logs: logs, readiness: readiness, metricsText: { RunwayMetrics.withHelp(registry.emitToString()) }, readToken: readToken,
+            route: route)
     }
 
     static func serve<T: Sendable>(

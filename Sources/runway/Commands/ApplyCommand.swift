@@ -32,7 +32,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     func run() async throws {
         controller.bootstrapLogging(defaultLevel: .warning)
-        let launchers = Wiring.launchers(stateDirectory: state.stateDir)
+        let launchers = state.launchers()
         let loader = Wiring.loader(launchers)
         let paths = self.paths
         let load = loader.load(paths: paths)

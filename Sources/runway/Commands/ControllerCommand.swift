@@ -41,7 +41,7 @@ struct ControllerCommand: AsyncParsableCommand {
     func run() async throws {
         controller.bootstrapLogging(defaultLevel: .info)
         let health = ControllerHealth()
-        let launchers = Wiring.launchers(stateDirectory: state.stateDir)
+        let launchers = state.launchers()
         let runtime = try await ControllerRuntime(
             options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { health.readiness })
         let loader = Wiring.loader(launchers)

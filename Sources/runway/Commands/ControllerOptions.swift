@@ -16,8 +16,13 @@ struct ControllerOptions: ParsableArguments {
     @Option(name: .long, help: "Address of the runner API, HOST:PORT; port 0 picks a free one. Env: RUNWAY_LISTEN.")
     var listen: String = Environment.string("RUNWAY_LISTEN", default: "127.0.0.1:8080")
 
-    @Option(name: .long, help: "URL tasks use to reach the runner API (default: from --listen). Env: RUNWAY_ADVERTISE_URL.")
+    @Option(name: .long, help: "This controller's runner API URL, for tasks and for the replicas that send runners to the leader (default: from --listen). Env: RUNWAY_ADVERTISE_URL.")
     var advertiseURL: String? = Environment.optional("RUNWAY_ADVERTISE_URL")
+
+    @Option(
+        name: .long,
+        help: "URL(s) tasks use to reach the runner API, comma-separated: with replicas, each replica's or a service in front of them (default: --advertise-url). Env: RUNWAY_SERVER_URLS.")
+    var serverURL: String? = Environment.optional("RUNWAY_SERVER_URLS")
 
     @Option(name: .long, help: "How often runners heartbeat. Env: RUNWAY_HEARTBEAT_INTERVAL.")
     var heartbeatInterval: ManifestDuration = Environment.duration("RUNWAY_HEARTBEAT_INTERVAL", default: .seconds(5))
@@ -99,6 +104,12 @@ struct ControllerOptions: ParsableArguments {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard listenAddress != nil else { throw ValidationError("--listen must be HOST:PORT, got '\(listen)'") }
+        for url in (serverURL ?? "").split(separator: ",") + (advertiseURL.map { [Substring($0)] } ?? []) {
+            let url = url.trimmingCharacters(in: .whitespaces)
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ValidationError("--server-url and --advertise-url take http:// or https:// URLs, got '\(url)'")
+            }
+        }
         guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
         guard heartbeatTimeout.value > heartbeatInterval.value else {
             throw ValidationError("--heartbeat-timeout must be longer than --heartbeat-interval")
@@ -130,8 +141,8 @@ struct ControllerOptions: ParsableArguments {
     ) -> Reconciler {
         let host = listenAddress?.host ?? "127.0.0.1"
         let scheme = tlsCert == nil ? "http" : "https"
-        var configuration = ControllerConfiguration(
-            serverURL: advertiseURL ?? "\(scheme)://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)")
+        let advertised = advertiseURL ?? "\(scheme)://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+        var configuration = ControllerConfiguration(serverURL: serverURL ?? advertised, advertiseURL: advertised)
         configuration.serverCA = serverCA
         configuration.controllerID = controllerID
         configuration.heartbeatInterval = heartbeatInterval.value

@@ -17,6 +17,8 @@ struct ControllerRuntime: Sendable {
     let wakeups = Wakeups()
     let metrics = Metrics()
     let api: RunnerAPI
+    /// Runner calls go to the leader: a standby sends them there.
+    let routing: RunnerRouting
 
     init(
         options: ControllerOptions, stateDirectory: String, launchers: LauncherRegistry,
@@ -27,10 +29,12 @@ struct ControllerRuntime: Sendable {
         self.launchers = launchers
         let store = try await options.openStore(stateDirectory: stateDirectory, observer: EventLog.observer(Wiring.logger("runway.jobs")))
         self.store = store
+        let routing = RunnerRouting(store: store, leaseName: LeaderLease.Configuration().name)
+        self.routing = routing
         api = APIServer.api(
             stateDirectory: stateDirectory, store: store, holding: holding, wakeups: wakeups,
             heartbeatInterval: options.heartbeatInterval.value, metrics: metrics, readToken: try options.apiToken(),
-            readiness: readiness)
+            readiness: readiness, route: { await routing.route() })
     }
 
     /// Serves the runner API on `--listen` while `body` runs with the reconciler for the bound port.
@@ -41,6 +45,7 @@ struct ControllerRuntime: Sendable {
             let reconciler = options.reconciler(
                 port: actualPort, serverCA: serverCA, launchers: launchers, store: store, holding: holding, metrics: metrics.runway,
                 logger: logger)
+            routing.follow { reconciler.lease?.isLeader ?? true }
             return try await body(reconciler, actualPort)
         }
     }

@@ -26,7 +26,7 @@ struct PlanCommand: AsyncParsableCommand {
     var controllerID: String = "runway"
 
     func run() async throws {
-        let launchers = Wiring.launchers(stateDirectory: state.stateDir)
+        let launchers = state.launchers()
         let load = Wiring.loader(launchers).load(paths: paths)
         DiagnosticPrinter.printToStandardError(load.diagnostics)
         guard load.isValid else {

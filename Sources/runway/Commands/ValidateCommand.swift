@@ -20,7 +20,7 @@ struct ValidateCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let load = Wiring.loader(Wiring.launchers(stateDirectory: StateOptions.defaultDirectory)).load(paths: paths)
+        let load = Wiring.loader(Wiring.launchers(localTasks: StateOptions.defaultDirectory + "/tasks/local")).load(paths: paths)
         switch output.output {
         case .text:
             DiagnosticPrinter.printToStandardError(load.diagnostics)

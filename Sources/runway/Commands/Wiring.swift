@@ -14,10 +14,11 @@ enum Wiring {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    static func launchers(stateDirectory: String) -> LauncherRegistry {
+    /// Every launcher; the local one keeps its task records in `localTasks`.
+    static func launchers(localTasks: String) -> LauncherRegistry {
         LauncherRegistry([
             LocalLauncher(
-                configuration: .init(directory: stateDirectory + "/tasks/local", runnerExecutable: executablePath),
+                configuration: .init(directory: localTasks, runnerExecutable: executablePath),
                 logger: logger("runway.launcher.local")),
             DockerLauncher(logger: logger("runway.launcher.docker")),
             ECSLauncher(logger: logger("runway.launcher.ecs")),
