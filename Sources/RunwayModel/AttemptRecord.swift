@@ -110,8 +110,12 @@ public struct LogChunk: Sendable, Hashable {
     public var offset: Int
     public var length: Int
     public var at: Date
+    /// The chunk's bytes, for a store that keeps log output itself (see
+    /// `StateStore.keepsLogOutput`); nil when they go to the state directory's files.
+    public var bytes: [UInt8]?
 
-    public init(attemptID: String, seq: Int, stream: Stream, offset: Int, length: Int, at: Date) {
+    public init(attemptID: String, seq: Int, stream: Stream, offset: Int, length: Int, at: Date, bytes: [UInt8]? = nil) {
+        self.bytes = bytes
         self.attemptID = attemptID
         self.seq = seq
         self.stream = stream

@@ -42,6 +42,7 @@ public enum JobLogs {
         let attempts = try await store.attempts(job: job)
         let chosen = number.map { n in attempts.last { $0.number == n } } ?? attempts.last
         guard let attempt = chosen ?? nil else { return nil }
+        if store.keepsLogOutput { return Array(try await store.logOutput(attemptID: attempt.id).prefix(attempt.logBytes)) }
         return files.read(attemptID: attempt.id, length: attempt.logBytes) ?? []
     }
 }

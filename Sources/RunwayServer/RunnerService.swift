@@ -102,17 +102,20 @@ public struct RunnerService: Sendable {
             throw RunnerAPIError.tooLarge("log chunk of \(bytes.count) bytes exceeds \(configuration.maxLogChunkBytes)")
         }
         let logs = self.logs
+        let inStore = store.keepsLogOutput
         try await withRunningAttempt(attemptID, token: token, allowCompleted: true) { attempt, record in
             if seq < attempt.nextLogSeq { return StoreChange() }  // already have it
             guard seq == attempt.nextLogSeq else {
                 throw RunnerAPIError.conflict("log chunk \(seq) out of order; expected \(attempt.nextLogSeq)")
             }
-            try logs.write(bytes, attemptID: attempt.id, at: attempt.logBytes)
+            if !inStore { try logs.write(bytes, attemptID: attempt.id, at: attempt.logBytes) }
             var next = attempt
             next.nextLogSeq += 1
             next.logBytes += bytes.count
             next.lastHeartbeatAt = now
-            let chunk = LogChunk(attemptID: attempt.id, seq: seq, stream: stream, offset: attempt.logBytes, length: bytes.count, at: now)
+            let chunk = LogChunk(
+                attemptID: attempt.id, seq: seq, stream: stream, offset: attempt.logBytes, length: bytes.count, at: now,
+                bytes: inStore ? bytes : nil)
             return StoreChange(attempts: [next], logChunks: [chunk])
         }
     }

@@ -43,5 +43,9 @@ enum PostgresSchema {
         ("v3: controller facts", [
             "CREATE TABLE controller_fact (key text PRIMARY KEY, value text NOT NULL)",
         ]),
+        // PostgreSQL only: SQLite keeps output in the state directory's files.
+        ("v4: log output", [
+            "CREATE TABLE log_output (attempt_id text NOT NULL, seq bigint NOT NULL, bytes bytea NOT NULL, PRIMARY KEY (attempt_id, seq))",
+        ]),
     ]
 }

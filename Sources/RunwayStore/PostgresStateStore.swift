@@ -107,6 +107,17 @@ public final class PostgresStateStore: StateStore {
         try await rows(LogChunkRow.self, "log_chunk", where: "attempt_id = $1", order: "seq", [attemptID]).map(\.model)
     }
 
+    public var keepsLogOutput: Bool { true }
+
+    public func logOutput(attemptID: String) async throws -> [UInt8] {
+        try await read("read log output of \(attemptID)") { connection in
+            var bytes: [UInt8] = []
+            let rows = try await connection.query("SELECT bytes FROM log_output WHERE attempt_id = \(attemptID) ORDER BY seq", logger: self.logger)
+            for try await chunk in rows.decode(ByteBuffer.self) { bytes += chunk.readableBytesView }
+            return bytes
+        }
+    }
+
     public func lease(_ name: String) async throws -> Lease? {
         try await read("read lease \(name)") { connection in try await Self.lease(name, forUpdate: false, on: connection, logger: self.logger) }
     }
@@ -214,6 +225,11 @@ public final class PostgresStateStore: StateStore {
         for event in change.events { try await insert(EventRow(event), into: "event", on: connection, conflict: nil) }
         for chunk in change.logChunks {
             try await insert(LogChunkRow(chunk), into: "log_chunk", on: connection, conflict: "ON CONFLICT (attempt_id, seq) DO NOTHING")
+            if let bytes = chunk.bytes {
+                _ = try await connection.query(
+                    "INSERT INTO log_output (attempt_id, seq, bytes) VALUES (\(chunk.attemptID), \(chunk.seq), \(ByteBuffer(bytes: bytes))) ON CONFLICT (attempt_id, seq) DO NOTHING",
+                    logger: logger)
+            }
         }
     }
 

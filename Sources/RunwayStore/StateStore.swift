@@ -22,6 +22,13 @@ public protocol StateStore: Sendable {
     func events(job: String) async throws -> [JobEvent]
     func logChunks(attemptID: String) async throws -> [LogChunk]
 
+    /// Whether the store keeps the attempts' output with the log index (PostgreSQL: every
+    /// replica reads it, and a failover loses none) rather than in the state directory's files
+    /// (SQLite, one host). When it does, written chunks carry their bytes.
+    var keepsLogOutput: Bool { get }
+    /// The output of one attempt, in order, when the store keeps it; empty otherwise.
+    func logOutput(attemptID: String) async throws -> [UInt8]
+
     /// Writes records, attempts, events and log chunks in one transaction.
     func apply(_ change: StoreChange) async throws
 

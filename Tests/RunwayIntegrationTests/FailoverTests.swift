@@ -95,7 +95,8 @@ struct FailoverTests {
         let count = 200
         var manifest = workspace.profile(maxConcurrent: 16, startTimeout: "15s")
         for index in 1...count {
-            manifest += workspace.job("job-\(index)", "echo \"$RUNWAY_ATTEMPT\" >> \(runs)/job-\(index); sleep 1", retries: 2)
+            manifest += workspace.job(
+                "job-\(index)", "echo \"$RUNWAY_ATTEMPT\" >> \(runs)/job-\(index); echo begin \(index); sleep 1; echo end \(index)", retries: 2)
         }
         try workspace.write("jobs.yaml", manifest)
         let pair = Pair(workspace: workspace, store: url, leaseDuration: "3s")
@@ -137,6 +138,12 @@ struct FailoverTests {
         }
         let records = try await store.jobRecords()
         #expect(records.count == count && records.allSatisfy { $0.state == .succeeded })
+        // Output shipped to whichever controller led is all in the shared store, in order.
+        let reader = try #require(await pair.leader())
+        for index in 1...count {
+            let response = try await HTTPClient().send(HTTPRequest(method: "GET", url: reader.url + "/v1/jobs/job-\(index)/logs"))
+            #expect(response.text == "begin \(index)\nend \(index)\n", "job-\(index): \(response.status) \(response.text)")
+        }
         #expect(await RunningCommand.until(timeout: .seconds(30)) { pair.leftoverTasks.isEmpty }, "tasks left: \(pair.leftoverTasks)")
         #expect(await RunningCommand.until(timeout: .seconds(10)) { workspace.liveJobProcesses.isEmpty })
         print("failover seconds: \(failovers.map { String(format: "%.2f", $0) }.joined(separator: ", ")); attempts beyond the first: \(retried)")

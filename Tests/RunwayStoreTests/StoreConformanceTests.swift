@@ -18,6 +18,10 @@ import Testing
 
         /// The stores these tests run on here: SQLite always, PostgreSQL with the test server.
         static var available: [Kind] { TestPostgres.shouldRun ? [.sqlite, .postgres] : [.sqlite] }
+
+        /// Every migration of the store, in order: the shared ones, and PostgreSQL's table of
+        /// log output (SQLite keeps output in files).
+        var migrations: [String] { StoreConformanceTests.allMigrations + (self == .postgres ? ["v4: log output"] : []) }
     }
 
     /// A fresh, empty store of `kind` and a way to open it again.
@@ -76,13 +80,13 @@ import Testing
         #expect(try await store.attempt(id: started.id) == started)
         #expect(try await store.openAttempts() == [started])
         #expect(try await store.events(job: "a").map(\.kind) == ["held", "second"])
-        #expect(try await subject.migrations() == Self.allMigrations)
+        #expect(try await subject.migrations() == kind.migrations)
         try await store.publish(["leader": "me", "gone": "x"])
         try await store.publish(["gone": nil])
         #expect(try await store.controllerFacts() == ["leader": "me"])
         // Reopening migrates nothing twice and keeps everything.
         #expect(try await subject.open().jobRecords() == [written])
-        #expect(try await subject.migrations() == Self.allMigrations)
+        #expect(try await subject.migrations() == kind.migrations)
     }
 
     @Test(arguments: Kind.available)
@@ -129,6 +133,28 @@ import Testing
         try await store.apply(StoreChange(logChunks: [chunk]))
         try await store.apply(StoreChange(logChunks: [chunk, next]))
         #expect(try await store.logChunks(attemptID: "a.1") == [chunk, next])
+    }
+
+    /// A store that keeps output (PostgreSQL) returns it in order, a repeated chunk once; one
+    /// that does not (SQLite: files) keeps only the index.
+    @Test(arguments: Kind.available)
+    func logOutputIsKeptInOrderByAStoreThatKeepsIt(kind: Kind) async throws {
+        let store = try await subject(kind).open()
+        #expect(store.keepsLogOutput == (kind == .postgres))
+        let first = LogChunk(attemptID: "a.1", seq: 0, stream: .stdout, offset: 0, length: 4, at: now, bytes: Array("abcd".utf8))
+        let second = LogChunk(attemptID: "a.1", seq: 1, stream: .stderr, offset: 4, length: 3, at: now, bytes: [0, 0xFF, 0x0A])
+        var repeated = first
+        repeated.bytes = Array("XXXX".utf8)
+        try await store.apply(StoreChange(logChunks: [second]))
+        try await store.apply(StoreChange(logChunks: [first, repeated]))
+        try await store.apply(StoreChange(logChunks: [LogChunk(attemptID: "b.1", seq: 0, stream: .stdout, offset: 0, length: 1, at: now, bytes: [1])]))
+        #expect(try await store.logOutput(attemptID: "a.1") == (store.keepsLogOutput ? Array("abcd".utf8) + [0, 0xFF, 0x0A] : []))
+        let index = try await store.logChunks(attemptID: "a.1").map { chunk in
+            var chunk = chunk
+            chunk.bytes = nil
+            return chunk
+        }
+        #expect(index.map(\.seq) == [0, 1] && index.map(\.length) == [4, 3])
     }
 
     @Test(arguments: Kind.available)
@@ -214,12 +240,12 @@ import Testing
                 "INSERT INTO job (job, generation, profile, state, attempt, last_reason, exit_code, created_at, updated_at, held_since, next_attempt_at) VALUES ('old', '\(old.generation.digest)', 'p', 'held', 1, 'why', 3, \(old.createdAt.timeIntervalSinceReferenceDate), \(old.updatedAt.timeIntervalSinceReferenceDate), \(old.heldSince!.timeIntervalSinceReferenceDate), \(old.nextAttemptAt!.timeIntervalSinceReferenceDate))",
             ]).joined(separator: ";\n") + ";")
             let store = try await PostgresStateStore(location: .init(url: url))
-            #expect(try await store.appliedMigrations() == Self.allMigrations)
+            #expect(try await store.appliedMigrations() == kind.migrations)
             #expect(try await store.jobRecords() == [old])
             #expect(try await store.acquireLease("controller", holder: "a", duration: .seconds(5), now: Date())?.token == 1, "v2's table is there")
             return
         }
-        #expect(try await subject.migrations() == Self.allMigrations)
+        #expect(try await subject.migrations() == kind.migrations)
         #expect(try await subject.open().jobRecords() == [old])
     }
 }
