@@ -34,9 +34,10 @@ import Testing
         return Held(attempt: attempt, token: token)
     }
 
-    func withServer(readToken: String? = nil, _ body: @Sendable (String, SQLiteStateStore, HoldingSet) async throws -> Void)
-        async throws
-    {
+    func withServer(
+        readToken: String? = nil, route: @escaping @Sendable () async -> RunnerRoute = { .serve },
+        _ body: @Sendable (String, SQLiteStateStore, HoldingSet) async throws -> Void
+    ) async throws {
         let scratch = TemporaryDirectory()
         let store = try SQLiteStateStore(directory: scratch.path)
         let holding = HoldingSet()
@@ -47,7 +48,7 @@ import Testing
             configuration: configuration, store: store, holding: holding, logs: logs, logger: Logger(label: "test"), onChange: {})
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            router: RunnerAPI(service: service, store: store, logs: logs, readiness: { (true, "ready") }, readToken: readToken).router(),
+            router: RunnerAPI(service: service, store: store, logs: logs, readiness: { (true, "ready") }, readToken: readToken, route: route).router(),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
@@ -63,6 +64,27 @@ import Testing
     func post(_ url: String, token: String?, body: [UInt8] = []) async throws -> RunwayHTTP.HTTPResponse {
         try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(
             method: "POST", url: url, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [], body: body))
+    }
+
+    /// A standby serves no runner call: it names the leader (307 to the same path and query) or,
+    /// with no leader known, answers 503 with Retry-After; the read API and health stay its own.
+    @Test func aStandbySendsRunnersToTheLeaderOrAsksThemToRetry() async throws {
+        try await withServer(route: { .redirect(to: "http://127.0.0.1:9/") }) { base, store, holding in
+            let held = try await Self.hold("job-a", store: store, holding: holding)
+            let claim = try await post(base + "/v1/runner/claim", token: held.token)
+            #expect(claim.status == 307)
+            #expect(claim.headers["location"] == "http://127.0.0.1:9/v1/runner/claim")
+            let chunk = try await post(base + "/v1/runner/attempts/\(held.attempt.id)/logs?seq=0&stream=stderr", token: held.token, body: [1])
+            #expect(chunk.headers["location"] == "http://127.0.0.1:9/v1/runner/attempts/\(held.attempt.id)/logs?seq=0&stream=stderr")
+            #expect(try await store.attempt(id: held.attempt.id)?.state == .starting, "the standby changed nothing")
+            let health = try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/healthz"))
+            #expect(health.status == 200)
+        }
+        try await withServer(route: { .unavailable("no leader yet") }) { base, store, holding in
+            let held = try await Self.hold("job-a", store: store, holding: holding)
+            let claim = try await post(base + "/v1/runner/claim", token: held.token)
+            #expect(claim.status == 503 && claim.headers["retry-after"] == "1" && claim.text == "no leader yet\n")
+        }
     }
 
     @Test func aTokenClaimsOnlyItsOwnJobAndOnlyOnce() async throws {
