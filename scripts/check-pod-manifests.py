@@ -3,6 +3,7 @@
 OpenAPI schemas (kubernetes-validate, strict), the ECS task definition with botocore's model of
 RegisterTaskDefinition. Exits non-zero, naming the file and the problem, on any failure."""
 import json
+import re
 import os
 import pathlib
 import subprocess
@@ -17,7 +18,7 @@ from botocore.validate import ParamValidator
 root = pathlib.Path(__file__).resolve().parent.parent / "Manifests"
 failures = 0
 
-kubernetes = sorted(str(p) for p in (root / "kubernetes").glob("*.yaml"))
+kubernetes = sorted(str(p) for p in (root / "kubernetes").rglob("*.yaml"))  # ha/ too
 result = subprocess.run(["kubernetes-validate", "--strict", "--quiet", *kubernetes], capture_output=True, text=True)
 if result.returncode != 0:
     print(result.stdout + result.stderr, end="")
@@ -42,6 +43,19 @@ if runway:
         if result.returncode != 0:
             print(f"{root / 'kubernetes' / 'configmap.yaml'}: its manifests are invalid:\n{result.stderr}", end="")
             failures += 1
+
+    # Every RUNWAY_* variable a Deployment sets is one the controller reads.
+    known = set(re.findall(r"RUNWAY_[A-Z_]+", subprocess.run([runway, "controller", "--help"], capture_output=True, text=True).stdout))
+    for path in kubernetes:
+        for document in yaml.safe_load_all(pathlib.Path(path).read_text()):
+            if not document or document.get("kind") != "Deployment":
+                continue
+            for container in document["spec"]["template"]["spec"]["containers"]:
+                for entry in container.get("env", []):
+                    name = entry["name"]
+                    if name.startswith("RUNWAY_") and name not in known:
+                        print(f"{path}: {name} is not a variable `runway controller` reads")
+                        failures += 1
 
 print(f"{len(kubernetes)} Kubernetes files and 1 ECS task definition checked: {'ok' if not failures else 'FAILED'}")
 sys.exit(1 if failures else 0)

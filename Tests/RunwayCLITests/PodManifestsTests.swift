@@ -9,6 +9,6 @@ import Testing
         let result = try RunningCommand.shell(
             "RUNWAY_BINARY='\(RunwayExecutable.url.path)' python3 scripts/check-pod-manifests.py", directory: Repository.root.path)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("7 Kubernetes files and 1 ECS task definition checked: ok"))
+        #expect(result.stdout.contains("10 Kubernetes files and 1 ECS task definition checked: ok"))
     }
 }

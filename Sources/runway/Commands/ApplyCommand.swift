@@ -27,12 +27,13 @@ struct ApplyCommand: AsyncParsableCommand {
     var paths: [String]
 
     @OptionGroup var state: StateOptions
+    @OptionGroup var launcherOptions: LauncherOptions
     @OptionGroup var controller: ControllerOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         controller.bootstrapLogging(defaultLevel: .warning)
-        let launchers = state.launchers()
+        let launchers = launcherOptions.launchers(state: state)
         let loader = Wiring.loader(launchers)
         let paths = self.paths
         let load = loader.load(paths: paths)

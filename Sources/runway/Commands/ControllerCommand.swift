@@ -27,6 +27,7 @@ struct ControllerCommand: AsyncParsableCommand {
     }
 
     @OptionGroup var state: StateOptions
+    @OptionGroup var launcherOptions: LauncherOptions
     @OptionGroup var controller: ControllerOptions
 
     @Option(name: .long, help: "Longest time between passes (catches drift made out of band). Env: RUNWAY_RESYNC.")
@@ -41,7 +42,7 @@ struct ControllerCommand: AsyncParsableCommand {
     func run() async throws {
         controller.bootstrapLogging(defaultLevel: .info)
         let health = ControllerHealth()
-        let launchers = state.launchers()
+        let launchers = launcherOptions.launchers(state: state)
         let runtime = try await ControllerRuntime(
             options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { health.readiness })
         let loader = Wiring.loader(launchers)

@@ -24,6 +24,9 @@ struct ControllerOptions: ParsableArguments {
         help: "URL(s) tasks use to reach the runner API, comma-separated: with replicas, each replica's or a service in front of them (default: --advertise-url). Env: RUNWAY_SERVER_URLS.")
     var serverURL: String? = Environment.optional("RUNWAY_SERVER_URLS")
 
+    @Option(name: .long, help: "Image of the tasks of profiles that name none: this controller's own image, which carries `runway runner`. Env: RUNWAY_IMAGE.")
+    var image: String? = Environment.optional("RUNWAY_IMAGE")
+
     @Option(name: .long, help: "How often runners heartbeat. Env: RUNWAY_HEARTBEAT_INTERVAL.")
     var heartbeatInterval: ManifestDuration = Environment.duration("RUNWAY_HEARTBEAT_INTERVAL", default: .seconds(5))
 
@@ -148,7 +151,7 @@ struct ControllerOptions: ParsableArguments {
         configuration.heartbeatInterval = heartbeatInterval.value
         configuration.heartbeatTimeout = heartbeatTimeout.value
         configuration.parallelism = parallelism
-        configuration.image = ProcessInfo.processInfo.environment["RUNWAY_IMAGE"]
+        configuration.image = image
         var leaseConfiguration = LeaderLease.Configuration()
         leaseConfiguration.duration = leaseDuration.value
         let lease = LeaderLease(configuration: leaseConfiguration, controllerID: controllerID, store: store, logger: logger)

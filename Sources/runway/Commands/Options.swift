@@ -18,14 +18,17 @@ struct StateOptions: ParsableArguments {
 
     @Option(name: .long, help: "Directory of the state store, logs and task records. Env: RUNWAY_STATE_DIR.")
     var stateDir: String = Environment.string("RUNWAY_STATE_DIR", default: StateOptions.defaultDirectory)
+}
 
+/// Where the launchers keep what they must (for the commands that look at or run tasks).
+struct LauncherOptions: ParsableArguments {
     @Option(
         name: .long,
         help: "Where the local launcher records its tasks (default: <state-dir>/tasks/local). Controllers on one host sharing a PostgreSQL store share this too, as they share the host's processes. Env: RUNWAY_LOCAL_TASKS_DIR.")
     var localTasksDir: String? = Environment.optional("RUNWAY_LOCAL_TASKS_DIR")
 
-    /// The launchers of this state: the local one records its tasks in `--local-tasks-dir`.
-    func launchers() -> LauncherRegistry {
-        Wiring.launchers(localTasks: localTasksDir ?? stateDir + "/tasks/local")
+    /// Every launcher; the local one records its tasks in `--local-tasks-dir`.
+    func launchers(state: StateOptions) -> LauncherRegistry {
+        Wiring.launchers(localTasks: localTasksDir ?? state.stateDir + "/tasks/local")
     }
 }

@@ -20,13 +20,14 @@ struct PlanCommand: AsyncParsableCommand {
     var paths: [String]
 
     @OptionGroup var state: StateOptions
+    @OptionGroup var launcherOptions: LauncherOptions
     @OptionGroup var output: OutputOptions
 
     @Option(name: .long, help: "Names this installation on every platform (label runway.io/managed-by).")
     var controllerID: String = "runway"
 
     func run() async throws {
-        let launchers = state.launchers()
+        let launchers = launcherOptions.launchers(state: state)
         let load = Wiring.loader(launchers).load(paths: paths)
         DiagnosticPrinter.printToStandardError(load.diagnostics)
         guard load.isValid else {
