@@ -25,6 +25,9 @@ public struct Reconciler: Sendable {
     /// pass is fenced by it, so a controller that lost the lease mid-pass (paused, cut off)
     /// writes nothing and starts nothing.
     var authority: Lease?
+    /// Runs first in every pass: the runner API records the reports it kept while the store
+    /// was away, so no pass judges an attempt whose report has arrived. Default: nothing.
+    public var beforePass: @Sendable () async throws -> Void = {}
 
     public init(
         configuration: ControllerConfiguration, launchers: LauncherRegistry, store: any StateStore, holding: any JobHolding,
@@ -107,6 +110,7 @@ public struct Reconciler: Sendable {
     private func reconcile(desired everything: DesiredState, now: Date, allowStarts: Bool, isolatingPlatforms: Bool) async throws
         -> Outcome
     {
+        try await beforePass()
         let (observed, unlisted) = try await observe(isolating: isolatingPlatforms)
         var records = try await store.jobRecords()
         records = try await queueNewGenerations(desired: everything, records: records, now: now)

@@ -7,7 +7,7 @@ import RunwayStore
 
 /// The controller's HTTP API: the runner endpoints, the read API and health.
 public struct RunnerAPI: Sendable {
-    let service: RunnerService
+    public let service: RunnerService
     let store: any StateStore
     let logs: LogFiles
     let readiness: @Sendable () -> (ready: Bool, detail: String)

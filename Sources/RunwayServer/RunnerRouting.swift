@@ -15,7 +15,8 @@ public enum RunnerRoute: Sendable, Equatable {
 /// Sends runner calls to the leader. Only the leader holds jobs for their runners, so a standby
 /// answers a runner with the leader's runner API (published as the `leader.url` fact while it
 /// leads and the lease is current), or with 503 while no live leader is known, e.g. during a
-/// failover, until the lease passes to a controller that serves.
+/// failover, until the lease passes to a controller that serves. When the store cannot be read
+/// (so nobody can tell who leads), the call is taken here.
 public final class RunnerRouting: Sendable {
     let store: any StateStore
     let leaseName: String
@@ -49,7 +50,9 @@ public final class RunnerRouting: Sendable {
                 route = .unavailable("this controller stands by and no leader holds the lease yet")
             }
         } catch {
-            route = .unavailable("this controller stands by and cannot read the store: \(error)")
+            // No way to find the leader: take the call here. Its writes wait for the store like
+            // the leader's would, and a completion report is kept until the store answers.
+            route = .serve
         }
         cached.withLock { $0 = (route, ContinuousClock.now) }
         return route

@@ -29,6 +29,8 @@ public struct RunnerService: Sendable {
     let metrics: RunwayMetrics
     /// Called after every change the controller should react to (claim, completion).
     let onChange: @Sendable () -> Void
+    /// Reports received while the store could not record them.
+    let pending = PendingReports()
 
     public init(
         configuration: Configuration, store: any StateStore, holding: HoldingSet, logs: LogFiles, logger: Logger,
@@ -121,7 +123,25 @@ public struct RunnerService: Sendable {
     }
 
     /// The runner's final report; settles the job (succeeded, retry after backoff, or failed).
+    /// When the store cannot record it now, the report is kept and retried in the background
+    /// until the store answers (``PendingReports``), and the runner is told 503 so that it keeps
+    /// its copy too: whichever lands first settles the job, with the time the report arrived.
     public func complete(attemptID: String, token: String, report given: CompletionReport, now: Date = Date()) async throws {
+        do {
+            try await record(attemptID: attemptID, token: token, report: given, receivedAt: now)
+        } catch let error as RunnerAPIError {
+            throw error
+        } catch {
+            await pending.keep(attemptID: attemptID, token: token, report: given, receivedAt: now, cause: error, service: self)
+            throw RunnerAPIError.unavailable("the state store cannot record the report now; the controller keeps it and retries (\(error))")
+        }
+    }
+
+    /// Records the reports kept during a store outage; throws while the store does not answer.
+    public func flushPendingReports() async throws { try await pending.flush(self) }
+
+    /// Writes a report received at `receivedAt`: the attempt completes and its job settles.
+    func record(attemptID: String, token: String, report given: CompletionReport, receivedAt now: Date) async throws {
         let backoff = configuration.backoff
         let jitter = Double.random(in: 0..<1)
         let metrics = self.metrics
@@ -165,6 +185,59 @@ public struct RunnerService: Sendable {
             }
             return (try change(attempt, record), ())
         }
+    }
+}
+
+/// Completion reports the store could not record when they arrived, retried (0.5 s doubling to
+/// 5 s) until the store answers or refuses them, so a report already received is not lost to a
+/// store outage even if its runner gives up first.
+public actor PendingReports {
+    private var reports: [String: (token: String, report: CompletionReport, receivedAt: Date)] = [:]
+    private var retrying = false
+
+    public init() {}
+
+    /// Reports still waiting for the store.
+    public var count: Int { reports.count }
+
+    /// Records every kept report now; throws when the store still does not answer. The
+    /// controller calls this before a pass, so a pass never judges an attempt whose report it
+    /// already holds (as exited without one).
+    func flush(_ service: RunnerService) async throws {
+        for (attemptID, kept) in reports {
+            do {
+                try await service.record(attemptID: attemptID, token: kept.token, report: kept.report, receivedAt: kept.receivedAt)
+                reports[attemptID] = nil
+                service.logger.notice("kept report recorded", metadata: ["attempt.id": "\(attemptID)"])
+            } catch let refusal as RunnerAPIError {
+                reports[attemptID] = nil  // the store answered: the attempt was settled otherwise
+                service.logger.warning("kept report refused", metadata: ["attempt.id": "\(attemptID)", "reason": "\(refusal)"])
+            }
+        }
+    }
+
+    func keep(attemptID: String, token: String, report: CompletionReport, receivedAt: Date, cause: any Error, service: RunnerService) {
+        if reports[attemptID] == nil {
+            service.logger.warning(
+                "report kept until the state store answers", metadata: ["attempt.id": "\(attemptID)", "error": "\(cause)"])
+            reports[attemptID] = (token, report, receivedAt)
+        }
+        guard !retrying else { return }
+        retrying = true
+        Task { await retry(service) }
+    }
+
+    private func retry(_ service: RunnerService) async {
+        var delay = 0.5
+        while !reports.isEmpty {
+            try? await Task.sleep(for: .seconds(delay))
+            do {
+                try await flush(service)
+            } catch {
+                delay = min(delay * 2, 5)  // still unreachable
+            }
+        }
+        retrying = false
     }
 }
 

@@ -9,6 +9,78 @@ import Testing
 /// started again, which the shared test server must not be).
 @Suite(.enabled(if: TestPostgres.shouldRun, "no test PostgreSQL (RUNWAY_TEST_POSTGRES_URL unset); scripts/test.sh starts one"))
 struct PostgresStoreTests {
+    /// A PostgreSQL server of the test's own (scripts/postgres-server), stopped and removed by
+    /// `close`. Not under a workspace: the server runs as the `postgres` user, which may not
+    /// enter it.
+    struct PrivateServer {
+        let directory = "/tmp/runway-pgtest-\(UInt32.random(in: 0...UInt32.max))"
+        let url: String
+
+        init() throws {
+            let started = try RunningCommand.shell("scripts/postgres-server start '\(directory)'", directory: Repository.path(""))
+            try #require(started.status == 0, "\(started.stderr)")
+            url = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        func stop() throws {
+            let stopped = try RunningCommand.shell("scripts/postgres-server stop '\(directory)'", directory: Repository.path(""))
+            try #require(stopped.status == 0, "\(stopped.stderr)")
+        }
+
+        /// Starts it again on the same port and data.
+        func restart() throws {
+            let again = try RunningCommand.shell("scripts/postgres-server start '\(directory)'", directory: Repository.path(""))
+            try #require(again.status == 0 && again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == url, "\(again.stderr)")
+        }
+
+        func close() {
+            _ = try? RunningCommand.shell("scripts/postgres-server stop '\(directory)'", directory: Repository.path(""))
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    /// A runner reports while PostgreSQL is down: the controller keeps the report (the runner
+    /// hears 503) and records it once the store answers, with the time it arrived, even though
+    /// the runner is gone by then; the job succeeds on its one attempt. (The job prints nothing:
+    /// output is shipped before the report, and the runner retries a chunk for two minutes.)
+    @Test func aReportReceivedWhileTheStoreIsDownIsKeptAndRecorded() async throws {
+        let workspace = try Workspace()
+        let server = try PrivateServer()
+        defer { server.close() }
+        try workspace.write("jobs.yaml", workspace.profile(startTimeout: "60s") + workspace.job("reported", "sleep 3"))
+        let controller = try RunningCommand(
+            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(freePort())", "--store", server.url,
+             "--lease-duration", "6s", "--resync", "1s"],
+            directory: workspace.root)
+        defer { kill(controller.pid, SIGKILL) }
+        let store = try await PostgresStateStore(location: .init(url: server.url))
+        #expect(await RunningCommand.until(timeout: .seconds(30)) {
+            (try? await store.attempts(job: "reported"))?.first?.state == .running
+        }, "\(controller.stderr)")
+        let runner = try #require(workspace.leftoverTasks.first.flatMap { name -> Int32? in
+            let data = FileManager.default.contents(atPath: workspace.state + "/tasks/local/" + name) ?? Data()
+            return (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["pid"] as? Int32
+        })
+
+        try server.stop()
+        #expect(await RunningCommand.until(timeout: .seconds(30)) { controller.stderr.contains("report kept until the state store answers") },
+            "\(controller.stderr)")
+        let keptBy = Date()
+        kill(runner, SIGKILL)  // the runner gives up; only the controller has the report now
+        try await Task.sleep(for: .seconds(2))
+        try server.restart()
+
+        #expect(await RunningCommand.until(timeout: .seconds(60)) {
+            (try? await store.jobRecords(job: "reported"))?.first?.state == .succeeded
+        }, "\(controller.stderr)")
+        let attempts = try await store.attempts(job: "reported")
+        #expect(attempts.count == 1 && attempts[0].exitCode == 0, "\(attempts)")
+        #expect((attempts.first?.completedAt ?? .distantFuture) <= keptBy, "recorded with the time it arrived")
+        #expect(controller.stderr.contains("kept report recorded"), "\(controller.stderr)")
+        kill(controller.pid, SIGTERM)
+        _ = await controller.wait(timeout: .seconds(20))
+    }
+
     /// PostgreSQL stopped while jobs run: the controller says it is not ready (and why), starts
     /// nothing, and once the server is back it recovers; every job ends once, none is lost.
     @Test func aRestartedPostgreSQLMakesTheControllerNotReadyThenItRecoversAndLosesNothing() async throws {

@@ -42,10 +42,13 @@ struct ControllerRuntime: Sendable {
         let (host, port) = options.listenAddress!
         let serverCA = try options.taskCA()
         return try await APIServer.serve(api, host: host, port: port, tls: try options.serverTLS()) { actualPort in
-            let reconciler = options.reconciler(
+            var reconciler = options.reconciler(
                 port: actualPort, serverCA: serverCA, launchers: launchers, store: store, holding: holding, metrics: metrics.runway,
                 logger: logger)
-            routing.follow { reconciler.lease?.isLeader ?? true }
+            let service = api.service
+            reconciler.beforePass = { try await service.flushPendingReports() }
+            let lease = reconciler.lease
+            routing.follow { lease?.isLeader ?? true }
             return try await body(reconciler, actualPort)
         }
     }
