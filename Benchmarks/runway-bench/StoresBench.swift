@@ -22,7 +22,7 @@ func storesBenchmark(_ options: Options) async throws {
         for store in ["sqlite", "postgres"] {
             var arguments = [runway, "apply", root + "/manifests", "--state-dir", root + "/state-\(store)-\(run)", "--listen", "127.0.0.1:0",
                 "--parallelism", String(options.parallelism)]
-            if store == "postgres" { arguments += ["--store", try TestPostgres.freshDatabase()] }
+            if store == "postgres" { arguments += ["--store", try await TestPostgres.freshDatabase()] }
             let started = ContinuousClock.now
             let status = try runAndWait(arguments, output: root + "/apply-\(store)-\(run).log")
             let seconds = (ContinuousClock.now - started).timeInterval

@@ -221,7 +221,7 @@ import Testing
 
         let checked = workspace.root + "/metrics.txt"
         try text.write(toFile: checked, atomically: true, encoding: .utf8)
-        let check = try RunningCommand.shell("\(promtool) check metrics < \(checked)", directory: workspace.root)
+        let check = try await RunningCommand.shell("\(promtool) check metrics < \(checked)", directory: workspace.root)
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
 
         try workspace.write("broken.yaml", "kind: [")

@@ -9,7 +9,8 @@ import Testing
 /// Two `runway controller` processes on one PostgreSQL store, each with its own state
 /// directory, sharing the host's local tasks (`--local-tasks-dir`) and giving their tasks both
 /// runner API URLs, as replicas behind a service would.
-@Suite(.enabled(if: TestPostgres.shouldRun, "no test PostgreSQL (RUNWAY_TEST_POSTGRES_URL unset); scripts/test.sh starts one"))
+/// One test at a time: each runs two controllers and many processes on a small machine.
+@Suite(.serialized, .enabled(if: TestPostgres.shouldRun, "no test PostgreSQL (RUNWAY_TEST_POSTGRES_URL unset); scripts/test.sh starts one"))
 struct FailoverTests {
     /// One replica: its port, state directory and process (replaced when it is restarted).
     final class Replica: @unchecked Sendable {
@@ -89,7 +90,7 @@ struct FailoverTests {
     /// is left running, and each failover (SIGKILL to the next leader serving) is measured.
     @Test func theLeaderKilledThreeTimesLosesNothingAndRunsNothingTwice() async throws {
         let workspace = try Workspace()
-        let url = try TestPostgres.freshDatabase()
+        let url = try await TestPostgres.freshDatabase()
         let runs = workspace.root + "/runs"
         try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
         let count = 200
@@ -156,7 +157,7 @@ struct FailoverTests {
     /// old leader stands by, and the job runs once, started by the new leader.
     @Test func aFrozenLeaderWakesUpAndItsStartIsRefusedByTheFence() async throws {
         let workspace = try Workspace()
-        let url = try TestPostgres.freshDatabase()
+        let url = try await TestPostgres.freshDatabase()
         let runs = workspace.root + "/runs"
         try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
         let profile = workspace.profile(startTimeout: "30s")
@@ -193,7 +194,7 @@ struct FailoverTests {
             _ = ProcessSpawner.wait(psql)
         }
         #expect(await RunningCommand.until(timeout: .seconds(10)) {
-            (try? TestPostgres.psql(url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%runway-test-lock%' AND wait_event = 'PgSleep'"))?
+            (try? await TestPostgres.psql(url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%runway-test-lock%' AND wait_event = 'PgSleep'"))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) == "1"
         }, "the test's lock session did not start: \((try? String(contentsOfFile: workspace.root + "/psql.err", encoding: .utf8)) ?? "")")
 
@@ -201,7 +202,7 @@ struct FailoverTests {
         try workspace.write("job.yaml", job)
         let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
         #expect(await RunningCommand.until(timeout: .seconds(20)) {
-            (try? TestPostgres.psql(url, waiting))?.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+            (try? await TestPostgres.psql(url, waiting))?.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
         }, "the leader's start never reached the store: \(pair.stderr)")
         kill(a.process!.pid, SIGSTOP)
         let leaseBefore = try #require(try await PostgresStateStore(location: .init(url: url)).lease("controller"))
@@ -214,7 +215,7 @@ struct FailoverTests {
         }), "the standby never took the lease: \(pair.stderr)")
         // Wake the old leader, then let its start through: the store refuses it.
         kill(a.process!.pid, SIGCONT)
-        try TestPostgres.psql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%runway-test-lock%' AND pid <> pg_backend_pid()")
+        try await TestPostgres.psql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%runway-test-lock%' AND pid <> pg_backend_pid()")
 
         var metrics = ""
         #expect(await RunningCommand.until(timeout: .seconds(20)) {

@@ -52,7 +52,7 @@ extension KubernetesTests {
         let scratch = TemporaryDirectory()
         let directory = (cluster.kubeconfig as NSString).deletingLastPathComponent
         let name = "runway-cert-\(UInt32.random(in: 0...UInt32.max))"
-        let made = try RunningCommand.shell("""
+        let made = try await RunningCommand.shell("""
             openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=\(name) 2>/dev/null &&
             openssl x509 -req -in client.csr -CA '\(directory)/ca.crt' -CAkey '\(directory)/ca.key' -CAcreateserial -out client.crt -days 1 2>/dev/null
             """, directory: scratch.path)

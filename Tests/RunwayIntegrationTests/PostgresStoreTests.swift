@@ -16,20 +16,20 @@ struct PostgresStoreTests {
         let directory = "/tmp/runway-pgtest-\(UInt32.random(in: 0...UInt32.max))"
         let url: String
 
-        init() throws {
-            let started = try RunningCommand.shell("scripts/postgres-server start '\(directory)'", directory: Repository.path(""))
+        init() async throws {
+            let started = try await RunningCommand.shell("scripts/postgres-server start '\(directory)'", directory: Repository.path(""))
             try #require(started.status == 0, "\(started.stderr)")
             url = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
-        func stop() throws {
-            let stopped = try RunningCommand.shell("scripts/postgres-server stop '\(directory)'", directory: Repository.path(""))
+        func stop() async throws {
+            let stopped = try await RunningCommand.shell("scripts/postgres-server stop '\(directory)'", directory: Repository.path(""))
             try #require(stopped.status == 0, "\(stopped.stderr)")
         }
 
         /// Starts it again on the same port and data.
-        func restart() throws {
-            let again = try RunningCommand.shell("scripts/postgres-server start '\(directory)'", directory: Repository.path(""))
+        func restart() async throws {
+            let again = try await RunningCommand.shell("scripts/postgres-server start '\(directory)'", directory: Repository.path(""))
             try #require(again.status == 0 && again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == url, "\(again.stderr)")
         }
 
@@ -45,7 +45,7 @@ struct PostgresStoreTests {
     /// output is shipped before the report, and the runner retries a chunk for two minutes.)
     @Test func aReportReceivedWhileTheStoreIsDownIsKeptAndRecorded() async throws {
         let workspace = try Workspace()
-        let server = try PrivateServer()
+        let server = try await PrivateServer()
         defer { server.close() }
         try workspace.write("jobs.yaml", workspace.profile(startTimeout: "60s") + workspace.job("reported", "sleep 3"))
         let controller = try RunningCommand(
@@ -62,13 +62,13 @@ struct PostgresStoreTests {
             return (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["pid"] as? Int32
         })
 
-        try server.stop()
+        try await server.stop()
         #expect(await RunningCommand.until(timeout: .seconds(30)) { controller.stderr.contains("report kept until the state store answers") },
             "\(controller.stderr)")
         let keptBy = Date()
         kill(runner, SIGKILL)  // the runner gives up; only the controller has the report now
         try await Task.sleep(for: .seconds(2))
-        try server.restart()
+        try await server.restart()
 
         #expect(await RunningCommand.until(timeout: .seconds(60)) {
             (try? await store.jobRecords(job: "reported"))?.first?.state == .succeeded
@@ -85,15 +85,9 @@ struct PostgresStoreTests {
     /// nothing, and once the server is back it recovers; every job ends once, none is lost.
     @Test func aRestartedPostgreSQLMakesTheControllerNotReadyThenItRecoversAndLosesNothing() async throws {
         let workspace = try Workspace()
-        // Not under the workspace: the server runs as the `postgres` user, which may not enter it.
-        let server = "/tmp/runway-pgtest-\(UInt32.random(in: 0...UInt32.max))"
-        let started = try RunningCommand.shell("scripts/postgres-server start '\(server)'", directory: Repository.path(""))
-        try #require(started.status == 0, "\(started.stderr)")
-        defer {
-            _ = try? RunningCommand.shell("scripts/postgres-server stop '\(server)'", directory: Repository.path(""))
-            try? FileManager.default.removeItem(atPath: server)
-        }
-        let url = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try await PrivateServer()
+        defer { server.close() }
+        let url = server.url
         let runs = workspace.root + "/runs"
         try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
         var manifest = workspace.profile(maxConcurrent: 4, startTimeout: "60s")
@@ -113,8 +107,7 @@ struct PostgresStoreTests {
         func succeeded() async -> Int { ((try? await store.jobRecords()) ?? []).filter { $0.state == .succeeded }.count }
         #expect(await RunningCommand.until(timeout: .seconds(60)) { await succeeded() >= 4 }, "\(controller.stderr)")
 
-        let stopped = try RunningCommand.shell("scripts/postgres-server stop '\(server)'", directory: Repository.path(""))
-        try #require(stopped.status == 0, "\(stopped.stderr)")
+        try await server.stop()
         var notReady = (0, "")
         #expect(await RunningCommand.until(timeout: .seconds(30)) {
             notReady = await readyz()
@@ -122,8 +115,7 @@ struct PostgresStoreTests {
         }, "\(controller.stderr)")
         #expect(notReady.1.hasPrefix("store unreachable:"), "\(notReady.1)")
         try await Task.sleep(for: .seconds(2))
-        let again = try RunningCommand.shell("scripts/postgres-server start '\(server)'", directory: Repository.path(""))
-        try #require(again.status == 0 && again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == url, "\(again.stderr)")
+        try await server.restart()
 
         #expect(await RunningCommand.until(timeout: .seconds(60)) { await readyz().0 == 200 }, "\(controller.stderr)")
         #expect(await RunningCommand.until(timeout: .seconds(120)) { await succeeded() == 24 }, "\(controller.stderr)")

@@ -33,7 +33,7 @@ import Testing
     let scratch = TemporaryDirectory()
     let now = Date()
 
-    func subject(_ kind: Kind) throws -> Subject {
+    func subject(_ kind: Kind) async throws -> Subject {
         switch kind {
         case .sqlite:
             let directory = scratch.path
@@ -41,7 +41,7 @@ import Testing
                 open: { try SQLiteStateStore(directory: directory) },
                 migrations: { try SQLiteStateStore(directory: directory).appliedMigrations() })
         case .postgres:
-            let url = try TestPostgres.freshDatabase()
+            let url = try await TestPostgres.freshDatabase()
             return Subject(
                 open: { try await PostgresStateStore(location: .init(url: url)) },
                 migrations: { try await PostgresStateStore(location: .init(url: url)).appliedMigrations() })
@@ -65,7 +65,7 @@ import Testing
 
     @Test(arguments: Kind.available)
     func recordsRoundTripExactly(kind: Kind) async throws {
-        let subject = try subject(kind)
+        let subject = try await subject(kind)
         let store = try await subject.open()
         let written = record("a")
         var started = attempt("a")
@@ -190,7 +190,7 @@ import Testing
 
     @Test(arguments: Kind.available)
     func concurrentWritersLoseNothingAndOneTakesTheLease(kind: Kind) async throws {
-        let subject = try subject(kind)
+        let subject = try await subject(kind)
         let store = try await subject.open()
         let other = try await subject.open()  // a second process's connection to the same store
         let base = record("busy")
@@ -224,7 +224,7 @@ import Testing
     /// once and keeps the data.
     @Test(arguments: Kind.available)
     func migratesFromAPreviousVersion(kind: Kind) async throws {
-        let subject = try subject(kind)
+        let subject = try await subject(kind)
         let old = record("old")
         switch kind {
         case .sqlite:
@@ -232,9 +232,9 @@ import Testing
             try Schema.migrator.migrate(pool, upTo: Self.allMigrations[0])
             try await pool.write { db in try JobRow(old).save(db) }
         case .postgres:
-            let url = try TestPostgres.freshDatabase()
+            let url = try await TestPostgres.freshDatabase()
             let first = PostgresSchema.migrations[0]
-            try TestPostgres.psql(url, (first.statements + [
+            try await TestPostgres.psql(url, (first.statements + [
                 "CREATE TABLE schema_migration (version text PRIMARY KEY, applied_at double precision NOT NULL)",
                 "INSERT INTO schema_migration VALUES ('\(first.version)', 0)",
                 "INSERT INTO job (job, generation, profile, state, attempt, last_reason, exit_code, created_at, updated_at, held_since, next_attempt_at) VALUES ('old', '\(old.generation.digest)', 'p', 'held', 1, 'why', 3, \(old.createdAt.timeIntervalSinceReferenceDate), \(old.updatedAt.timeIntervalSinceReferenceDate), \(old.heldSince!.timeIntervalSinceReferenceDate), \(old.nextAttemptAt!.timeIntervalSinceReferenceDate))",

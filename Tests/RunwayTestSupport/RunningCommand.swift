@@ -24,18 +24,36 @@ public final class RunningCommand: @unchecked Sendable {
         pid = try ProcessSpawner.spawn(options)
     }
 
-    /// Runs `command` with /bin/sh and waits for it.
+    /// Runs `command` with /bin/sh and waits for it (blocking the thread: for synchronous code).
     public static func shell(_ command: String, directory: String) throws -> CommandResult {
-        let out = FileManager.default.temporaryDirectory.path + "/runway-shell-\(UUID().uuidString)"
-        defer {
-            try? FileManager.default.removeItem(atPath: out + ".out")
-            try? FileManager.default.removeItem(atPath: out + ".err")
+        let (pid, out) = try spawnShell(command, directory: directory)
+        return collect(ProcessSpawner.wait(pid), out)
+    }
+
+    /// Runs `command` with /bin/sh and waits for it by polling, so that tests running side by
+    /// side on a small machine never lose a thread of the shared pool to it.
+    public static func shell(_ command: String, directory: String) async throws -> CommandResult {
+        let (pid, out) = try spawnShell(command, directory: directory)
+        while true {
+            if let exit = ProcessSpawner.poll(pid) { return collect(exit, out) }
+            try? await Task.sleep(for: .milliseconds(20))
         }
+    }
+
+    private static func spawnShell(_ command: String, directory: String) throws -> (Int32, String) {
+        let out = FileManager.default.temporaryDirectory.path + "/runway-shell-\(UUID().uuidString)"
         var options = ProcessSpawner.Options(argv: ["/bin/sh", "-c", command])
         options.workingDirectory = directory
         options.stdout = .file(out + ".out", append: false)
         options.stderr = .file(out + ".err", append: false)
-        let exit = ProcessSpawner.wait(try ProcessSpawner.spawn(options))
+        return (try ProcessSpawner.spawn(options), out)
+    }
+
+    private static func collect(_ exit: ProcessExit?, _ out: String) -> CommandResult {
+        defer {
+            try? FileManager.default.removeItem(atPath: out + ".out")
+            try? FileManager.default.removeItem(atPath: out + ".err")
+        }
         return CommandResult(
             status: exit?.code ?? -1, stdout: (try? String(contentsOfFile: out + ".out", encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? "")

@@ -13,17 +13,17 @@ public enum TestPostgres {
     }
 
     /// A new, empty database on the test server; its URL.
-    public static func freshDatabase() throws -> String {
+    public static func freshDatabase() async throws -> String {
         guard let url else { throw Failure(description: "no test PostgreSQL: RUNWAY_TEST_POSTGRES_URL is not set (scripts/test.sh starts one)") }
         let name = "t\(UInt32.random(in: 0...UInt32.max))"
-        try psql(url, "CREATE DATABASE \(name)")
+        try await psql(url, "CREATE DATABASE \(name)")
         return url.replacingOccurrences(of: #"/[^/?]*(\?|$)"#, with: "/\(name)$1", options: .regularExpression)
     }
 
     /// Runs SQL with psql against `url`; its output.
     @discardableResult
-    public static func psql(_ url: String, _ sql: String) throws -> String {
-        let result = try RunningCommand.shell("psql -X -q -t -A -v ON_ERROR_STOP=1 '\(url)' <<'RUNWAY_SQL'\n\(sql)\nRUNWAY_SQL", directory: "/")
+    public static func psql(_ url: String, _ sql: String) async throws -> String {
+        let result = try await RunningCommand.shell("psql -X -q -t -A -v ON_ERROR_STOP=1 '\(url)' <<'RUNWAY_SQL'\n\(sql)\nRUNWAY_SQL", directory: "/")
         guard result.status == 0 else { throw Failure(description: "psql failed (\(result.status)): \(result.stderr)") }
         return result.stdout
     }
