@@ -53,8 +53,9 @@ public struct ControllerRun: Sendable {
             await reconcile()
             group.cancelAll()
         }
+        // Withdraw the leader's address before handing over, never a successor's after.
+        if lease.isLeader { try? await reconciler.store.publish(["leader": nil, "leader.url": nil]) }
         await lease.release()
-        try? await reconciler.store.publish(["leader": nil, "leader.url": nil])
         reconciler.metrics.setLeader(false)
         logger.notice("controller stopped; running jobs continue on their tasks and a restarted controller adopts them")
     }

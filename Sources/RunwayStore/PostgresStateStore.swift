@@ -34,7 +34,8 @@ public final class PostgresStateStore: StateStore {
         configuration.options.maximumConnections = 8
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
-        self.running = Task { await client.run() }
+        // Started at once (not just scheduled), so the pool runs before the first lease.
+        self.running = Task.immediate { await client.run() }
         self.observer = observer
         self.logger = logger
         do {
