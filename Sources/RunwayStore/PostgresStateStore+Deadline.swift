@@ -1,14 +1,16 @@
+import RunwayModel
 import Synchronization
 
 extension PostgresStateStore {
     struct TimedOut: Error, CustomStringConvertible {
-        var description: String { "no answer from PostgreSQL within \(PostgresStateStore.operationTimeout)" }
+        var timeout: Duration
+        var description: String { "no answer from PostgreSQL within \(timeout.manifestDescription)" }
     }
 
-    /// `body`, or ``TimedOut`` after ``operationTimeout``. The body is then cancelled but not
-    /// waited for: a request queued for a connection to a server that is down may not end soon,
-    /// and the caller must not hang on it.
-    static func withDeadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// `body`, or ``TimedOut`` after `timeout`. The body is then cancelled but not waited for:
+    /// a request queued for a connection to a server that is down may not end soon, and the
+    /// caller must not hang on it.
+    static func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let once = Once()
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let work = Task { @Sendable in
@@ -17,10 +19,10 @@ extension PostgresStateStore {
                 if once.claim() { continuation.resume(with: result) }
             }
             Task { @Sendable in
-                try? await Task.sleep(for: operationTimeout)
+                try? await Task.sleep(for: timeout)
                 if once.claim() {
                     work.cancel()
-                    continuation.resume(throwing: TimedOut())
+                    continuation.resume(throwing: TimedOut(timeout: timeout))
                 }
             }
         }

@@ -11,6 +11,10 @@ extension PostgresStateStore {
         /// `disable` (default), `require` (encrypt, do not verify), `verify-full` (verify against `sslrootcert` or the system's CAs).
         public var sslMode: String
         public var rootCertificate: String?
+        /// Longest a store operation may take, waiting for a connection or a lock included: a
+        /// server that is down or stuck makes operations fail (and the controller not ready),
+        /// not hang. Default 5 seconds.
+        public var operationTimeout: Duration = .seconds(5)
 
         /// Parses the URL; a password given apart (`password`, from a file or the environment)
         /// wins over one in the URL.

@@ -15,6 +15,8 @@ public final class PostgresStateStore: StateStore {
     private let running: Task<Void, Never>
     private let observer: CommitObserver?
     private let logger: Logger
+    /// Longest a store operation may take (``Location/operationTimeout``).
+    let operationTimeout: Duration
 
     /// Connects (in the background, with the pool's reconnects), migrates under an advisory lock,
     /// and is ready. `observer` hears of every committed change.
@@ -38,6 +40,7 @@ public final class PostgresStateStore: StateStore {
         self.running = Task.immediate { await client.run() }
         self.observer = observer
         self.logger = logger
+        self.operationTimeout = location.operationTimeout
         do {
             try await migrate()
         } catch {
@@ -321,13 +324,10 @@ public final class PostgresStateStore: StateStore {
 
     // MARK: - Transactions and errors
 
-    /// Longest a store operation may take, waiting for a connection included: a server that is
-    /// down makes operations fail (and the controller not ready), not hang.
-    static let operationTimeout: Duration = .seconds(5)
 
     private func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await Self.withDeadline { [client] in try await client.withConnection { connection in try await body(connection) } }
+            return try await Self.withDeadline(operationTimeout) { [client] in try await client.withConnection { connection in try await body(connection) } }
         } catch {
             throw StoreError(operation: operation, cause: error)
         }
@@ -335,7 +335,7 @@ public final class PostgresStateStore: StateStore {
 
     private func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await Self.withDeadline { [client, logger] in
+            return try await Self.withDeadline(operationTimeout) { [client, logger] in
                 try await client.withTransaction(logger: logger) { connection in try await body(connection) }
             }
         } catch let error as PostgresTransactionError {

@@ -44,10 +44,13 @@ struct FailoverTests {
         let workspace: Workspace
         let store: String
         let leaseDuration: String
+        /// Extra flags for every replica.
+        let extra: [String]
         let replicas: [Replica]
         var tasks: String { workspace.root + "/local-tasks" }
 
-        init(workspace: Workspace, store: String, leaseDuration: String) {
+        init(workspace: Workspace, store: String, leaseDuration: String, extra: [String] = []) {
+            self.extra = extra
             self.workspace = workspace
             self.store = store
             self.leaseDuration = leaseDuration
@@ -59,7 +62,7 @@ struct FailoverTests {
             replica.process = try RunningCommand(
                 ["controller", workspace.manifests, "--state-dir", workspace.root + "/state-" + replica.name,
                  "--local-tasks-dir", tasks, "--store", store, "--listen", "127.0.0.1:\(replica.port)",
-                 "--server-url", replicas.map(\.url).joined(separator: ","), "--lease-duration", leaseDuration, "--resync", "1s"],
+                 "--server-url", replicas.map(\.url).joined(separator: ","), "--lease-duration", leaseDuration, "--resync", "1s"] + extra,
                 directory: workspace.root)
         }
 
@@ -162,7 +165,9 @@ struct FailoverTests {
         try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
         let profile = workspace.profile(startTimeout: "30s")
         try workspace.write("profile.yaml", profile)
-        let pair = Pair(workspace: workspace, store: url, leaseDuration: "2s")
+        // Store operations may wait 30 s (default 5 s), so the start held on the lock outlasts
+        // the freeze and the takeover however slow the machine.
+        let pair = Pair(workspace: workspace, store: url, leaseDuration: "2s", extra: ["--store-timeout", "30s"])
         let (a, b) = (pair.replicas[0], pair.replicas[1])
         try pair.start(a)
         #expect(await RunningCommand.until(timeout: .seconds(30)) { await a.isLeader() }, "\(pair.stderr)")

@@ -58,6 +58,9 @@ struct ControllerOptions: ParsableArguments {
         help: "Where state lives: postgres://USER@HOST:PORT/DB[?sslmode=require|verify-full&sslrootcert=CA] for several controllers sharing one store (default: SQLite in --state-dir). Env: RUNWAY_STORE.")
     var store: String? = Environment.optional("RUNWAY_STORE")
 
+    @Option(name: .long, help: "Longest a PostgreSQL store operation may take (a connection or a lock included) before the store counts as unreachable. Env: RUNWAY_STORE_TIMEOUT.")
+    var storeTimeout: ManifestDuration = Environment.duration("RUNWAY_STORE_TIMEOUT", default: .seconds(5))
+
     @Option(name: .long, help: "A file holding the PostgreSQL password (never on the command line). Env: RUNWAY_STORE_PASSWORD_FILE, or RUNWAY_STORE_PASSWORD itself.")
     var storePasswordFile: String? = Environment.optional("RUNWAY_STORE_PASSWORD_FILE")
 
@@ -73,7 +76,9 @@ struct ControllerOptions: ParsableArguments {
             }
             password = text.trimmingCharacters(in: .newlines)
         }
-        return try await PostgresStateStore(location: .init(url: url, password: password), observer: observer, logger: Wiring.logger("runway.store"))
+        var location = try PostgresStateStore.Location(url: url, password: password)
+        location.operationTimeout = storeTimeout.value
+        return try await PostgresStateStore(location: location, observer: observer, logger: Wiring.logger("runway.store"))
     }
 
     @Option(name: .long, help: "A file holding the bearer token the read API (/v1/jobs…) requires. Env: RUNWAY_API_TOKEN_FILE.")
