@@ -21,7 +21,7 @@ public final class PostgresStateStore: StateStore {
     /// Connects (in the background, with the pool's reconnects), migrates under an advisory lock,
     /// and is ready. `observer` hears of every committed change.
     public init(location: Location, observer: CommitObserver? = nil, logger: Logger = Logger(label: "runway.store.postgres")) async throws {
-        var tls = PostgresClient.Configuration.TLS.disable
+        var tlsConfiguration: TLSConfiguration?
         if location.sslMode != "disable" {
             var configuration = TLSConfiguration.makeClientConfiguration()
             if location.sslMode == "require" {
@@ -29,8 +29,11 @@ public final class PostgresStateStore: StateStore {
             } else if let root = location.rootCertificate {
                 configuration.trustRoots = .file(root)
             }
-            tls = .require(configuration)
+            tlsConfiguration = configuration
         }
+        // One connection first, on its own: the pool reports only that it gave up, this one why.
+        try await Self.checkConnection(location, tls: tlsConfiguration, logger: logger)
+        let tls = tlsConfiguration.map(PostgresClient.Configuration.TLS.require) ?? .disable
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password, database: location.database, tls: tls)
         configuration.options.maximumConnections = 8
@@ -50,6 +53,26 @@ public final class PostgresStateStore: StateStore {
     }
 
     deinit { running.cancel() }
+
+    /// Connects once, so that a wrong address, certificate or password fails with its reason.
+    private static func checkConnection(_ location: Location, tls: TLSConfiguration?, logger: Logger) async throws {
+        do {
+            let context = try tls.map { try NIOSSLContext(configuration: $0) }
+            let configuration = PostgresConnection.Configuration(
+                host: location.host, port: location.port, username: location.user, password: location.password,
+                database: location.database, tls: context.map(PostgresConnection.Configuration.TLS.require) ?? .disable)
+            let connection = try await withDeadline(location.operationTimeout) {
+                try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            }
+            try? await connection.close()
+        } catch {
+            let reason = StoreError.reason(error)
+            guard reason.contains("CERTIFICATE_VERIFY_FAILED") else { throw StoreError(operation: "connect to \(location)", cause: error) }
+            throw StoreError(
+                operation: "connect to \(location)",
+                cause: Location.Invalid(text: "the server's certificate is not trusted (is sslrootcert the CA that signed it?): \(reason)"))
+        }
+    }
 
     /// The schema versions applied, oldest first.
     public func appliedMigrations() async throws -> [String] {

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import RunwayModel
 
 /// Told of every committed change, with the job record the change was decided on (for
@@ -115,7 +116,20 @@ public struct StoreError: Error, CustomStringConvertible {
         self.cause = cause
     }
 
-    public var description: String { "state store: \(operation) failed: \(cause)" }
+    public var description: String { "state store: \(operation) failed: \(Self.reason(cause))" }
+
+    /// What went wrong, in words: PostgreSQL's own message, or the network's or TLS's, where
+    /// the error's description would hide it.
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                return message + (error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
+            }
+            if let underlying = error.underlying { return reason(underlying) }
+            return "\(error.code)"
+        }
+        return "\(error)"
+    }
 }
 
 /// A write refused because its lease was lost: another controller leads now.

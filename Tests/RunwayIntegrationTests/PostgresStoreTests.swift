@@ -16,8 +16,11 @@ struct PostgresStoreTests {
         let directory = "/tmp/runway-pgtest-\(UInt32.random(in: 0...UInt32.max))"
         let url: String
 
-        init() async throws {
-            let started = try await RunningCommand.shell("scripts/postgres-server start '\(directory)'", directory: Repository.path(""))
+        /// `tls`: TCP connections must use TLS with this certificate and key, and this password.
+        init(tls: (certificate: String, key: String, password: String)? = nil) async throws {
+            let environment = tls.map { "POSTGRES_TLS_CERT='\($0.certificate)' POSTGRES_TLS_KEY='\($0.key)' POSTGRES_PASSWORD='\($0.password)' " } ?? ""
+            let started = try await RunningCommand.shell(
+                environment + "scripts/postgres-server start '\(directory)'", directory: Repository.path(""))
             try #require(started.status == 0, "\(started.stderr)")
             url = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -36,6 +39,42 @@ struct PostgresStoreTests {
         func close() {
             _ = try? RunningCommand.shell("scripts/postgres-server stop '\(directory)'", directory: Repository.path(""))
             try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    /// A server that takes only TLS connections with a password: `verify-full` against its CA
+    /// with the password from a file works; another CA, no TLS, or a wrong password each fail
+    /// with the reason, and the password is never printed.
+    @Test func aTLSStoreIsVerifiedAndItsPasswordComesFromAFile() async throws {
+        let workspace = try Workspace()
+        try FileManager.default.createDirectory(atPath: workspace.root + "/certs", withIntermediateDirectories: true)
+        let certificates = try TestCertificates(in: workspace.root + "/certs")
+        let password = "pw-\(UInt32.random(in: 0...UInt32.max))"
+        let server = try await PrivateServer(tls: (certificates.certificateFile, certificates.keyFile, password))
+        defer { server.close() }
+        try workspace.write("jobs.yaml", workspace.profile() + workspace.job("secure", "echo stored"))
+        try password.write(toFile: workspace.root + "/password", atomically: true, encoding: .utf8)
+        func apply(_ query: String, _ extra: [String] = ["--store-password-file", workspace.root + "/password"], environment: [String: String] = [:])
+            async throws -> CommandResult
+        {
+            try await workspace.apply(extra: ["--store", server.url + "?" + query, "--store-timeout", "10s"] + extra, environment: environment)
+        }
+
+        let verified = try await apply("sslmode=verify-full&sslrootcert=\(certificates.caFile)")
+        #expect(verified.status == 0, "\(verified.stderr)")
+        let store = try await PostgresStateStore(location: .init(url: server.url + "?sslmode=require", password: password))
+        #expect(try await store.jobRecords(job: "secure").first?.state == .succeeded)
+
+        let otherCA = try await apply("sslmode=verify-full&sslrootcert=\(certificates.otherCAFile)")
+        #expect(otherCA.status != 0 && otherCA.stderr.contains("certificate is not trusted (is sslrootcert the CA"), "\(otherCA.stderr)")
+        let plain = try await apply("sslmode=disable")
+        #expect(plain.status != 0 && plain.stderr.contains("no encryption"), "\(plain.stderr)")
+        let wrong = try await apply("sslmode=require", [], environment: ["RUNWAY_STORE_PASSWORD": "not-it"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("password authentication failed"), "\(wrong.stderr)")
+        let fromEnvironment = try await apply("sslmode=require", [], environment: ["RUNWAY_STORE_PASSWORD": password])
+        #expect(fromEnvironment.status == 0, "\(fromEnvironment.stderr)")
+        for result in [verified, otherCA, plain, wrong, fromEnvironment] {
+            #expect(!(result.stdout + result.stderr).contains(password), "the password is never printed")
         }
     }
 
