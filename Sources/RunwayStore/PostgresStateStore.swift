@@ -9,7 +9,7 @@ import Synchronization
 /// client. The same tables as the SQLite store; rows travel as JSON (`row_to_json` out,
 /// `json_populate_record` in) through the same Codable row types, so both stores read and write
 /// identical records. `modify` serializes on the job with a transaction-level advisory lock, and
-/// a fenced write checks the lease row (`FOR UPDATE`) in its own transaction.
+/// a fenced write checks the lease row (`FOR SHARE`) in its own transaction.
 public final class PostgresStateStore: StateStore {
     private let client: PostgresClient
     private let running: Task<Void, Never>
@@ -146,7 +146,7 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func lease(_ name: String) async throws -> Lease? {
-        try await read("read lease \(name)") { connection in try await Self.lease(name, forUpdate: false, on: connection, logger: self.logger) }
+        try await read("read lease \(name)") { connection in try await Self.lease(name, lock: "", on: connection, logger: self.logger) }
     }
 
     public func controllerFacts() async throws -> [String: String] {
@@ -207,7 +207,7 @@ public final class PostgresStateStore: StateStore {
         return try await transaction("acquire lease \(name)") { connection -> Lease? in
             _ = try await connection.query(
                 "INSERT INTO lease (name, holder, token, expires_at) VALUES (\(name), '', 0, 0) ON CONFLICT (name) DO NOTHING", logger: self.logger)
-            let current = try await Self.lease(name, forUpdate: true, on: connection, logger: self.logger)
+            let current = try await Self.lease(name, lock: "FOR UPDATE", on: connection, logger: self.logger)
             if let current, !current.holder.isEmpty, current.holder != holder, current.expiresAt > now { return nil }
             let token = current.map { $0.holder == holder && $0.expiresAt > now ? $0.token : $0.token + 1 } ?? 1
             _ = try await connection.query(
@@ -242,7 +242,9 @@ public final class PostgresStateStore: StateStore {
 
     private func write(_ change: StoreChange, on connection: PostgresConnection) async throws {
         if let fence = change.fence {
-            let current = try await Self.lease(fence.name, forUpdate: true, on: connection, logger: logger)
+            // FOR SHARE: fenced writes go side by side, while taking the lease (an UPDATE) waits
+            // for every one of them to commit, and they for it.
+            let current = try await Self.lease(fence.name, lock: "FOR SHARE", on: connection, logger: logger)
             guard let current, current.holder == fence.holder, current.token == fence.token, current.expiresAt > Date() else {
                 throw FencedError(lease: fence, current: current)
             }
@@ -333,8 +335,9 @@ public final class PostgresStateStore: StateStore {
         return strings
     }
 
-    private static func lease(_ name: String, forUpdate: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Lease? {
-        let sql = "SELECT holder, token, expires_at FROM lease WHERE name = $1" + (forUpdate ? " FOR UPDATE" : "")
+    /// The lease row, read with `lock` (`FOR UPDATE`, `FOR SHARE`, or "" for none).
+    private static func lease(_ name: String, lock: String, on connection: PostgresConnection, logger: Logger) async throws -> Lease? {
+        let sql = "SELECT holder, token, expires_at FROM lease WHERE name = $1 " + lock
         var binds = PostgresBindings()
         binds.append(name)
         for try await (holder, token, expiresAt) in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
