@@ -62,7 +62,18 @@ public struct ApplyRun: Sendable {
                 await wakeups.wait(upTo: .milliseconds(500))
             }
         }
+        // Renewed beside the passes, so a long pass never lets the lease lapse.
+        let renewal = reconciler.lease.map { lease in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: lease.configuration.duration / 3)
+                    if !Task.isCancelled { await lease.refresh() }
+                }
+            }
+        }
+        defer { renewal?.cancel() }
         let result = try await loop(initial: initial, onPass: onPass)
+        renewal?.cancel()
         await reconciler.lease?.release()
         return result
     }
@@ -70,13 +81,8 @@ public struct ApplyRun: Sendable {
     private func loop(initial: DesiredState, onPass: @Sendable (Reconciler.Outcome, DesiredState) -> Void) async throws -> Result {
         var desired = initial
         var everJobs = Set(initial.jobs.keys)
-        var renewed = ContinuousClock.now
         while true {
             if cancellation.isSet { return try await cancel(desired: desired, jobs: everJobs) }
-            if let lease = reconciler.lease, ContinuousClock.now - renewed > lease.configuration.duration / 3 {
-                await lease.refresh()
-                renewed = ContinuousClock.now
-            }
             let load = reload()
             if load.isValid {
                 desired = load.desired
@@ -89,9 +95,9 @@ public struct ApplyRun: Sendable {
             do {
                 outcome = try await reconciler.pass(desired: desired)
             } catch where error is NotLeaderError || error is FencedError {
-                // The lease lapsed (the store was slow or away): renew before the next pass.
-                logger.warning("not holding the lease; renewing before the next pass", metadata: ["error": "\(error)"])
-                renewed = ContinuousClock.now - (reconciler.lease?.configuration.duration ?? .zero)
+                // The lease lapsed (the store was slow or away): take it again first.
+                logger.warning("not holding the lease; taking it again before the next pass", metadata: ["error": "\(error)"])
+                await reconciler.lease?.refresh()
                 await wakeups.wait(upTo: settings.tick)
                 continue
             }
