@@ -148,6 +148,12 @@ struct FailoverTests {
             let response = try await HTTPClient().send(HTTPRequest(method: "GET", url: reader.url + "/v1/jobs/job-\(index)/logs"))
             #expect(response.text == "begin \(index)\nend \(index)\n", "job-\(index): \(response.status) \(response.text)")
         }
+        // The reading commands read the shared store directly too.
+        let logs = try await RunningCommand(["logs", "job-7", "--store", url], directory: workspace.root).wait()
+        #expect(logs.status == 0 && logs.stdout == "begin 7\nend 7\n", "\(logs.stdout)\(logs.stderr)")
+        let status = try await RunningCommand(["status", "--store", url, "--output", "json"], directory: workspace.root).wait()
+        let listed = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]]
+        #expect(listed?.count == count && listed?.allSatisfy { $0["state"] as? String == "succeeded" } == true, "\(status.stderr)")
         #expect(await RunningCommand.until(timeout: .seconds(30)) { pair.leftoverTasks.isEmpty }, "tasks left: \(pair.leftoverTasks)")
         #expect(await RunningCommand.until(timeout: .seconds(10)) { workspace.liveJobProcesses.isEmpty })
         print("failover seconds: \(failovers.map { String(format: "%.2f", $0) }.joined(separator: ", ")); attempts beyond the first: \(retried)")

@@ -53,32 +53,11 @@ struct ControllerOptions: ParsableArguments {
             LogFormat(rawValue: logFormat) ?? .text, level: Logger.Level(rawValue: logLevel) ?? defaultLevel)
     }
 
-    @Option(
-        name: .long,
-        help: "Where state lives: postgres://USER@HOST:PORT/DB[?sslmode=require|verify-full&sslrootcert=CA] for several controllers sharing one store (default: SQLite in --state-dir). Env: RUNWAY_STORE.")
-    var store: String? = Environment.optional("RUNWAY_STORE")
+    @OptionGroup var storeOptions: StoreOptions
 
-    @Option(name: .long, help: "Longest a PostgreSQL store operation may take (a connection or a lock included) before the store counts as unreachable. Env: RUNWAY_STORE_TIMEOUT.")
-    var storeTimeout: ManifestDuration = Environment.duration("RUNWAY_STORE_TIMEOUT", default: .seconds(5))
-
-    @Option(name: .long, help: "A file holding the PostgreSQL password (never on the command line). Env: RUNWAY_STORE_PASSWORD_FILE, or RUNWAY_STORE_PASSWORD itself.")
-    var storePasswordFile: String? = Environment.optional("RUNWAY_STORE_PASSWORD_FILE")
-
-    /// The store `apply` and `controller` run on: PostgreSQL when `--store` names one, else
-    /// SQLite in the state directory. The password comes from `--store-password-file` or
-    /// `RUNWAY_STORE_PASSWORD`, so it never shows in a process listing or a log.
+    /// The store `apply` and `controller` run on (see ``StoreOptions``).
     func openStore(stateDirectory: String, observer: CommitObserver?) async throws -> any StateStore {
-        guard let url = store, !url.isEmpty else { return try SQLiteStateStore(directory: stateDirectory, observer: observer) }
-        var password = ProcessInfo.processInfo.environment["RUNWAY_STORE_PASSWORD"]
-        if let file = storePasswordFile {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw ValidationError("--store-password-file \(file) cannot be read")
-            }
-            password = text.trimmingCharacters(in: .newlines)
-        }
-        var location = try PostgresStateStore.Location(url: url, password: password)
-        location.operationTimeout = storeTimeout.value
-        return try await PostgresStateStore(location: location, observer: observer, logger: Wiring.logger("runway.store"))
+        try await storeOptions.open(stateDirectory: stateDirectory, observer: observer)
     }
 
     @Option(name: .long, help: "A file holding the bearer token the read API (/v1/jobs…) requires. Env: RUNWAY_API_TOKEN_FILE.")

@@ -15,7 +15,7 @@ struct ExplainCommand: AsyncParsableCommand {
     @OptionGroup var read: ReadOptions
 
     func run() async throws {
-        let source = try read.source()
+        let source = try await read.source()
         guard let detail = try await source.detail(job: job),
             let record = detail.records.max(by: { $0.updatedAt < $1.updatedAt })
         else {

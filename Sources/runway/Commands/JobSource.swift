@@ -4,10 +4,12 @@ import RunwayHTTP
 import RunwayServer
 import RunwayStore
 
-/// Where `status`, `logs` and `explain` read: the state dir on this machine, or a running
-/// controller's read API (`--server`), which is how an operator reads a controller in a pod.
+/// Where `status`, `logs` and `explain` read: the state dir on this machine, the PostgreSQL
+/// store replicas share (`--store`), or a running controller's read API (`--server`), which is
+/// how an operator reads a controller in a pod.
 struct ReadOptions: ParsableArguments {
     @OptionGroup var state: StateOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(
         name: .long,
@@ -16,7 +18,12 @@ struct ReadOptions: ParsableArguments {
             discussion: "Sends RUNWAY_API_TOKEN as the bearer token; trusts the CA in RUNWAY_SERVER_CA for https."))
     var server: String = Environment.string("RUNWAY_SERVER", default: "")
 
-    func source() throws -> JobSource {
+    func source() async throws -> JobSource {
+        if server.isEmpty, let url = storeOptions.store, !url.isEmpty {
+            let store = try await storeOptions.open(stateDirectory: state.stateDir, observer: nil)
+            let place = (try? PostgresStateStore.Location(url: url).description).map { "in \($0)" } ?? "in the store"
+            return .local(store: store, logs: LogFiles(directory: state.stateDir + "/logs"), place: place)
+        }
         if server.isEmpty {
             let store = try Wiring.requireStore(state.stateDir)
             return .local(store: store, logs: LogFiles(directory: state.stateDir + "/logs"), place: "in \(state.stateDir)")

@@ -16,7 +16,7 @@ struct LogsCommand: AsyncParsableCommand {
     @OptionGroup var read: ReadOptions
 
     func run() async throws {
-        let source = try read.source()
+        let source = try await read.source()
         guard let bytes = try await source.logs(job: job, attempt: attempt) else {
             throw failure("no attempt\(attempt.map { " \($0)" } ?? "") of job '\(job)' \(source.place)", .failure)
         }

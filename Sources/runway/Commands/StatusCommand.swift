@@ -18,7 +18,7 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let source = try read.source()
+        let source = try await read.source()
         if output.output == .text, let warning = try await source.warning() {
             print(warning)
         }

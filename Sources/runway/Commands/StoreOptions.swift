@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import RunwayStore
+
+/// Which state store: SQLite in the state directory, or a PostgreSQL several controllers share.
+struct StoreOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "Where state lives: postgres://USER@HOST:PORT/DB[?sslmode=require|verify-full&sslrootcert=CA] for several controllers sharing one store (default: SQLite in --state-dir). Env: RUNWAY_STORE.")
+    var store: String? = Environment.optional("RUNWAY_STORE")
+
+    @Option(name: .long, help: "Longest a PostgreSQL store operation may take (a connection or a lock included) before the store counts as unreachable. Env: RUNWAY_STORE_TIMEOUT.")
+    var storeTimeout: ManifestDuration = Environment.duration("RUNWAY_STORE_TIMEOUT", default: .seconds(5))
+
+    @Option(name: .long, help: "A file holding the PostgreSQL password (never on the command line). Env: RUNWAY_STORE_PASSWORD_FILE, or RUNWAY_STORE_PASSWORD itself.")
+    var storePasswordFile: String? = Environment.optional("RUNWAY_STORE_PASSWORD_FILE")
+
+    /// PostgreSQL when `--store` names one, else SQLite in the state directory. The password
+    /// comes from `--store-password-file` or `RUNWAY_STORE_PASSWORD`, so it never shows in a
+    /// process listing or a log.
+    func open(stateDirectory: String, observer: CommitObserver?) async throws -> any StateStore {
+        guard let url = store, !url.isEmpty else { return try SQLiteStateStore(directory: stateDirectory, observer: observer) }
+        var password = ProcessInfo.processInfo.environment["RUNWAY_STORE_PASSWORD"]
+        if let file = storePasswordFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ValidationError("--store-password-file \(file) cannot be read")
+            }
+            password = text.trimmingCharacters(in: .newlines)
+        }
+        var location = try PostgresStateStore.Location(url: url, password: password)
+        location.operationTimeout = storeTimeout.value
+        return try await PostgresStateStore(location: location, observer: observer, logger: Wiring.logger("runway.store"))
+    }
+}
