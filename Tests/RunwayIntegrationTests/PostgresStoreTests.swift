@@ -86,7 +86,9 @@ struct PostgresStoreTests {
         let workspace = try Workspace()
         let server = try await PrivateServer()
         defer { server.close() }
-        try workspace.write("jobs.yaml", workspace.profile(startTimeout: "60s") + workspace.job("reported", "sleep 3"))
+        // The job ends when the test says so: after the store is down.
+        let go = workspace.root + "/go"
+        try workspace.write("jobs.yaml", workspace.profile(startTimeout: "60s") + workspace.job("reported", "while [ ! -e \(go) ]; do sleep 0.1; done"))
         let controller = try RunningCommand(
             ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(freePort())", "--store", server.url,
              "--lease-duration", "6s", "--resync", "1s"],
@@ -102,6 +104,7 @@ struct PostgresStoreTests {
         })
 
         try await server.stop()
+        FileManager.default.createFile(atPath: go, contents: nil)
         #expect(await RunningCommand.until(timeout: .seconds(30)) { controller.stderr.contains("report kept until the state store answers") },
             "\(controller.stderr)")
         let keptBy = Date()
