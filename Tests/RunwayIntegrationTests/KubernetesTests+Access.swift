@@ -10,10 +10,10 @@ import Testing
 extension KubernetesTests {
     /// The test server itself, checked with real clients: kubectl and the official Python client
     /// create, list with selectors, page and delete against it without complaint.
-    @Test func realClientsWorkAgainstTheTestServer() throws {
+    @Test func realClientsWorkAgainstTheTestServer() async throws {
         let cluster = try TestKubernetes.cluster()
         let namespace = "fidelity-\(UInt32.random(in: 0...UInt32.max))"
-        let result = try RunningCommand.shell(
+        let result = try await RunningCommand.shell(
             "KUBECONFIG='\(cluster.kubeconfig)' python3 Tests/Servers/kube_fidelity.py \(namespace)", directory: Repository.root.path)
         #expect(result.status == 0 && result.stdout == "ok\n", "\(result.stdout)\(result.stderr)")
     }

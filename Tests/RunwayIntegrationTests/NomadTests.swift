@@ -221,9 +221,9 @@ struct NomadTests {
         #expect(try await launcher.listTasks(managedBy: setup.controllerID).isEmpty)
     }
 
-    @Test func realClientsWorkAgainstTheTestServer() throws {
+    @Test func realClientsWorkAgainstTheTestServer() async throws {
         let directory = try #require(TestNomad.directory)
-        let result = try RunningCommand.shell(
+        let result = try await RunningCommand.shell(
             "python3 Tests/Servers/nomad_fidelity.py '\(directory)' fidelity-\(UInt32.random(in: 0...UInt32.max))", directory: Repository.path(""))
         #expect(result.status == 0 && result.stdout == "ok\n", "\(result.stdout)\(result.stderr)")
     }
