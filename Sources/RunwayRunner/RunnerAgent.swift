@@ -16,9 +16,9 @@ public struct RunnerAgent: Sendable {
         /// CA certificate (PEM text or a file path) that the controller's TLS certificate is
         /// checked against (`RUNWAY_SERVER_CA`). Default none: the system's trust store.
         public var serverCA: String?
-        /// Attempts to reach the controller before giving up. Default 15 (about a minute).
+        /// Attempts to reach the controller before giving up. Default 15 (about 80 seconds).
         public var connectAttempts: Int = 15
-        /// Attempts to deliver the final report. Default 30 (about two and a half minutes, so a
+        /// Attempts to deliver the final report. Default 30 (about two minutes, so a
         /// controller that restarts in between still gets it).
         public var reportAttempts: Int = 30
 
