@@ -62,15 +62,7 @@ public struct ApplyRun: Sendable {
                 await wakeups.wait(upTo: .milliseconds(500))
             }
         }
-        // Renewed beside the passes, so a long pass never lets the lease lapse.
-        let renewal = reconciler.lease.map { lease in
-            Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: lease.configuration.duration / 3)
-                    if !Task.isCancelled { await lease.refresh() }
-                }
-            }
-        }
+        let renewal = reconciler.lease.map { lease in Task { await lease.keepRenewed() } }
         defer { renewal?.cancel() }
         let result = try await loop(initial: initial, onPass: onPass)
         renewal?.cancel()

@@ -48,7 +48,6 @@ public struct ControllerRun: Sendable {
 
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
-            // Renewal runs beside the passes, so a long pass never lets the lease lapse.
             group.addTask { await renewLease() }
             await reconcile()
             group.cancelAll()
@@ -60,22 +59,19 @@ public struct ControllerRun: Sendable {
         logger.notice("controller stopped; running jobs continue on their tasks and a restarted controller adopts them")
     }
 
-    /// Takes or renews the lease every third of its duration; a change of role wakes the loop.
-    /// While leading it publishes where it serves runners (`leader.url`), so a standby can send
-    /// them there.
+    /// Keeps the lease renewed; after each renewal, reports the role, wakes the loop when it
+    /// changed, and while leading publishes where it serves runners (`leader.url`), so a
+    /// standby can send them there.
     private func renewLease() async {
-        var wasLeader = false
-        while !shutdown.isSet && !Task.isCancelled {
-            let leading = await lease.refresh()
+        let wasLeader = AtomicFlag()
+        await lease.keepRenewed { leading in
             health.leadership(isLeader: leading, leader: leading ? lease.holder : await lease.leader()?.holder)
             health.store(problem: lease.storeProblem)
             reconciler.metrics.setLeader(leading)
             if leading {
                 try? await reconciler.store.publish(["leader": lease.holder, "leader.url": reconciler.configuration.advertiseURL])
             }
-            if leading != wasLeader { wakeups.signal() }
-            wasLeader = leading
-            try? await Task.sleep(for: lease.configuration.duration / 3)
+            if wasLeader.exchange(leading) != leading { wakeups.signal() }
         }
     }
 

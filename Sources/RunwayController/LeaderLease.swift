@@ -70,6 +70,16 @@ public final class LeaderLease: Sendable {
         }
     }
 
+    /// Takes or renews the lease every third of its duration until cancelled, telling `renewed`
+    /// each time whether this controller leads. Runs beside the passes, so a long pass never
+    /// lets the lease lapse.
+    public func keepRenewed(_ renewed: @Sendable (_ leading: Bool) async -> Void = { _ in }) async {
+        while !Task.isCancelled {
+            await renewed(await refresh())
+            try? await Task.sleep(for: configuration.duration / 3)
+        }
+    }
+
     /// A write of ours was refused by the store's fence: another controller took the lease while
     /// this one was not looking (paused, partitioned). Stop acting as leader at once; the next
     /// renewal finds out who leads.

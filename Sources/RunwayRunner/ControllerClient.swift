@@ -47,9 +47,6 @@ final class ControllerClient: Sendable {
         return urls.isEmpty ? [list] : urls
     }
 
-    /// The controller URL calls go to now.
-    var baseURL: String { baseURLs[current.withLock { $0 }] }
-
     /// The next call goes to the next URL (this one did not answer or has no leader).
     private func moveOn(from index: Int) {
         current.withLock { if $0 == index { $0 = (index + 1) % baseURLs.count } }

@@ -191,14 +191,9 @@ public struct RunnerService: Sendable {
 /// Completion reports the store could not record when they arrived, retried (0.5 s doubling to
 /// 5 s) until the store answers or refuses them, so a report already received is not lost to a
 /// store outage even if its runner gives up first.
-public actor PendingReports {
+actor PendingReports {
     private var reports: [String: (token: String, report: CompletionReport, receivedAt: Date)] = [:]
     private var retrying = false
-
-    public init() {}
-
-    /// Reports still waiting for the store.
-    public var count: Int { reports.count }
 
     /// Records every kept report now; throws when the store still does not answer. The
     /// controller calls this before a pass, so a pass never judges an attempt whose report it
