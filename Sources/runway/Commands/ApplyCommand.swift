@@ -54,7 +54,7 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         defer { signals.stop() }
 
-        let result: ApplyRun.Result = try await runtime.serve(logger: logger) { reconciler, _ in
+        let result: ApplyRun.Result = try await runtime.serve(command: "apply", logger: logger) { reconciler, _ in
             let progress = ProgressPrinter(interactive: isatty(1) == 1 && output.output == .text)
             let run = ApplyRun(
                 reconciler: reconciler, reload: { loader.load(paths: paths) }, wakeups: wakeups, cancellation: cancellation,

@@ -33,8 +33,10 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Longest time between passes (catches drift made out of band). Env: RUNWAY_RESYNC.")
     var resync: ManifestDuration = Environment.duration("RUNWAY_RESYNC", default: .seconds(30))
 
-    @Option(name: .long, help: "Poll the directory at this interval instead of watching it with inotify. Env: RUNWAY_POLL.")
-    var poll: ManifestDuration? = Environment.optional("RUNWAY_POLL").flatMap(ManifestDuration.init(argument:))
+    @Option(name: .customLong("poll"), help: "Poll the directory at this interval instead of watching it with inotify. Env: RUNWAY_POLL.")
+    var pollFlag: ManifestDuration?
+    /// `--poll`, else $RUNWAY_POLL.
+    var poll: ManifestDuration? { pollFlag ?? Environment.optional("RUNWAY_POLL").flatMap(ManifestDuration.init(argument:)) }
 
     @Option(name: .long, help: "Longest a shutdown waits for the pass in flight before exiting. Env: RUNWAY_SHUTDOWN_GRACE.")
     var shutdownGrace: ManifestDuration = Environment.duration("RUNWAY_SHUTDOWN_GRACE", default: .seconds(10))
@@ -70,13 +72,12 @@ struct ControllerCommand: AsyncParsableCommand {
         watcher.start()
         defer { watcher.stop() }
 
-        try await runtime.serve(logger: logger) { reconciler, actualPort in
+        try await runtime.serve(command: "controller", logger: logger) { reconciler, _ in
             var settings = ControllerRun.Settings()
             settings.resync = resync.value
             let run = ControllerRun(
                 reconciler: reconciler, lease: reconciler.lease!, settings: settings, reload: { loader.load(paths: paths) },
                 wakeups: wakeups, directoryChanged: directoryChanged, shutdown: shutdown, health: health, logger: logger)
-            FileHandle.standardError.write(Data("runway controller: runner API on \(controller.listenAddress!.host):\(actualPort)\n".utf8))
             await run.run()
         }
     }

@@ -16,16 +16,22 @@ struct ControllerOptions: ParsableArguments {
     @Option(name: .long, help: "Address of the runner API, HOST:PORT; port 0 picks a free one. Env: RUNWAY_LISTEN.")
     var listen: String = Environment.string("RUNWAY_LISTEN", default: "127.0.0.1:8080")
 
-    @Option(name: .long, help: "This controller's runner API URL, for tasks and for the replicas that send runners to the leader (default: from --listen). Env: RUNWAY_ADVERTISE_URL.")
-    var advertiseURL: String? = Environment.optional("RUNWAY_ADVERTISE_URL")
+    @Option(name: .customLong("advertise-url"), help: "This controller's runner API URL, for tasks and for the replicas that send runners to the leader (default: from --listen). Env: RUNWAY_ADVERTISE_URL.")
+    var advertiseURLFlag: String?
+    /// `--advertise-url`, else $RUNWAY_ADVERTISE_URL.
+    var advertiseURL: String? { advertiseURLFlag ?? Environment.optional("RUNWAY_ADVERTISE_URL") }
 
     @Option(
-        name: .long,
+        name: .customLong("server-url"),
         help: "URL(s) tasks use to reach the runner API, comma-separated: with replicas, each replica's or a service in front of them (default: --advertise-url). Env: RUNWAY_SERVER_URLS.")
-    var serverURL: String? = Environment.optional("RUNWAY_SERVER_URLS")
+    var serverURLFlag: String?
+    /// `--server-url`, else $RUNWAY_SERVER_URLS.
+    var serverURL: String? { serverURLFlag ?? Environment.optional("RUNWAY_SERVER_URLS") }
 
-    @Option(name: .long, help: "Image of the tasks of profiles that name none: this controller's own image, which carries `runway runner`. Env: RUNWAY_IMAGE.")
-    var image: String? = Environment.optional("RUNWAY_IMAGE")
+    @Option(name: .customLong("image"), help: "Image of the tasks of profiles that name none: this controller's own image, which carries `runway runner`. Env: RUNWAY_IMAGE.")
+    var imageFlag: String?
+    /// `--image`, else $RUNWAY_IMAGE.
+    var image: String? { imageFlag ?? Environment.optional("RUNWAY_IMAGE") }
 
     @Option(name: .long, help: "How often runners heartbeat. Env: RUNWAY_HEARTBEAT_INTERVAL.")
     var heartbeatInterval: ManifestDuration = Environment.duration("RUNWAY_HEARTBEAT_INTERVAL", default: .seconds(5))
@@ -60,17 +66,25 @@ struct ControllerOptions: ParsableArguments {
         try await storeOptions.open(stateDirectory: stateDirectory, observer: observer)
     }
 
-    @Option(name: .long, help: "A file holding the bearer token the read API (/v1/jobs…) requires. Env: RUNWAY_API_TOKEN_FILE.")
-    var apiTokenFile: String? = Environment.optional("RUNWAY_API_TOKEN_FILE")
+    @Option(name: .customLong("api-token-file"), help: "A file holding the bearer token the read API (/v1/jobs…) requires. Env: RUNWAY_API_TOKEN_FILE.")
+    var apiTokenFileFlag: String?
+    /// `--api-token-file`, else $RUNWAY_API_TOKEN_FILE.
+    var apiTokenFile: String? { apiTokenFileFlag ?? Environment.optional("RUNWAY_API_TOKEN_FILE") }
 
-    @Option(name: .long, help: "PEM certificate chain: serve the runner API over TLS (with --tls-key). Env: RUNWAY_TLS_CERT.")
-    var tlsCert: String? = Environment.optional("RUNWAY_TLS_CERT")
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve the runner API over TLS (with --tls-key). Env: RUNWAY_TLS_CERT.")
+    var tlsCertFlag: String?
+    /// `--tls-cert`, else $RUNWAY_TLS_CERT.
+    var tlsCert: String? { tlsCertFlag ?? Environment.optional("RUNWAY_TLS_CERT") }
 
-    @Option(name: .long, help: "PEM private key of --tls-cert. Env: RUNWAY_TLS_KEY.")
-    var tlsKey: String? = Environment.optional("RUNWAY_TLS_KEY")
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert. Env: RUNWAY_TLS_KEY.")
+    var tlsKeyFlag: String?
+    /// `--tls-key`, else $RUNWAY_TLS_KEY.
+    var tlsKey: String? { tlsKeyFlag ?? Environment.optional("RUNWAY_TLS_KEY") }
 
-    @Option(name: .long, help: "PEM CA certificate tasks trust the runner API by (given to them as RUNWAY_SERVER_CA). Env: RUNWAY_TLS_CA.")
-    var tlsCA: String? = Environment.optional("RUNWAY_TLS_CA")
+    @Option(name: .customLong("tls-ca"), help: "PEM CA certificate tasks trust the runner API by (given to them as RUNWAY_SERVER_CA). Env: RUNWAY_TLS_CA.")
+    var tlsCAFlag: String?
+    /// `--tls-ca`, else $RUNWAY_TLS_CA.
+    var tlsCA: String? { tlsCAFlag ?? Environment.optional("RUNWAY_TLS_CA") }
 
     /// The read API's token, from `--api-token-file` (trailing newline trimmed).
     func apiToken() throws -> String? {

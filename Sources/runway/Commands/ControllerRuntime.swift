@@ -37,11 +37,16 @@ struct ControllerRuntime: Sendable {
             readiness: readiness, route: { await routing.route() })
     }
 
-    /// Serves the runner API on `--listen` while `body` runs with the reconciler for the bound port.
-    func serve<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (Reconciler, Int) async throws -> T) async throws -> T {
+    /// Serves the runner API on `--listen` while `body` runs with the reconciler for the bound port,
+    /// which it announces on stderr as `runway COMMAND: runner API on HOST:PORT` (with `--listen
+    /// HOST:0` the system picks the port, and this line is where to read it).
+    func serve<T: Sendable>(command: String, logger: Logger, _ body: @escaping @Sendable (Reconciler, Int) async throws -> T)
+        async throws -> T
+    {
         let (host, port) = options.listenAddress!
         let serverCA = try options.taskCA()
         return try await APIServer.serve(api, host: host, port: port, tls: try options.serverTLS()) { actualPort in
+            FileHandle.standardError.write(Data("runway \(command): runner API on \(host):\(actualPort)\n".utf8))
             var reconciler = options.reconciler(
                 port: actualPort, serverCA: serverCA, launchers: launchers, store: store, holding: holding, metrics: metrics.runway,
                 logger: logger)

@@ -23,9 +23,11 @@ struct StateOptions: ParsableArguments {
 /// Where the launchers keep what they must (for the commands that look at or run tasks).
 struct LauncherOptions: ParsableArguments {
     @Option(
-        name: .long,
+        name: .customLong("local-tasks-dir"),
         help: "Where the local launcher records its tasks (default: <state-dir>/tasks/local). Controllers on one host sharing a PostgreSQL store share this too, as they share the host's processes. Env: RUNWAY_LOCAL_TASKS_DIR.")
-    var localTasksDir: String? = Environment.optional("RUNWAY_LOCAL_TASKS_DIR")
+    var localTasksDirFlag: String?
+    /// `--local-tasks-dir`, else $RUNWAY_LOCAL_TASKS_DIR.
+    var localTasksDir: String? { localTasksDirFlag ?? Environment.optional("RUNWAY_LOCAL_TASKS_DIR") }
 
     /// Every launcher; the local one records its tasks in `--local-tasks-dir`.
     func launchers(state: StateOptions) -> LauncherRegistry {

@@ -5,15 +5,19 @@ import RunwayStore
 /// Which state store: SQLite in the state directory, or a PostgreSQL several controllers share.
 struct StoreOptions: ParsableArguments {
     @Option(
-        name: .long,
+        name: .customLong("store"),
         help: "Where state lives: postgres://USER@HOST:PORT/DB[?sslmode=require|verify-full&sslrootcert=CA] for several controllers sharing one store (default: SQLite in --state-dir). Env: RUNWAY_STORE.")
-    var store: String? = Environment.optional("RUNWAY_STORE")
+    var storeFlag: String?
+    /// `--store`, else $RUNWAY_STORE.
+    var store: String? { storeFlag ?? Environment.optional("RUNWAY_STORE") }
 
     @Option(name: .long, help: "Longest a PostgreSQL store operation may take (a connection or a lock included) before the store counts as unreachable. Env: RUNWAY_STORE_TIMEOUT.")
     var storeTimeout: ManifestDuration = Environment.duration("RUNWAY_STORE_TIMEOUT", default: .seconds(5))
 
-    @Option(name: .long, help: "A file holding the PostgreSQL password (never on the command line). Env: RUNWAY_STORE_PASSWORD_FILE, or RUNWAY_STORE_PASSWORD itself.")
-    var storePasswordFile: String? = Environment.optional("RUNWAY_STORE_PASSWORD_FILE")
+    @Option(name: .customLong("store-password-file"), help: "A file holding the PostgreSQL password (never on the command line). Env: RUNWAY_STORE_PASSWORD_FILE, or RUNWAY_STORE_PASSWORD itself.")
+    var storePasswordFileFlag: String?
+    /// `--store-password-file`, else $RUNWAY_STORE_PASSWORD_FILE.
+    var storePasswordFile: String? { storePasswordFileFlag ?? Environment.optional("RUNWAY_STORE_PASSWORD_FILE") }
 
     /// PostgreSQL when `--store` names one, else SQLite in the state directory. The password
     /// comes from `--store-password-file` or `RUNWAY_STORE_PASSWORD`, so it never shows in a
