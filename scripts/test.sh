@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/install-test-deps.sh
 scripts/install-promtool.sh
+# The tests' Python tools, pinned, from their own virtual environment (scripts/test-venv).
+PATH="$(scripts/test-venv):$PATH"
+export PATH
 
 # The Docker tests' engine (its own socket, data and exec roots), the ECS tests' moto server,
 # the Kubernetes and Nomad tests' API servers and the store tests' PostgreSQL (127.0.0.1, free
@@ -22,18 +25,30 @@ stop_services() {
   [ -n "$kube_pid" ] && kill "$kube_pid" 2>/dev/null || true
   [ -n "$nomad_pid" ] && kill "$nomad_pid" 2>/dev/null || true
   scripts/postgres-server stop "$postgres"
-  rm -rf "$engine.moto.log" "$kube" "$kube.log" "$nomad" "$nomad.log" "$postgres"
+  rm -rf "$engine.build.log" "$engine.moto.log" "$kube" "$kube.log" "$nomad" "$nomad.log" "$postgres"
   scripts/docker-engine stop "$engine"
 }
 trap stop_services EXIT
 trap 'exit 130' INT TERM  # so an interrupted run still stops them (through the EXIT trap)
 RUNWAY_TEST_DOCKER_HOST=$(scripts/docker-engine start "$engine")
 export RUNWAY_TEST_DOCKER_HOST
-moto_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$moto_port" >"$engine.moto.log" 2>&1 &
-moto_pid=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$moto_port/moto-api/" >/dev/null 2>&1 && break; sleep 0.2; done
-curl -sf "http://127.0.0.1:$moto_port/moto-api/" >/dev/null || { echo "moto_server did not start:" >&2; cat "$engine.moto.log" >&2; exit 1; }
+# moto takes a port number: a port taken between the pick and its start is picked again.
+for _ in $(seq 1 10); do
+  moto_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  moto_server -H 127.0.0.1 -p "$moto_port" >"$engine.moto.log" 2>&1 &
+  moto_pid=$!
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$moto_port/moto-api/" >/dev/null 2>&1 && break
+    kill -0 "$moto_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  curl -sf "http://127.0.0.1:$moto_port/moto-api/" >/dev/null 2>&1 && break
+  kill "$moto_pid" 2>/dev/null || true
+  wait "$moto_pid" 2>/dev/null || true
+  grep -q "Address already in use" "$engine.moto.log" || { echo "moto_server did not start:" >&2; cat "$engine.moto.log" >&2; exit 1; }
+  moto_pid=""
+done
+[ -n "$moto_pid" ] || { echo "moto_server found no free port" >&2; exit 1; }
 export RUNWAY_TEST_MOTO_URL="http://127.0.0.1:$moto_port"
 
 # The Kubernetes tests' API server (Tests/Servers/kube_apiserver.py): TLS on a free loopback
@@ -59,6 +74,30 @@ export RUNWAY_TEST_NOMAD_DIR="$nomad"
 RUNWAY_TEST_POSTGRES_URL=$(scripts/postgres-server start "$postgres")
 export RUNWAY_TEST_POSTGRES_URL
 
-swift build --build-tests
+# Runway's own targets build without a warning (a fresh clone compiles every file, so every
+# warning shows); the packages it depends on are theirs to mend.
+swift build --build-tests 2>&1 | tee "$engine.build.log"
+own_warnings=$(grep -E "^$PWD/(Sources|Tests|Fuzz|Benchmarks)/[^:]+:[0-9]+:[0-9]+: warning:" "$engine.build.log" | sort -u || true)
+if [ -n "$own_warnings" ]; then
+  echo "Runway's own targets built with warnings:" >&2
+  echo "$own_warnings" >&2
+  exit 1
+fi
 DOCKER_HOST=$RUNWAY_TEST_DOCKER_HOST scripts/build-runner-image .build/debug/runway
 swift test --skip-build
+
+# Nothing the tests started may outlive them: a runner, a job or anything a job started carries
+# RUNWAY_TASK_TOKEN, RUNWAY_JOB or the tests' RWTEST_SCOPE in its environment.
+left=""
+for proc in /proc/[0-9]*; do
+  environment=$(tr '\0' '\n' <"$proc/environ" 2>/dev/null) || continue
+  if printf '%s\n' "$environment" | grep -qE '^(RUNWAY_TASK_TOKEN|RUNWAY_JOB|RWTEST_SCOPE)='; then
+    pid=${proc#/proc/}
+    left="$left $pid:$(tr '\0' ' ' <"$proc/cmdline" 2>/dev/null | cut -c1-80)"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+done
+if [ -n "$left" ]; then
+  echo "processes the tests left running (killed now):$left" >&2
+  exit 1
+fi

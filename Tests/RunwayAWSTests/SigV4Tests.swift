@@ -6,7 +6,7 @@ import Testing
 
 /// SigV4 against botocore's own signer (scripts/sigv4-reference.py, same credentials, same
 /// time), row by row, and against AWS's published examples.
-@Suite struct SigV4Tests {
+@Suite(.leavesNoProcesses, .leavesNoProcesses) struct SigV4Tests {
     struct Row: Codable {
         var method: String
         var url: String

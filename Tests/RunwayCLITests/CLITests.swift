@@ -2,7 +2,7 @@ import Foundation
 import RunwayTestSupport
 import Testing
 
-@Suite struct CLITests {
+@Suite(.leavesNoProcesses, .leavesNoProcesses) struct CLITests {
     @Test func validateAcceptsTheQuickStart() throws {
         let result = try RunwayExecutable.run(["validate", "Samples/local"])
         #expect(result.status == 0)

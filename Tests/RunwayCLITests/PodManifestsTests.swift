@@ -4,7 +4,7 @@ import Testing
 
 /// Manifests/ checked against the platforms' official schemas (kubernetes-validate, botocore's
 /// ECS model), and the manifest directory its ConfigMap ships checked by `runway validate`.
-@Suite struct PodManifestsTests {
+@Suite(.leavesNoProcesses, .leavesNoProcesses) struct PodManifestsTests {
     @Test func podManifestsMatchThePlatformsSchemas() async throws {
         let result = try await RunningCommand.shell(
             "RUNWAY_BINARY='\(RunwayExecutable.url.path)' python3 scripts/check-pod-manifests.py", directory: Repository.root.path)

@@ -7,7 +7,7 @@ import Testing
 
 /// The libcurl client against real servers on loopback: plain, TLS (with a CA and a client
 /// certificate made with openssl), a unix socket, a proxy; timeouts, streams and errors.
-@Suite struct HTTPClientTests {
+@Suite(.leavesNoProcesses, .leavesNoProcesses) struct HTTPClientTests {
     typealias Request = RunwayHTTP.HTTPRequest
 
     func echo(_ response: RunwayHTTP.HTTPResponse) throws -> Echo {
@@ -59,7 +59,9 @@ import Testing
     }
 
     @Test func aRefusedConnectionNamesHostAndCause() async throws {
-        let port = freePort()
+        let refusing = RefusingPort()
+        let port = refusing.port
+        defer { withExtendedLifetime(refusing) {} }
         await #expect {
             _ = try await HTTPClient().send(Request(method: "POST", url: "http://127.0.0.1:\(port)/v1/x"))
         } throws: { error in

@@ -4,7 +4,7 @@ import RunwayTestSupport
 import Testing
 
 /// `runway apply` on the shipped samples, as a user runs it: real processes, real HTTP.
-@Suite(.serialized) struct ApplySamplesTests {
+@Suite(.leavesNoProcesses, .serialized) struct ApplySamplesTests {
     @Test func localSamplesSucceedAndASecondRunStartsNothing() async throws {
         let workspace = try Workspace()
         let first = try await workspace.apply(directory: Repository.path("Samples/local"))

@@ -5,7 +5,7 @@ import RunwayTestSupport
 import Testing
 
 /// A real `runway controller` process on loopback, driven by editing its directory.
-@Suite(.serialized) struct ControllerTests {
+@Suite(.leavesNoProcesses, .serialized) struct ControllerTests {
     struct Controller {
         let process: RunningCommand
         let port: Int
@@ -18,12 +18,13 @@ import Testing
         }
     }
 
-    func startController(_ workspace: Workspace, port: Int = freePort(), extra: [String] = []) throws -> Controller {
-        let process = try RunningCommand(
+    /// A controller on a port the system picks, or on `port` (an earlier controller's).
+    func startController(_ workspace: Workspace, port: Int = 0, extra: [String] = []) async throws -> Controller {
+        let (process, bound) = try await RunningCommand.serving(port: port, directory: workspace.root) { port in
             ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
-             "--lease-duration", "3s", "--resync", "5s"] + extra,
-            directory: workspace.root)
-        return Controller(process: process, port: port)
+             "--lease-duration", "3s", "--resync", "5s"] + extra
+        }
+        return Controller(process: process, port: bound)
     }
 
     func state(_ workspace: Workspace, _ job: String) async -> JobRecord.State? {
@@ -33,7 +34,7 @@ import Testing
     @Test func addingEditingAndRemovingManifestsStartsAndStopsTasks() async throws {
         let workspace = try Workspace()
         try workspace.write("profile.yaml", workspace.profile())
-        let controller = try startController(workspace)
+        let controller = try await startController(workspace)
         #expect(await RunningCommand.until { await controller.readyz().0 == 200 })
 
         try workspace.write("one.yaml", workspace.job("one", "echo first"))
@@ -60,7 +61,7 @@ import Testing
         let workspace = try Workspace()
         let marker = workspace.root + "/started"
         try workspace.write("a.yaml", workspace.profile() + workspace.job("steady", "touch \(marker); sleep 4; echo done"))
-        let controller = try startController(workspace)
+        let controller = try await startController(workspace)
         #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: marker) })
         try workspace.write("broken.yaml", "apiVersion: runway/v1\nkind: Job\nmetadata: {name: x\n")
         #expect(await RunningCommand.until { await controller.readyz().0 == 503 })
@@ -81,7 +82,7 @@ import Testing
         let marker = workspace.root + "/started"
         try workspace.write("a.yaml", workspace.profile() + workspace.job(
             "target", "if [ $RUNWAY_ATTEMPT = 1 ]; then touch \(marker); sleep 60; fi; echo ok", retries: 1))
-        let controller = try startController(workspace)
+        let controller = try await startController(workspace)
         #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: marker) })
         // Someone else kills the whole task (the runner's process group).
         let runner = try #require(processes(withEnvironment: "RUNWAY_JOB=target").first.flatMap { pid in
@@ -100,15 +101,14 @@ import Testing
         let workspace = try Workspace()
         let runs = workspace.root + "/runs"
         try workspace.write("a.yaml", workspace.profile() + workspace.job("survivor", "echo run >> \(runs); sleep 3; echo done"))
-        let port = freePort()
-        let first = try startController(workspace, port: port)
+        let first = try await startController(workspace)
         #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: runs) })
         kill(first.process.pid, SIGTERM)
         let stopped = await first.process.wait(timeout: .seconds(15))
         #expect(stopped.status == 0)
         #expect(!workspace.liveJobProcesses.isEmpty, "the job keeps running without its controller")
 
-        let second = try startController(workspace, port: port)
+        let second = try await startController(workspace, port: first.port)
         #expect(await RunningCommand.until(timeout: .seconds(30)) { await state(workspace, "survivor") == .succeeded })
         #expect(try String(contentsOfFile: runs, encoding: .utf8) == "run\n", "ran exactly once")
         #expect(try await workspace.attempts("survivor").count == 1)
@@ -120,9 +120,9 @@ import Testing
     @Test func aStandbyTakesOverWhenTheLeaderDies() async throws {
         let workspace = try Workspace()
         try workspace.write("a.yaml", workspace.profile() + workspace.job("before", "echo before"))
-        let leader = try startController(workspace)
+        let leader = try await startController(workspace)
         #expect(await RunningCommand.until { await state(workspace, "before") == .succeeded })
-        let standby = try startController(workspace)
+        let standby = try await startController(workspace)
         #expect(await RunningCommand.until { await standby.readyz().1.hasPrefix("standby") })
         let leaderDetail = await leader.readyz().1
         #expect(leaderDetail.hasPrefix("leader"))
@@ -157,7 +157,7 @@ import Testing
         try second.write("a.yaml", second.profile())
         try FileManager.default.createDirectory(atPath: second.state + "/tasks", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: first.state + "/tasks/local", toPath: second.state + "/tasks/local")
-        let controller = try startController(second)
+        let controller = try await startController(second)
         #expect(await RunningCommand.until { first.liveJobProcesses.isEmpty }, "the orphan's processes were stopped")
         #expect(await RunningCommand.until {
             let metrics = try? await HTTPClient().send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(controller.port)/metrics")).text
@@ -180,10 +180,9 @@ import Testing
             .write(toFile: second + "/a.yaml", atomically: true, encoding: .utf8)
         let link = workspace.root + "/current"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: first)
-        let port = freePort()
-        let process = try RunningCommand(
-            ["controller", link, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--resync", "60s"] + watchMode,
-            directory: workspace.root)
+        let (process, _) = try await RunningCommand.serving(directory: workspace.root) { port in
+            ["controller", link, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--resync", "60s"] + watchMode
+        }
         #expect(await RunningCommand.until { await state(workspace, "from-one") == .succeeded })
         // The flip, as git-sync does it: a new link renamed over the old one.
         try FileManager.default.createSymbolicLink(atPath: link + ".new", withDestinationPath: second)
@@ -199,7 +198,7 @@ import Testing
         try #require(FileManager.default.isExecutableFile(atPath: promtool), "run scripts/install-promtool.sh (scripts/test.sh does)")
         let workspace = try Workspace()
         try workspace.write("a.yaml", workspace.profile() + workspace.job("measured", "sleep 0.3; echo ok"))
-        let controller = try startController(workspace)
+        let controller = try await startController(workspace)
         #expect(await RunningCommand.until { await state(workspace, "measured") == .succeeded })
         let metrics = { (try? await HTTPClient().send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(controller.port)/metrics")))?.text ?? "" }
         func value(_ text: String, _ series: String) -> Double? {
@@ -235,7 +234,7 @@ import Testing
     @Test func jsonLogLinesCarryJobAttemptAndProfile() async throws {
         let workspace = try Workspace()
         try workspace.write("a.yaml", workspace.profile("logged-profile") + workspace.job("logged", "echo ok"))
-        let controller = try startController(workspace, extra: ["--log-format", "json"])
+        let controller = try await startController(workspace, extra: ["--log-format", "json"])
         #expect(await RunningCommand.until { await state(workspace, "logged") == .succeeded })
         #expect(await RunningCommand.until { workspace.leftoverTasks.isEmpty })
         kill(controller.process.pid, SIGTERM)
@@ -269,7 +268,7 @@ import Testing
             spec: {plugin: docker, image: runway-runner:dev, config: {host: "unix://\(workspace.root)/no-such-docker.sock"}}
 
             """ + workspace.job("waits", "echo never", profile: "gone-docker"))
-        let controller = try startController(workspace)
+        let controller = try await startController(workspace)
         defer { kill(controller.process.pid, SIGKILL) }
         #expect(await RunningCommand.until { await state(workspace, "healthy") == .succeeded }, "\(controller.process.stderr)")
         #expect(await RunningCommand.until { controller.process.stderr.contains("cannot list tasks; the jobs of this platform wait") })

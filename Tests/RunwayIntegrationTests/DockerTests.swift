@@ -5,7 +5,7 @@ import Testing
 
 /// `runway apply` and `runway controller` with `plugin: docker` against a real Docker engine
 /// (the one scripts/test.sh starts): runner containers connect back over the host network.
-@Suite(.serialized, .enabled(if: TestDocker.shouldRun, "no Docker engine (RUNWAY_TEST_DOCKER_HOST unset); scripts/test.sh starts one"))
+@Suite(.leavesNoProcesses, .serialized, .enabled(if: TestDocker.shouldRun, "no Docker engine (RUNWAY_TEST_DOCKER_HOST unset); scripts/test.sh starts one"))
 struct DockerTests {
     /// A workspace whose tasks are labelled with a controller id of their own.
     struct Setup {
@@ -72,10 +72,10 @@ struct DockerTests {
         let script = #"if [ "$RUNWAY_ATTEMPT" = 1 ]; then sleep 120; fi; echo second attempt"#
         try workspace.write("all.yaml", setup.profile()
             + workspace.job("killed", script, retries: 1) + workspace.job("removed", script, retries: 1))
-        let controller = try RunningCommand(
-            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(freePort())",
-             "--controller-id", setup.controllerID, "--resync", "2s"],
-            directory: workspace.root, environment: setup.environment)
+        let (controller, _) = try await RunningCommand.serving(directory: workspace.root, environment: setup.environment) { port in
+            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
+             "--controller-id", setup.controllerID, "--resync", "2s"]
+        }
         defer { kill(controller.pid, SIGKILL) }
         #expect(await RunningCommand.until(timeout: .seconds(60)) {
             let records = (try? await workspace.records()) ?? [:]

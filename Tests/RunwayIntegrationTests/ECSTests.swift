@@ -10,7 +10,7 @@ import Testing
 /// plays the ECS agent: it reads each started task's overrides back through `DescribeTasks`
 /// and runs its command (`runway runner` with that environment) as a local process, which
 /// connects back and takes its job; a task stopped through the API has its process killed.
-@Suite(.serialized, .enabled(if: TestMoto.shouldRun, "no moto server (RUNWAY_TEST_MOTO_URL unset); scripts/test.sh starts one"))
+@Suite(.leavesNoProcesses, .serialized, .enabled(if: TestMoto.shouldRun, "no moto server (RUNWAY_TEST_MOTO_URL unset); scripts/test.sh starts one"))
 struct ECSTests {
     /// The test's ECS agent: one `runway runner` per RUNNING task it has not run yet.
     final class Agent: @unchecked Sendable {
@@ -39,6 +39,8 @@ struct ECSTests {
         let directory: String
         /// Jobs whose tasks are never run (their runner never connects).
         let ignoring: Set<String>
+        /// Each task's runner, started with `RWCONTAINER=<task ARN>` so that its "container" (the
+        /// runner and everything it starts) can be ended as a runtime ends one.
         private let runners = Mutex<[String: RunningCommand]>([:])
         private let loop = Mutex<Task<Void, Never>?>(nil)
 
@@ -60,7 +62,7 @@ struct ECSTests {
 
         func stop() {
             loop.withLock { $0?.cancel() }
-            for runner in runners.withLock({ Array($0.values) }) { kill(runner.pid, SIGKILL) }
+            for arn in runners.withLock({ Array($0.keys) }) { removeContainer(arn) }
         }
 
         func describe() async throws -> [Described.Task] {
@@ -78,17 +80,25 @@ struct ECSTests {
             return try JSONDecoder().decode(Described.self, from: Data(described.utf8)).tasks ?? []
         }
 
+        /// Ends a task's container: every process in it, not only the runner (SIGKILL, as
+        /// `docker kill` does), and reaps the runner.
+        private func removeContainer(_ arn: String) {
+            for pid in processes(withEnvironment: "RWCONTAINER=\(arn)") { kill(pid, SIGKILL) }
+            if let runner = runners.withLock({ $0[arn] }) { _ = runner.hasExited }
+        }
+
         private func step() async throws {
             for task in try await describe() {
                 let job = task.tags?.first { $0.key == "runway.io/job" }?.value ?? ""
                 let running = runners.withLock { $0[task.taskArn] }
                 if task.desiredStatus == "STOPPED" {
-                    if let running { kill(running.pid, SIGKILL) }  // the container is gone
+                    if running != nil { removeContainer(task.taskArn) }  // the container is gone
                     continue
                 }
                 guard running == nil, !ignoring.contains(job) else { continue }
                 var environment: [String: String] = [:]
                 for variable in task.overrides?.containerOverrides?.first?.environment ?? [] { environment[variable.name] = variable.value }
+                environment["RWCONTAINER"] = task.taskArn
                 let runner = try RunningCommand(["runner"], directory: directory, environment: environment)
                 runners.withLock { $0[task.taskArn] = runner }
             }
@@ -123,10 +133,10 @@ struct ECSTests {
         let agent = Agent(world: world, directory: workspace.root, ignoring: ["silent"])
         agent.start()
         defer { agent.stop() }
-        let controller = try RunningCommand(
-            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(freePort())",
-             "--controller-id", "rw-\(workspace.tag)", "--resync", "2s"],
-            directory: workspace.root, environment: TestMoto.environment)
+        let (controller, _) = try await RunningCommand.serving(directory: workspace.root, environment: TestMoto.environment) { port in
+            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
+             "--controller-id", "rw-\(workspace.tag)", "--resync", "2s"]
+        }
         defer { kill(controller.pid, SIGKILL) }
 
         // hello: started by RunTask, its runner took the job, and StopTask ended its task.

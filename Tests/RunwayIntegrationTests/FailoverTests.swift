@@ -10,12 +10,13 @@ import Testing
 /// directory, sharing the host's local tasks (`--local-tasks-dir`) and giving their tasks both
 /// runner API URLs, as replicas behind a service would.
 /// One test at a time: each runs two controllers and many processes on a small machine.
-@Suite(.serialized, .enabled(if: TestPostgres.shouldRun, "no test PostgreSQL (RUNWAY_TEST_POSTGRES_URL unset); scripts/test.sh starts one"))
+@Suite(.leavesNoProcesses, .serialized, .enabled(if: TestPostgres.shouldRun, "no test PostgreSQL (RUNWAY_TEST_POSTGRES_URL unset); scripts/test.sh starts one"))
 struct FailoverTests {
     /// One replica: its port, state directory and process (replaced when it is restarted).
     final class Replica: @unchecked Sendable {
         let name: String
-        let port = freePort()
+        /// Known before either replica starts: each names both in --server-url.
+        let port = fixedPort()
         var process: RunningCommand?
         /// stderr of every process this replica ran, for failure messages.
         var logs: [String] = []
@@ -57,13 +58,13 @@ struct FailoverTests {
             replicas = [Replica(name: "a"), Replica(name: "b")]
         }
 
-        func start(_ replica: Replica) throws {
+        func start(_ replica: Replica) async throws {
             if let old = replica.process { replica.logs.append(old.stderr) }
-            replica.process = try RunningCommand(
+            replica.process = try await RunningCommand.serving(port: replica.port, directory: workspace.root) { port in
                 ["controller", workspace.manifests, "--state-dir", workspace.root + "/state-" + replica.name,
-                 "--local-tasks-dir", tasks, "--store", store, "--listen", "127.0.0.1:\(replica.port)",
-                 "--server-url", replicas.map(\.url).joined(separator: ","), "--lease-duration", leaseDuration, "--resync", "1s"] + extra,
-                directory: workspace.root)
+                 "--local-tasks-dir", tasks, "--store", store, "--listen", "127.0.0.1:\(port)",
+                 "--server-url", replicas.map(\.url).joined(separator: ","), "--lease-duration", leaseDuration, "--resync", "1s"] + extra
+            }.0
         }
 
         /// The replica that leads now, if one does.
@@ -104,9 +105,9 @@ struct FailoverTests {
         }
         try workspace.write("jobs.yaml", manifest)
         let pair = Pair(workspace: workspace, store: url, leaseDuration: "3s")
-        try pair.start(pair.replicas[0])
+        try await pair.start(pair.replicas[0])
         #expect(await RunningCommand.until(timeout: .seconds(30)) { await pair.replicas[0].isLeader() }, "\(pair.stderr)")
-        try pair.start(pair.replicas[1])
+        try await pair.start(pair.replicas[1])
 
         let store = try await PostgresStateStore(location: .init(url: url))
         func succeeded() async -> Int { ((try? await store.jobRecords()) ?? []).filter { $0.state == .succeeded }.count }
@@ -119,7 +120,7 @@ struct FailoverTests {
             let killedAt = ContinuousClock.now
             kill(leader.process!.pid, SIGKILL)
             _ = await leader.process!.wait(timeout: .seconds(10))
-            try pair.start(leader)  // back as a standby, as a restarted pod would be
+            try await pair.start(leader)  // back as a standby, as a restarted pod would be
             var next: Replica?
             #expect(await RunningCommand.until(timeout: .seconds(60)) {
                 next = await pair.leader()
@@ -175,9 +176,9 @@ struct FailoverTests {
         // the freeze and the takeover however slow the machine.
         let pair = Pair(workspace: workspace, store: url, leaseDuration: "2s", extra: ["--store-timeout", "30s"])
         let (a, b) = (pair.replicas[0], pair.replicas[1])
-        try pair.start(a)
+        try await pair.start(a)
         #expect(await RunningCommand.until(timeout: .seconds(30)) { await a.isLeader() }, "\(pair.stderr)")
-        try pair.start(b)
+        try await pair.start(b)
         #expect(await RunningCommand.until(timeout: .seconds(30)) { await b.readyz().text.hasPrefix("standby") }, "\(pair.stderr)")
 
         // The job's generation, from `runway plan` on the same manifests: the store locks a

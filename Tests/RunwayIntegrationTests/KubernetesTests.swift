@@ -8,7 +8,7 @@ import Testing
 /// `runway apply` and `runway controller` with `plugin: kubernetes` against the tests' API server
 /// (Tests/Servers/kube_apiserver.py, which checks every object against the official schemas and
 /// runs each pod's container as a local process, so the runner connects back for real).
-@Suite(.enabled(if: TestKubernetes.shouldRun, "no test Kubernetes (RUNWAY_TEST_KUBECONFIG unset); scripts/test.sh starts one"))
+@Suite(.leavesNoProcesses, .enabled(if: TestKubernetes.shouldRun, "no test Kubernetes (RUNWAY_TEST_KUBECONFIG unset); scripts/test.sh starts one"))
 struct KubernetesTests {
     /// A workspace, a namespace of its own and a controller id of its own.
     struct Setup {
@@ -47,11 +47,12 @@ struct KubernetesTests {
             try await workspace.apply(extra: ["--controller-id", controllerID], environment: environment)
         }
 
-        func controller(port: Int) throws -> RunningCommand {
-            try RunningCommand(
+        /// A controller on a port the system picks, or on `port` (an earlier controller's).
+        func controller(port: Int = 0) async throws -> (RunningCommand, port: Int) {
+            try await RunningCommand.serving(port: port, directory: workspace.root, environment: environment) { port in
                 ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
-                 "--controller-id", controllerID, "--resync", "1s"],
-                directory: workspace.root, environment: environment)
+                 "--controller-id", controllerID, "--resync", "1s"]
+            }
         }
 
         /// Jobs, pods and secrets left in the namespace.
@@ -86,8 +87,7 @@ struct KubernetesTests {
         try workspace.write("all.yaml", setup.profile()
             + workspace.job("ok", "while [ ! -f \(workspace.root)/go ]; do sleep 0.1; done; " + #"echo "key has ${#API_KEY} characters""#)
             + workspace.job("fails", "echo failing; exit 3"))
-        let port = freePort()
-        let controller = try setup.controller(port: port)
+        let (controller, _) = try await setup.controller()
         defer { kill(controller.pid, SIGKILL) }
 
         // While it runs: the Job carries our labels, its pod spec no secret; the Secret has them.
@@ -164,7 +164,7 @@ struct KubernetesTests {
         let workspace = setup.workspace
         try workspace.write("all.yaml", setup.profile()
             + workspace.job("deleted", #"if [ "$RUNWAY_ATTEMPT" = 1 ]; then sleep 120; fi; echo second attempt"#, retries: 1))
-        let controller = try setup.controller(port: freePort())
+        let (controller, _) = try await setup.controller()
         defer { kill(controller.pid, SIGKILL) }
         #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["deleted"]?.state == .running }, "\(controller.stderr)")
         let task = try #require(try await workspace.attempts("deleted").first).taskName
@@ -188,8 +188,7 @@ struct KubernetesTests {
         let workspace = setup.workspace
         try await setup.cluster.fault(#"{"namespace":"\#(setup.namespace)","verb":"create","resource":"jobs","delay":30,"after":true,"count":1}"#)
         try workspace.write("all.yaml", setup.profile() + workspace.job("adopt", "sleep 3; echo ran once"))
-        let port = freePort()
-        let first = try setup.controller(port: port)
+        let (first, port) = try await setup.controller()
         let jobs = "/apis/batch/v1/namespaces/\(setup.namespace)/jobs"
         #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await setup.cluster.names(jobs))?.count == 1 }, "\(first.stderr)")
         kill(first.pid, SIGKILL)
@@ -197,7 +196,7 @@ struct KubernetesTests {
         let events = try await workspace.store().events(job: "adopt")
         #expect(!events.contains { $0.kind == "task-started" }, "the premise: the start was not recorded")
 
-        let second = try setup.controller(port: port)
+        let (second, _) = try await setup.controller(port: port)
         defer { kill(second.pid, SIGKILL) }
         #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["adopt"]?.state == .succeeded }, "\(second.stderr)")
         #expect(try await workspace.attempts("adopt").count == 1)

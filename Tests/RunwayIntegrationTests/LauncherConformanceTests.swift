@@ -10,7 +10,7 @@ import Testing
 /// stop → not listed → stop again succeeds; a repeated start (also from a fresh launcher, as
 /// after a controller crash) adopts instead of duplicating; the exit code is reported.
 /// A new launcher gets one more `@Test` here.
-@Suite struct LauncherConformanceTests {
+@Suite(.leavesNoProcesses, .leavesNoProcesses) struct LauncherConformanceTests {
     /// What the suite needs from one platform.
     struct Subject {
         /// A new launcher instance (a fresh one stands for a restarted controller).

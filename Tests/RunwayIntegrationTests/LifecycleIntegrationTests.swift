@@ -4,7 +4,7 @@ import RunwayTestSupport
 import Testing
 
 /// Every way an attempt can end, against real processes and the real runner API on loopback.
-@Suite(.serialized) struct LifecycleIntegrationTests {
+@Suite(.leavesNoProcesses, .serialized) struct LifecycleIntegrationTests {
     @Test func failureIsRetriedWithBackoffThenFails() async throws {
         let workspace = try Workspace()
         try workspace.write("a.yaml", workspace.profile() + workspace.job("flop", "echo try $RUNWAY_ATTEMPT; exit 2", retries: 2))

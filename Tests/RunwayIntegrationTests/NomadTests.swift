@@ -8,7 +8,7 @@ import Testing
 /// (Tests/Servers/nomad_apiserver.py: it checks job JSON against the job specification and runs
 /// each allocation's task as a local process, so the runner connects back for real). Every
 /// profile reaches it over TLS by IP with `tlsServerName`, with an ACL token from a file.
-@Suite(.enabled(if: TestNomad.shouldRun, "no test Nomad (RUNWAY_TEST_NOMAD_DIR unset); scripts/test.sh starts one"))
+@Suite(.leavesNoProcesses, .enabled(if: TestNomad.shouldRun, "no test Nomad (RUNWAY_TEST_NOMAD_DIR unset); scripts/test.sh starts one"))
 struct NomadTests {
     struct Setup {
         let workspace: Workspace
@@ -50,11 +50,12 @@ struct NomadTests {
             try await workspace.apply(extra: ["--controller-id", controllerID])
         }
 
-        func controller(port: Int) throws -> RunningCommand {
-            try RunningCommand(
+        /// A controller on a port the system picks, or on `port` (an earlier controller's).
+        func controller(port: Int = 0) async throws -> (RunningCommand, port: Int) {
+            try await RunningCommand.serving(port: port, directory: workspace.root) { port in
                 ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
-                 "--controller-id", controllerID, "--resync", "1s"],
-                directory: workspace.root)
+                 "--controller-id", controllerID, "--resync", "1s"]
+            }
         }
 
         /// Jobs left in the namespace once stops had up to 20 seconds.
@@ -109,7 +110,7 @@ struct NomadTests {
         let workspace = setup.workspace
         try workspace.write("all.yaml", setup.profile()
             + workspace.job("deregistered", #"if [ "$RUNWAY_ATTEMPT" = 1 ]; then sleep 120; fi; echo second attempt"#, retries: 1))
-        let controller = try setup.controller(port: freePort())
+        let (controller, _) = try await setup.controller()
         defer { kill(controller.pid, SIGKILL) }
         #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["deregistered"]?.state == .running }, "\(controller.stderr)")
         let task = try #require(try await workspace.attempts("deregistered").first).taskName
@@ -143,13 +144,12 @@ struct NomadTests {
         let workspace = setup.workspace
         try await setup.server.request("POST", "/_test/faults", json: #"{"namespace":"\#(setup.namespace)","method":"PUT","path":"/v1/jobs","delay":30,"after":true}"#)
         try workspace.write("all.yaml", setup.profile() + workspace.job("adopt", "sleep 3; echo ran once"))
-        let port = freePort()
-        let first = try setup.controller(port: port)
+        let (first, port) = try await setup.controller()
         #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await setup.server.jobs(namespace: setup.namespace))?.count == 1 }, "\(first.stderr)")
         kill(first.pid, SIGKILL)
         _ = await first.wait(timeout: .seconds(10))
         #expect(!(try await workspace.store().events(job: "adopt")).contains { $0.kind == "task-started" }, "the premise: the start was not recorded")
-        let second = try setup.controller(port: port)
+        let (second, _) = try await setup.controller(port: port)
         defer { kill(second.pid, SIGKILL) }
         #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["adopt"]?.state == .succeeded }, "\(second.stderr)")
         #expect(try await workspace.attempts("adopt").count == 1)

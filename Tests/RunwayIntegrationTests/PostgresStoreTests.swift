@@ -7,7 +7,7 @@ import Testing
 
 /// `runway controller --store postgres://…` on a PostgreSQL of the test's own (it is stopped and
 /// started again, which the shared test server must not be).
-@Suite(.enabled(if: TestPostgres.shouldRun, "no test PostgreSQL (RUNWAY_TEST_POSTGRES_URL unset); scripts/test.sh starts one"))
+@Suite(.leavesNoProcesses, .enabled(if: TestPostgres.shouldRun, "no test PostgreSQL (RUNWAY_TEST_POSTGRES_URL unset); scripts/test.sh starts one"))
 struct PostgresStoreTests {
     /// A PostgreSQL server of the test's own (scripts/postgres-server), stopped and removed by
     /// `close`. Not under a workspace: the server runs as the `postgres` user, which may not
@@ -89,10 +89,10 @@ struct PostgresStoreTests {
         // The job ends when the test says so: after the store is down.
         let go = workspace.root + "/go"
         try workspace.write("jobs.yaml", workspace.profile(startTimeout: "60s") + workspace.job("reported", "while [ ! -e \(go) ]; do sleep 0.1; done"))
-        let controller = try RunningCommand(
-            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(freePort())", "--store", server.url,
-             "--lease-duration", "6s", "--resync", "1s"],
-            directory: workspace.root)
+        let (controller, _) = try await RunningCommand.serving(directory: workspace.root) { port in
+            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--store", server.url,
+             "--lease-duration", "6s", "--resync", "1s"]
+        }
         defer { kill(controller.pid, SIGKILL) }
         let store = try await PostgresStateStore(location: .init(url: server.url))
         #expect(await RunningCommand.until(timeout: .seconds(30)) {
@@ -104,7 +104,7 @@ struct PostgresStoreTests {
         })
 
         try await server.stop()
-        FileManager.default.createFile(atPath: go, contents: nil)
+        #expect(FileManager.default.createFile(atPath: go, contents: nil))
         #expect(await RunningCommand.until(timeout: .seconds(30)) { controller.stderr.contains("report kept until the state store answers") },
             "\(controller.stderr)")
         let keptBy = Date()
@@ -135,11 +135,10 @@ struct PostgresStoreTests {
         var manifest = workspace.profile(maxConcurrent: 4, startTimeout: "60s")
         for index in 1...24 { manifest += workspace.job("load-\(index)", "echo run >> \(runs)/load-\(index); sleep 1") }
         try workspace.write("jobs.yaml", manifest)
-        let port = freePort()
-        let controller = try RunningCommand(
+        let (controller, port) = try await RunningCommand.serving(directory: workspace.root) { port in
             ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--store", url,
-             "--lease-duration", "6s", "--resync", "1s"],
-            directory: workspace.root)
+             "--lease-duration", "6s", "--resync", "1s"]
+        }
         defer { kill(controller.pid, SIGKILL) }
         func readyz() async -> (Int, String) {
             guard let response = try? await HTTPClient().send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/readyz")) else { return (0, "") }

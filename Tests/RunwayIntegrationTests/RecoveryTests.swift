@@ -3,7 +3,7 @@ import RunwayModel
 import RunwayTestSupport
 import Testing
 
-@Suite(.serialized) struct RecoveryTests {
+@Suite(.leavesNoProcesses, .serialized) struct RecoveryTests {
     /// The controller dies (SIGKILL) while jobs run; a second `apply` on the same state and port
     /// adopts their tasks: every job runs exactly once, every task is stopped, nothing is left.
     @Test func controllerKilledMidRunThenApplyAgain() async throws {
@@ -18,10 +18,10 @@ import Testing
         }
         manifest += workspace.job("later", "echo run >> \(runs)/later", profile: nil)
         try workspace.write("a.yaml", manifest)
-        let port = freePort()
         // A lease long enough to outlast a busy machine's delays between the kill and the
         // second apply, so the second one surely finds it held.
-        let first = try workspace.startApply(port: port, extra: ["--lease-duration", "8s"])
+        let first = try workspace.startApply(extra: ["--lease-duration", "8s"])
+        let port = try #require(await first.boundPort(), "\(first.stderr)")
         #expect(await RunningCommand.until {
             (1...4).allSatisfy { FileManager.default.fileExists(atPath: "\(runs)/crash-\($0)") }
         })
@@ -30,7 +30,12 @@ import Testing
         _ = await first.wait()
 
         // The dead controller's lease must run out before the second one leads.
-        let second = try await workspace.apply(port: port, extra: ["--lease-duration", "8s"])
+        // On the first one's port, which its runners still call: started again while that port
+        // is briefly held by another socket.
+        let (started, _) = try await RunningCommand.serving(port: port, directory: workspace.root) { port in
+            ["apply", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--lease-duration", "8s"]
+        }
+        let second = await started.wait()
         #expect(second.status == 0, "\(second.stdout)\n\(second.stderr)")
         #expect(second.stderr.contains("waiting: another controller leads this state"))
         for job in (1...4).map({ "crash-\($0)" }) + ["later"] {

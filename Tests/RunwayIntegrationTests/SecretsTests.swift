@@ -5,7 +5,7 @@ import Testing
 
 /// A planted secret reaches its job and nothing else: no output, log line, event, record,
 /// plan, status, metric or file under the state directory carries it.
-@Suite struct SecretsTests {
+@Suite(.leavesNoProcesses, .leavesNoProcesses) struct SecretsTests {
     @Test func aSecretAppearsNowhereButInTheJob() async throws {
         let workspace = try Workspace()
         let secret = "s3cr3t-\(UInt64.random(in: 0...UInt64.max))"

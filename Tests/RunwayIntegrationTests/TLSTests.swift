@@ -6,7 +6,7 @@ import Testing
 
 /// The runner API over TLS with a CA the test makes with openssl; runners trust it through
 /// RUNWAY_SERVER_CA; the CLI reads a controller remotely with RUNWAY_API_TOKEN.
-@Suite(.serialized) struct TLSTests {
+@Suite(.leavesNoProcesses, .serialized) struct TLSTests {
     func client(trusting ca: String?) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.tls.certificateAuthority = ca.map(TLSOptions.Source.file)
@@ -19,13 +19,12 @@ import Testing
         let tokenFile = try workspace.scratch.write("api-token", "t0ken-for-reads\n")
         try workspace.write("profile.yaml", workspace.profile())
         try workspace.write("hello.yaml", workspace.job("hello", "echo hello over tls"))
-        let port = freePort()
-        let base = "https://127.0.0.1:\(port)"
-        let controller = try RunningCommand(
+        let (controller, port) = try await RunningCommand.serving(directory: workspace.root) { port in
             ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
              "--tls-cert", certificates.certificateFile, "--tls-key", certificates.keyFile, "--tls-ca", certificates.caFile,
-             "--api-token-file", tokenFile],
-            directory: workspace.root)
+             "--api-token-file", tokenFile]
+        }
+        let base = "https://127.0.0.1:\(port)"
         defer { kill(controller.pid, SIGKILL) }
 
         // The runner connected over TLS (it could only have claimed its job through the API).

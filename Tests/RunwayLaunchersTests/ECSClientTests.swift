@@ -9,7 +9,7 @@ import Testing
 @testable import RunwayLaunchers
 
 /// The ECS API client: signed JSON 1.1 calls, retries on throttling, AWS error codes.
-@Suite struct ECSClientTests {
+@Suite(.leavesNoProcesses, .leavesNoProcesses) struct ECSClientTests {
     let credentials = AWSCredentialChain(environment: ["AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret"])
     var fastRetry: ECSClient.RetryPolicy {
         var policy = ECSClient.RetryPolicy()

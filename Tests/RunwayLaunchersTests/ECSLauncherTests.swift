@@ -12,7 +12,7 @@ import Testing
 
 /// The ECS launcher against moto's ECS (and its EC2, for the subnet and security group), plus
 /// ECS's task lifecycle mapped from responses shaped as in the ECS API reference.
-@Suite(.serialized) struct ECSLauncherTests {
+@Suite(.leavesNoProcesses, .serialized) struct ECSLauncherTests {
     static let environment = TestMoto.environment
 
     static func config(_ world: TestMoto.ECSWorld) throws -> ConfigNode {
@@ -143,7 +143,7 @@ import Testing
 
 /// ListTasks pagination (`nextToken`), which moto does not do, against a loopback ECS that pages
 /// by 100 as ECS does; DescribeTasks batches counted.
-@Suite struct ECSPaginationTests {
+@Suite(.leavesNoProcesses, .leavesNoProcesses) struct ECSPaginationTests {
     @Test func everyPageIsReadAndDescribedAHundredAtATime() async throws {
         let running = (1...250).map { "arn:aws:ecs:us-east-1:1:task/c/running-\($0)" }
         let stopped = ["arn:aws:ecs:us-east-1:1:task/c/stopped-1"]

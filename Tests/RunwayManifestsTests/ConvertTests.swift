@@ -5,7 +5,7 @@ import RunwayTestSupport
 import Testing
 
 /// `runway convert`: YAML → HCL → YAML (and HCL → YAML → HCL) gives the same models.
-@Suite struct ConvertTests {
+@Suite(.leavesNoProcesses, .leavesNoProcesses) struct ConvertTests {
     static let sampleFiles: [String] = {
         var files: [String] = []
         for directory in ["Samples/local", "Samples/hcl", "Samples/docker", "Samples/ecs", "Samples/failures"] {

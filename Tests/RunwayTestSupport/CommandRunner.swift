@@ -26,7 +26,7 @@ public enum RunwayExecutable {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RUNWAY_") }
         env["COLUMNS"] = "100"
         env.merge(environment) { $1 }
-        process.environment = env
+        process.environment = ProcessScope.marking(env)
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

@@ -17,7 +17,7 @@ public final class RunningCommand: @unchecked Sendable {
         stderrPath = directory + "/stderr-\(UUID().uuidString).txt"
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
-        var options = ProcessSpawner.Options(argv: [RunwayExecutable.url.path] + arguments, environment: env)
+        var options = ProcessSpawner.Options(argv: [RunwayExecutable.url.path] + arguments, environment: ProcessScope.marking(env))
         options.workingDirectory = directory
         options.stdout = .file(stdoutPath, append: false)
         options.stderr = .file(stderrPath, append: false)
@@ -42,7 +42,8 @@ public final class RunningCommand: @unchecked Sendable {
 
     private static func spawnShell(_ command: String, directory: String) throws -> (Int32, String) {
         let out = FileManager.default.temporaryDirectory.path + "/runway-shell-\(UUID().uuidString)"
-        var options = ProcessSpawner.Options(argv: ["/bin/sh", "-c", command])
+        var options = ProcessSpawner.Options(
+            argv: ["/bin/sh", "-c", command], environment: ProcessScope.marking(ProcessInfo.processInfo.environment))
         options.workingDirectory = directory
         options.stdout = .file(out + ".out", append: false)
         options.stderr = .file(out + ".err", append: false)
@@ -106,22 +107,4 @@ public func processes(withEnvironment entry: String) -> [Int32] {
         let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
         return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true)
     }
-}
-
-/// A free TCP port on 127.0.0.1 (bound, read, released).
-public func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
