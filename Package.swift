@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System libraries: libyaml (manifests) and libcurl (the HTTP client of every launcher).
@@ -127,9 +128,16 @@ let package = Package(
         ),
 
         // Fuzz targets (scripts/fuzz builds them with libFuzzer) and their shared bodies.
-        .target(name: "RunwayFuzzing", dependencies: ["RunwayManifests"], path: "Fuzz/RunwayFuzzing", swiftSettings: strict),
+        .target(
+            name: "RunwayFuzzing",
+            dependencies: [
+                "RunwayManifests", "RunwayServer", "RunwayStore", "RunwayModel", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/RunwayFuzzing", swiftSettings: strict),
         .executableTarget(name: "fuzz-yaml", dependencies: ["RunwayFuzzing"], path: "Fuzz/fuzz-yaml", swiftSettings: strict),
         .executableTarget(name: "fuzz-hcl", dependencies: ["RunwayFuzzing"], path: "Fuzz/fuzz-hcl", swiftSettings: strict),
+        .executableTarget(name: "fuzz-runner-api", dependencies: ["RunwayFuzzing"], path: "Fuzz/fuzz-runner-api", swiftSettings: strict),
 
         // Golden files, repository paths and scratch directories for the test targets.
         .target(
@@ -143,7 +151,7 @@ let package = Package(
         .testTarget(name: "RunwayModelTests", dependencies: ["RunwayModel"], swiftSettings: strict),
         .testTarget(
             name: "RunwayManifestsTests",
-            dependencies: ["RunwayManifests", "RunwayModel", "RunwayTestSupport", "RunwayLaunchers", "RunwayFuzzing"],
+            dependencies: ["RunwayManifests", "RunwayModel", "RunwayTestSupport", "RunwayLaunchers"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -181,7 +189,7 @@ let package = Package(
             name: "RunwayIntegrationTests",
             dependencies: [
                 "runway", "RunwayTestSupport", "RunwayModel", "RunwayStore", "RunwayServer", "RunwayHTTP",
-                "RunwayLaunchers", "RunwayManifests", .product(name: "Hummingbird", package: "hummingbird"),
+                "RunwayLaunchers", "RunwayManifests", "RunwayFuzzing", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

@@ -11,6 +11,6 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 #if !FUZZING
 @main
 struct Replay {
-    static func main() { FuzzTargets.replay(FuzzTargets.hcl) }
+    static func main() { FuzzTargets.replay { "\(FuzzTargets.hcl($0).diagnostics.count) diagnostic(s)" } }
 }
 #endif

@@ -53,7 +53,7 @@ import Testing
         #expect(await RunningCommand.until { workspace.liveJobProcesses.isEmpty && workspace.leftoverTasks.isEmpty })
 
         kill(controller.process.pid, SIGTERM)
-        let result = await controller.process.wait(timeout: .seconds(20))
+        let result = await controller.process.wait(timeout: .seconds(60))
         #expect(result.status == 0, "\(result.stderr)")
     }
 
@@ -70,11 +70,11 @@ import Testing
         let status = try RunwayExecutable.run(["status", "--state-dir", workspace.state])
         #expect(status.stdout.contains("the manifests are invalid"), "\(status.stdout)")
         // The running job was not touched, and finishes.
-        #expect(await RunningCommand.until(timeout: .seconds(20)) { await state(workspace, "steady") == .succeeded })
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { await state(workspace, "steady") == .succeeded })
         try workspace.remove("broken.yaml")
         #expect(await RunningCommand.until { await controller.readyz().0 == 200 })
         kill(controller.process.pid, SIGTERM)
-        await controller.process.wait(timeout: .seconds(20))
+        await controller.process.wait(timeout: .seconds(60))
     }
 
     @Test func aTaskKilledOutOfBandIsRetriedAsTaskLost() async throws {
@@ -94,7 +94,7 @@ import Testing
         #expect(attempts.count == 2)
         #expect(attempts.first?.reason?.contains("task-lost") == true, "\(attempts.first?.reason ?? "")")
         kill(controller.process.pid, SIGTERM)
-        await controller.process.wait(timeout: .seconds(20))
+        await controller.process.wait(timeout: .seconds(60))
     }
 
     @Test func sigtermMidJobThenRestartFinishesTheJobOnce() async throws {
@@ -104,17 +104,17 @@ import Testing
         let first = try await startController(workspace)
         #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: runs) })
         kill(first.process.pid, SIGTERM)
-        let stopped = await first.process.wait(timeout: .seconds(15))
+        let stopped = await first.process.wait(timeout: .seconds(60))
         #expect(stopped.status == 0)
         #expect(!workspace.liveJobProcesses.isEmpty, "the job keeps running without its controller")
 
         let second = try await startController(workspace, port: first.port)
-        #expect(await RunningCommand.until(timeout: .seconds(30)) { await state(workspace, "survivor") == .succeeded })
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { await state(workspace, "survivor") == .succeeded })
         #expect(try String(contentsOfFile: runs, encoding: .utf8) == "run\n", "ran exactly once")
         #expect(try await workspace.attempts("survivor").count == 1)
         #expect(await RunningCommand.until { workspace.leftoverTasks.isEmpty && workspace.liveJobProcesses.isEmpty })
         kill(second.process.pid, SIGTERM)
-        await second.process.wait(timeout: .seconds(20))
+        await second.process.wait(timeout: .seconds(60))
     }
 
     @Test func aStandbyTakesOverWhenTheLeaderDies() async throws {
@@ -137,7 +137,7 @@ import Testing
         #expect(await RunningCommand.until { await state(workspace, "after") == .succeeded })
         #expect(try await workspace.attempts("before").count == 1)
         kill(standby.process.pid, SIGTERM)
-        await standby.process.wait(timeout: .seconds(20))
+        await standby.process.wait(timeout: .seconds(60))
     }
 
     /// A task of ours that no job and no record owns (its state was lost) is stopped as an
@@ -165,7 +165,7 @@ import Testing
         })
         #expect(second.leftoverTasks.isEmpty)
         kill(controller.process.pid, SIGTERM)
-        await controller.process.wait(timeout: .seconds(20))
+        await controller.process.wait(timeout: .seconds(60))
     }
 
     /// git-sync flips a symlink from one checkout to the next; both watch modes follow it.
@@ -187,9 +187,9 @@ import Testing
         // The flip, as git-sync does it: a new link renamed over the old one.
         try FileManager.default.createSymbolicLink(atPath: link + ".new", withDestinationPath: second)
         #expect(rename(link + ".new", link) == 0)
-        #expect(await RunningCommand.until(timeout: .seconds(20)) { await state(workspace, "from-two") == .succeeded })
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { await state(workspace, "from-two") == .succeeded })
         kill(process.pid, SIGTERM)
-        await process.wait(timeout: .seconds(20))
+        await process.wait(timeout: .seconds(60))
     }
 
     /// `/metrics` passes `promtool check metrics`, and its values follow what happened.
@@ -226,7 +226,7 @@ import Testing
         try workspace.write("broken.yaml", "kind: [")
         #expect(await RunningCommand.until { value(await metrics(), "runway_manifest_errors") == 1 })
         kill(controller.process.pid, SIGTERM)
-        await controller.process.wait(timeout: .seconds(20))
+        await controller.process.wait(timeout: .seconds(60))
     }
 
     /// `--log-format json`: one object per line, and every line about a job names the job, its
@@ -238,7 +238,7 @@ import Testing
         #expect(await RunningCommand.until { await state(workspace, "logged") == .succeeded })
         #expect(await RunningCommand.until { workspace.leftoverTasks.isEmpty })
         kill(controller.process.pid, SIGTERM)
-        let result = await controller.process.wait(timeout: .seconds(20))
+        let result = await controller.process.wait(timeout: .seconds(60))
 
         let lines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("{") }
         let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
@@ -275,6 +275,6 @@ import Testing
         #expect(await state(workspace, "waits") == .pending)
         #expect(try await workspace.attempts("waits").isEmpty, "never started while its platform is unknown")
         kill(controller.process.pid, SIGTERM)
-        await controller.process.wait(timeout: .seconds(20))
+        await controller.process.wait(timeout: .seconds(60))
     }
 }

@@ -77,7 +77,7 @@ struct DockerTests {
              "--controller-id", setup.controllerID, "--resync", "2s"]
         }
         defer { kill(controller.pid, SIGKILL) }
-        #expect(await RunningCommand.until(timeout: .seconds(60)) {
+        #expect(await RunningCommand.until(timeout: .seconds(180)) {
             let records = (try? await workspace.records()) ?? [:]
             return records["killed"]?.state == .running && records["removed"]?.state == .running
         }, "\(controller.stderr)")
@@ -86,7 +86,7 @@ struct DockerTests {
         try TestDocker.cli("kill \(killedTask)")
         try TestDocker.cli("rm -f \(removedTask)")
 
-        #expect(await RunningCommand.until(timeout: .seconds(60)) {
+        #expect(await RunningCommand.until(timeout: .seconds(180)) {
             let records = (try? await workspace.records()) ?? [:]
             return records["killed"]?.state == .succeeded && records["removed"]?.state == .succeeded
         }, "\(controller.stderr)")
@@ -97,7 +97,7 @@ struct DockerTests {
         #expect(removed.first?.reason == "attempt 1: task-lost (its task disappeared)", "\(removed.first?.reason ?? "")")
         #expect(await RunningCommand.until { setup.leftovers.isEmpty }, "\(setup.leftovers)")
         kill(controller.pid, SIGTERM)
-        #expect(await controller.wait(timeout: .seconds(20)).status == 0)
+        #expect(await controller.wait(timeout: .seconds(60)).status == 0)
     }
 
     @Test func aForeignContainerWithSimilarLabelsIsNeverTouched() async throws {

@@ -140,36 +140,36 @@ struct ECSTests {
         defer { kill(controller.pid, SIGKILL) }
 
         // hello: started by RunTask, its runner took the job, and StopTask ended its task.
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records()["hello"]?.state) == .succeeded },
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records()["hello"]?.state) == .succeeded },
             "\(controller.stderr)")
         let logs = try RunwayExecutable.run(["logs", "hello", "--state-dir", workspace.state])
         #expect(logs.stdout == "hello through ecs\n")
 
         // stopped: its task is stopped out of band while the job runs → task-lost → retried.
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records()["stopped"]?.state) == .running })
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records()["stopped"]?.state) == .running })
         let stoppedTask = try #require(try await agent.describe().first { task in
             task.tags?.contains { $0.key == "runway.io/job" && $0.value == "stopped" } == true && task.desiredStatus == "RUNNING"
         })
         _ = try await TestMoto.call(world.url, target: "AmazonEC2ContainerServiceV20141113.StopTask",
             json: #"{"cluster":"\#(world.cluster)","task":"\#(stoppedTask.taskArn)","reason":"out of band"}"#)
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records()["stopped"]?.state) == .succeeded },
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records()["stopped"]?.state) == .succeeded },
             "\(controller.stderr)")
         let attempts = try await workspace.attempts("stopped")
         #expect(attempts.count == 2)
         #expect(attempts.first?.reason?.contains("task-lost") == true, "\(attempts.first?.reason ?? "")")
 
         // silent: its runner never connects → start-timeout → its task is stopped through StopTask.
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records()["silent"]?.state) == .failed })
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records()["silent"]?.state) == .failed })
         #expect(try await workspace.records()["silent"]?.lastReason?.contains("start-timeout") == true)
         let tasks = try await agent.describe()
         let silent = tasks.filter { $0.tags?.contains { $0.key == "runway.io/job" && $0.value == "silent" } == true }
         #expect(!silent.isEmpty && silent.allSatisfy { $0.desiredStatus == "STOPPED" && $0.stoppedReason?.hasPrefix("runway: stopping") == true })
         // Every task the controller started was stopped by it (the out-of-band one by the test).
-        #expect(await RunningCommand.until(timeout: .seconds(30)) {
+        #expect(await RunningCommand.until(timeout: .seconds(120)) {
             ((try? await agent.describe()) ?? []).allSatisfy { $0.desiredStatus == "STOPPED" }
         })
         kill(controller.pid, SIGTERM)
-        #expect(await controller.wait(timeout: .seconds(20)).status == 0)
+        #expect(await controller.wait(timeout: .seconds(60)).status == 0)
     }
 
     /// A loopback proxy in front of moto answers every third ECS call with 400

@@ -78,7 +78,7 @@ struct FailoverTests {
                 guard let process = replica.process else { continue }
                 kill(process.pid, SIGCONT)
                 kill(process.pid, SIGTERM)
-                _ = await process.wait(timeout: .seconds(20))
+                _ = await process.wait(timeout: .seconds(60))
             }
         }
 
@@ -106,7 +106,7 @@ struct FailoverTests {
         try workspace.write("jobs.yaml", manifest)
         let pair = Pair(workspace: workspace, store: url, leaseDuration: "3s")
         try await pair.start(pair.replicas[0])
-        #expect(await RunningCommand.until(timeout: .seconds(30)) { await pair.replicas[0].isLeader() }, "\(pair.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { await pair.replicas[0].isLeader() }, "\(pair.stderr)")
         try await pair.start(pair.replicas[1])
 
         let store = try await PostgresStateStore(location: .init(url: url))
@@ -119,10 +119,10 @@ struct FailoverTests {
             let leader = try #require(await pair.leader(), "no leader at \(moment) jobs: \(pair.stderr)")
             let killedAt = ContinuousClock.now
             kill(leader.process!.pid, SIGKILL)
-            _ = await leader.process!.wait(timeout: .seconds(10))
+            _ = await leader.process!.wait(timeout: .seconds(60))
             try await pair.start(leader)  // back as a standby, as a restarted pod would be
             var next: Replica?
-            #expect(await RunningCommand.until(timeout: .seconds(60)) {
+            #expect(await RunningCommand.until(timeout: .seconds(180)) {
                 next = await pair.leader()
                 return next != nil
             }, "no leader after the kill: \(pair.stderr)")
@@ -155,8 +155,8 @@ struct FailoverTests {
         let status = try await RunningCommand(["status", "--store", url, "--output", "json"], directory: workspace.root).wait()
         let listed = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]]
         #expect(listed?.count == count && listed?.allSatisfy { $0["state"] as? String == "succeeded" } == true, "\(status.stderr)")
-        #expect(await RunningCommand.until(timeout: .seconds(30)) { pair.leftoverTasks.isEmpty }, "tasks left: \(pair.leftoverTasks)")
-        #expect(await RunningCommand.until(timeout: .seconds(10)) { workspace.liveJobProcesses.isEmpty })
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { pair.leftoverTasks.isEmpty }, "tasks left: \(pair.leftoverTasks)")
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { workspace.liveJobProcesses.isEmpty })
         print("failover seconds: \(failovers.map { String(format: "%.2f", $0) }.joined(separator: ", ")); attempts beyond the first: \(retried)")
         await pair.stopAll()
     }
@@ -177,9 +177,9 @@ struct FailoverTests {
         let pair = Pair(workspace: workspace, store: url, leaseDuration: "2s", extra: ["--store-timeout", "30s"])
         let (a, b) = (pair.replicas[0], pair.replicas[1])
         try await pair.start(a)
-        #expect(await RunningCommand.until(timeout: .seconds(30)) { await a.isLeader() }, "\(pair.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { await a.isLeader() }, "\(pair.stderr)")
         try await pair.start(b)
-        #expect(await RunningCommand.until(timeout: .seconds(30)) { await b.readyz().text.hasPrefix("standby") }, "\(pair.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { await b.readyz().text.hasPrefix("standby") }, "\(pair.stderr)")
 
         // The job's generation, from `runway plan` on the same manifests: the store locks a
         // job's writes by hashtext(job, 0x1F, generation).
@@ -205,7 +205,7 @@ struct FailoverTests {
             kill(psql, SIGKILL)
             _ = ProcessSpawner.wait(psql)
         }
-        #expect(await RunningCommand.until(timeout: .seconds(10)) {
+        #expect(await RunningCommand.until(timeout: .seconds(120)) {
             (try? await TestPostgres.psql(url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%runway-test-lock%' AND wait_event = 'PgSleep'"))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) == "1"
         }, "the test's lock session did not start: \((try? String(contentsOfFile: workspace.root + "/psql.err", encoding: .utf8)) ?? "")")
@@ -213,7 +213,7 @@ struct FailoverTests {
         // The leader starts the job and waits for the lock: freeze it there.
         try workspace.write("job.yaml", job)
         let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-        #expect(await RunningCommand.until(timeout: .seconds(20)) {
+        #expect(await RunningCommand.until(timeout: .seconds(120)) {
             (try? await TestPostgres.psql(url, waiting))?.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
         }, "the leader's start never reached the store: \(pair.stderr)")
         kill(a.process!.pid, SIGSTOP)
@@ -221,7 +221,7 @@ struct FailoverTests {
 
         // The standby takes over once the frozen leader's lease lapses.
         let store = try await PostgresStateStore(location: .init(url: url))
-        #expect(await RunningCommand.until(timeout: .seconds(20), {
+        #expect(await RunningCommand.until(timeout: .seconds(120), {
             guard let lease = try? await store.lease("controller") else { return false }
             return lease.token > leaseBefore.token
         }), "the standby never took the lease: \(pair.stderr)")
@@ -230,20 +230,20 @@ struct FailoverTests {
         try await TestPostgres.psql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%runway-test-lock%' AND pid <> pg_backend_pid()")
 
         var metrics = ""
-        #expect(await RunningCommand.until(timeout: .seconds(20)) {
+        #expect(await RunningCommand.until(timeout: .seconds(120)) {
             metrics = await a.metrics()
             return metrics.contains("runway_fenced_writes_total 1")
         }, "no fenced write counted: \(metrics)\n\(pair.stderr)")
         #expect(a.process!.stderr.contains("fenced: the store refused a write of this controller"), "\(a.stderr)")
-        #expect(await RunningCommand.until(timeout: .seconds(20)) { await a.readyz().text.hasPrefix("standby") })
-        #expect(await RunningCommand.until(timeout: .seconds(60)) {
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { await a.readyz().text.hasPrefix("standby") })
+        #expect(await RunningCommand.until(timeout: .seconds(180)) {
             (try? await store.jobRecords(job: "frozen"))?.first?.state == .succeeded
         }, "\(pair.stderr)")
         let attempts = try await store.attempts(job: "frozen")
         #expect(attempts.count == 1, "\(attempts)")
         let lines = (try? String(contentsOfFile: "\(runs)/frozen", encoding: .utf8))?.split(separator: "\n").count ?? 0
         #expect(lines == 1, "frozen ran \(lines) times")
-        #expect(await RunningCommand.until(timeout: .seconds(30)) { pair.leftoverTasks.isEmpty }, "tasks left: \(pair.leftoverTasks)")
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { pair.leftoverTasks.isEmpty }, "tasks left: \(pair.leftoverTasks)")
         await pair.stopAll()
     }
 }

@@ -67,7 +67,7 @@ struct KubernetesTests {
         /// What is still there once the garbage collector had up to 20 seconds.
         func leftoversAfterCleanup() async -> [String] {
             var left: [String] = ["(not listed)"]
-            _ = await RunningCommand.until(timeout: .seconds(20)) {
+            _ = await RunningCommand.until(timeout: .seconds(120)) {
                 left = (try? await leftovers()) ?? ["(not listed)"]
                 return left.isEmpty
             }
@@ -91,7 +91,7 @@ struct KubernetesTests {
         defer { kill(controller.pid, SIGKILL) }
 
         // While it runs: the Job carries our labels, its pod spec no secret; the Secret has them.
-        #expect(await RunningCommand.until(timeout: .seconds(60)) {
+        #expect(await RunningCommand.until(timeout: .seconds(180)) {
             (try? await workspace.records())?["ok"]?.state == .running
         }, "\(controller.stderr)")
         let attempt = try #require(try await workspace.attempts("ok").first)
@@ -114,7 +114,7 @@ struct KubernetesTests {
         #expect(owners.first?["kind"] as? String == "Job" && owners.first?["uid"] as? String == (job["metadata"] as? [String: Any])?["uid"] as? String)
         try "go".write(toFile: workspace.root + "/go", atomically: true, encoding: .utf8)  // the job may finish now
 
-        #expect(await RunningCommand.until(timeout: .seconds(60)) {
+        #expect(await RunningCommand.until(timeout: .seconds(180)) {
             let records = (try? await workspace.records()) ?? [:]
             return records["ok"]?.state == .succeeded && records["fails"]?.state == .failed
         }, "\(controller.stderr)")
@@ -128,7 +128,7 @@ struct KubernetesTests {
         #expect(setup.count(requests, verb: "delete", resource: "jobs") == 2, "one stop each")
         #expect(!requests.contains { $0["status"] as? Int == 422 }, "every object Runway sent was valid")
         kill(controller.pid, SIGTERM)
-        #expect(await controller.wait(timeout: .seconds(20)).status == 0)
+        #expect(await controller.wait(timeout: .seconds(60)).status == 0)
     }
 
     @Test func aBadImageFailsTheAttemptWithANamedReasonAndItsJobIsDeleted() async throws {
@@ -166,18 +166,18 @@ struct KubernetesTests {
             + workspace.job("deleted", #"if [ "$RUNWAY_ATTEMPT" = 1 ]; then sleep 120; fi; echo second attempt"#, retries: 1))
         let (controller, _) = try await setup.controller()
         defer { kill(controller.pid, SIGKILL) }
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["deleted"]?.state == .running }, "\(controller.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records())?["deleted"]?.state == .running }, "\(controller.stderr)")
         let task = try #require(try await workspace.attempts("deleted").first).taskName
         try await setup.cluster.request(
             "DELETE", "/apis/batch/v1/namespaces/\(setup.namespace)/jobs/\(task)", json: #"{"propagationPolicy":"Background"}"#)
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["deleted"]?.state == .succeeded }, "\(controller.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records())?["deleted"]?.state == .succeeded }, "\(controller.stderr)")
         let attempts = try await workspace.attempts("deleted")
         #expect(attempts.count == 2)
         #expect(attempts.first?.reason?.contains("task-lost") == true, "\(attempts.first?.reason ?? "")")
         let left = await setup.leftoversAfterCleanup()
         #expect(left.isEmpty, "the Job, its pod and its Secret are gone: \(left)")
         kill(controller.pid, SIGTERM)
-        _ = await controller.wait(timeout: .seconds(20))
+        _ = await controller.wait(timeout: .seconds(60))
     }
 
     /// The API server creates the Job but its answer is held back; the controller is killed
@@ -190,15 +190,15 @@ struct KubernetesTests {
         try workspace.write("all.yaml", setup.profile() + workspace.job("adopt", "sleep 3; echo ran once"))
         let (first, port) = try await setup.controller()
         let jobs = "/apis/batch/v1/namespaces/\(setup.namespace)/jobs"
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await setup.cluster.names(jobs))?.count == 1 }, "\(first.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await setup.cluster.names(jobs))?.count == 1 }, "\(first.stderr)")
         kill(first.pid, SIGKILL)
-        _ = await first.wait(timeout: .seconds(10))
+        _ = await first.wait(timeout: .seconds(60))
         let events = try await workspace.store().events(job: "adopt")
         #expect(!events.contains { $0.kind == "task-started" }, "the premise: the start was not recorded")
 
         let (second, _) = try await setup.controller(port: port)
         defer { kill(second.pid, SIGKILL) }
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["adopt"]?.state == .succeeded }, "\(second.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records())?["adopt"]?.state == .succeeded }, "\(second.stderr)")
         #expect(try await workspace.attempts("adopt").count == 1)
         let logs = try RunwayExecutable.run(["logs", "adopt", "--state-dir", workspace.state])
         #expect(logs.stdout == "ran once\n")
@@ -207,7 +207,7 @@ struct KubernetesTests {
         let left = await setup.leftoversAfterCleanup()
         #expect(left.isEmpty, "the Job, its pod and its Secret are gone: \(left)")
         kill(second.pid, SIGTERM)
-        _ = await second.wait(timeout: .seconds(20))
+        _ = await second.wait(timeout: .seconds(60))
     }
 
     @Test func twoHundredFiftyJobsAreListedAcrossPages() async throws {
@@ -301,7 +301,7 @@ struct KubernetesTests {
         #expect(deploy.stdout == "hello from a pod, deploying with a token of 12 characters\n", "\(deploy.stdout)")
         let selector = "labelSelector=runway.io%2Fmanaged-by%3D\(setup.controllerID)"
         var left: [String] = []
-        _ = await RunningCommand.until(timeout: .seconds(20)) {
+        _ = await RunningCommand.until(timeout: .seconds(120)) {
             left = []
             for path in ["/apis/batch/v1/namespaces/runway-runners/jobs", "/api/v1/namespaces/runway-runners/pods", "/api/v1/namespaces/runway-runners/secrets"] {
                 left += (try? await setup.cluster.names(path + "?" + selector)) ?? ["(not listed)"]

@@ -65,7 +65,7 @@ import Testing
         let exits = subject.spec("runway-conformance-exits", "exit 7", controllerID)
         let exitsHandle = try await launcher.startTask(exits)
         var ended: ObservedTask?
-        _ = await RunningCommand.until(timeout: .seconds(30)) {
+        _ = await RunningCommand.until(timeout: .seconds(120)) {
             ended = (try? await listed())?.first { $0.name == exits.name && $0.state == .exited }
             return ended != nil
         }
@@ -87,6 +87,22 @@ import Testing
                     name: name, labels: TaskLabels.labels(controllerID: controllerID, owner: owner), owner: owner,
                     config: Self.config("{command: [sh, -c, \(String(decoding: try! JSONEncoder().encode(script), as: UTF8.self))], grace: 2s}"))
             }))
+    }
+
+    /// A controller killed between writing a task record's temporary file and renaming it leaves
+    /// `.tmp-PID-NAME.json`; the next listing removes it (its writer is dead), and only it.
+    @Test func localLauncherRemovesTheTemporaryFileOfAKilledWrite() async throws {
+        let scratch = TemporaryDirectory()
+        let directory = scratch.path + "/tasks"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let dead = try await RunningCommand.shell("echo $$", directory: scratch.path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let abandoned = directory + "/.tmp-\(dead)-runway-x-0011-1.json"
+        let inFlight = directory + "/.tmp-\(getpid())-runway-y-0011-1.json"
+        for path in [abandoned, inFlight] { #expect(FileManager.default.createFile(atPath: path, contents: Data("{".utf8))) }
+        let launcher = LocalLauncher(configuration: .init(directory: directory, runnerExecutable: RunwayExecutable.url.path))
+        #expect(try await launcher.listTasks(managedBy: "c").isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: abandoned), "the dead writer's file is removed")
+        #expect(FileManager.default.fileExists(atPath: inFlight), "a live writer's file is its own")
     }
 
     @Test(.enabled(if: TestDocker.shouldRun, "no Docker engine (RUNWAY_TEST_DOCKER_HOST unset)"))

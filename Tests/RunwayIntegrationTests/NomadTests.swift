@@ -61,7 +61,7 @@ struct NomadTests {
         /// Jobs left in the namespace once stops had up to 20 seconds.
         func leftovers(region: String = "global") async -> [String] {
             var left = ["(not listed)"]
-            _ = await RunningCommand.until(timeout: .seconds(20)) {
+            _ = await RunningCommand.until(timeout: .seconds(120)) {
                 left = (try? await server.jobs(namespace: namespace, region: region)) ?? ["(not listed)"]
                 return left.isEmpty
             }
@@ -112,16 +112,16 @@ struct NomadTests {
             + workspace.job("deregistered", #"if [ "$RUNWAY_ATTEMPT" = 1 ]; then sleep 120; fi; echo second attempt"#, retries: 1))
         let (controller, _) = try await setup.controller()
         defer { kill(controller.pid, SIGKILL) }
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["deregistered"]?.state == .running }, "\(controller.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records())?["deregistered"]?.state == .running }, "\(controller.stderr)")
         let task = try #require(try await workspace.attempts("deregistered").first).taskName
         try await setup.server.request("DELETE", "/v1/job/\(task)?purge=true&namespace=\(setup.namespace)")
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["deregistered"]?.state == .succeeded }, "\(controller.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records())?["deregistered"]?.state == .succeeded }, "\(controller.stderr)")
         let attempts = try await workspace.attempts("deregistered")
         #expect(attempts.count == 2)
         #expect(attempts.first?.reason?.contains("task-lost") == true, "\(attempts.first?.reason ?? "")")
         #expect(await setup.leftovers().isEmpty)
         kill(controller.pid, SIGTERM)
-        _ = await controller.wait(timeout: .seconds(20))
+        _ = await controller.wait(timeout: .seconds(60))
     }
 
     @Test func aJobThatCannotBePlacedFailsWithTheSchedulersReason() async throws {
@@ -145,20 +145,20 @@ struct NomadTests {
         try await setup.server.request("POST", "/_test/faults", json: #"{"namespace":"\#(setup.namespace)","method":"PUT","path":"/v1/jobs","delay":30,"after":true}"#)
         try workspace.write("all.yaml", setup.profile() + workspace.job("adopt", "sleep 3; echo ran once"))
         let (first, port) = try await setup.controller()
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await setup.server.jobs(namespace: setup.namespace))?.count == 1 }, "\(first.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await setup.server.jobs(namespace: setup.namespace))?.count == 1 }, "\(first.stderr)")
         kill(first.pid, SIGKILL)
-        _ = await first.wait(timeout: .seconds(10))
+        _ = await first.wait(timeout: .seconds(60))
         #expect(!(try await workspace.store().events(job: "adopt")).contains { $0.kind == "task-started" }, "the premise: the start was not recorded")
         let (second, _) = try await setup.controller(port: port)
         defer { kill(second.pid, SIGKILL) }
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { (try? await workspace.records())?["adopt"]?.state == .succeeded }, "\(second.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records())?["adopt"]?.state == .succeeded }, "\(second.stderr)")
         #expect(try await workspace.attempts("adopt").count == 1)
         #expect(try RunwayExecutable.run(["logs", "adopt", "--state-dir", workspace.state]).stdout == "ran once\n")
         let registrations = try await setup.server.requests(namespace: setup.namespace).filter { $0["method"] as? String == "PUT" && $0["status"] as? Int == 200 }
         #expect(registrations.count == 1, "registered once: \(registrations)")
         #expect(await setup.leftovers().isEmpty)
         kill(second.pid, SIGTERM)
-        _ = await second.wait(timeout: .seconds(20))
+        _ = await second.wait(timeout: .seconds(60))
     }
 
     @Test func aWrongACLTokenOrAMissingServerNameIsAClearError() async throws {

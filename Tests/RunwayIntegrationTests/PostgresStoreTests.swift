@@ -95,7 +95,7 @@ struct PostgresStoreTests {
         }
         defer { kill(controller.pid, SIGKILL) }
         let store = try await PostgresStateStore(location: .init(url: server.url))
-        #expect(await RunningCommand.until(timeout: .seconds(30)) {
+        #expect(await RunningCommand.until(timeout: .seconds(120)) {
             (try? await store.attempts(job: "reported"))?.first?.state == .running
         }, "\(controller.stderr)")
         let runner = try #require(workspace.leftoverTasks.first.flatMap { name -> Int32? in
@@ -105,14 +105,14 @@ struct PostgresStoreTests {
 
         try await server.stop()
         #expect(FileManager.default.createFile(atPath: go, contents: nil))
-        #expect(await RunningCommand.until(timeout: .seconds(30)) { controller.stderr.contains("report kept until the state store answers") },
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { controller.stderr.contains("report kept until the state store answers") },
             "\(controller.stderr)")
         let keptBy = Date()
         kill(runner, SIGKILL)  // the runner gives up; only the controller has the report now
         try await Task.sleep(for: .seconds(2))
         try await server.restart()
 
-        #expect(await RunningCommand.until(timeout: .seconds(60)) {
+        #expect(await RunningCommand.until(timeout: .seconds(180)) {
             (try? await store.jobRecords(job: "reported"))?.first?.state == .succeeded
         }, "\(controller.stderr)")
         let attempts = try await store.attempts(job: "reported")
@@ -120,7 +120,7 @@ struct PostgresStoreTests {
         #expect((attempts.first?.completedAt ?? .distantFuture) <= keptBy, "recorded with the time it arrived")
         #expect(controller.stderr.contains("kept report recorded"), "\(controller.stderr)")
         kill(controller.pid, SIGTERM)
-        _ = await controller.wait(timeout: .seconds(20))
+        _ = await controller.wait(timeout: .seconds(60))
     }
 
     /// PostgreSQL stopped while jobs run: the controller says it is not ready (and why), starts
@@ -146,11 +146,11 @@ struct PostgresStoreTests {
         }
         let store = try await PostgresStateStore(location: .init(url: url))
         func succeeded() async -> Int { ((try? await store.jobRecords()) ?? []).filter { $0.state == .succeeded }.count }
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { await succeeded() >= 4 }, "\(controller.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { await succeeded() >= 4 }, "\(controller.stderr)")
 
         try await server.stop()
         var notReady = (0, "")
-        #expect(await RunningCommand.until(timeout: .seconds(30)) {
+        #expect(await RunningCommand.until(timeout: .seconds(120)) {
             notReady = await readyz()
             return notReady.0 == 503
         }, "\(controller.stderr)")
@@ -158,7 +158,7 @@ struct PostgresStoreTests {
         try await Task.sleep(for: .seconds(2))
         try await server.restart()
 
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { await readyz().0 == 200 }, "\(controller.stderr)")
+        #expect(await RunningCommand.until(timeout: .seconds(180)) { await readyz().0 == 200 }, "\(controller.stderr)")
         #expect(await RunningCommand.until(timeout: .seconds(120)) { await succeeded() == 24 }, "\(controller.stderr)")
         for index in 1...24 {
             let lines = (try? String(contentsOfFile: "\(runs)/load-\(index)", encoding: .utf8))?.split(separator: "\n").count ?? 0
@@ -167,6 +167,6 @@ struct PostgresStoreTests {
         }
         #expect(await RunningCommand.until { workspace.leftoverTasks.isEmpty }, "every task was stopped: \(workspace.leftoverTasks)")
         kill(controller.pid, SIGTERM)
-        _ = await controller.wait(timeout: .seconds(20))
+        _ = await controller.wait(timeout: .seconds(60))
     }
 }

@@ -72,7 +72,7 @@ import Testing
         #expect(noCA.status == 1 && noCA.stderr.contains("certificate"), "\(noCA.stderr)")
 
         kill(controller.pid, SIGTERM)
-        let result = await controller.wait(timeout: .seconds(20))
+        let result = await controller.wait(timeout: .seconds(60))
         #expect(result.status == 0, "\(result.stderr)")
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import RunwayFuzzing
 import RunwayManifests
 import RunwayModel
 import RunwayTestSupport
@@ -148,19 +147,5 @@ import Testing
         #expect(load(blocks).diagnostics.contains { $0.message == "nested more than 64 levels deep" })
         #expect(load(String(decoding: [0xFF, 0xFE, 0x00], as: UTF8.self)).diagnostics.isEmpty == false)
         #expect(ManifestLoader().load(bytes: [0xC3, 0x28], path: "bad.hcl").diagnostics.map(\.message) == ["the file is not valid UTF-8"])
-    }
-
-    /// Inputs kept from fuzzing (crashes and hangs once found, and tricky seeds) replay cleanly.
-    @Test(arguments: ["hcl", "yaml"])
-    func fuzzReproducersReplay(target: String) throws {
-        let directory = Repository.path("Tests/Fuzz/\(target)")
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        #expect(!files.isEmpty)
-        for file in files {
-            let bytes = Array(FileManager.default.contents(atPath: directory + "/" + file) ?? Data())
-            let load = target == "hcl" ? FuzzTargets.hcl(bytes) : FuzzTargets.yaml(bytes)
-            // Each kept input is broken on purpose: it must end in diagnostics, not a crash or a hang.
-            #expect(!load.isValid, "\(file)")
-        }
     }
 }

@@ -86,7 +86,9 @@ public final class RunningCommand: @unchecked Sendable {
     public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
-    public static func until(timeout: Duration = .seconds(30), _ condition: () async -> Bool) async -> Bool {
+    /// A ceiling, not a tuning: generous, since a loaded machine can be many times slower than
+    /// an idle one, and a condition that holds returns at once.
+    public static func until(timeout: Duration = .seconds(120), _ condition: () async -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if await condition() { return true }

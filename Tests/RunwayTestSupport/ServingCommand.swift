@@ -16,7 +16,7 @@ extension RunningCommand {
         while true {
             let command = try RunningCommand(arguments(port), directory: directory, environment: environment)
             if let bound = await command.boundPort(timeout: deadline - ContinuousClock.now) { return (command, bound) }
-            let result = await command.wait(timeout: .seconds(10))
+            let result = await command.wait(timeout: .seconds(60))
             guard port != 0, result.stderr.contains("Address already in use"), ContinuousClock.now < deadline else {
                 throw ServingError(arguments: arguments(port), stderr: result.stderr)
             }

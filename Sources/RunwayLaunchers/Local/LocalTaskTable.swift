@@ -26,11 +26,21 @@ final class LocalTaskTable: Sendable {
 
     /// Every task's record, as the directory says now.
     func all() throws -> [LocalTaskRecord] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".tmp-") }.map { String($0.dropLast(5)) }
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        removeAbandonedWrites(files)
+        let names = files.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".tmp-") }.map { String($0.dropLast(5)) }
         return records.withLock { table in
             for gone in Set(table.keys).subtracting(names) { table[gone] = nil }
             return names.compactMap { read($0, into: &table) }
+        }
+    }
+
+    /// Removes the temporary files of writes whose process died before its rename (a controller
+    /// killed mid-write): `.tmp-PID-NAME.json` of a PID that no longer exists.
+    private func removeAbandonedWrites(_ files: [String]) {
+        for file in files where file.hasPrefix(".tmp-") {
+            guard let pid = pid_t(file.dropFirst(5).prefix { $0 != "-" }), pid != getpid() else { continue }
+            if kill(pid, 0) == -1, errno == ESRCH { unlink(directory + "/" + file) }
         }
     }
 
