@@ -90,10 +90,10 @@ swift test --skip-build
 # RUNWAY_TASK_TOKEN, RUNWAY_JOB or the tests' RWTEST_SCOPE in its environment.
 left=""
 for proc in /proc/[0-9]*; do
-  environment=$(tr '\0' '\n' <"$proc/environ" 2>/dev/null) || continue
+  environment=$( { tr '\0' '\n' <"$proc/environ"; } 2>/dev/null) || continue
   if printf '%s\n' "$environment" | grep -qE '^(RUNWAY_TASK_TOKEN|RUNWAY_JOB|RWTEST_SCOPE)='; then
     pid=${proc#/proc/}
-    left="$left $pid:$(tr '\0' ' ' <"$proc/cmdline" 2>/dev/null | cut -c1-80)"
+    left="$left $pid:$( { tr '\0' ' ' <"$proc/cmdline"; } 2>/dev/null | cut -c1-80)"
     kill -KILL "$pid" 2>/dev/null || true
   fi
 done

@@ -20,16 +20,10 @@ public struct LeavesNoProcesses: TestTrait, SuiteTrait, TestScoping {
         guard testCase != nil else { return try await function() }  // the suite itself: its tests are checked one by one
         let scope = "rw\(UUID().uuidString.prefix(8).lowercased())"
         try await ProcessScope.$current.withValue(scope) { try await function() }
-        let entry = "\(ProcessScope.variable)=\(scope)"
-        if await RunningCommand.until(timeout: Self.grace, { processes(withEnvironment: entry).isEmpty }) { return }
-        let left = processes(withEnvironment: entry)
-        let described = left.map { pid in
-            let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?
-                .replacingOccurrences(of: "\0", with: " ") ?? "?"
-            return "\(pid): \(command.prefix(120))"
+        let left = await ProcessScope.reap(scope, grace: Self.grace)
+        if !left.isEmpty {
+            Issue.record("processes this test started are still running \(Self.grace) after it ended (killed now): \(left)")
         }
-        for pid in left { kill(pid, SIGKILL) }
-        Issue.record("processes this test started are still running \(Self.grace) after it ended (killed now): \(described)")
     }
 }
 
@@ -42,6 +36,21 @@ extension Trait where Self == LeavesNoProcesses {
 public enum ProcessScope {
     public static let variable = "RWTEST_SCOPE"
     @TaskLocal public static var current: String?
+
+    /// Waits up to `grace` for the processes of `scope` to exit; kills those left then and
+    /// returns them (pid and command line), so that nothing outlives its test.
+    public static func reap(_ scope: String, grace: Duration) async -> [String] {
+        let entry = "\(variable)=\(scope)"
+        if await RunningCommand.until(timeout: grace, { processes(withEnvironment: entry).isEmpty }) { return [] }
+        let left = processes(withEnvironment: entry)
+        let described = left.map { pid in
+            let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?
+                .replacingOccurrences(of: "\0", with: " ") ?? "?"
+            return "\(pid): \(command.prefix(120))"
+        }
+        for pid in left { kill(pid, SIGKILL) }
+        return described
+    }
 
     /// `environment` with the current test's scope added, if a test scope is active.
     public static func marking(_ environment: [String: String]) -> [String: String] {
