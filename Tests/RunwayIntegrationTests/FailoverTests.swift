@@ -98,7 +98,7 @@ struct FailoverTests {
         let runs = workspace.root + "/runs"
         try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
         let count = 200
-        var manifest = workspace.profile(maxConcurrent: 16, startTimeout: "15s")
+        var manifest = workspace.profile(maxConcurrent: 16, startTimeout: "60s")
         for index in 1...count {
             manifest += workspace.job(
                 "job-\(index)", "echo \"$RUNWAY_ATTEMPT\" >> \(runs)/job-\(index); echo begin \(index); sleep 1; echo end \(index)", retries: 2)

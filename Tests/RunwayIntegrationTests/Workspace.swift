@@ -23,7 +23,7 @@ final class Workspace: @unchecked Sendable {
 
     func remove(_ name: String) throws { try FileManager.default.removeItem(atPath: manifests + "/" + name) }
 
-    func profile(_ name: String = "local", isDefault: Bool = true, maxConcurrent: Int? = nil, startTimeout: String = "10s",
+    func profile(_ name: String = "local", isDefault: Bool = true, maxConcurrent: Int? = nil, startTimeout: String = "60s",
         config: String? = nil) -> String
     {
         var text = """
