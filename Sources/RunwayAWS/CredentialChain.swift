@@ -17,6 +17,8 @@ public final class AWSCredentialChain: Sendable {
         public var refreshMargin: Duration = .seconds(300)
         /// The region whose STS endpoint web identity uses (`AWS_REGION`…); default the global one.
         public var region: String?
+        /// Longest the container credentials endpoint may take to answer. Default 5 seconds.
+        public var containerEndpointTimeout: Duration = .seconds(5)
 
         public init() {}
     }
@@ -200,7 +202,7 @@ public final class AWSCredentialChain: Sendable {
         }
         let response: HTTPResponse
         do {
-            response = try await http.send(HTTPRequest(method: "GET", url: endpoint, headers: headers, timeout: .seconds(5)))
+            response = try await http.send(HTTPRequest(method: "GET", url: endpoint, headers: headers, timeout: configuration.containerEndpointTimeout))
         } catch {
             throw AWSCredentialError("the container credentials endpoint \(endpoint) did not answer: \(error)")
         }

@@ -100,7 +100,14 @@ import Testing
         }
         let tokenFile = try scratch.write("auth-token", "Bearer container-token\n")
         try await LoopbackServer.run(endpoint) { base in
-            let chain = chain(["AWS_CONTAINER_CREDENTIALS_FULL_URI": base + "/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile])
+            // The endpoint is this test process's own server: on a loaded machine it can take far
+            // longer than a real one's 5 s to get a thread.
+            var configuration = AWSCredentialChain.Configuration()
+            configuration.containerEndpointTimeout = .seconds(120)
+            let chain = AWSCredentialChain(
+                environment: ["HOME": scratch.path, "AWS_CONTAINER_CREDENTIALS_FULL_URI": base + "/creds",
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile],
+                configuration: configuration)
             let start = Date(timeIntervalSince1970: 1_893_456_000)  // 2030-01-01T00:00:00Z
             let first = try await chain.credentials(now: start)
             let cached = try await chain.credentials(now: start.addingTimeInterval(240))

@@ -11,16 +11,18 @@ import Testing
         let runs = workspace.root + "/runs"
         try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
         var manifest = workspace.profile()
+        // The jobs end when the test says so (after the kill), so the kill surely lands mid-run
+        // however slowly a loaded machine runs this test.
+        let go = workspace.root + "/go"
         for index in 1...4 {
-            // Long enough that the kill surely lands mid-run, even when a loaded machine delays
-            // this test's polling by seconds (it did in CI: the first controller had finished).
-            manifest += workspace.job("crash-\(index)", "echo run >> \(runs)/crash-\(index); sleep 10; echo done")
+            manifest += workspace.job("crash-\(index)", "echo run >> \(runs)/crash-\(index); while [ ! -e \(go) ]; do sleep 0.1; done; echo done")
         }
         manifest += workspace.job("later", "echo run >> \(runs)/later", profile: nil)
         try workspace.write("a.yaml", manifest)
         // A lease long enough to outlast a busy machine's delays between the kill and the
-        // second apply, so the second one surely finds it held.
-        let first = try workspace.startApply(extra: ["--lease-duration", "8s"])
+        // second apply, so the second one surely finds it held; a heartbeat timeout longer than
+        // the lease, so the runners' silence meanwhile does not count as lost.
+        let first = try workspace.startApply(extra: ["--lease-duration", "20s", "--heartbeat-timeout", "90s"])
         let port = try #require(await first.boundPort(), "\(first.stderr)")
         #expect(await RunningCommand.until {
             (1...4).allSatisfy { FileManager.default.fileExists(atPath: "\(runs)/crash-\($0)") }
@@ -33,8 +35,10 @@ import Testing
         // On the first one's port, which its runners still call: started again while that port
         // is briefly held by another socket.
         let (started, _) = try await RunningCommand.serving(port: port, directory: workspace.root) { port in
-            ["apply", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--lease-duration", "8s"]
+            ["apply", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
+             "--lease-duration", "20s", "--heartbeat-timeout", "90s"]
         }
+        #expect(FileManager.default.createFile(atPath: go, contents: nil))
         let second = await started.wait()
         #expect(second.status == 0, "\(second.stdout)\n\(second.stderr)")
         #expect(second.stderr.contains("waiting: another controller leads this state"))

@@ -166,8 +166,9 @@ import Testing
         #expect(try await store.acquireLease("controller", holder: "b", duration: .seconds(10), now: t0.addingTimeInterval(5)) == nil)
         let renewed = try #require(try await store.acquireLease("controller", holder: "a", duration: .seconds(10), now: t0.addingTimeInterval(5)))
         #expect(renewed.token == 1, "a renewal keeps the token")
-        // a's lease expires (a paused leader): b takes over with the next token.
-        let b = try #require(try await store.acquireLease("controller", holder: "b", duration: .seconds(10), now: t0.addingTimeInterval(16)))
+        // a's lease expires (a paused leader): b takes over with the next token, for long enough
+        // that b's own write below finds it current however slowly this test runs.
+        let b = try #require(try await store.acquireLease("controller", holder: "b", duration: .seconds(3600), now: t0.addingTimeInterval(16)))
         #expect(b.token == 2)
         #expect(try await store.lease("controller")?.holder == "b")
         // a wakes up and tries to start something with its old lease: refused, nothing written.
