@@ -10,6 +10,15 @@ protocol LauncherSettings: Sendable {
     init(_ node: ConfigNode, diagnostics: inout [Diagnostic])
 }
 
+/// The longest durations a launcher config may set: past these a value is a mistake, and some
+/// (a grace in nanoseconds, say) would not even fit the platform's field.
+enum LauncherLimits {
+    /// `grace`: a stop's wait between SIGTERM and SIGKILL.
+    static let grace: Duration = .seconds(3600)
+    /// How long a task may wait to be placed (`placementTimeout`, `unschedulableTimeout`).
+    static let placement: Duration = .seconds(86_400)
+}
+
 extension LauncherSettings {
     /// The settings of a task's profile; a problem `runway validate` would have named fails the
     /// start with the same words.

@@ -29,8 +29,8 @@ extension ConfigNode {
         return nil
     }
 
-    /// A positive duration like `90s`, `2m`, `1h30m`.
-    public func duration(_ field: String, diagnostics: inout [Diagnostic]) -> Duration? {
+    /// A positive duration like `90s`, `2m`, `1h30m`, and at most `maximum` when one is given.
+    public func duration(_ field: String, atMost maximum: Duration? = nil, diagnostics: inout [Diagnostic]) -> Duration? {
         guard let text = string(field, diagnostics: &diagnostics) else { return nil }
         if text.hasPrefix("-") {
             diagnostics.append(.error("bad-duration", "'\(field)' must not be negative, found '\(text)'", at: location))
@@ -40,6 +40,11 @@ extension ConfigNode {
             let duration = try Duration.parseManifest(text)
             guard duration > .zero else {
                 diagnostics.append(.error("bad-duration", "'\(field)' must be greater than zero", at: location))
+                return nil
+            }
+            if let maximum, duration > maximum {
+                diagnostics.append(
+                    .error("bad-duration", "'\(field)' must be at most \(maximum.manifestDescription), found '\(text)'", at: location))
                 return nil
             }
             return duration

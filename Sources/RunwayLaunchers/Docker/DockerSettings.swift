@@ -69,7 +69,7 @@ struct DockerSettings: LauncherSettings, Hashable {
         if let node = reader.value("registryAuth") {
             registryAuth = node.secretReference("spec.config.registryAuth", name: "registryAuth", diagnostics: &diagnostics)
         }
-        if let node = reader.value("grace"), let grace = node.duration("spec.config.grace", diagnostics: &diagnostics) {
+        if let node = reader.value("grace"), let grace = node.duration("spec.config.grace", atMost: LauncherLimits.grace, diagnostics: &diagnostics) {
             self.grace = grace
         }
         reader.reportUnknownKeys(diagnostics: &diagnostics)

@@ -99,10 +99,12 @@ struct KubernetesSettings: LauncherSettings, Hashable {
                 ttlSecondsAfterFinished = value
             }
         }
-        if let node = reader.value("unschedulableTimeout"), let value = node.duration("spec.config.unschedulableTimeout", diagnostics: &diagnostics) {
+        if let node = reader.value("unschedulableTimeout"),
+            let value = node.duration("spec.config.unschedulableTimeout", atMost: LauncherLimits.placement, diagnostics: &diagnostics)
+        {
             unschedulableTimeout = value
         }
-        if let node = reader.value("grace"), let value = node.duration("spec.config.grace", diagnostics: &diagnostics) { grace = value }
+        if let node = reader.value("grace"), let value = node.duration("spec.config.grace", atMost: LauncherLimits.grace, diagnostics: &diagnostics) { grace = value }
         reader.reportUnknownKeys(diagnostics: &diagnostics)
     }
 

@@ -92,7 +92,7 @@ struct Settings {
 
     init(_ node: ConfigNode, diagnostics: inout [Diagnostic]) {
         guard var reader = MappingReader(node, context: "spec.config", diagnostics: &diagnostics) else { return }
-        if let value = reader.value("grace"), let grace = value.duration("spec.config.grace", diagnostics: &diagnostics) {
+        if let value = reader.value("grace"), let grace = value.duration("spec.config.grace", atMost: LauncherLimits.grace, diagnostics: &diagnostics) {
             self.grace = grace
         }
         if let value = reader.value("command"), let command = value.stringList("spec.config.command", diagnostics: &diagnostics) {

@@ -130,8 +130,10 @@ struct NomadSettings: LauncherSettings, Hashable {
                 diagnostics.append(.error("bad-value", "'spec.config.priority' must be between 1 and 100, found \(value)", at: node.location))
             }
         }
-        if let node = reader.value("grace"), let value = node.duration("spec.config.grace", diagnostics: &diagnostics) { grace = value }
-        if let node = reader.value("placementTimeout"), let value = node.duration("spec.config.placementTimeout", diagnostics: &diagnostics) {
+        if let node = reader.value("grace"), let value = node.duration("spec.config.grace", atMost: LauncherLimits.grace, diagnostics: &diagnostics) { grace = value }
+        if let node = reader.value("placementTimeout"),
+            let value = node.duration("spec.config.placementTimeout", atMost: LauncherLimits.placement, diagnostics: &diagnostics)
+        {
             placementTimeout = value
         }
         reader.reportUnknownKeys(diagnostics: &diagnostics)
