@@ -104,8 +104,9 @@ final class LocalTaskTable: Sendable {
             let deadline = ContinuousClock.now + record.grace
             while isAlive(record) && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         }
-        // Whatever is left of the group (the runner, or a job it started) is killed.
-        if isAlive(record) || kill(-record.pid, 0) == 0 {
+        // Whatever is left of the group (the runner, or a job it started) is killed, if the
+        // group is still this task's.
+        if isAlive(record) || (groupIsOurs(record) && kill(-record.pid, 0) == 0) {
             kill(-record.pid, SIGKILL)
             let deadline = ContinuousClock.now + .seconds(5)
             while isAlive(record) && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
@@ -116,6 +117,15 @@ final class LocalTaskTable: Sendable {
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
             try? FileManager.default.removeItem(atPath: directory + "/" + record.name + ".out")
         }
+    }
+
+    /// Whether process group `record.pid` can only be this task's. The kernel never hands out a
+    /// pid while a process group still has it as its id, so a group of that id is ours, unless
+    /// the pid now belongs to another process (one with another start time): our group ended,
+    /// the pid was reused, and the group of that id, if any, is someone else's.
+    func groupIsOurs(_ record: LocalTaskRecord) -> Bool {
+        guard let stat = ProcessStat(pid: record.pid) else { return true }
+        return record.startTicks == 0 || stat.startTicks == record.startTicks
     }
 
     /// Alive and still ours: the pid exists, is not a zombie, and started when ours did.

@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+@testable import RunwayLaunchers
+
+/// A local stop signals only what is still its task's: after the task's pid was reused by
+/// another process that leads a group of its own, the stop leaves that group alone.
+@Suite struct LocalTaskTableTests {
+    /// `sleep 60` leading a process group of its own (pgid = its pid), as a process that reused
+    /// a task's pid could: Foundation's `Process` starts each child in a new group.
+    static func groupLeader() throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        process.arguments = ["60"]
+        try process.run()
+        let stat = try String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)
+        let pgid = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")[2]
+        #expect(pgid == "\(process.processIdentifier)", "the premise: it leads its own group")
+        return process
+    }
+
+    static func record(of process: Process, sameStart: Bool) throws -> LocalTaskRecord {
+        let stat = try #require(ProcessStat(pid: process.processIdentifier))
+        return LocalTaskRecord(
+            name: "runway-reused-00112233-1", pid: process.processIdentifier, startTicks: stat.startTicks + (sameStart ? 0 : 1),
+            labels: [:], startedAt: Date(), graceMilliseconds: 200)
+    }
+
+    @Test func aReusedPidsGroupIsNotSignalled() async throws {
+        let scratch = FileManager.default.temporaryDirectory.path + "/runway-table-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let table = LocalTaskTable(directory: scratch)
+        let stranger = try Self.groupLeader()
+        defer {
+            stranger.terminate()
+            stranger.waitUntilExit()
+        }
+        // Our task's record names the stranger's pid, but another start time: the pid was reused.
+        let reused = try Self.record(of: stranger, sameStart: false)
+        #expect(!table.groupIsOurs(reused))
+        try await table.stop(reused)
+        #expect(stranger.isRunning, "a process that merely reused the pid keeps running")
+
+        // The same process recorded with its own start time is ours, and the stop ends it.
+        let own = try Self.record(of: stranger, sameStart: true)
+        #expect(table.groupIsOurs(own))
+        try await table.stop(own)
+        stranger.waitUntilExit()
+        #expect(stranger.terminationReason == .uncaughtSignal)
+    }
+}
