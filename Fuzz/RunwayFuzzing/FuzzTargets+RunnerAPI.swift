@@ -32,7 +32,6 @@ extension FuzzTargets {
         let status = Mutex<Int>(0)
         let done = DispatchSemaphore(value: 0)
         Task {
-            status.withLock { $0 = 0 }
             let answer = await world.respond(to: request)
             status.withLock { $0 = answer }
             done.signal()
@@ -90,6 +89,8 @@ final class RunnerAPIWorld: Sendable {
     let holding = HoldingSet()
     let responder: RouterResponder<BasicRequestContext>
     let channel = EmbeddedChannel()
+    /// Says nothing: millions of requests are not worth a line each.
+    let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
     let attempt: AttemptRecord
     let record: JobRecord
     let claimed: ClaimedJob
@@ -103,7 +104,6 @@ final class RunnerAPIWorld: Sendable {
         let logs = LogFiles(directory: directory + "/logs")
         var configuration = RunnerService.Configuration()
         configuration.maxLogChunkBytes = 4096
-        let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
         let service = RunnerService(configuration: configuration, store: store, holding: holding, logs: logs, logger: logger, onChange: {})
         responder = RunnerAPI(
             service: service, store: store, logs: logs, readiness: { (true, "ready") }, readToken: FuzzTargets.readToken
@@ -135,7 +135,7 @@ final class RunnerAPIWorld: Sendable {
         } catch {
             fatalError("the fuzz store cannot be reset: \(error)")
         }
-        let context = BasicRequestContext(source: .init(channel: channel, logger: Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }))
+        let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
         do {
             let response = try await responder.respond(to: request, context: context)
             return response.status.code
