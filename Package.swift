@@ -189,7 +189,7 @@ let package = Package(
             name: "RunwayIntegrationTests",
             dependencies: [
                 "runway", "RunwayTestSupport", "RunwayModel", "RunwayStore", "RunwayServer", "RunwayHTTP",
-                "RunwayLaunchers", "RunwayManifests", "RunwayFuzzing", .product(name: "Hummingbird", package: "hummingbird"),
+                "RunwayLaunchers", "RunwayManifests", "RunwayRunner", "RunwayFuzzing", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

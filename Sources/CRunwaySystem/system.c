@@ -9,3 +9,9 @@ int runway_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, cons
 int runway_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int lowest) {
     return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
 }
+
+#include <sys/prctl.h>
+
+int runway_become_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}

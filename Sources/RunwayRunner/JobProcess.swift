@@ -4,10 +4,16 @@ import RunwayProcess
 import Synchronization
 
 /// The job's command as a child of the runner: stdout and stderr through pipes, read by two
-/// threads into an ``OutputQueue``; its exit status from a waiting thread.
+/// threads into an ``OutputQueue``; its exit status from the runner's reaper.
+///
+/// The job ends when its command's main process ends: ``settle(drain:grace:)`` then waits a
+/// bounded time for the output pipes to close and stops every descendant still running (a
+/// server started in the background, a daemon that called `setsid`), so neither an open pipe
+/// nor a leftover process can hold the job.
 struct JobProcess: Sendable {
     let pid: Int32
     let output: OutputQueue
+    private let reaper: Reaper
 
     static func start(command: [String], environment: [String: String], workingDirectory: String?) throws -> JobProcess {
         guard !command.isEmpty else { throw RunnerError.spawn("empty command") }
@@ -38,14 +44,79 @@ struct JobProcess: Sendable {
         for (fd, stream) in [(out[0], LogChunk.Stream.stdout), (err[0], .stderr)] {
             Thread { output.drain(fd: fd, stream: stream) }.start()
         }
-        return JobProcess(pid: pid, output: output)
+        return JobProcess(pid: pid, output: output, reaper: Reaper(main: pid))
     }
 
-    /// Waits (on a thread of its own, not the cooperative pool) for the command to end.
+    /// Waits for the command's main process to end.
     func waitForExit() async -> ProcessExit {
-        let pid = self.pid
-        return await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: ProcessSpawner.wait(pid) ?? .exited(-1)) }.start()
+        await reaper.mainExit()
+    }
+
+    /// After the main process ended: waits up to `drain` for the output pipes to close, then sends
+    /// SIGTERM to every descendant still running, SIGKILL to those left after `grace`, and ends
+    /// the output (a pipe held open by a process outside the runner's tree cannot hold the job).
+    func settle(drain: Duration, grace: Duration) async {
+        let clock = ContinuousClock()
+        await output.waitForEnd(until: clock.now + drain)
+        let runner = getpid()
+        if ProcessTree.signalDescendants(of: runner, SIGTERM) > 0 {
+            let killAt = clock.now + grace
+            while clock.now < killAt && !ProcessTree.descendants(of: runner).isEmpty {
+                try? await Task.sleep(for: .milliseconds(25))
+            }
+            // A process forking while it is being killed can leave a new child: sweep until none.
+            for _ in 0..<40 where ProcessTree.signalDescendants(of: runner, SIGKILL) > 0 {
+                try? await Task.sleep(for: .milliseconds(25))
+            }
+        }
+        await output.waitForEnd(until: clock.now + .milliseconds(500))
+        output.end()
+    }
+}
+
+/// Reaps every child of the runner on a thread of its own: the command's main process (whose
+/// status it keeps) and, since the runner is a child subreaper, every orphan re-parented to it,
+/// so no zombie is left behind even when the runner is a container's PID 1.
+private final class Reaper: Sendable {
+    private struct State {
+        var exit: ProcessExit?
+        var waiters: [CheckedContinuation<ProcessExit, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    init(main: pid_t) {
+        Thread { [self] in
+            var status: Int32 = 0
+            while true {
+                let pid = waitpid(-1, &status, 0)
+                if pid < 0 {
+                    if errno == EINTR { continue }
+                    break  // ECHILD: no child left, and none can appear without a child.
+                }
+                if pid == main { resolve(ProcessExit(waitStatus: status)) }
+            }
+            resolve(.exited(-1))  // Only if the main process was never seen: the runner lost it.
+        }.start()
+    }
+
+    private func resolve(_ exit: ProcessExit) {
+        let waiters = state.withLock { state -> [CheckedContinuation<ProcessExit, Never>] in
+            guard state.exit == nil else { return [] }
+            state.exit = exit
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume(returning: exit) }
+    }
+
+    func mainExit() async -> ProcessExit {
+        await withCheckedContinuation { continuation in
+            let exit = state.withLock { state -> ProcessExit? in
+                if state.exit == nil { state.waiters.append(continuation) }
+                return state.exit
+            }
+            if let exit { continuation.resume(returning: exit) }
         }
     }
 }
@@ -56,6 +127,8 @@ final class OutputQueue: Sendable {
     private struct State {
         var pieces: [(LogChunk.Stream, [UInt8])] = []
         var open: Int
+        /// Set by ``end()``: what readers still find is dropped.
+        var ended = false
         var waiter: CheckedContinuation<Void, Never>?
     }
 
@@ -74,6 +147,7 @@ final class OutputQueue: Sendable {
             if count <= 0 { break }
             let bytes = Array(buffer[0..<count])
             let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard !state.ended else { return nil }
                 state.pieces.append((stream, bytes))
                 defer { state.waiter = nil }
                 return state.waiter
@@ -82,11 +156,30 @@ final class OutputQueue: Sendable {
         }
         close(fd)
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.open -= 1
+            state.open = max(state.open - 1, 0)
             defer { state.waiter = nil }
             return state.waiter
         }
         waiter?.resume()
+    }
+
+    /// Ends the output now, whatever readers are still open: the shipper sends what is queued
+    /// and finishes.
+    func end() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.ended = true
+            state.open = 0
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Waits until every stream reached its end, or until `deadline`.
+    func waitForEnd(until deadline: ContinuousClock.Instant) async {
+        while state.withLock({ $0.open > 0 }) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Everything queued, waiting for some if there is none; nil once every stream has ended.

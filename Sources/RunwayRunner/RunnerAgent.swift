@@ -88,6 +88,9 @@ public struct RunnerAgent: Sendable {
     }
 
     private func execute(_ job: ClaimedJob) async -> CompletionReport {
+        // Orphans of the job (daemons, `setsid` children) come back to the runner, to be found
+        // and stopped when the job ends, and reaped.
+        ProcessTree.becomeChildSubreaper()
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RUNWAY_") }
         environment.merge(job.environment) { $1 }
         environment[TaskEnvironment.job] = job.job
@@ -100,7 +103,7 @@ public struct RunnerAgent: Sendable {
         }
         let shipper = LogShipper(client: client, attemptID: job.attemptID, maxChunk: job.maxLogChunkBytes, logger: logger)
         let interval = Duration.milliseconds(job.heartbeatIntervalMilliseconds)
-        let terminated = SignalForwarder(to: process.pid)
+        let terminated = SignalForwarder()
         let status: ProcessExit = await withTaskGroup(of: ProcessExit?.self) { group in
             group.addTask { await shipper.ship(process.output) ; return nil }
             group.addTask {
@@ -113,7 +116,13 @@ public struct RunnerAgent: Sendable {
                 }
                 return nil
             }
-            group.addTask { await process.waitForExit() }
+            group.addTask {
+                let exit = await process.waitForExit()
+                // A stopped job's processes have had their SIGTERM already: end them quickly.
+                let stopped = terminated.fired
+                await process.settle(drain: stopped ? .milliseconds(500) : Self.outputDrain, grace: stopped ? .seconds(1) : Self.killGrace)
+                return exit
+            }
             var exit: ProcessExit?
             var finished = 0
             for await result in group {
@@ -136,6 +145,11 @@ public struct RunnerAgent: Sendable {
     }
 
     static let stoppedReason = CompletionReport.stoppedReason
+    /// How long the output pipes may stay open after the command's main process ended (a
+    /// background child still writing) before the job's leftover processes are stopped.
+    public static let outputDrain = Duration.seconds(2)
+    /// How long leftover processes get between SIGTERM and SIGKILL once the job ended.
+    public static let killGrace = Duration.seconds(5)
 
     private func deliver(_ report: CompletionReport, for job: ClaimedJob, attempts: Int) async {
         var delay = 0.25

@@ -1,5 +1,6 @@
 import Foundation
 import RunwayModel
+import RunwayRunner
 import RunwayTestSupport
 import Testing
 
@@ -22,9 +23,9 @@ struct DockerTests {
 
         func profile(
             _ name: String = "docker", image: String = TestDocker.image, maxConcurrent: Int? = nil, memory: String? = nil,
-            isDefault: Bool = true
+            isDefault: Bool = true, useInit: Bool = false
         ) -> String {
-            var config = "{network: host, pull: never, grace: 2s"
+            var config = "{network: host, pull: never, grace: 2s, init: \(useInit)"
             if let memory { config += ", resources: {memory: \(memory)}" }
             config += "}"
             return """
@@ -63,6 +64,25 @@ struct DockerTests {
         #expect(records["slow"]?.state == .failed && records["slow"]?.lastReason?.contains("timed-out") == true)
         let logs = try RunwayExecutable.run(["logs", "ok", "--state-dir", workspace.state])
         #expect(logs.stdout == "ok from a container\n")
+        #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")
+    }
+
+    /// A background child, or one that called setsid, neither holds the job past the output drain
+    /// nor keeps its container running, with the runner as PID 1 or under the engine's init.
+    @Test(arguments: [false, true]) func backgroundChildrenDoNotHoldAContainersJob(useInit: Bool) async throws {
+        let setup = try Setup()
+        let workspace = setup.workspace
+        try workspace.write("all.yaml", setup.profile(useInit: useInit)
+            + workspace.job("bg", "sleep 300 & setsid sleep 300 & head -c 40 /proc/1/cmdline | tr '\\\\0' ' '; echo", timeout: "60s"))
+        let result = try await setup.apply()
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let attempt = try #require(try await workspace.attempts("bg").first)
+        let ran = try #require(attempt.completedAt).timeIntervalSince(try #require(attempt.startedAt))
+        let drain = Double(RunnerAgent.outputDrain.components.seconds)
+        #expect(ran < drain + 1, "ran \(ran) s, drain \(drain) s")
+        // PID 1 is the engine's init when the profile asks for it, else the runner itself.
+        let logs = try RunwayExecutable.run(["logs", "bg", "--state-dir", workspace.state])
+        #expect(logs.stdout.hasPrefix(useInit ? "/sbin/docker-init" : "/usr/local/bin/runway"), "\(logs.stdout)")
         #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")
     }
 

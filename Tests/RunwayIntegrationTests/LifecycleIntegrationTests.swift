@@ -1,5 +1,6 @@
 import Foundation
 import RunwayModel
+import RunwayRunner
 import RunwayTestSupport
 import Testing
 
@@ -23,15 +24,36 @@ import Testing
         #expect(logs.stdout == "try 2\n")
     }
 
-    @Test func timeoutStopsTheJobAndItsChildren() async throws {
+    /// A stop's SIGTERM reaches every process of the job, also one that left its process group.
+    @Test(arguments: ["sleep 60 & wait", "setsid sleep 60 & wait"])
+    func timeoutStopsTheJobAndItsChildren(script: String) async throws {
         let workspace = try Workspace()
-        try workspace.write("a.yaml", workspace.profile() + workspace.job("slow", "sleep 60 & wait", timeout: "1s"))
+        try workspace.write("a.yaml", workspace.profile() + workspace.job("slow", script, timeout: "1s"))
         let result = try await workspace.apply()
         #expect(result.status == 1)
         let record = try #require(try await workspace.records()["slow"])
         #expect(record.lastReason == "attempt 1: timed-out (ran longer than its 1s timeout)")
         #expect(workspace.liveJobProcesses.isEmpty, "the job's own child was stopped too")
         #expect(workspace.leftoverTasks.isEmpty)
+    }
+
+    /// The job ends when its command ends: a child left running in the background (holding the
+    /// output pipe open) or one that left the session with `setsid` is stopped after the drain,
+    /// and the job succeeds without waiting for either.
+    @Test(arguments: ["sleep 300 & echo hi", "setsid sleep 300 & echo hi", "setsid sh -c 'sleep 300 & exit' >/dev/null 2>&1; echo hi"])
+    func backgroundChildrenNeitherHoldTheJobNorOutliveIt(script: String) async throws {
+        let workspace = try Workspace()
+        try workspace.write("a.yaml", workspace.profile() + workspace.job("bg", script, timeout: "60s"))
+        let result = try await workspace.apply()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try await workspace.records()["bg"]?.state == .succeeded)
+        let attempt = try #require(try await workspace.attempts("bg").first)
+        let ran = try #require(attempt.completedAt).timeIntervalSince(try #require(attempt.startedAt))
+        let drain = Double(RunnerAgent.outputDrain.components.seconds)
+        #expect(ran < drain + 1, "ran \(ran) s, drain \(drain) s")
+        let logs = try RunwayExecutable.run(["logs", "bg", "--state-dir", workspace.state])
+        #expect(logs.stdout == "hi\n")
+        #expect(workspace.liveJobProcesses.isEmpty, "no sleep is left running")
     }
 
     @Test func runnerThatNeverConnectsFailsAtStartTimeout() async throws {

@@ -25,7 +25,9 @@ import Testing
             user: "1000:1000"
             registryAuth: {fromEnv: REGISTRY_AUTH}
             grace: 30s
+            init: true
             """)
+        #expect(settings.useInit)
         #expect(problems.isEmpty, "\(problems)")
         #expect(settings.host == "tcp://10.0.0.5:2376" && settings.network == "host" && settings.binds == ["/cache:/cache:ro"])
         #expect(settings.memoryBytes == 512 << 20 && settings.nanoCPUs == 500_000_000)
@@ -43,6 +45,7 @@ import Testing
             labels: {runway.io/job: mine}
             registryAuth: plain-text-password
             grace: soon
+            init: sometimes
             netwrok: host
             """)
         let expected = [
@@ -54,6 +57,7 @@ import Testing
             "label 'runway.io/job' in 'spec.config.labels' is reserved",
             "secret 'registryAuth' has an inline value; secrets must be references",
             "'spec.config.grace'",
+            "'spec.config.init'",
             "unknown key 'netwrok' in 'spec.config'",
         ]
         for text in expected {

@@ -10,4 +10,9 @@ int runway_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, cons
    up in the child, so a task never inherits the controller's sockets or files. */
 int runway_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int lowest);
 
+/* prctl(PR_SET_CHILD_SUBREAPER, 1): orphans among this process's descendants (a daemon that
+   forked twice, a child that called setsid) are re-parented to it instead of to init, so it can
+   find, stop and reap every one of them. prctl is variadic, which Swift cannot call. */
+int runway_become_child_subreaper(void);
+
 #endif

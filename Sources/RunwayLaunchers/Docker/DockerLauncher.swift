@@ -139,7 +139,8 @@ public final class DockerLauncher: TaskLauncher {
             Labels: settings.labels.merging(task.labels) { $1 }, User: settings.user,
             HostConfig: .init(
                 NetworkMode: settings.network, Binds: settings.binds.isEmpty ? nil : settings.binds, Memory: settings.memoryBytes,
-                NanoCpus: settings.nanoCPUs, ExtraHosts: settings.extraHosts.isEmpty ? nil : settings.extraHosts))
+                NanoCpus: settings.nanoCPUs, ExtraHosts: settings.extraHosts.isEmpty ? nil : settings.extraHosts,
+                Init: settings.useInit ? true : nil))
         let response = try await engine.send("POST", "/containers/create", query: [("name", task.name)], json: body)
         switch response.status {
         case 201:

@@ -15,6 +15,7 @@ struct ContainerCreate: Encodable {
         var Memory: Int64?
         var NanoCpus: Int64?
         var ExtraHosts: [String]?
+        var Init: Bool?
     }
 
     var Image: String

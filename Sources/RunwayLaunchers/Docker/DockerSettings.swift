@@ -22,6 +22,9 @@ struct DockerSettings: LauncherSettings, Hashable {
     var extraHosts: [String] = []
     var labels: [String: String] = [:]
     var user: String?
+    /// Run the engine's own init (`docker run --init`) as the container's PID 1, with the runner
+    /// under it. Default false: the runner does an init's duties itself (reaps, forwards SIGTERM).
+    var useInit = false
     var registryAuth: SecretReference?
     /// How long a stop waits for the runner after SIGTERM before the engine kills it. Default 10s.
     var grace: Duration = .seconds(10)
@@ -66,6 +69,9 @@ struct DockerSettings: LauncherSettings, Hashable {
         extraHosts = list("extraHosts")
         labels = reader.value("labels")?.extraLabels("spec.config.labels", diagnostics: &diagnostics) ?? [:]
         user = string("user")
+        if let node = reader.value("init"), let useInit = node.bool("spec.config.init", diagnostics: &diagnostics) {
+            self.useInit = useInit
+        }
         if let node = reader.value("registryAuth") {
             registryAuth = node.secretReference("spec.config.registryAuth", name: "registryAuth", diagnostics: &diagnostics)
         }
