@@ -52,9 +52,10 @@ done
 export RUNWAY_TEST_MOTO_URL="http://127.0.0.1:$moto_port"
 
 # The Kubernetes tests' API server (Tests/Servers/kube_apiserver.py): TLS on a free loopback
-# port; its node "has" two images: the runner (this build's `runway runner`) and a shell.
+# port; its node "has" three images: the runner (this build's `runway runner`), a shell, and one
+# whose container sleeps and never connects.
 mkdir -p "$kube"
-printf '{"runway-runner:dev": {"entrypoint": ["%s/.build/debug/runway"], "cmd": ["runner"]}, "busybox:1.36": {"entrypoint": ["/bin/sh"]}}\n' "$PWD" >"$kube/images.json"
+printf '{"runway-runner:dev": {"entrypoint": ["%s/.build/debug/runway"], "cmd": ["runner"]}, "busybox:1.36": {"entrypoint": ["/bin/sh"]}, "silent:1": {"entrypoint": ["/bin/sh", "-c", "exec sleep 120"]}}\n' "$PWD" >"$kube/images.json"
 python3 Tests/Servers/kube_apiserver.py --state "$kube" --images "$kube/images.json" >"$kube.log" 2>&1 &
 kube_pid=$!
 for _ in $(seq 1 100); do [ -f "$kube/url" ] && break; sleep 0.2; done

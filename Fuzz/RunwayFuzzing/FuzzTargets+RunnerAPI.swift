@@ -131,7 +131,7 @@ final class RunnerAPIWorld: Sendable {
     func respond(to request: Request) async -> Int {
         do {
             try await store.apply(StoreChange(records: [record, runningRecord], attempts: [attempt, running]))
-            await holding.hold(claimed, tokenHash: attempt.tokenHash)
+            holding.hold(claimed)
         } catch {
             fatalError("the fuzz store cannot be reset: \(error)")
         }

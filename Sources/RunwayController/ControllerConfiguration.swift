@@ -37,6 +37,9 @@ public struct ControllerConfiguration: Sendable {
 
 /// Where the controller puts a job for its runner to claim (the runner API's holding set).
 public protocol JobHolding: Sendable {
-    func hold(_ job: ClaimedJob, tokenHash: String) async
-    func release(attempts: Set<String>) async
+    /// Holds `job` for its attempt's runner until ``release(attempts:)``.
+    func hold(_ job: ClaimedJob)
+    func release(attempts: Set<String>)
+    /// Holds exactly `jobs`, dropping every other.
+    func holdOnly(_ jobs: [ClaimedJob])
 }

@@ -104,7 +104,7 @@ extension Reconciler {
         }
         if let attemptID {
             try await updateAttempt(attemptID) { $0.stopRequestedAt = $0.stopRequestedAt ?? requestedAt }
-            await holding.release(attempts: [attemptID])
+            holding.release(attempts: [attemptID])
         }
         guard let launcher = launchers[stop.task.plugin] else {
             throw LauncherError(.unavailable, plugin: stop.task.plugin, task: stop.task.name, "no launcher for this plugin")
@@ -112,6 +112,7 @@ extension Reconciler {
         try await measured(stop.task.plugin, "stop") {
             try await launcher.stopTask(handle)
         }
+        recentStarts.forget(stop.task.name)
         if stop.reason == .orphaned { metrics.orphanStopped() }
         let now = Date()
         if let attemptID, let owner {
@@ -131,19 +132,30 @@ extension Reconciler {
         let now = Date()
         let token = TaskToken.generate()
         let name = start.owner.taskName()
-        let attempt = AttemptRecord(
+        var attempt = AttemptRecord(
             job: job.name, generation: job.generation, number: start.attempt, profile: profile.name, plugin: profile.plugin,
             retries: job.spec.retries, taskName: name, tokenHash: TaskToken.hash(token), requestedAt: now)
+        // A resume (the attempt is held, its task missing from the listing) gives the task it
+        // starts a new token, and keeps the first one valid: if the first task does exist (the
+        // platform adopts it by name, or a listing missed it), its runner still claims the job.
+        // Either way the attempt is claimed once.
+        var aliases: [String: String] = [:]
+        if start.reason == .resume, let previous = try await store.attempt(id: attempt.id), previous.isOpen {
+            attempt.requestedAt = previous.requestedAt
+            aliases[previous.tokenHash] = attempt.id
+        }
         let held = Lifecycle.held(record ?? Lifecycle.queued(job, now: now), attempt: start.attempt, now: now)
-        let recorded = try await write(held.key, ifStill: record) { _ in
-            StoreChange(records: [held], attempts: [attempt], events: [
+        let recorded = try await write(held.key, ifStill: record) { [attempt, aliases] _ in
+            var change = StoreChange(records: [held], attempts: [attempt], events: [
                 JobEvent(held, attempt: start.attempt, at: now, kind: "held",
                     message: "attempt \(start.attempt) held for its runner (\(start.reason.detail))"),
                 JobEvent(held, attempt: start.attempt, at: now, kind: "start-requested", message: "starting \(name) on \(profile.plugin)"),
             ])
+            change.tokenAliases = aliases
+            return change
         }
         guard recorded else { return }  // the record moved on since this pass read it: the next pass decides
-        await holding.hold(payload(for: job, attempt: attempt), tokenHash: attempt.tokenHash)
+        holding.hold(payload(for: job, attempt: start.attempt))
         do {
             guard let launcher = launchers[profile.plugin] else {
                 throw LauncherError(.unavailable, plugin: profile.plugin, task: name, "no launcher for this plugin")
@@ -151,6 +163,9 @@ extension Reconciler {
             let spec = try taskSpec(name: name, owner: start.owner, attempt: attempt, token: token, profile: profile, timeout: job.spec.timeout)
             let handle = try await measured(profile.plugin, "start") { try await launcher.startTask(spec) }
             let startedAt = Date()
+            recentStarts.started(
+                ObservedTask(id: handle.id, name: name, plugin: profile.plugin, labels: spec.labels, state: .pending, startedAt: startedAt),
+                until: startedAt + profile.startTimeout.timeInterval + 5)
             let event = JobEvent(held, attempt: start.attempt, at: startedAt, kind: "task-started", message: "task \(name) started (\(handle.id))")
             try await updateAttempt(attempt.id, events: [event]) { started in
                 started.taskID = handle.id
@@ -159,7 +174,7 @@ extension Reconciler {
             }
         } catch {
             // The task never reached the platform: the attempt fails now, with the cause.
-            await holding.release(attempts: [attempt.id])
+            holding.release(attempts: [attempt.id])
             let failedAt = Date()
             let settled = Lifecycle.failed(
                 held, retries: job.spec.retries, reason: "start failed: \(error)", now: failedAt, backoff: configuration.backoff,

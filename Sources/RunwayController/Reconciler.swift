@@ -21,6 +21,8 @@ public struct Reconciler: Sendable {
     let metrics: RunwayMetrics
     /// The last wait reason written per job, so an unchanged one is not written every pass.
     let waits = WaitMemory()
+    /// Tasks started and not yet seen in a listing, which stand in for them meanwhile.
+    let recentStarts = RecentStarts()
     /// The lease a pass acts under (set for the pass when there is a lease): every write of the
     /// pass is fenced by it, so a controller that lost the lease mid-pass (paused, cut off)
     /// writes nothing and starts nothing.
@@ -121,7 +123,7 @@ public struct Reconciler: Sendable {
             profiles: everything.profiles, jobs: everything.jobs.filter { !blind.contains($0.value.profile) })
         if !blind.isEmpty { records = records.filter { !blind.contains($0.profile) } }
         records = try await settle(desired: desired, observed: observed, records: records, now: now)
-        try await rehold(desired: desired, records: records)
+        rehold(desired: everything, records: records)
         let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout)
         var plan = planner.plan(desired: desired, observed: observed, records: records, now: now)
         if !allowStarts { plan = Plan(actions: plan.actions.filter { if case .start = $0 { false } else { true } }) }
@@ -142,9 +144,10 @@ public struct Reconciler: Sendable {
         var unlisted = Set<String>()
         for plugin in launchers.plugins {
             do {
-                tasks += try await measured(plugin, "list") {
+                let listed = try await measured(plugin, "list") {
                     try await launchers.launchers[plugin]!.listTasks(managedBy: configuration.controllerID)
                 }
+                tasks += recentStarts.complete(listed, plugin: plugin, now: Date())
             } catch where isolating {
                 unlisted.insert(plugin)
                 metrics.reconcileFailed()
@@ -193,7 +196,7 @@ public struct Reconciler: Sendable {
                 ended.insert(AttemptRecord.id(job: previous.job, generation: previous.generation, number: previous.attempt))
             }
         }
-        await holding.release(attempts: ended)
+        holding.release(attempts: ended)
         return try await store.jobRecords()
     }
 
@@ -225,16 +228,17 @@ public struct Reconciler: Sendable {
         }
     }
 
-    /// After a controller restart the holding set is empty: put back the job of every attempt
-    /// that still waits for its runner (keyed by the stored token hash, so its token still works).
-    private func rehold(desired: DesiredState, records: [JobRecord]) async throws {
-        for record in records where record.state == .held {
-            guard let job = desired.jobs[record.job], job.generation == record.generation,
-                let attempt = try await store.attempt(id: AttemptRecord.id(job: record.job, generation: record.generation, number: record.attempt)),
-                attempt.isOpen
-            else { continue }
-            await holding.hold(payload(for: job, attempt: attempt), tokenHash: attempt.tokenHash)
-        }
+    /// After a controller restart or a failover the holding set is empty: put back the job of
+    /// every attempt that waits for its runner or runs (a runner whose claim answer died with the
+    /// last leader claims again here), and drop those of attempts that ended. Built from the
+    /// manifests, so no store read.
+    private func rehold(desired: DesiredState, records: [JobRecord]) {
+        holding.holdOnly(records.compactMap { record in
+            guard record.state == .held || record.state == .running, let job = desired.jobs[record.job],
+                job.generation == record.generation
+            else { return nil }
+            return payload(for: job, attempt: record.attempt)
+        })
     }
 
     /// Writes a `waiting` event when a job's reason to wait changes (for `runway explain`).
@@ -261,9 +265,10 @@ public struct Reconciler: Sendable {
         }
     }
 
-    func payload(for job: Job, attempt: AttemptRecord) -> ClaimedJob {
+    func payload(for job: Job, attempt: Int) -> ClaimedJob {
         ClaimedJob(
-            attemptID: attempt.id, job: job.name, generation: job.generation.digest, attempt: attempt.number,
+            attemptID: AttemptRecord.id(job: job.name, generation: job.generation, number: attempt), job: job.name,
+            generation: job.generation.digest, attempt: attempt,
             command: job.spec.command, workingDirectory: job.spec.workingDirectory, environment: job.spec.environment,
             heartbeatIntervalMilliseconds: Int(configuration.heartbeatInterval.wholeMilliseconds),
             maxLogChunkBytes: configuration.maxLogChunkBytes)

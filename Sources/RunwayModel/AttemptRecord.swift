@@ -35,6 +35,9 @@ public struct AttemptRecord: Sendable, Hashable {
     public var requestedAt: Date
     public var startedAt: Date?
     public var claimedAt: Date?
+    /// The id the runner sent with its claim: the same runner asking again (its answer lost to
+    /// a failover) gets its job again; any other claim of the attempt is refused.
+    public var claimID: String?
     public var lastHeartbeatAt: Date?
     public var completedAt: Date?
     public var stopRequestedAt: Date?

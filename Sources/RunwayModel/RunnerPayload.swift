@@ -1,5 +1,9 @@
 /// What a runner receives when it claims its job: exactly the job it was launched for.
 public struct ClaimedJob: Sendable, Codable, Hashable {
+    /// The header a runner sends its claim id in (a random id of its own, the same on every try),
+    /// so that asking again after a lost answer gets the same job instead of a refusal.
+    public static let claimIDHeader = "Runway-Claim-ID"
+
     public var attemptID: String
     public var job: String
     public var generation: String

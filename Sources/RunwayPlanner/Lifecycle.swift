@@ -9,12 +9,15 @@ public enum Lifecycle {
         JobRecord(job: job.name, generation: job.generation, profile: job.profile, state: .pending, attempt: 0, createdAt: now)
     }
 
-    /// A start was requested for `attempt`: the job waits in the holding set for its runner.
+    /// A start was requested for `attempt`: the job waits in the holding set for its runner. A
+    /// resume of an attempt already held keeps the time it was first held: its `startTimeout`
+    /// runs from there, not from each resume.
     public static func held(_ record: JobRecord, attempt: Int, now: Date) -> JobRecord {
         var next = record
+        let resumed = record.state == .held && record.attempt == attempt
         next.state = .held
         next.attempt = attempt
-        next.heldSince = now
+        next.heldSince = resumed ? (record.heldSince ?? now) : now
         next.runningSince = nil
         next.lastHeartbeatAt = nil
         next.nextAttemptAt = nil

@@ -22,8 +22,11 @@ final class ControllerClient: Sendable {
         self.http = HTTPClient(configuration: configuration)
     }
 
+    /// This runner's claim id, sent with every try of its claim.
+    let claimID = UUID().uuidString
+
     func claim() async throws -> ClaimedJob {
-        let response = try await post("/v1/runner/claim", body: [])
+        let response = try await post("/v1/runner/claim", body: [], extraHeaders: [(ClaimedJob.claimIDHeader, claimID)])
         return try JSONDecoder().decode(ClaimedJob.self, from: Data(response.body))
     }
 
@@ -52,7 +55,9 @@ final class ControllerClient: Sendable {
         current.withLock { if $0 == index { $0 = (index + 1) % baseURLs.count } }
     }
 
-    private func post(_ path: String, body: [UInt8], contentType: String = "application/octet-stream") async throws -> HTTPResponse {
+    private func post(
+        _ path: String, body: [UInt8], contentType: String = "application/octet-stream", extraHeaders: [(String, String)] = []
+    ) async throws -> HTTPResponse {
         let index = current.withLock { $0 }
         var url = baseURLs[index] + path
         var response: HTTPResponse
@@ -60,7 +65,7 @@ final class ControllerClient: Sendable {
         while true {
             let request = HTTPRequest(
                 method: "POST", url: url,
-                headers: [("Authorization", "Bearer \(token)"), ("Content-Type", contentType)], body: body,
+                headers: [("Authorization", "Bearer \(token)"), ("Content-Type", contentType)] + extraHeaders, body: body,
                 timeout: .seconds(15))
             do {
                 response = try await http.send(request)

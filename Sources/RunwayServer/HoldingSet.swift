@@ -1,23 +1,30 @@
 import RunwayModel
+import Synchronization
 
-/// Jobs waiting for their runner, by the SHA-256 of their attempt's one-time token: the payload
-/// the runner receives when it claims. The controller puts a job here before starting its task;
-/// a claim takes it out at once.
-public actor HoldingSet {
-    private var held: [String: ClaimedJob] = [:]
+/// Jobs of attempts that have a runner coming or running, by attempt id: the payload a runner
+/// receives when it claims. The controller puts a job here before starting its task; it stays
+/// until the attempt ends, so a runner whose claim answer was lost (a failover) can ask again.
+/// Read inside the claim's store transaction, so the mutex guards it, not an actor.
+public final class HoldingSet: Sendable {
+    private let held = Mutex<[String: ClaimedJob]>([:])
 
     public init() {}
 
-    public func hold(_ job: ClaimedJob, tokenHash: String) { held[tokenHash] = job }
+    public func hold(_ job: ClaimedJob) { held.withLock { $0[job.attemptID] = job } }
 
-    public func peek(_ tokenHash: String) -> ClaimedJob? { held[tokenHash] }
+    public func peek(attemptID: String) -> ClaimedJob? { held.withLock { $0[attemptID] } }
 
-    public func release(_ tokenHash: String) { held[tokenHash] = nil }
-
-    /// Drops every held job of `attemptIDs` (attempts that ended without a claim).
+    /// Drops every held job of `attemptIDs` (attempts that ended).
     public func release(attempts attemptIDs: Set<String>) {
-        held = held.filter { !attemptIDs.contains($0.value.attemptID) }
+        held.withLock { held in
+            for id in attemptIDs { held[id] = nil }
+        }
     }
 
-    public var count: Int { held.count }
+    public func holdOnly(_ jobs: [ClaimedJob]) {
+        let fresh = Dictionary(jobs.map { ($0.attemptID, $0) }, uniquingKeysWith: { _, last in last })
+        held.withLock { $0 = fresh }
+    }
+
+    public var count: Int { held.withLock { $0.count } }
 }

@@ -41,7 +41,7 @@ public struct RunnerAPI: Sendable {
         let route = self.route
         router.post("/v1/runner/claim") { request, _ -> Response in
             try await Self.mapped(service.logger, request, route) {
-                let claimed = try await service.claim(token: try Self.bearer(request))
+                let claimed = try await service.claim(token: try Self.bearer(request), claimID: try Self.claimID(request))
                 return try Self.json(claimed)
             }
         }
@@ -108,6 +108,16 @@ public struct RunnerAPI: Sendable {
             difference |= Int((index < given.count ? given[index] : 0) ^ (index < expected.count ? expected[index] : 0))
         }
         guard difference == 0 else { throw HTTPError(.unauthorized, message: "the read API needs its bearer token") }
+    }
+
+    /// The runner's claim id, when it sent one: at most 128 printable characters.
+    static func claimID(_ request: Request) throws -> String? {
+        let name = ClaimedJob.claimIDHeader.lowercased()
+        guard let value = request.headers.first(where: { $0.name.canonicalName == name })?.value else { return nil }
+        guard value.count <= 128, value.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0.asciiValue! >= 0x21 }) else {
+            throw RunnerAPIError.badRequest("header \(ClaimedJob.claimIDHeader) must be at most 128 printable ASCII characters")
+        }
+        return value
     }
 
     static func bearer(_ request: Request) throws -> String {

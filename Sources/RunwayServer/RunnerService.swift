@@ -45,23 +45,41 @@ public struct RunnerService: Sendable {
         self.onChange = onChange
     }
 
-    /// Hands the runner exactly the job its token was issued for, once.
-    public func claim(token: String, now: Date = Date()) async throws -> ClaimedJob {
+    /// Hands the runner exactly the job its token was issued for, once. `claimID` (a runner's
+    /// own random id, the same on each of its tries) makes the claim safe to repeat: a runner
+    /// whose answer was lost (the leader died after recording the claim) gets its job again from
+    /// the next leader; any other claim of a claimed attempt is refused.
+    public func claim(token: String, claimID: String? = nil, now: Date = Date()) async throws -> ClaimedJob {
         let hash = TaskToken.hash(token)
-        let payload = await holding.peek(hash)
-        let (claimed, waits): (ClaimedJob, (queued: Double, start: Double)) = try await store.modify(.tokenHash(hash)) { attempt, record in
+        let holding = self.holding
+        let (claimed, waits): (ClaimedJob, (queued: Double, start: Double)?) = try await store.modify(.tokenHash(hash)) { attempt, record in
             guard let attempt else { throw RunnerAPIError.unauthorized("unknown task token") }
+            if attempt.state == .running, let claimID, attempt.claimID == claimID, attempt.tokenHash == hash,
+                let record, record.state == .running, record.attempt == attempt.number
+            {
+                guard let payload = holding.peek(attemptID: attempt.id) else {
+                    throw RunnerAPIError.unavailable("job of attempt \(attempt.id) is not held by this controller yet")
+                }
+                return (StoreChange(), (payload, nil))  // the same runner asking again
+            }
             guard attempt.state == .starting || attempt.state == .started else {
                 throw RunnerAPIError.conflict("token of attempt \(attempt.id) was already used (attempt is \(attempt.state.rawValue))")
             }
             guard var record, record.state == .held, record.attempt == attempt.number else {
                 throw RunnerAPIError.conflict("attempt \(attempt.id) is no longer current")
             }
-            guard let payload else {
+            guard let payload = holding.peek(attemptID: attempt.id) else {
                 throw RunnerAPIError.unavailable("job of attempt \(attempt.id) is not held by this controller yet")
             }
             var next = attempt
+            var aliases: [String: String] = [:]
+            if attempt.tokenHash != hash {
+                // A token the attempt kept from before a resume: it is the runner's from now on.
+                next.tokenHash = hash
+                aliases[attempt.tokenHash] = attempt.id
+            }
             next.state = .running
+            next.claimID = claimID
             next.claimedAt = now
             next.lastHeartbeatAt = now
             let due = record.attempt > 1 ? (record.heldSince ?? record.createdAt) : record.createdAt
@@ -71,11 +89,16 @@ public struct RunnerService: Sendable {
                 JobEvent(record, attempt: attempt.number, at: now, kind: "runner-connected", message: "runner of \(attempt.taskName) connected"),
                 JobEvent(record, attempt: attempt.number, at: now, kind: "running", message: "running attempt \(attempt.number)"),
             ]
-            return (StoreChange(records: [record], attempts: [next], events: events), (payload, waits))
+            var change = StoreChange(records: [record], attempts: [next], events: events)
+            change.tokenAliases = aliases
+            return (change, (payload, waits))
+        }
+        guard let waits else {
+            logger.info("runner claimed its job again", metadata: ["job.name": "\(claimed.job)", "attempt.id": "\(claimed.attemptID)"])
+            return claimed
         }
         metrics.jobQueued(seconds: waits.queued)
         metrics.taskStarted(seconds: waits.start)
-        await holding.release(hash)
         logger.debug("runner claimed its job", metadata: ["job.name": "\(claimed.job)", "attempt.id": "\(claimed.attemptID)"])
         onChange()
         return claimed
@@ -167,6 +190,7 @@ public struct RunnerService: Sendable {
             }
             return change
         }
+        holding.release(attempts: [attemptID])
         logger.debug("runner reported", metadata: ["attempt.id": "\(attemptID)", "exit.code": "\(given.exitCode.map(String.init) ?? "none")"])
         onChange()
     }

@@ -47,5 +47,9 @@ enum PostgresSchema {
         ("v4: log output", [
             "CREATE TABLE log_output (attempt_id text NOT NULL, seq bigint NOT NULL, bytes bytea NOT NULL, PRIMARY KEY (attempt_id, seq))",
         ]),
+        ("v5: token aliases, claim ids", [
+            "CREATE TABLE attempt_token (token_hash text PRIMARY KEY, attempt_id text NOT NULL)",
+            "ALTER TABLE attempt ADD COLUMN claim_id text",
+        ]),
     ]
 }

@@ -176,7 +176,7 @@ public final class PostgresStateStore: StateStore {
             switch lookup {
             case .job(let job): key = job
             case .id(let id): key = try await self.row(AttemptRow.self, "attempt", where: "id = $1", [id], on: connection)?.model.key
-            case .tokenHash(let hash): key = try await self.row(AttemptRow.self, "attempt", where: "token_hash = $1", [hash], on: connection)?.model.key
+            case .tokenHash(let hash): key = try await self.row(AttemptRow.self, "attempt", where: Self.byTokenHash, [hash], on: connection)?.model.key
             }
             if let key {
                 _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(key.job + "\u{1F}" + key.generation.digest)))", logger: self.logger)
@@ -187,7 +187,7 @@ public final class PostgresStateStore: StateStore {
             }
             switch lookup {
             case .id(let id): attempt = try await self.row(AttemptRow.self, "attempt", where: "id = $1", [id], on: connection)?.model
-            case .tokenHash(let hash): attempt = try await self.row(AttemptRow.self, "attempt", where: "token_hash = $1", [hash], on: connection)?.model
+            case .tokenHash(let hash): attempt = try await self.row(AttemptRow.self, "attempt", where: Self.byTokenHash, [hash], on: connection)?.model
             case .job:
                 attempt = try await record.asyncFlatMap { record in
                     try await self.row(AttemptRow.self, "attempt", where: "id = $1",
@@ -252,6 +252,11 @@ public final class PostgresStateStore: StateStore {
         for record in change.records { try await upsert(JobRow(record), into: "job", key: ["job", "generation"], on: connection) }
         for attempt in change.attempts { try await upsert(AttemptRow(attempt), into: "attempt", key: ["id"], on: connection) }
         for event in change.events { try await insert(EventRow(event), into: "event", on: connection, conflict: nil) }
+        for (hash, attemptID) in change.tokenAliases {
+            _ = try await connection.query(
+                "INSERT INTO attempt_token (token_hash, attempt_id) VALUES (\(hash), \(attemptID)) ON CONFLICT (token_hash) DO NOTHING",
+                logger: logger)
+        }
         for chunk in change.logChunks {
             try await insert(LogChunkRow(chunk), into: "log_chunk", on: connection, conflict: "ON CONFLICT (attempt_id, seq) DO NOTHING")
             if let bytes = chunk.bytes {
@@ -284,6 +289,9 @@ public final class PostgresStateStore: StateStore {
             try await self.rows(type, table, where: condition, order: order, values, on: connection)
         }
     }
+
+    /// The attempt a token hash claims: its current token, or one it kept (``StoreChange/tokenAliases``).
+    static let byTokenHash = "token_hash = $1 OR id = (SELECT attempt_id FROM attempt_token WHERE token_hash = $1)"
 
     private func row<Row: Decodable>(_ type: Row.Type, _ table: String, where condition: String, _ values: [String], on connection: PostgresConnection)
         async throws -> Row?

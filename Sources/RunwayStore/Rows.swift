@@ -76,6 +76,7 @@ struct AttemptRow: Codable, Sendable, FetchableRecord, PersistableRecord {
     var requestedAt: Date
     var startedAt: Date?
     var claimedAt: Date?
+    var claimId: String?
     var lastHeartbeatAt: Date?
     var completedAt: Date?
     var stopRequestedAt: Date?
@@ -100,6 +101,7 @@ struct AttemptRow: Codable, Sendable, FetchableRecord, PersistableRecord {
         requestedAt = attempt.requestedAt
         startedAt = attempt.startedAt
         claimedAt = attempt.claimedAt
+        claimId = attempt.claimID
         lastHeartbeatAt = attempt.lastHeartbeatAt
         completedAt = attempt.completedAt
         stopRequestedAt = attempt.stopRequestedAt
@@ -118,6 +120,7 @@ struct AttemptRow: Codable, Sendable, FetchableRecord, PersistableRecord {
         attempt.exitCode = exitCode
         attempt.startedAt = startedAt
         attempt.claimedAt = claimedAt
+        attempt.claimID = claimId
         attempt.lastHeartbeatAt = lastHeartbeatAt
         attempt.completedAt = completedAt
         attempt.stopRequestedAt = stopRequestedAt

@@ -94,7 +94,7 @@ public final class SQLiteStateStore: StateStore {
                 attempt = try AttemptRow.fetchOne(db, key: id)?.model
                 record = try attempt.flatMap { try Self.record($0.key, in: db) }
             case .tokenHash(let hash):
-                attempt = try AttemptRow.filter(Column("token_hash") == hash).fetchOne(db)?.model
+                attempt = try AttemptRow.filter(sql: Self.byTokenHash, arguments: [hash, hash]).fetchOne(db)?.model
                 record = try attempt.flatMap { try Self.record($0.key, in: db) }
             case .job(let key):
                 record = try Self.record(key, in: db)
@@ -181,7 +181,13 @@ public final class SQLiteStateStore: StateStore {
         for attempt in change.attempts { try AttemptRow(attempt).save(db) }
         for event in change.events { try EventRow(event).insert(db) }
         for chunk in change.logChunks { try LogChunkRow(chunk).insert(db, onConflict: .ignore) }
+        for (hash, attemptID) in change.tokenAliases {
+            try db.execute(sql: "INSERT OR IGNORE INTO attempt_token (token_hash, attempt_id) VALUES (?, ?)", arguments: [hash, attemptID])
+        }
     }
+
+    /// The attempt a token hash claims: its current token, or one it kept (``StoreChange/tokenAliases``).
+    static let byTokenHash = "token_hash = ? OR id = (SELECT attempt_id FROM attempt_token WHERE token_hash = ?)"
 
     private func read<T: Sendable>(_ operation: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do {

@@ -78,6 +78,13 @@ enum Schema {
                 t.column("value", .text).notNull()
             }
         }
+        migrator.registerMigration("v4: token aliases, claim ids") { db in
+            try db.create(table: "attempt_token") { t in
+                t.primaryKey("token_hash", .text)
+                t.column("attempt_id", .text).notNull()
+            }
+            try db.alter(table: "attempt") { t in t.add(column: "claim_id", .text) }
+        }
         return migrator
     }
 }

@@ -72,6 +72,9 @@ public struct StoreChange: Sendable {
     public var attempts: [AttemptRecord]
     public var events: [JobEvent]
     public var logChunks: [LogChunk]
+    /// More token hashes that claim an attempt (hash → attempt id), kept for good: a resumed
+    /// attempt's new task gets a new token, and the token of a task launched before stays valid.
+    public var tokenAliases: [String: String] = [:]
     /// When set, the writes happen only if this lease is still held with this token, checked in
     /// the same transaction: a deposed leader's late start is refused (``StoreError/fenced``).
     public var fence: Lease?
@@ -87,7 +90,7 @@ public struct StoreChange: Sendable {
         self.fence = fence
     }
 
-    public var isEmpty: Bool { records.isEmpty && attempts.isEmpty && events.isEmpty && logChunks.isEmpty }
+    public var isEmpty: Bool { records.isEmpty && attempts.isEmpty && events.isEmpty && logChunks.isEmpty && tokenAliases.isEmpty }
 }
 
 /// The leader lease: who holds it, until when, and its fencing token (one more for each new

@@ -138,19 +138,9 @@ struct FailoverTests {
             #expect(lines.count == 1, "\(job) ran \(lines.count) times")
             let attempts = try await store.attempts(job: job)
             let claims = attempts.filter { $0.claimedAt != nil }
-            // A known race, issue 17's to fix: the leader is killed after recording a claim and
-            // before answering it; the runner asks the next leader, is refused (the token was
-            // used), and exits without running its command, so the attempt is lost and retried.
-            // Only that exact case is excused: attempt 1 claimed, vanished, its command never ran.
-            let lostClaimAnswer = claims.count == 2 && lines == ["2"]
-                && attempts.first?.reason == "attempt 1: task-lost (its task exited, process vanished before its runner reported)"
-            if lostClaimAnswer {
-                withKnownIssue("a claim whose answer died with the leader (issue 17)") {
-                    Issue.record("\(job): its claim's answer died with the leader; its runner exited, attempt 2 ran it")
-                }
-            } else {
-                #expect(claims.count == 1, "\(job): \(claims.count) runner claims")
-            }
+            // One claim per job, even when the leader died after recording a claim and before
+            // answering it: the runner asks the next leader with its claim id and gets its job.
+            #expect(claims.count == 1, "\(job): \(claims.count) runner claims")
             if attempts.count > 1 { retried.append("\(job): \(attempts.map { "\($0.number) \($0.reason ?? "ok")" })") }
         }
         let records = try await store.jobRecords()

@@ -180,6 +180,43 @@ struct KubernetesTests {
         _ = await controller.wait(timeout: .seconds(60))
     }
 
+    /// Lists of Jobs served by a lagging cache leave out every Job younger than 20 s. A Job the
+    /// controller created is not forgotten meanwhile: it is not created again, its job runs
+    /// once, and a runner that never connects still meets its start timeout on time, its Job
+    /// deleted by the name the create gave.
+    @Test func aJobMissingFromStaleListsRunsOnceAndItsStartTimeoutStillFires() async throws {
+        let setup = try await Setup()
+        let workspace = setup.workspace
+        let runs = workspace.root + "/runs"
+        try await setup.cluster.fault(#"{"namespace":"\#(setup.namespace)","verb":"list","resource":"jobs","stale":20,"count":100000}"#)
+        try workspace.write("all.yaml", setup.profile()
+            + workspace.job("once", "echo $RUNWAY_ATTEMPT >> \(runs); echo ran")
+            + """
+            ---
+            apiVersion: runway/v1
+            kind: RunnerProfile
+            metadata: {name: mute}
+            spec:
+              plugin: kubernetes
+              image: \(TestKubernetes.silentImage)
+              startTimeout: 3s
+              config: {namespace: \(setup.namespace), grace: 1s}
+
+            """ + workspace.job("never", "echo never", profile: "mute"))
+        let result = try await setup.apply()
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect((try? String(contentsOfFile: runs, encoding: .utf8)) == "1\n", "ran once")
+        let records = try await workspace.records()
+        #expect(records["once"]?.state == .succeeded)
+        #expect(records["never"]?.lastReason == "attempt 1: start-timeout (runner did not connect within 3s)")
+        let never = try #require(try await workspace.attempts("never").first)
+        let judged = try #require(never.stopRequestedAt).timeIntervalSince(never.requestedAt)
+        #expect(judged >= 3 && judged < 8, "start-timeout judged after \(judged) s")
+        let requests = try await setup.requests()
+        #expect(setup.count(requests, verb: "create", resource: "jobs") == 2, "each Job created once")
+        #expect(setup.count(requests, verb: "delete", resource: "jobs", status: 200) == 2, "each Job deleted")
+    }
+
     /// The API server creates the Job but its answer is held back; the controller is killed
     /// before it can record the start. The restarted controller adopts the Job: one Job, one
     /// attempt, one run.

@@ -27,10 +27,9 @@ import Testing
             taskName: "runway-\(job)-00112233-1", tokenHash: TaskToken.hash(token), requestedAt: now)
         let record = JobRecord(job: job, generation: generation, profile: "p", state: .held, attempt: 1, createdAt: now, heldSince: now)
         try await store.apply(StoreChange(records: [record], attempts: [attempt]))
-        await holding.hold(
+        holding.hold(
             ClaimedJob(attemptID: attempt.id, job: job, generation: generation.digest, attempt: 1, command: ["true"],
-                workingDirectory: nil, environment: [:], heartbeatIntervalMilliseconds: 1000, maxLogChunkBytes: 1024),
-            tokenHash: attempt.tokenHash)
+                workingDirectory: nil, environment: [:], heartbeatIntervalMilliseconds: 1000, maxLogChunkBytes: 1024))
         return Held(attempt: attempt, token: token)
     }
 
@@ -61,9 +60,53 @@ import Testing
         }
     }
 
-    func post(_ url: String, token: String?, body: [UInt8] = []) async throws -> RunwayHTTP.HTTPResponse {
-        try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(
-            method: "POST", url: url, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [], body: body))
+    func post(_ url: String, token: String?, body: [UInt8] = [], claimID: String? = nil) async throws -> RunwayHTTP.HTTPResponse {
+        let headers = (token.map { [("Authorization", "Bearer \($0)")] } ?? []) + (claimID.map { [(ClaimedJob.claimIDHeader, $0)] } ?? [])
+        return try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(method: "POST", url: url, headers: headers, body: body))
+    }
+
+    /// A runner asking again with its own claim id (its first answer lost) gets the same job,
+    /// with nothing changed; a claim with another id, or none, is refused; a bad id is a 400.
+    @Test func aRunnerAskingAgainWithItsClaimIDGetsItsJobAgain() async throws {
+        try await withServer { base, store, holding in
+            let a = try await Self.hold("job-a", store: store, holding: holding)
+            let first = try await post(base + "/v1/runner/claim", token: a.token, claimID: "runner-1")
+            #expect(first.status == 200)
+            let claimedAt = try await store.attempt(id: a.attempt.id)?.claimedAt
+            let again = try await post(base + "/v1/runner/claim", token: a.token, claimID: "runner-1")
+            #expect(again.status == 200)
+            #expect(again.body == first.body)
+            #expect(try await store.attempt(id: a.attempt.id)?.claimedAt == claimedAt, "nothing changed")
+            #expect(try await post(base + "/v1/runner/claim", token: a.token, claimID: "runner-2").status == 409)
+            #expect(try await post(base + "/v1/runner/claim", token: a.token).status == 409)
+            #expect(try await post(base + "/v1/runner/claim", token: a.token, claimID: String(repeating: "x", count: 129)).status == 400)
+            // Ended: no claim at all, not even the same runner's.
+            let attempt = base + "/v1/runner/attempts/\(a.attempt.id)"
+            #expect(try await post(attempt + "/complete", token: a.token, body: Array(#"{"exitCode":0}"#.utf8)).status == 204)
+            #expect(try await post(base + "/v1/runner/claim", token: a.token, claimID: "runner-1").status == 409)
+        }
+    }
+
+    /// A resumed attempt keeps the token of the task launched before: whichever of the two
+    /// runners claims first gets the job and acts with its own token; the other is refused.
+    @Test(arguments: [true, false]) func aResumedAttemptKeepsItsFirstToken(firstClaims: Bool) async throws {
+        try await withServer { base, store, holding in
+            let a = try await Self.hold("job-a", store: store, holding: holding)
+            let newToken = TaskToken.generate()
+            var resumed = a.attempt
+            resumed.tokenHash = TaskToken.hash(newToken)
+            var change = StoreChange(attempts: [resumed])
+            change.tokenAliases = [a.attempt.tokenHash: a.attempt.id]
+            try await store.apply(change)
+            let (winner, loser) = firstClaims ? (a.token, newToken) : (newToken, a.token)
+            #expect(try await post(base + "/v1/runner/claim", token: winner, claimID: "w").status == 200)
+            #expect(try await post(base + "/v1/runner/claim", token: loser, claimID: "l").status == 409)
+            let attempt = base + "/v1/runner/attempts/\(a.attempt.id)"
+            #expect(try await post(attempt + "/heartbeat", token: loser).status == 401)
+            #expect(try await post(attempt + "/heartbeat", token: winner).status == 204)
+            #expect(try await post(attempt + "/complete", token: winner, body: Array(#"{"exitCode":0}"#.utf8)).status == 204)
+            #expect(try await store.jobRecords(job: "job-a").first?.state == .succeeded)
+        }
     }
 
     /// A standby serves no runner call: it names the leader (307 to the same path and query) or,

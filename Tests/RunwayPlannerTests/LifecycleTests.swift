@@ -16,6 +16,16 @@ import Testing
         #expect(backoff.delay(afterAttempt: 9, jitter: 0) == 5)
     }
 
+    /// A resume of a held attempt keeps the time it was first held, so its start timeout is
+    /// judged from there; a new attempt starts a new clock.
+    @Test func aResumeKeepsTheStartTimeoutClock() {
+        let first = Lifecycle.held(Lifecycle.queued(job, now: Fixture.now), attempt: 1, now: Fixture.now)
+        let resumed = Lifecycle.held(first, attempt: 1, now: Fixture.now.addingTimeInterval(20))
+        #expect(resumed.heldSince == Fixture.now)
+        let next = Lifecycle.held(first, attempt: 2, now: Fixture.now.addingTimeInterval(40))
+        #expect(next.heldSince == Fixture.now.addingTimeInterval(40))
+    }
+
     @Test func completionSucceedsRetriesThenFails() {
         var record = Lifecycle.held(Lifecycle.queued(job, now: Fixture.now), attempt: 1, now: Fixture.now)
         record = Lifecycle.running(record, now: Fixture.now)

@@ -20,8 +20,11 @@ import Testing
         static var available: [Kind] { TestPostgres.shouldRun ? [.sqlite, .postgres] : [.sqlite] }
 
         /// Every migration of the store, in order: the shared ones, and PostgreSQL's table of
-        /// log output (SQLite keeps output in files).
-        var migrations: [String] { StoreConformanceTests.allMigrations + (self == .postgres ? ["v4: log output"] : []) }
+        /// log output (SQLite keeps output in files), then token aliases.
+        var migrations: [String] {
+            StoreConformanceTests.allMigrations
+                + (self == .postgres ? ["v4: log output", "v5: token aliases, claim ids"] : ["v4: token aliases, claim ids"])
+        }
     }
 
     /// A fresh, empty store of `kind` and a way to open it again.
@@ -71,9 +74,17 @@ import Testing
         var started = attempt("a")
         started.startedAt = now.addingTimeInterval(0.5)
         started.taskID = "id-1"
-        try await store.apply(StoreChange(records: [written], attempts: [started], events: [
+        started.claimID = "claim-1"
+        var change = StoreChange(records: [written], attempts: [started], events: [
             JobEvent(written, attempt: 1, at: now, kind: "held", message: "m"), JobEvent(written, at: now, kind: "second", message: "n"),
-        ]))
+        ])
+        change.tokenAliases = ["kept-hash": started.id]
+        try await store.apply(change)
+        // An attempt is found by its token hash and by every hash it kept; by no other.
+        for hash in [started.tokenHash, "kept-hash"] {
+            #expect(try await store.modify(.tokenHash(hash)) { attempt, record in (StoreChange(), attempt?.id) } == started.id)
+        }
+        #expect(try await store.modify(.tokenHash("other")) { attempt, _ in (StoreChange(), attempt?.id) } == nil)
         #expect(try await store.jobRecords() == [written], "dates keep full precision, so compare-and-set works")
         #expect(try await store.jobRecords(job: "a") == [written])
         #expect(try await store.attempts(job: "a") == [started])

@@ -14,6 +14,8 @@ public enum TestKubernetes {
     public static let runnerImage = "runway-runner:dev"
     /// An image the node has that runs whatever command the container names.
     public static let shellImage = "busybox:1.36"
+    /// An image whose container sleeps for two minutes and never connects.
+    public static let silentImage = "silent:1"
 
     struct Missing: Error, CustomStringConvertible {
         var description: String { "no test Kubernetes: RUNWAY_TEST_KUBECONFIG is not set (scripts/test.sh starts one; CI must run these tests)" }

@@ -20,7 +20,8 @@ Runway uses, and plays the Job controller, scheduler, kubelet and garbage collec
   Unschedulable; a missing Secret is CreateContainerConfigError. activeDeadlineSeconds and
   ttlSecondsAfterFinished are honoured; deleting a Pod kills its process after its grace period.
 - Test controls under /_test/ (admin token only): faults (status codes with Retry-After, delays
-  before or after handling), users, the request log, counters.
+  before or after handling, `stale` lists that leave out objects created in the last `stale`
+  seconds, as a lagging cache would), users, the request log, counters.
 
 Run: kube_apiserver.py --state DIR [--images images.json]. It makes a CA and a serving
 certificate with openssl, listens on a free port with TLS, and writes DIR/kubeconfig (admin) and
@@ -70,6 +71,14 @@ RESOURCES = {
 def now_text(t=None):
     return datetime.datetime.fromtimestamp(t or time.time(), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
+
+
+def created_at(obj):
+    """An object's creationTimestamp in seconds since the epoch (0 when it has none)."""
+    text = obj.get("metadata", {}).get("creationTimestamp")
+    if not text:
+        return 0
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
 
 class APIError(Exception):
     def __init__(self, code, reason, message, details=None, headers=None):
@@ -869,6 +878,10 @@ class Handler(BaseHTTPRequestHandler):
             self.authorize(user, verb, resource, namespace, name)
             delay_after = self.inject_faults(record)
             code, response = self.serve(method, verb, resource, namespace, name, query, body)
+            if record.get("stale") and verb == "list" and code == 200:
+                cutoff = time.time() - record["stale"]
+                response = dict(response, items=[item for item in response.get("items", [])
+                                                 if created_at(item) <= cutoff])
             record["status"] = code
             if delay_after:  # handled and logged; the answer is held back
                 self.remember(record)
@@ -916,6 +929,9 @@ class Handler(BaseHTTPRequestHandler):
                 break
             else:
                 return 0
+        if fault.get("stale") is not None:
+            record["stale"] = fault["stale"]
+            return 0
         if fault.get("delay") and not fault.get("after"):
             time.sleep(fault["delay"])
             return 0
