@@ -13,6 +13,9 @@ public struct ApplyRun: Sendable {
     public struct Settings: Sendable {
         /// Longest wait between passes when nothing happens. Default 250 ms.
         public var tick: Duration = .milliseconds(250)
+        /// How long the run keeps trying to stop what it started, once cancelled or failed,
+        /// before it names the tasks it could not stop. Default 60 s.
+        public var stopTimeout: Duration = .seconds(60)
 
         public init() {}
     }
@@ -39,11 +42,16 @@ public struct ApplyRun: Sendable {
         self.logger = logger
     }
 
-    /// The end of a run: the records of the directory's jobs, and whether it was cancelled.
+    /// The end of a run: the records of the directory's jobs, whether it was cancelled, the
+    /// error that ended it early, and the tasks it could not stop.
     public struct Result: Sendable {
         public var records: [JobRecord]
         public var cancelled: Bool
-        public var allSucceeded: Bool { !cancelled && records.allSatisfy { $0.state == .succeeded } }
+        public var failure: String?
+        public var unstopped: [ObservedTask] = []
+        public var allSucceeded: Bool {
+            !cancelled && failure == nil && unstopped.isEmpty && records.allSatisfy { $0.state == .succeeded }
+        }
     }
 
     public func run(initial: DesiredState, onPass: @Sendable (Reconciler.Outcome, DesiredState) -> Void) async throws -> Result {
@@ -74,7 +82,7 @@ public struct ApplyRun: Sendable {
         var desired = initial
         var everJobs = Set(initial.jobs.keys)
         while true {
-            if cancellation.isSet { return try await cancel(desired: desired, jobs: everJobs) }
+            if cancellation.isSet { return await stopEverything(desired: desired, jobs: everJobs, failure: nil) }
             let load = reload()
             if load.isValid {
                 desired = load.desired
@@ -85,13 +93,19 @@ public struct ApplyRun: Sendable {
             }
             let outcome: Reconciler.Outcome
             do {
-                outcome = try await reconciler.pass(desired: desired)
+                // Ctrl-C during a pass (a platform call hanging) stops waiting for it at once.
+                guard let passed = try await passUnlessCancelled(desired: desired) else { continue }
+                outcome = passed
             } catch where error is NotLeaderError || error is FencedError {
                 // The lease lapsed (the store was slow or away): take it again first.
                 logger.warning("not holding the lease; taking it again before the next pass", metadata: ["error": "\(error)"])
                 await reconciler.lease?.refresh()
                 await wakeups.wait(upTo: settings.tick)
                 continue
+            } catch {
+                // A listing, the store, a pass: whatever failed, nothing started is left running.
+                logger.error("the run failed; stopping every task it started", metadata: ["error": "\(error)"])
+                return await stopEverything(desired: desired, jobs: everJobs, failure: error)
             }
             onPass(outcome, desired)
             if isDone(outcome, desired: desired, jobs: everJobs) {
@@ -110,7 +124,7 @@ public struct ApplyRun: Sendable {
     }
 
     /// The record of each job's current generation (a removed job: its latest record).
-    private func currentRecords(_ records: [JobRecord], desired: DesiredState, jobs: Set<String>) -> [JobRecord] {
+    func currentRecords(_ records: [JobRecord], desired: DesiredState, jobs: Set<String>) -> [JobRecord] {
         let byJob = Dictionary(grouping: records, by: \.job)
         return jobs.sorted().compactMap { name in
             if let job = desired.jobs[name] { return byJob[name]?.first { $0.generation == job.generation } }
@@ -118,32 +132,24 @@ public struct ApplyRun: Sendable {
         }
     }
 
-    /// Ctrl-C: stop every task of the directory's jobs (SIGTERM, then SIGKILL after the grace),
-    /// and record the unfinished jobs as cancelled.
-    private func cancel(desired: DesiredState, jobs: Set<String>) async throws -> Result {
-        logger.notice("cancelling: stopping every task of this directory's jobs")
-        let observed = try await reconciler.observe()
-        let stops = observed.filter { jobs.contains($0.owner?.job ?? "") }.map { PlanAction.Stop(task: $0, reason: .jobRemoved) }
-        var cancelledDesired = desired
-        cancelledDesired.jobs = [:]  // every stop settles its attempt as cancelled
-        try await reconciler.execute(Plan(actions: stops.map { .stop($0) }), desired: cancelledDesired, records: try await reconciler.store.jobRecords(), now: Date())
-        let now = Date()
-        for record in try await reconciler.store.jobRecords() where jobs.contains(record.job) && !record.state.isTerminal {
-            try await reconciler.store.modify(.job(record.key)) { attempt, fresh in
-                guard let fresh, !fresh.state.isTerminal else { return (StoreChange(), ()) }
-                let cancelled = Lifecycle.cancelled(fresh, reason: "cancelled by the operator", now: now)
-                var change = StoreChange(records: [cancelled], events: [
-                    JobEvent(cancelled, attempt: fresh.attempt, at: now, kind: "cancelled", message: "cancelled by the operator")
-                ])
-                if var attempt, attempt.isOpen {
-                    attempt.state = .failed
-                    attempt.reason = "cancelled by the operator"
-                    change.attempts.append(attempt)
-                }
-                return (change, ())
-            }
+    /// One pass, unless the run is cancelled first: then nil at once, the pass left to end on
+    /// its own.
+    private func passUnlessCancelled(desired: DesiredState) async throws -> Reconciler.Outcome? {
+        let reconciler = self.reconciler
+        let wakeups = self.wakeups
+        let outcome = Mutex<Swift.Result<Reconciler.Outcome, any Error>?>(nil)
+        let pass = Task {
+            let result = await Swift.Result(catching: { try await reconciler.pass(desired: desired) })
+            outcome.withLock { $0 = result }
+            wakeups.signal()
         }
-        let records = try await reconciler.store.jobRecords()
-        return Result(records: currentRecords(records, desired: desired, jobs: jobs), cancelled: true)
+        while true {
+            if let result = outcome.withLock({ $0 }) { return try result.get() }
+            if cancellation.isSet {
+                pass.cancel()
+                return nil
+            }
+            await wakeups.wait(upTo: .milliseconds(100))
+        }
     }
 }

@@ -112,7 +112,7 @@ extension Reconciler {
         try await measured(stop.task.plugin, "stop") {
             try await launcher.stopTask(handle)
         }
-        recentStarts.forget(stop.task.name)
+        startedTasks.forget(stop.task.name)
         if stop.reason == .orphaned { metrics.orphanStopped() }
         let now = Date()
         if let attemptID, let owner {
@@ -163,9 +163,9 @@ extension Reconciler {
             let spec = try taskSpec(name: name, owner: start.owner, attempt: attempt, token: token, profile: profile, timeout: job.spec.timeout)
             let handle = try await measured(profile.plugin, "start") { try await launcher.startTask(spec) }
             let startedAt = Date()
-            recentStarts.started(
+            startedTasks.started(
                 ObservedTask(id: handle.id, name: name, plugin: profile.plugin, labels: spec.labels, state: .pending, startedAt: startedAt),
-                until: startedAt + profile.startTimeout.timeInterval + 5)
+                standInUntil: startedAt + profile.startTimeout.timeInterval + 5)
             let event = JobEvent(held, attempt: start.attempt, at: startedAt, kind: "task-started", message: "task \(name) started (\(handle.id))")
             try await updateAttempt(attempt.id, events: [event]) { started in
                 started.taskID = handle.id

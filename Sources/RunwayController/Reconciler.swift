@@ -21,8 +21,9 @@ public struct Reconciler: Sendable {
     let metrics: RunwayMetrics
     /// The last wait reason written per job, so an unchanged one is not written every pass.
     let waits = WaitMemory()
-    /// Tasks started and not yet seen in a listing, which stand in for them meanwhile.
-    let recentStarts = RecentStarts()
+    /// The tasks this controller started and has not stopped (standing in for those a listing
+    /// does not show yet).
+    let startedTasks = StartedTasks()
     /// The lease a pass acts under (set for the pass when there is a lease): every write of the
     /// pass is fenced by it, so a controller that lost the lease mid-pass (paused, cut off)
     /// writes nothing and starts nothing.
@@ -147,7 +148,7 @@ public struct Reconciler: Sendable {
                 let listed = try await measured(plugin, "list") {
                     try await launchers.launchers[plugin]!.listTasks(managedBy: configuration.controllerID)
                 }
-                tasks += recentStarts.complete(listed, plugin: plugin, now: Date())
+                tasks += startedTasks.complete(listed, plugin: plugin, now: Date())
             } catch where isolating {
                 unlisted.insert(plugin)
                 metrics.reconcileFailed()

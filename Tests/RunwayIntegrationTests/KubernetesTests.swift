@@ -217,6 +217,32 @@ struct KubernetesTests {
         #expect(setup.count(requests, verb: "delete", resource: "jobs", status: 200) == 2, "each Job deleted")
     }
 
+    /// `apply` whose listings start failing mid-run (every list of Jobs answers 500), or hang
+    /// and then meet Ctrl-C, stops every Job it started all the same (by the handles its creates
+    /// returned), records its job cancelled, and exits 1 naming why.
+    @Test(arguments: ["fail", "hang"]) func applyStopsWhatItStartedWhenListingsFailOrHang(mode: String) async throws {
+        let setup = try await Setup()
+        let workspace = setup.workspace
+        let marker = workspace.root + "/running"
+        try workspace.write("all.yaml", setup.profile() + workspace.job("long", "touch \(marker); sleep 120"))
+        let apply = try workspace.startApply(extra: ["--controller-id", setup.controllerID, "--stop-timeout", "30s"], environment: setup.environment)
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { FileManager.default.fileExists(atPath: marker) }, "\(apply.stderr)")
+        let fault = mode == "fail" ? #""status":500"# : #""delay":300"#
+        try await setup.cluster.fault(#"{"namespace":"\#(setup.namespace)","verb":"list","resource":"jobs",\#(fault),"count":100000}"#)
+        if mode == "hang" {
+            try await Task.sleep(for: .seconds(2))  // a pass is now waiting on a list that hangs
+            kill(apply.pid, SIGINT)
+        }
+        let result = await apply.wait(timeout: .seconds(90))
+        #expect(result.status == 1, "\(result.stderr)")
+        if mode == "fail" { #expect(result.stderr.contains("runway apply: the run failed:"), "\(result.stderr)") }
+        #expect(!result.stderr.contains("could not stop task"), "\(result.stderr)")
+        let record = try #require(try await workspace.records()["long"])
+        #expect(record.state == .cancelled, "\(record)")
+        let requests = try await setup.requests()
+        #expect(setup.count(requests, verb: "delete", resource: "jobs", status: 200) == 1, "the Job was deleted")
+    }
+
     /// The API server creates the Job but its answer is held back; the controller is killed
     /// before it can record the start. The restarted controller adopts the Job: one Job, one
     /// attempt, one run.

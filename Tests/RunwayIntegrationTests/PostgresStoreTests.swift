@@ -125,6 +125,26 @@ struct PostgresStoreTests {
 
     /// PostgreSQL stopped while jobs run: the controller says it is not ready (and why), starts
     /// nothing, and once the server is back it recovers; every job ends once, none is lost.
+    /// `apply` whose store goes away mid-run fails, and still stops every task it started (the
+    /// stop goes to the platform even though the store cannot record it): no runner, no job
+    /// process, no task record is left, and it exits 1 naming the store.
+    @Test func applyWhoseStoreGoesAwayStopsWhatItStarted() async throws {
+        let workspace = try Workspace()
+        let server = try await PrivateServer()
+        defer { server.close() }
+        let marker = workspace.root + "/running"
+        try workspace.write("jobs.yaml", workspace.profile() + workspace.job("long", "touch \(marker); sleep 120"))
+        let apply = try workspace.startApply(extra: ["--store", server.url, "--store-timeout", "2s", "--stop-timeout", "20s"])
+        #expect(await RunningCommand.until(timeout: .seconds(120)) { FileManager.default.fileExists(atPath: marker) }, "\(apply.stderr)")
+        try await server.stop()
+        let result = await apply.wait(timeout: .seconds(120))
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("runway apply: the run failed:"), "\(result.stderr)")
+        #expect(!result.stderr.contains("could not stop task"), "\(result.stderr)")
+        #expect(workspace.liveJobProcesses.isEmpty, "the job's processes were stopped")
+        #expect(workspace.leftoverTasks.isEmpty, "the task record is gone: \(workspace.leftoverTasks)")
+    }
+
     @Test func aRestartedPostgreSQLMakesTheControllerNotReadyThenItRecoversAndLosesNothing() async throws {
         let workspace = try Workspace()
         let server = try await PrivateServer()

@@ -17,9 +17,12 @@ struct ApplyCommand: AsyncParsableCommand {
             Validates the manifests, serves the runner API, and reconciles in passes until every \
             job has succeeded, failed or been cancelled and every task started for it has been \
             stopped. A job that already finished (same generation) is not run again. Ctrl-C \
-            cancels: running jobs get SIGTERM, their tasks are stopped, their records say \
-            cancelled. Exit status: 0 when every job succeeded, 1 when any did not, 2 when the \
-            manifests are invalid or the flags are wrong.
+            cancels, even during a platform call that hangs: running jobs get SIGTERM, their \
+            tasks are stopped, their records say cancelled. A run that fails (a platform that \
+            cannot be listed, the store) stops every task it started the same way. Stops are \
+            retried for --stop-timeout; a task still running then is named. Exit status: 0 when \
+            every job succeeded, 1 when any did not or the run failed, 2 when the manifests are \
+            invalid or the flags are wrong.
             """
     )
 
@@ -30,6 +33,9 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var launcherOptions: LauncherOptions
     @OptionGroup var controller: ControllerOptions
     @OptionGroup var output: OutputOptions
+
+    @Option(name: .long, help: "How long a cancelled or failed run keeps trying to stop what it started. Env: RUNWAY_STOP_TIMEOUT.")
+    var stopTimeout: ManifestDuration = Environment.duration("RUNWAY_STOP_TIMEOUT", default: .seconds(60))
 
     func run() async throws {
         controller.bootstrapLogging(defaultLevel: .warning)
@@ -56,8 +62,10 @@ struct ApplyCommand: AsyncParsableCommand {
 
         let result: ApplyRun.Result = try await runtime.serve(command: "apply", logger: logger) { reconciler, _ in
             let progress = ProgressPrinter(interactive: isatty(1) == 1 && output.output == .text)
+            var settings = ApplyRun.Settings()
+            settings.stopTimeout = stopTimeout.value
             let run = ApplyRun(
-                reconciler: reconciler, reload: { loader.load(paths: paths) }, wakeups: wakeups, cancellation: cancellation,
+                reconciler: reconciler, settings: settings, reload: { loader.load(paths: paths) }, wakeups: wakeups, cancellation: cancellation,
                 logger: logger,
                 onWaitForLease: { leader in
                     let who = leader.map { "\($0.holder), until \($0.expiresAt.formatted(.iso8601))" } ?? "another controller"
@@ -72,6 +80,12 @@ struct ApplyCommand: AsyncParsableCommand {
                 throw failure("\(error)", ExitStatus.unusable)
             }
             return result
+        }
+        if let failure = result.failure {
+            FileHandle.standardError.write(Data("runway apply: the run failed: \(failure)\n".utf8))
+        }
+        for task in result.unstopped {
+            FileHandle.standardError.write(Data("runway apply: could not stop task \(task.name) on \(task.plugin) (id \(task.id))\n".utf8))
         }
         switch output.output {
         case .text:

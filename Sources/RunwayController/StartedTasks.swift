@@ -1,0 +1,59 @@
+import Foundation
+import RunwayModel
+import Synchronization
+
+/// The tasks this controller started, until they are stopped or gone.
+///
+/// Some platforms list what they were just asked to run only after a while (ECS's ListTasks is
+/// eventually consistent; a Kubernetes list may be served from a lagging cache), so a task no
+/// listing has shown yet is added to its platform's listing as `pending`, until a listing shows
+/// it or its profile's `startTimeout` has passed: a started task is neither started a second
+/// time nor forgotten, and its start timeout stops it by the handle the platform gave.
+/// `apply` also stops from here what it started on a platform it can no longer list.
+/// The mutex guards the table.
+final class StartedTasks: Sendable {
+    private struct Entry {
+        var task: ObservedTask
+        /// Stands in for the task until then, while no listing has shown it.
+        var standInUntil: Date
+        var seen = false
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    /// Remembers a task the platform accepted; it stands in for itself until `until` at the latest.
+    func started(_ task: ObservedTask, standInUntil until: Date) {
+        entries.withLock { $0[task.name] = Entry(task: task, standInUntil: until) }
+    }
+
+    /// A stopped task is forgotten.
+    func forget(_ name: String) {
+        _ = entries.withLock { $0.removeValue(forKey: name) }
+    }
+
+    /// `listed` (one platform's whole listing) plus the tasks of `plugin` it does not show yet.
+    /// A task once listed and now missing is gone, and forgotten.
+    func complete(_ listed: [ObservedTask], plugin: String, now: Date) -> [ObservedTask] {
+        let names = Set(listed.map(\.name))
+        let standIns = entries.withLock { entries -> [ObservedTask] in
+            var standIns: [ObservedTask] = []
+            for (name, var entry) in entries where entry.task.plugin == plugin {
+                if names.contains(name) {
+                    entry.seen = true
+                    entries[name] = entry
+                } else if entry.seen {
+                    entries[name] = nil
+                } else if entry.standInUntil > now {
+                    standIns.append(entry.task)
+                }
+            }
+            return standIns
+        }
+        return listed + standIns.sorted { $0.name < $1.name }
+    }
+
+    /// Every task remembered (started and not known to be stopped or gone).
+    var all: [ObservedTask] {
+        entries.withLock { $0.values.map(\.task) }.sorted { $0.name < $1.name }
+    }
+}
