@@ -189,7 +189,8 @@ let package = Package(
             name: "RunwayIntegrationTests",
             dependencies: [
                 "runway", "RunwayTestSupport", "RunwayModel", "RunwayStore", "RunwayServer", "RunwayHTTP",
-                "RunwayLaunchers", "RunwayManifests", "RunwayRunner", "RunwayFuzzing", .product(name: "Hummingbird", package: "hummingbird"),
+                "RunwayLaunchers", "RunwayManifests", "RunwayRunner", "RunwayController", "RunwayFuzzing",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

@@ -31,7 +31,15 @@ public final class LeaderLease: Sendable {
     /// Why the store did not answer the last renewal; nil when it did.
     public var storeProblem: String? { failure.withLock { $0 } }
 
-    public init(configuration: Configuration = Configuration(), controllerID: String, store: any StateStore, logger: Logger) {
+    /// This host's wall clock (a test runs one ahead). Only ever compared with expiries the
+    /// store has put on it; the store's own clock judges who holds the lease.
+    let clock: @Sendable () -> Date
+
+    public init(
+        configuration: Configuration = Configuration(), controllerID: String, store: any StateStore, logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.clock = clock
         self.configuration = configuration
         self.holder = "\(controllerID)@\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UInt32.random(in: 0...UInt32.max))"
         self.store = store
@@ -43,7 +51,7 @@ public final class LeaderLease: Sendable {
     public var current: Lease? {
         let margin = (configuration.duration / 5).timeInterval
         return held.withLock { lease in
-            guard let lease, lease.expiresAt.timeIntervalSinceNow > margin else { return nil }
+            guard let lease, lease.expiresAt.timeIntervalSince(clock()) > margin else { return nil }
             return lease
         }
     }
@@ -52,9 +60,10 @@ public final class LeaderLease: Sendable {
 
     /// Takes or renews the lease; returns whether this controller leads.
     @discardableResult
-    public func refresh(now: Date = Date()) async -> Bool {
+    public func refresh(now: Date? = nil) async -> Bool {
         do {
-            let lease = try await store.acquireLease(configuration.name, holder: holder, duration: configuration.duration, now: now)
+            let lease = try await store.acquireLease(
+                configuration.name, holder: holder, duration: configuration.duration, now: now, localNow: clock())
             failure.withLock { $0 = nil }
             let before = held.withLock { held in
                 defer { held = lease }

@@ -145,8 +145,11 @@ public final class PostgresStateStore: StateStore {
         }
     }
 
-    public func lease(_ name: String) async throws -> Lease? {
-        try await read("read lease \(name)") { connection in try await Self.lease(name, lock: "", on: connection, logger: self.logger) }
+    public func lease(_ name: String, localNow: Date) async throws -> Lease? {
+        try await read("read lease \(name)") { connection in
+            let (lease, serverNow) = try await Self.lease(name, lock: "", on: connection, logger: self.logger)
+            return lease?.onLocalClock(serverNow: serverNow, localNow: localNow)
+        }
     }
 
     public func controllerFacts() async throws -> [String: String] {
@@ -202,18 +205,21 @@ public final class PostgresStateStore: StateStore {
         return result
     }
 
-    public func acquireLease(_ name: String, holder: String, duration: Duration, now: Date) async throws -> Lease? {
-        let expiresAt = now.addingTimeInterval(duration.timeInterval)
+    public func acquireLease(_ name: String, holder: String, duration: Duration, now given: Date?, localNow: Date) async throws -> Lease? {
         return try await transaction("acquire lease \(name)") { connection -> Lease? in
             _ = try await connection.query(
                 "INSERT INTO lease (name, holder, token, expires_at) VALUES (\(name), '', 0, 0) ON CONFLICT (name) DO NOTHING", logger: self.logger)
-            let current = try await Self.lease(name, lock: "FOR UPDATE", on: connection, logger: self.logger)
+            let (current, serverNow) = try await Self.lease(name, lock: "FOR UPDATE", on: connection, logger: self.logger)
+            // The server's clock judges expiry, unless the caller plays out time (tests).
+            let now = given ?? serverNow
+            let expiresAt = now.addingTimeInterval(duration.timeInterval)
             if let current, !current.holder.isEmpty, current.holder != holder, current.expiresAt > now { return nil }
             let token = current.map { $0.holder == holder && $0.expiresAt > now ? $0.token : $0.token + 1 } ?? 1
             _ = try await connection.query(
                 "UPDATE lease SET holder = \(holder), token = \(token), expires_at = \(expiresAt.timeIntervalSinceReferenceDate) WHERE name = \(name)",
                 logger: self.logger)
-            return Lease(name: name, holder: holder, token: token, expiresAt: expiresAt)
+            let lease = Lease(name: name, holder: holder, token: token, expiresAt: expiresAt)
+            return given == nil ? lease.onLocalClock(serverNow: serverNow, localNow: localNow) : lease
         }
     }
 
@@ -244,8 +250,8 @@ public final class PostgresStateStore: StateStore {
         if let fence = change.fence {
             // FOR SHARE: fenced writes go side by side, while taking the lease (an UPDATE) waits
             // for every one of them to commit, and they for it.
-            let current = try await Self.lease(fence.name, lock: "FOR SHARE", on: connection, logger: logger)
-            guard let current, current.holder == fence.holder, current.token == fence.token, current.expiresAt > Date() else {
+            let (current, serverNow) = try await Self.lease(fence.name, lock: "FOR SHARE", on: connection, logger: logger)
+            guard let current, current.holder == fence.holder, current.token == fence.token, current.expiresAt > serverNow else {
                 throw FencedError(lease: fence, current: current)
             }
         }
@@ -343,17 +349,25 @@ public final class PostgresStateStore: StateStore {
         return strings
     }
 
-    /// The lease row, read with `lock` (`FOR UPDATE`, `FOR SHARE`, or "" for none).
-    private static func lease(_ name: String, lock: String, on connection: PostgresConnection, logger: Logger) async throws -> Lease? {
-        let sql = "SELECT holder, token, expires_at FROM lease WHERE name = $1 " + lock
+    /// The lease row, read with `lock` (`FOR UPDATE`, `FOR SHARE`, or "" for none), and the
+    /// server's clock at that moment: the one clock every replica's lease is judged by (this
+    /// host's when there is no row, which then judges nothing).
+    private static func lease(_ name: String, lock: String, on connection: PostgresConnection, logger: Logger) async throws
+        -> (Lease?, serverNow: Date)
+    {
+        // Seconds since 2001-01-01 (a Date's reference date), as expires_at is stored.
+        let sql = "SELECT holder, token, expires_at, extract(epoch from clock_timestamp())::float8 - 978307200 FROM lease WHERE name = $1 "
+            + lock
         var binds = PostgresBindings()
         binds.append(name)
-        for try await (holder, token, expiresAt) in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-            .decode((String, Int64, Double).self)
+        for try await (holder, token, expiresAt, now) in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            .decode((String, Int64, Double, Double).self)
         {
-            return holder.isEmpty ? nil : Lease(name: name, holder: holder, token: token, expiresAt: Date(timeIntervalSinceReferenceDate: expiresAt))
+            let serverNow = Date(timeIntervalSinceReferenceDate: now)
+            let lease = Lease(name: name, holder: holder, token: token, expiresAt: Date(timeIntervalSinceReferenceDate: expiresAt))
+            return (holder.isEmpty ? nil : lease, serverNow)
         }
-        return nil
+        return (nil, Date())
     }
 
     // MARK: - Transactions and errors

@@ -110,7 +110,9 @@ public final class SQLiteStateStore: StateStore {
         return result
     }
 
-    public func acquireLease(_ name: String, holder: String, duration: Duration, now: Date) async throws -> Lease? {
+    /// A SQLite store lives on one host: its clock is this host's.
+    public func acquireLease(_ name: String, holder: String, duration: Duration, now given: Date?, localNow: Date) async throws -> Lease? {
+        let now = given ?? Date()
         let expiresAt = now.addingTimeInterval(duration.timeInterval)
         return try await database.write { db in
             let current = try Self.lease(name, in: db)
@@ -121,7 +123,7 @@ public final class SQLiteStateStore: StateStore {
                 sql: "INSERT INTO lease (name, holder, token, expires_at) VALUES (?, ?, ?, ?) "
                     + "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at",
                 arguments: [name, holder, token, expiresAt.timeIntervalSinceReferenceDate])
-            return lease
+            return given == nil ? lease.onLocalClock(serverNow: now, localNow: localNow) : lease
         }
     }
 
@@ -132,8 +134,9 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    public func lease(_ name: String) async throws -> Lease? {
-        try await database.read { db in try Self.lease(name, in: db) }
+    public func lease(_ name: String, localNow: Date) async throws -> Lease? {
+        let hostNow = Date()
+        return try await database.read { db in try Self.lease(name, in: db) }?.onLocalClock(serverNow: hostNow, localNow: localNow)
     }
 
     public func controllerFacts() async throws -> [String: String] {

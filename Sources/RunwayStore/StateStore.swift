@@ -35,13 +35,17 @@ public protocol StateStore: Sendable {
 
     /// Takes the lease `name` for `holder` until `now + duration`, or renews it if `holder` has it.
     /// A new holder gets the next fencing token. Returns nil when someone else holds it.
-    func acquireLease(_ name: String, holder: String, duration: Duration, now: Date) async throws -> Lease?
+    /// `now` nil (what controllers pass): the store's own clock judges expiry (PostgreSQL's, so
+    /// replicas whose clocks disagree agree on who leads), and the lease returned says when it
+    /// expires on the caller's clock, which reads `localNow`. Tests pass a `now` to play out time.
+    func acquireLease(_ name: String, holder: String, duration: Duration, now: Date?, localNow: Date) async throws -> Lease?
 
     /// Gives the lease up (a clean shutdown hands over at once instead of after expiry).
     func releaseLease(_ name: String, holder: String) async throws
 
-    /// The lease as it stands, whoever holds it.
-    func lease(_ name: String) async throws -> Lease?
+    /// The lease as it stands, whoever holds it, its expiry on the caller's clock (which reads
+    /// `localNow`).
+    func lease(_ name: String, localNow: Date) async throws -> Lease?
 
     /// Small facts the controller publishes for `runway status` (manifest health, leader), by key.
     func controllerFacts() async throws -> [String: String]
@@ -143,5 +147,26 @@ public struct FencedError: Error, CustomStringConvertible {
     public var description: String {
         "fenced: lease \(lease.name) token \(lease.token) of \(lease.holder) is no longer current"
             + (current.map { " (now \($0.holder), token \($0.token))" } ?? "")
+    }
+}
+
+extension StateStore {
+    /// Takes or renews the lease at `now` (nil: the store's clock judges), seen on this host's clock.
+    public func acquireLease(_ name: String, holder: String, duration: Duration, now: Date? = nil) async throws -> Lease? {
+        try await acquireLease(name, holder: holder, duration: duration, now: now, localNow: Date())
+    }
+
+    /// The lease as it stands, seen on this host's clock.
+    public func lease(_ name: String) async throws -> Lease? { try await lease(name, localNow: Date()) }
+}
+
+extension Lease {
+    /// The same lease with its expiry moved to the caller's clock (which reads `localNow`): what
+    /// the server's clock says is left, from there. Checks of it on that clock are then free of
+    /// clock skew.
+    func onLocalClock(serverNow: Date, localNow: Date) -> Lease {
+        var lease = self
+        lease.expiresAt = localNow.addingTimeInterval(expiresAt.timeIntervalSince(serverNow))
+        return lease
     }
 }

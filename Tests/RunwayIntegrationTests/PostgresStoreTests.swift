@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import RunwayController
 import RunwayHTTP
 import RunwayModel
 import RunwayStore
@@ -143,6 +145,30 @@ struct PostgresStoreTests {
         #expect(!result.stderr.contains("could not stop task"), "\(result.stderr)")
         #expect(workspace.liveJobProcesses.isEmpty, "the job's processes were stopped")
         #expect(workspace.leftoverTasks.isEmpty, "the task record is gone: \(workspace.leftoverTasks)")
+    }
+
+    /// Two replicas on one PostgreSQL, the lease 4 s, one replica's wall clock 10 s ahead.
+    /// PostgreSQL's clock judges the lease, so renewing side by side for three lease durations,
+    /// the replica ahead never takes the lease from the leader, and leading, never thinks its
+    /// own lease lapsed: one holder, token 1, all along, in either order.
+    @Test(arguments: [false, true]) func aReplicaWhoseClockRunsAheadNeitherStealsNorLosesTheLease(aheadLeads: Bool) async throws {
+        let store = try await PostgresStateStore(location: .init(url: try await TestPostgres.freshDatabase()))
+        var configuration = LeaderLease.Configuration()
+        configuration.duration = .seconds(4)
+        let logger = Logger(label: "test.lease")
+        let normal = LeaderLease(configuration: configuration, controllerID: "normal", store: store, logger: logger)
+        let ahead = LeaderLease(
+            configuration: configuration, controllerID: "ahead", store: store, logger: logger, clock: { Date().addingTimeInterval(10) })
+        let (leader, other) = aheadLeads ? (ahead, normal) : (normal, ahead)
+        #expect(await leader.refresh())
+        for _ in 0..<12 {  // renewals every third of the lease, for three lease durations
+            try await Task.sleep(for: configuration.duration / 3)
+            let (leads, follows) = (await leader.refresh(), await other.refresh())
+            #expect(leads && leader.isLeader, "the leader keeps its lease")
+            #expect(!follows && !other.isLeader, "the other replica never takes it")
+        }
+        let lease = try #require(try await store.lease(configuration.name))
+        #expect(lease.holder == leader.holder && lease.token == 1)
     }
 
     @Test func aRestartedPostgreSQLMakesTheControllerNotReadyThenItRecoversAndLosesNothing() async throws {
