@@ -83,17 +83,17 @@ import Testing
         let access = try KubernetesAccess.inCluster(host: "10.96.0.1", port: "443", directory: scratch.path + "/sa")
         #expect(access.server == "https://10.96.0.1:443" && access.namespace == "runway" && access.tls.certificateAuthority == .file(scratch.path + "/sa/ca.crt"))
         let tokens = KubernetesTokenSource(access.credential)
-        #expect(try tokens.header() == "Bearer first")
+        #expect(try await tokens.header() == "Bearer first")
         try scratch.write("sa/token", "second\n")
-        #expect(try tokens.header() == "Bearer first", "cached for a minute, as client-go does")
+        #expect(try await tokens.header() == "Bearer first", "cached for a minute, as client-go does")
         tokens.invalidate()  // what a 401 does
-        #expect(try tokens.header() == "Bearer second")
+        #expect(try await tokens.header() == "Bearer second")
         #expect(throws: KubernetesAccessError.self) {
             try KubernetesAccess.resolve(kubeconfig: nil, context: "x", environment: ["KUBERNETES_SERVICE_HOST": "10.96.0.1"])
         }
     }
 
-    @Test func anExecPluginsTokenIsUsedUntilItExpires() throws {
+    @Test func anExecPluginsTokenIsUsedUntilItExpires() async throws {
         let scratch = TemporaryDirectory()
         let script = try scratch.write("plugin", """
             #!/bin/sh
@@ -103,12 +103,34 @@ import Testing
             """)
         chmod(script, 0o755)
         let tokens = KubernetesTokenSource(.exec(command: script, arguments: [], environment: ["A": "x"], apiVersion: "client.authentication.k8s.io/v1"))
-        #expect(try tokens.header() == "Bearer from-plugin-x")
-        #expect(try tokens.header() == "Bearer from-plugin-x")
+        #expect(try await tokens.header() == "Bearer from-plugin-x")
+        #expect(try await tokens.header() == "Bearer from-plugin-x")
         #expect(try String(contentsOfFile: scratch.path + "/runs", encoding: .utf8) == "run\n", "run once while its token is valid")
         let failing = KubernetesTokenSource(.exec(command: script, arguments: ["--fail"], environment: [:], apiVersion: "v1"))
-        let error = #expect(throws: KubernetesAccessError.self) { try failing.header() }
+        let error = await #expect(throws: KubernetesAccessError.self) { try await failing.header() }
         #expect(error?.description.contains("exited with code 2: no credentials for you") == true, "\(String(describing: error))")
+    }
+
+    /// A plugin that writes a lot to stderr before its answer is read whole (stdout and stderr
+    /// side by side: reading one to its end first would deadlock on the other's full pipe); a
+    /// plugin that hangs is killed at its timeout, with that reason, its children too.
+    @Test func aChattyPluginWorksAndAHangingOneTimesOut() async throws {
+        let scratch = TemporaryDirectory()
+        let chatty = try scratch.write("chatty", """
+            #!/bin/sh
+            head -c 1000000 /dev/zero | tr '\\0' x >&2
+            echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'
+            """)
+        let hanging = try scratch.write("hanging", "#!/bin/sh\nsleep 300 &\nwait\n")
+        chmod(chatty, 0o755)
+        chmod(hanging, 0o755)
+        let talker = KubernetesTokenSource(.exec(command: chatty, arguments: [], environment: [:], apiVersion: "v1"), pluginTimeout: .seconds(20))
+        #expect(try await talker.header() == "Bearer t")
+        let stuck = KubernetesTokenSource(.exec(command: hanging, arguments: [], environment: ["RWTAG_PLUGIN": scratch.path], apiVersion: "v1"),
+            pluginTimeout: .seconds(1))
+        let error = await #expect(throws: KubernetesAccessError.self) { try await stuck.header() }
+        #expect(error?.description == "the credential plugin '\(hanging)' did not finish within 1.0 seconds and was killed")
+        #expect(processes(withEnvironment: "RWTAG_PLUGIN=\(scratch.path)").isEmpty, "the plugin's own child was killed too")
     }
 
     // MARK: - States

@@ -1,4 +1,5 @@
 import Foundation
+import RunwayProcess
 import RunwayHTTP
 import RunwayManifests
 import RunwayModel
@@ -147,19 +148,21 @@ struct KubernetesAccessError: Error, CustomStringConvertible {
 final class KubernetesTokenSource: Sendable {
     private let credential: KubernetesAccess.Credential
     private let cached = Mutex<(token: String, until: Date)?>(nil)
+    private let pluginTimeout: Duration
 
-    init(_ credential: KubernetesAccess.Credential) {
+    init(_ credential: KubernetesAccess.Credential, pluginTimeout: Duration = KubernetesTokenSource.pluginTimeout) {
         self.credential = credential
+        self.pluginTimeout = pluginTimeout
     }
 
     /// The `Authorization` header value, or nil when this user has no token (client certificates).
-    func header() throws(KubernetesAccessError) -> String? {
+    func header() async throws(KubernetesAccessError) -> String? {
         switch credential {
         case .none: return nil
         case .token(let token): return "Bearer " + token
         case .tokenFile, .exec:
             if let current = cached.withLock({ $0 }), current.until > Date() { return "Bearer " + current.token }
-            let fresh = try fetch()
+            let fresh = try await fetch()
             cached.withLock { $0 = fresh }
             return "Bearer " + fresh.token
         }
@@ -170,7 +173,7 @@ final class KubernetesTokenSource: Sendable {
         cached.withLock { $0 = nil }
     }
 
-    private func fetch() throws(KubernetesAccessError) -> (token: String, until: Date) {
+    private func fetch() async throws(KubernetesAccessError) -> (token: String, until: Date) {
         switch credential {
         case .tokenFile(let path):
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -178,39 +181,38 @@ final class KubernetesTokenSource: Sendable {
             }
             return (text.trimmingCharacters(in: .whitespacesAndNewlines), Date().addingTimeInterval(60))
         case .exec(let command, let arguments, let environment, let apiVersion):
-            return try Self.run(command: command, arguments: arguments, environment: environment, apiVersion: apiVersion)
+            return try await Self.run(
+                command: command, arguments: arguments, environment: environment, apiVersion: apiVersion, timeout: pluginTimeout)
         case .none, .token:
             return ("", .distantFuture)
         }
     }
 
-    /// Runs a client-go credential plugin and reads its ExecCredential's token and expiry.
-    static func run(command: String, arguments: [String], environment: [String: String], apiVersion: String)
-        throws(KubernetesAccessError) -> (token: String, until: Date)
-    {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [command] + arguments
+    /// How long a credential plugin may run before it is killed. 30 seconds.
+    static let pluginTimeout = Duration.seconds(30)
+
+    /// Runs a client-go credential plugin and reads its ExecCredential's token and expiry. Its
+    /// stdout and stderr are read side by side; past `timeout` it is killed and the request fails
+    /// with that reason.
+    static func run(
+        command: String, arguments: [String], environment: [String: String], apiVersion: String, timeout: Duration = pluginTimeout
+    ) async throws(KubernetesAccessError) -> (token: String, until: Date) {
         var variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         variables["KUBERNETES_EXEC_INFO"] = #"{"apiVersion":"\#(apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
-        process.environment = variables
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
+        let result: ProcessSpawner.Collected
         do {
-            try process.run()
+            result = try await ProcessSpawner.collect(.init(argv: [command] + arguments, environment: variables), timeout: timeout)
         } catch {
             throw KubernetesAccessError("the credential plugin '\(command)' cannot be run: \(error)")
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let problem = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let detail = String(decoding: problem, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw KubernetesAccessError("the credential plugin '\(command)' exited with code \(process.terminationStatus)\(detail.isEmpty ? "" : ": \(detail.prefix(300))")")
+        guard let exit = result.exit else {
+            throw KubernetesAccessError("the credential plugin '\(command)' did not finish within \(timeout) and was killed")
         }
+        guard exit == .exited(0) else {
+            let detail = String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw KubernetesAccessError("the credential plugin '\(command)' exited with code \(exit.code)\(detail.isEmpty ? "" : ": \(detail.prefix(300))")")
+        }
+        let data = Data(result.stdout)
         struct ExecCredential: Decodable {
             struct Status: Decodable {
                 var token: String?

@@ -88,7 +88,7 @@ final class KubernetesClient: CountingClient {
         while true {
             var headers = [("Accept", "application/json")]
             if call.body != nil { headers.append(("Content-Type", call.contentType)) }
-            if let authorization = try tokens.header() { headers.append(("Authorization", authorization)) }
+            if let authorization = try await tokens.header() { headers.append(("Authorization", authorization)) }
             let request = HTTPRequest(method: call.method, url: url, headers: headers, body: call.body)
             let response = try await retry.send(counting: requests, retryable: { Self.error(call, $0).isRetryable }) {
                 try await http.send(request)
