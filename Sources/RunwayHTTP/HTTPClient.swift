@@ -118,6 +118,10 @@ public final class HTTPClient: Sendable {
         _ = runway_curl_easy_setopt_long(curl, CURLOPT_NOSIGNAL, 1)
         _ = runway_curl_easy_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout.milliseconds))
         _ = runway_curl_easy_setopt_long(curl, CURLOPT_TIMEOUT_MS, Int(timeout?.milliseconds ?? 0))
+        if let stall = request.stallTimeout {
+            _ = runway_curl_easy_setopt_long(curl, CURLOPT_LOW_SPEED_LIMIT, 1)
+            _ = runway_curl_easy_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, max(1, Int((stall.milliseconds + 999) / 1000)))
+        }
         _ = runway_curl_easy_setopt_slist(curl, CURLOPT_HTTPHEADER, headers)
         var connectTo: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(connectTo) }

@@ -8,6 +8,10 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]?
     /// Overrides the client's total timeout for this request.
     public var timeout: Duration?
+    /// The transfer is abandoned when no byte moves for this long (curl's low-speed limit: under
+    /// 1 byte per second for this many seconds). For streams, whose total may be long: a stalled
+    /// image pull. Default none.
+    public var stallTimeout: Duration?
 
     public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Duration? = nil) {
         self.method = method
@@ -61,6 +65,9 @@ public struct HTTPError: Error, CustomStringConvertible {
             Int(CURLE_GOT_NOTHING.rawValue),
         ].contains(code)
     }
+
+    /// The transfer ran past its total timeout or stalled past its stall timeout.
+    public var isTimeout: Bool { code == Int(CURLE_OPERATION_TIMEDOUT.rawValue) }
 
     /// The server's certificate was not trusted, or the client's own TLS files are unusable:
     /// retrying will not help until the configuration changes.

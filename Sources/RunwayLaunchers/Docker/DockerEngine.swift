@@ -103,11 +103,15 @@ final class DockerEngine: Sendable {
         }
     }
 
-    /// A call whose answer is a stream of JSON lines (an image pull's progress).
-    func stream(_ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [])
-        async throws -> HTTPStreamingResponse
-    {
-        let request = try await request(method, path, query: query, json: nil, headers: headers, versioned: true)
+    /// A call whose answer is a stream of JSON lines (an image pull's progress), abandoned past
+    /// `timeout` in all or when nothing arrives for `stallTimeout`.
+    func stream(
+        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], timeout: Duration,
+        stallTimeout: Duration
+    ) async throws -> HTTPStreamingResponse {
+        var request = try await request(method, path, query: query, json: nil, headers: headers, versioned: true)
+        request.timeout = timeout
+        request.stallTimeout = stallTimeout
         do {
             return try await http.stream(request)
         } catch let error as HTTPError {

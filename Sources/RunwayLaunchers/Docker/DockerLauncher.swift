@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RunwayManifests
+import RunwayHTTP
 import RunwayModel
 import Synchronization
 
@@ -114,8 +115,23 @@ public final class DockerLauncher: TaskLauncher {
             let value = try SecretResolver.resolve(reference, name: "registryAuth")
             headers.append(("X-Registry-Auth", value))
         }
-        let response = try await engine.stream("POST", "/images/create", query: [("fromImage", name), ("tag", tag)], headers: headers)
-        let body = try await response.collect(limit: 16 << 20)
+        let stalled = { (cause: String) in
+            LauncherError(
+                .timeout, plugin: Self.plugin, task: task,
+                "cannot pull \(image): \(cause) (the profile allows \(settings.pullTimeout) in all and \(settings.pullStallTimeout) without progress)")
+        }
+        let response: HTTPStreamingResponse
+        let body: [UInt8]
+        do {
+            response = try await engine.stream(
+                "POST", "/images/create", query: [("fromImage", name), ("tag", tag)], headers: headers, timeout: settings.pullTimeout,
+                stallTimeout: settings.pullStallTimeout)
+            body = try await response.collect(limit: 16 << 20)
+        } catch let error as HTTPError where error.isTimeout {
+            throw stalled(error.cause)
+        } catch DockerError.unreachable(_, let cause) where cause.isTimeout {
+            throw stalled(cause.cause)
+        }
         guard response.status == 200 else {
             throw LauncherError(
                 .notFound, plugin: Self.plugin, task: task,

@@ -28,6 +28,10 @@ struct DockerSettings: LauncherSettings, Hashable {
     var registryAuth: SecretReference?
     /// How long a stop waits for the runner after SIGTERM before the engine kills it. Default 10s.
     var grace: Duration = .seconds(10)
+    /// Longest an image pull may take in all. Default 30m, at most 1d.
+    var pullTimeout: Duration = .seconds(30 * 60)
+    /// A pull that moves no byte for this long is abandoned. Default 60s, at most 1h.
+    var pullStallTimeout: Duration = .seconds(60)
 
     init() {}
 
@@ -77,6 +81,16 @@ struct DockerSettings: LauncherSettings, Hashable {
         }
         if let node = reader.value("grace"), let grace = node.duration("spec.config.grace", atMost: LauncherLimits.grace, diagnostics: &diagnostics) {
             self.grace = grace
+        }
+        if let node = reader.value("pullTimeout"),
+            let value = node.duration("spec.config.pullTimeout", atMost: LauncherLimits.placement, diagnostics: &diagnostics)
+        {
+            pullTimeout = value
+        }
+        if let node = reader.value("pullStallTimeout"),
+            let value = node.duration("spec.config.pullStallTimeout", atMost: LauncherLimits.grace, diagnostics: &diagnostics)
+        {
+            pullStallTimeout = value
         }
         reader.reportUnknownKeys(diagnostics: &diagnostics)
     }
