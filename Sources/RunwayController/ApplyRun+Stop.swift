@@ -18,6 +18,12 @@ extension ApplyRun {
         let end = clock.now + settings.stopTimeout
         var cancelledDesired = desired
         cancelledDesired.jobs = [:]  // every stop settles its attempt as cancelled
+        // Starts still being carried out end first (a moment), so their tasks are known.
+        if !(await reconciler.queue.settle(within: min(settings.stopTimeout / 4, .seconds(10)))) {
+            logger.warning("some starts and stops are still in flight; stopping what is known", metadata: [
+                "in.flight": "\(reconciler.queue.inFlight)",
+            ])
+        }
         var remaining = await tasksToStop(jobs: jobs, until: end)
         var delay = Duration.milliseconds(500)
         while !remaining.isEmpty {

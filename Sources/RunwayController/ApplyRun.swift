@@ -120,7 +120,7 @@ public struct ApplyRun: Sendable {
         let records = currentRecords(outcome.records, desired: desired, jobs: jobs)
         guard records.count == jobs.count, records.allSatisfy({ $0.state.isTerminal }) else { return false }
         let ours = outcome.observed.filter { jobs.contains($0.owner?.job ?? "") }
-        return ours.isEmpty && outcome.plan.changesNothing
+        return ours.isEmpty && outcome.plan.changesNothing && outcome.actionsInFlight == 0
     }
 
     /// The record of each job's current generation (a removed job: its latest record).

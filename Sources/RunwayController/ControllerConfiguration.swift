@@ -22,8 +22,11 @@ public struct ControllerConfiguration: Sendable {
     public var heartbeatTimeout: Duration = .seconds(30)
     /// Largest log chunk the runner API accepts. Default 256 KiB.
     public var maxLogChunkBytes: Int = 256 << 10
-    /// Starts and stops carried out at once. Default 8.
+    /// Starts and stops carried out at once on each platform. Default 8.
     public var parallelism: Int = 8
+    /// Longest a platform's listing may take in a pass; past it the platform is treated as
+    /// unlisted for the pass. Default 30 seconds.
+    public var listTimeout: Duration = .seconds(30)
     /// Backoff between a failed attempt and its retry.
     public var backoff: Backoff = Backoff()
     /// The controller's own image, for profiles that name none (`RUNWAY_IMAGE`).

@@ -113,6 +113,9 @@ public struct ControllerRun: Sendable {
             }
             woken = await wakeups.wait(upTo: sleepTime(until: nextDeadline, lastResync: lastResync))
         }
+        // Starts and stops handed over before the shutdown end first (within the grace period,
+        // which ends the process regardless).
+        _ = await reconciler.queue.settle(within: .seconds(3600))
     }
 
     private func sleepTime(until deadline: Date?, lastResync: ContinuousClock.Instant) -> Duration {

@@ -5,50 +5,43 @@ import RunwayPlanner
 import RunwayStore
 
 extension Reconciler {
-    /// Carries out the plan's stops and starts, `parallelism` at a time. One failed action is
-    /// recorded and logged; it never keeps the others from running. A start on a profile with
-    /// `maxConcurrent` waits for this pass's stops of that profile, so the platform never holds
-    /// more live tasks than the limit, not even for a moment.
-    func execute(_ plan: Plan, desired: DesiredState, records: [JobRecord], now: Date) async throws {
+    /// Hands the plan's stops and starts to the action queue and returns: each runs in the
+    /// background (`parallelism` at a time per plugin), one failed action is recorded and logged
+    /// and never keeps the others from running. A start on a profile with `maxConcurrent` waits
+    /// for this pass's stops of that profile, so the platform never holds more live tasks than
+    /// the limit, not even for a moment.
+    func execute(_ plan: Plan, desired: DesiredState, records: [JobRecord], now: Date) {
         let byKey = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        let stopping = Set(plan.stops.compactMap { $0.task.owner?.profile })
-        let waitsForStops = { (start: PlanAction.Start) in
-            stopping.contains(start.profile) && desired.profiles[start.profile]?.maxConcurrent != nil
+        var stopsByProfile: [String: [Task<Void, Never>]] = [:]
+        for stop in plan.stops {
+            let work = queue.dispatch(stop.task.name, plugin: stop.task.plugin, done: afterAction) {
+                await self.carryOut(.stop(stop)) { try await self.stop(stop, desired: desired) }
+            }
+            if let work, let profile = stop.task.owner?.profile { stopsByProfile[profile, default: []].append(work) }
         }
-        let first = plan.stops.map { PlanAction.stop($0) } + plan.starts.filter { !waitsForStops($0) }.map { PlanAction.start($0) }
-        let then = plan.starts.filter(waitsForStops).map { PlanAction.start($0) }
-        for actions in [first, then] where !actions.isEmpty {
-            await run(actions, desired: desired, byKey: byKey)
+        for start in plan.starts {
+            guard let profile = desired.profiles[start.profile] else { continue }
+            let name = start.owner.taskName()
+            let standIn = ObservedTask(
+                id: "", name: name, plugin: profile.plugin,
+                labels: TaskLabels.labels(controllerID: configuration.controllerID, owner: start.owner), state: .pending)
+            let record = byKey[JobKey(job: start.job, generation: start.generation)]
+            let waitFor = profile.maxConcurrent == nil ? [] : stopsByProfile[start.profile] ?? []
+            queue.dispatch(name, plugin: profile.plugin, starting: standIn, after: waitFor, done: afterAction) {
+                await self.carryOut(.start(start)) { try await self.start(start, desired: desired, record: record) }
+            }
         }
     }
 
-    private func run(_ actions: [PlanAction], desired: DesiredState, byKey: [JobKey: JobRecord]) async {
-        await withTaskGroup(of: Void.self) { group in
-            var running = 0
-            for action in actions {
-                if running == configuration.parallelism {
-                    await group.next()
-                    running -= 1
-                }
-                running += 1
-                group.addTask {
-                    do {
-                        switch action {
-                        case .stop(let stop):
-                            try await self.stop(stop, desired: desired)
-                        case .start(let start):
-                            try await self.start(start, desired: desired, record: byKey[JobKey(job: start.job, generation: start.generation)])
-                        case .wait:
-                            break
-                        }
-                    } catch let refusal as FencedError {
-                        self.refused(refusal)
-                    } catch {
-                        self.metrics.reconcileFailed()
-                        self.logger.error("action failed", metadata: ["action": "\(action)", "error": "\(error)"])
-                    }
-                }
-            }
+    /// Runs one action, logging and counting its failure.
+    private func carryOut(_ action: PlanAction, _ body: () async throws -> Void) async {
+        do {
+            try await body()
+        } catch let refusal as FencedError {
+            refused(refusal)
+        } catch {
+            metrics.reconcileFailed()
+            logger.error("action failed", metadata: ["action": "\(action)", "error": "\(error)"])
         }
     }
 

@@ -31,6 +31,10 @@ public struct Reconciler: Sendable {
     /// Runs first in every pass: the runner API records the reports it kept while the store
     /// was away, so no pass judges an attempt whose report has arrived. Default: nothing.
     public var beforePass: @Sendable () async throws -> Void = {}
+    /// Runs after each start or stop the queue carried out (the controller wakes for a pass).
+    public var afterAction: @Sendable () -> Void = {}
+    /// Where the passes' starts and stops run, in the background.
+    let queue: ActionQueue
 
     public init(
         configuration: ControllerConfiguration, launchers: LauncherRegistry, store: any StateStore, holding: any JobHolding,
@@ -43,6 +47,7 @@ public struct Reconciler: Sendable {
         self.holding = holding
         self.lease = lease
         self.logger = logger
+        self.queue = ActionQueue(parallelism: configuration.parallelism)
     }
 
     /// What one pass saw and did.
@@ -50,6 +55,8 @@ public struct Reconciler: Sendable {
         public var plan: Plan
         public var records: [JobRecord]
         public var observed: [ObservedTask]
+        /// Starts and stops still being carried out (of this pass or earlier ones).
+        public var actionsInFlight: Int
     }
 
     /// Runs one pass against `desired`; `allowStarts: false` stops and settles but starts nothing.
@@ -129,8 +136,8 @@ public struct Reconciler: Sendable {
         var plan = planner.plan(desired: desired, observed: observed, records: records, now: now)
         if !allowStarts { plan = Plan(actions: plan.actions.filter { if case .start = $0 { false } else { true } }) }
         try await recordWaits(plan, records: records, now: now)
-        try await execute(plan, desired: desired, records: records, now: now)
-        return Outcome(plan: plan, records: try await store.jobRecords(), observed: observed)
+        execute(plan, desired: desired, records: records, now: now)
+        return Outcome(plan: plan, records: try await store.jobRecords(), observed: observed, actionsInFlight: queue.inFlight)
     }
 
     /// Every task of ours on every platform.
@@ -145,10 +152,15 @@ public struct Reconciler: Sendable {
         var unlisted = Set<String>()
         for plugin in launchers.plugins {
             do {
+                let launcher = launchers.launchers[plugin]!
+                let controllerID = configuration.controllerID
                 let listed = try await measured(plugin, "list") {
-                    try await launchers.launchers[plugin]!.listTasks(managedBy: configuration.controllerID)
+                    try await withDeadline(configuration.listTimeout, "listing \(plugin) tasks") {
+                        try await launcher.listTasks(managedBy: controllerID)
+                    }
                 }
-                tasks += startedTasks.complete(listed, plugin: plugin, now: Date())
+                let known = startedTasks.complete(listed, plugin: plugin, now: Date())
+                tasks += known + queue.starting(plugin: plugin, notIn: Set(known.map(\.name)))
             } catch where isolating {
                 unlisted.insert(plugin)
                 metrics.reconcileFailed()

@@ -23,9 +23,9 @@ struct DockerTests {
 
         func profile(
             _ name: String = "docker", image: String = TestDocker.image, maxConcurrent: Int? = nil, memory: String? = nil,
-            isDefault: Bool = true, useInit: Bool = false
+            isDefault: Bool = true, useInit: Bool = false, config extra: String = "pull: never"
         ) -> String {
-            var config = "{network: host, pull: never, grace: 2s, init: \(useInit)"
+            var config = "{network: host, grace: 2s, init: \(useInit), \(extra)"
             if let memory { config += ", resources: {memory: \(memory)}" }
             config += "}"
             return """
@@ -84,6 +84,41 @@ struct DockerTests {
         // PID 1 is the engine's init when the profile asks for it, else the runner itself.
         let logs = try RunwayExecutable.run(["logs", "bg", "--state-dir", workspace.state])
         #expect(logs.stdout.hasPrefix(useInit ? "/sbin/docker-init" : "/usr/local/bin/runway"), "\(logs.stdout)")
+        #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")
+    }
+
+    /// An engine whose image pull stalls (the fault proxy answers 200 and then sends nothing):
+    /// the start fails at the profile's pullStallTimeout with that reason, while jobs on another
+    /// profile start, end and time out on time meanwhile.
+    @Test func aStalledPullTimesOutWithItsReasonAndOtherProfilesKeepTheirTimes() async throws {
+        let setup = try Setup()
+        let workspace = setup.workspace
+        let proxy = try await TestDocker.FaultProxy()
+        defer { proxy.close() }
+        try await proxy.fault(#"{"kind":"stall","method":"POST","path":"/images/create","stall":120,"count":100}"#)
+        try workspace.write("all.yaml", workspace.profile() + "---\n"
+            + setup.profile("stuck", isDefault: false, config: "host: \"\(proxy.host)\", pull: always, pullStallTimeout: 15s")
+            + workspace.job("pulled", "echo never", profile: "stuck")
+            + workspace.job("quick-1", "echo one") + workspace.job("quick-2", "echo two")
+            + workspace.job("timed", "sleep 60", timeout: "2s"))
+        let result = try await setup.apply()
+        #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+        let records = try await workspace.records()
+        let pulled = try #require(records["pulled"])
+        #expect(pulled.state == .failed)
+        #expect(pulled.lastReason?.contains("cannot pull \(TestDocker.image): Operation too slow") == true, "\(pulled.lastReason ?? "")")
+        #expect(pulled.lastReason?.contains("15s without progress") == true, "\(pulled.lastReason ?? "")")
+        #expect(records["quick-1"]?.state == .succeeded && records["quick-2"]?.state == .succeeded)
+        // The local jobs did not wait for the pull: done, and timed out, well before it failed.
+        let failedAt = try #require(try await workspace.attempts("pulled").first?.completedAt ?? records["pulled"]?.updatedAt)
+        for job in ["quick-1", "quick-2"] {
+            let ended = try #require(try await workspace.attempts(job).first?.completedAt)
+            #expect(ended < failedAt.addingTimeInterval(-5), "\(job) ended at \(ended), the pull failed at \(failedAt)")
+        }
+        let timed = try #require(try await workspace.attempts("timed").first)
+        let judged = try #require(timed.stopRequestedAt).timeIntervalSince(try #require(timed.claimedAt))
+        #expect(records["timed"]?.lastReason?.contains("timed-out") == true && judged < 5, "timed out after \(judged) s")
+        #expect(try await proxy.injected()["stall"] ?? 0 >= 1)
         #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")
     }
 

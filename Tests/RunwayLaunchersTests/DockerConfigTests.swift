@@ -26,8 +26,10 @@ import Testing
             registryAuth: {fromEnv: REGISTRY_AUTH}
             grace: 30s
             init: true
+            pullTimeout: 10m
+            pullStallTimeout: 2m
             """)
-        #expect(settings.useInit)
+        #expect(settings.useInit && settings.pullTimeout == .seconds(600) && settings.pullStallTimeout == .seconds(120))
         #expect(problems.isEmpty, "\(problems)")
         #expect(settings.host == "tcp://10.0.0.5:2376" && settings.network == "host" && settings.binds == ["/cache:/cache:ro"])
         #expect(settings.memoryBytes == 512 << 20 && settings.nanoCPUs == 500_000_000)

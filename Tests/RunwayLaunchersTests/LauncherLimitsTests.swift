@@ -29,10 +29,16 @@ import Testing
         #expect(Self.problems(plugin, "grace: 61m").count == 1)
     }
 
-    @Test(arguments: [("kubernetes", "unschedulableTimeout"), ("nomad", "placementTimeout")])
+    @Test(arguments: [("kubernetes", "unschedulableTimeout"), ("nomad", "placementTimeout"), ("docker", "pullTimeout")])
     func placementWaitsAreAtMostADay(plugin: String, key: String) {
         #expect(Self.problems(plugin, "\(key): 1d").isEmpty)
         let problems = Self.problems(plugin, "\(key): 25h")
         #expect(problems.count == 1 && problems[0].contains("'spec.config.\(key)' must be at most 1d, found '25h'"), "\(problems)")
+    }
+
+    @Test func aPullMayStallAtMostAnHour() {
+        #expect(Self.problems("docker", "pullStallTimeout: 1h").isEmpty)
+        let problems = Self.problems("docker", "pullStallTimeout: 2h")
+        #expect(problems.count == 1 && problems[0].contains("'spec.config.pullStallTimeout' must be at most 1h, found '2h'"), "\(problems)")
     }
 }

@@ -110,3 +110,10 @@ public func processes(withEnvironment entry: String) -> [Int32] {
         return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true)
     }
 }
+
+/// A test helper that could not do its part, and why.
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(description: String) { self.description = description }
+}

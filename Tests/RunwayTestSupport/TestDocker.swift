@@ -1,4 +1,5 @@
 import Foundation
+import RunwayProcess
 
 /// The Docker engine the test command started (`RUNWAY_TEST_DOCKER_HOST`, see scripts/test.sh),
 /// and the docker CLI pointed at it.
@@ -38,6 +39,59 @@ public enum TestDocker {
     struct Missing: Error, CustomStringConvertible {
         var description: String {
             "no Docker engine: RUNWAY_TEST_DOCKER_HOST is not set (scripts/test.sh starts one; CI must run these tests)"
+        }
+    }
+}
+
+extension TestDocker {
+    /// Tests/Servers/docker_fault_proxy.py in front of the test engine's socket: the same engine
+    /// at `host`, with faults injected on request. `close()` stops it by its pid.
+    public final class FaultProxy: Sendable {
+        public let socket: String
+        let pid: pid_t
+        public var host: String { "unix://" + socket }
+
+        public init() async throws {
+            let engine = try TestDocker.requireHost()
+            guard engine.hasPrefix("unix://") else { throw Missing() }
+            socket = "/tmp/rwdp-\(UInt32.random(in: 0...UInt32.max)).sock"
+            var options = ProcessSpawner.Options(argv: [
+                "python3", Repository.path("Tests/Servers/docker_fault_proxy.py"), "--listen", socket, "--upstream",
+                String(engine.dropFirst("unix://".count)),
+            ])
+            options.stdout = .file(socket + ".log", append: false)
+            pid = try ProcessSpawner.spawn(options)
+            let (ready, pid) = (socket + ".ready", pid)
+            guard await RunningCommand.until(timeout: .seconds(30), { FileManager.default.fileExists(atPath: ready) }) else {
+                kill(pid, SIGKILL)
+                _ = ProcessSpawner.wait(pid)
+                throw TestFailure(description: "the Docker fault proxy did not start: \((try? String(contentsOfFile: socket + ".log", encoding: .utf8)) ?? "")")
+            }
+        }
+
+        /// Adds a fault (see the proxy's documentation): `{"kind":"stall","path":"/images/create","stall":60}`.
+        public func fault(_ json: String) async throws {
+            try await control("POST", "/_test/faults", body: json)
+        }
+
+        /// How many faults of each kind were injected.
+        public func injected() async throws -> [String: Int] {
+            let text = try await control("GET", "/_test/injected", body: nil)
+            return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Int]) ?? [:]
+        }
+
+        @discardableResult
+        private func control(_ method: String, _ path: String, body: String?) async throws -> String {
+            let result = try await RunningCommand.shell(
+                "curl -sS --unix-socket '\(socket)' -X \(method) http://proxy\(path)" + (body.map { " -d '\($0)'" } ?? ""), directory: "/")
+            guard result.status == 0 else { throw TestFailure(description: "\(method) \(path): \(result.stderr)") }
+            return result.stdout
+        }
+
+        public func close() {
+            kill(pid, SIGTERM)
+            _ = ProcessSpawner.wait(pid)
+            for suffix in [".ready", ".log"] { try? FileManager.default.removeItem(atPath: socket + suffix) }
         }
     }
 }

@@ -21,9 +21,7 @@ public enum TestKubernetes {
         var description: String { "no test Kubernetes: RUNWAY_TEST_KUBECONFIG is not set (scripts/test.sh starts one; CI must run these tests)" }
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
+    public typealias Failure = TestFailure
 
     /// The admin's view of the server: its URL, CA and token, read from the kubeconfig.
     public struct Cluster: Sendable {

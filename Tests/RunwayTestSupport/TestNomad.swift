@@ -10,9 +10,7 @@ public enum TestNomad {
     /// Tests against it run when it is there, and always in CI (where its absence fails them).
     public static let shouldRun = directory != nil || ProcessInfo.processInfo.environment["CI"] == "true"
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
+    public typealias Failure = TestFailure
 
     public struct Server: Sendable {
         /// `https://127.0.0.1:PORT`: what profiles name, with `tlsServerName: server.global.nomad`.

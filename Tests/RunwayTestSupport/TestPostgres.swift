@@ -8,9 +8,7 @@ public enum TestPostgres {
     /// Tests against it run when it is there, and always in CI (where its absence fails them).
     public static let shouldRun = url != nil || ProcessInfo.processInfo.environment["CI"] == "true"
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
+    public typealias Failure = TestFailure
 
     /// A new, empty database on the test server; its URL.
     public static func freshDatabase() async throws -> String {

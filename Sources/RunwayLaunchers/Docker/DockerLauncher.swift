@@ -118,7 +118,7 @@ public final class DockerLauncher: TaskLauncher {
         let stalled = { (cause: String) in
             LauncherError(
                 .timeout, plugin: Self.plugin, task: task,
-                "cannot pull \(image): \(cause) (the profile allows \(settings.pullTimeout) in all and \(settings.pullStallTimeout) without progress)")
+                "cannot pull \(image): \(cause) (the profile allows \(settings.pullTimeout.manifestDescription) in all and \(settings.pullStallTimeout.manifestDescription) without progress)")
         }
         let response: HTTPStreamingResponse
         let body: [UInt8]

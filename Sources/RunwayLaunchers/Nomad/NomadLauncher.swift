@@ -97,7 +97,13 @@ public final class NomadLauncher: TaskLauncher {
                 for stub in try await jobs(scope, client: client) {
                     let meta = stub.Meta ?? [:]
                     guard meta[TaskLabels.managedBy] == controllerID else { continue }  // exactly ours
-                    let (state, exitCode, reason) = try await state(of: stub, scope: scope, client: client, now: now, placementTimeout: placementTimeout)
+                    let (state, exitCode, reason): (ObservedTask.State, Int32?, String?)
+                    do {
+                        (state, exitCode, reason) = try await self.state(
+                            of: stub, scope: scope, client: client, now: now, placementTimeout: placementTimeout)
+                    } catch let error as NomadAPIError where error.status == 404 {
+                        continue  // deleted since the listing (a stop going on beside it): gone
+                    }
                     observed.append(ObservedTask(
                         id: Self.handleID(scope, stub.ID), name: meta[Self.taskMeta] ?? stub.ID, plugin: Self.plugin,
                         labels: meta.filter { $0.key.hasPrefix(TaskLabels.prefix) && $0.key != Self.taskMeta }, state: state,

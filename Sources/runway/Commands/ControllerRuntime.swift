@@ -52,6 +52,8 @@ struct ControllerRuntime: Sendable {
                 logger: logger)
             let service = api.service
             reconciler.beforePass = { try await service.flushPendingReports() }
+            let wakeups = self.wakeups
+            reconciler.afterAction = { wakeups.signal() }
             let lease = reconciler.lease
             routing.follow { lease?.isLeader ?? true }
             return try await body(reconciler, actualPort)
