@@ -98,7 +98,7 @@ extension ApplyRun {
                         try await withDeadline(max(end - ContinuousClock.now, .seconds(1)), "stopping \(task.name)") {
                             try await launcher.stopTask(handle)
                         }
-                        reconciler.startedTasks.forget(task.name)
+                        reconciler.startedTasks.stopped(task, leftOutUntil: Date().addingTimeInterval(30))
                         return nil
                     } catch {
                         logger.warning("stop failed", metadata: ["task": "\(task.name)", "error": "\(error)"])

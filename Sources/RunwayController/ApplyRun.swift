@@ -16,6 +16,9 @@ public struct ApplyRun: Sendable {
         /// How long the run keeps trying to stop what it started, once cancelled or failed,
         /// before it names the tasks it could not stop. Default 60 s.
         public var stopTimeout: Duration = .seconds(60)
+        /// How long passes that keep failing (a platform or the store not answering) are
+        /// retried before the run gives up and stops what it started. Default 30 s.
+        public var failureTimeout: Duration = .seconds(30)
 
         public init() {}
     }
@@ -81,6 +84,8 @@ public struct ApplyRun: Sendable {
     private func loop(initial: DesiredState, onPass: @Sendable (Reconciler.Outcome, DesiredState) -> Void) async throws -> Result {
         var desired = initial
         var everJobs = Set(initial.jobs.keys)
+        var failingSince: ContinuousClock.Instant?
+        var retryDelay = Duration.milliseconds(500)
         while true {
             if cancellation.isSet { return await stopEverything(desired: desired, jobs: everJobs, failure: nil) }
             let load = reload()
@@ -103,10 +108,21 @@ public struct ApplyRun: Sendable {
                 await wakeups.wait(upTo: settings.tick)
                 continue
             } catch {
-                // A listing, the store, a pass: whatever failed, nothing started is left running.
+                // A listing, the store, a pass: retried with backoff for a while; then, whatever
+                // failed, nothing started is left running.
+                let since = failingSince ?? ContinuousClock.now
+                failingSince = since
+                if ContinuousClock.now - since + retryDelay < settings.failureTimeout {
+                    logger.warning("pass failed; trying again", metadata: ["error": "\(error)", "retry.in": "\(retryDelay)"])
+                    await wakeups.wait(upTo: retryDelay)
+                    retryDelay = min(retryDelay * 2, .seconds(5))
+                    continue
+                }
                 logger.error("the run failed; stopping every task it started", metadata: ["error": "\(error)"])
                 return await stopEverything(desired: desired, jobs: everJobs, failure: error)
             }
+            failingSince = nil
+            retryDelay = .milliseconds(500)
             onPass(outcome, desired)
             if isDone(outcome, desired: desired, jobs: everJobs) {
                 return Result(records: currentRecords(outcome.records, desired: desired, jobs: everJobs), cancelled: false)

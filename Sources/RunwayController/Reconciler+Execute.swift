@@ -105,7 +105,8 @@ extension Reconciler {
         try await measured(stop.task.plugin, "stop") {
             try await launcher.stopTask(handle)
         }
-        startedTasks.forget(stop.task.name)
+        // Still listed for a moment while the platform tears it down: not stopped again.
+        startedTasks.stopped(stop.task, leftOutUntil: Date().addingTimeInterval(30))
         if stop.reason == .orphaned { metrics.orphanStopped() }
         let now = Date()
         if let attemptID, let owner {

@@ -20,21 +20,31 @@ final class StartedTasks: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    /// Tasks stopped a moment ago and possibly still listed while their platform tears them
+    /// down, until when they are left out of listings (not stopped twice).
+    private let stopping = Mutex<[String: (plugin: String, until: Date)]>([:])
 
     /// Remembers a task the platform accepted; it stands in for itself until `until` at the latest.
     func started(_ task: ObservedTask, standInUntil until: Date) {
         entries.withLock { $0[task.name] = Entry(task: task, standInUntil: until) }
     }
 
-    /// A stopped task is forgotten.
-    func forget(_ name: String) {
-        _ = entries.withLock { $0.removeValue(forKey: name) }
+    /// A stopped task is forgotten; listings leave it out while its platform tears it down
+    /// (until `until`, or until a listing no longer shows it).
+    func stopped(_ task: ObservedTask, leftOutUntil until: Date) {
+        _ = entries.withLock { $0.removeValue(forKey: task.name) }
+        stopping.withLock { $0[task.name] = (task.plugin, until) }
     }
 
     /// `listed` (one platform's whole listing) plus the tasks of `plugin` it does not show yet.
     /// A task once listed and now missing is gone, and forgotten.
     func complete(_ listed: [ObservedTask], plugin: String, now: Date) -> [ObservedTask] {
         let names = Set(listed.map(\.name))
+        let leftOut = stopping.withLock { stopping -> Set<String> in
+            stopping = stopping.filter { $0.value.plugin != plugin || (names.contains($0.key) && $0.value.until > now) }
+            return Set(stopping.filter { $0.value.plugin == plugin }.keys)
+        }
+        let listed = listed.filter { !leftOut.contains($0.name) }
         let standIns = entries.withLock { entries -> [ObservedTask] in
             var standIns: [ObservedTask] = []
             for (name, var entry) in entries where entry.task.plugin == plugin {

@@ -225,7 +225,7 @@ struct KubernetesTests {
         let workspace = setup.workspace
         let marker = workspace.root + "/running"
         try workspace.write("all.yaml", setup.profile() + workspace.job("long", "touch \(marker); sleep 120"))
-        let apply = try workspace.startApply(extra: ["--controller-id", setup.controllerID, "--stop-timeout", "30s"], environment: setup.environment)
+        let apply = try workspace.startApply(extra: ["--controller-id", setup.controllerID, "--stop-timeout", "30s", "--failure-timeout", "3s"], environment: setup.environment)
         #expect(await RunningCommand.until(timeout: .seconds(120)) { FileManager.default.fileExists(atPath: marker) }, "\(apply.stderr)")
         let fault = mode == "fail" ? #""status":500"# : #""delay":300"#
         try await setup.cluster.fault(#"{"namespace":"\#(setup.namespace)","verb":"list","resource":"jobs",\#(fault),"count":100000}"#)

@@ -83,7 +83,11 @@ struct NomadTests {
         let logs = try RunwayExecutable.run(["logs", "ok", "--state-dir", workspace.state])
         #expect(logs.stdout == "ok from nomad\n")
         #expect(await setup.leftovers().isEmpty, "every job was deregistered and purged")
-        let requests = try await setup.server.requests(namespace: setup.namespace)
+        // No request was refused. A listing beside a stop may read a job's allocations just
+        // after the job was purged (404), as it may on a real cluster; that is no refusal.
+        let requests = try await setup.server.requests(namespace: setup.namespace).filter {
+            !($0["status"] as? Int == 404 && $0["method"] as? String == "GET" && ($0["path"] as? String ?? "").hasSuffix("/allocations"))
+        }
         #expect(!requests.contains { ($0["status"] as? Int).map { $0 >= 400 } ?? true }, "no request was refused: \(requests.filter { ($0["status"] as? Int ?? 0) >= 400 })")
     }
 

@@ -136,7 +136,7 @@ struct PostgresStoreTests {
         defer { server.close() }
         let marker = workspace.root + "/running"
         try workspace.write("jobs.yaml", workspace.profile() + workspace.job("long", "touch \(marker); sleep 120"))
-        let apply = try workspace.startApply(extra: ["--store", server.url, "--store-timeout", "2s", "--stop-timeout", "20s"])
+        let apply = try workspace.startApply(extra: ["--store", server.url, "--store-timeout", "2s", "--stop-timeout", "20s", "--failure-timeout", "3s"])
         #expect(await RunningCommand.until(timeout: .seconds(120)) { FileManager.default.fileExists(atPath: marker) }, "\(apply.stderr)")
         try await server.stop()
         let result = await apply.wait(timeout: .seconds(120))

@@ -18,8 +18,9 @@ struct ApplyCommand: AsyncParsableCommand {
             job has succeeded, failed or been cancelled and every task started for it has been \
             stopped. A job that already finished (same generation) is not run again. Ctrl-C \
             cancels, even during a platform call that hangs: running jobs get SIGTERM, their \
-            tasks are stopped, their records say cancelled. A run that fails (a platform that \
-            cannot be listed, the store) stops every task it started the same way. Stops are \
+            tasks are stopped, their records say cancelled. A pass that fails (a platform that \
+            cannot be listed, the store) is retried for --failure-timeout; then the run fails \
+            and stops every task it started the same way. Stops are \
             retried for --stop-timeout; a task still running then is named. Exit status: 0 when \
             every job succeeded, 1 when any did not or the run failed, 2 when the manifests are \
             invalid or the flags are wrong.
@@ -36,6 +37,9 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "How long a cancelled or failed run keeps trying to stop what it started. Env: RUNWAY_STOP_TIMEOUT.")
     var stopTimeout: ManifestDuration = Environment.duration("RUNWAY_STOP_TIMEOUT", default: .seconds(60))
+
+    @Option(name: .long, help: "How long passes that keep failing are retried before the run gives up and stops what it started. Env: RUNWAY_FAILURE_TIMEOUT.")
+    var failureTimeout: ManifestDuration = Environment.duration("RUNWAY_FAILURE_TIMEOUT", default: .seconds(30))
 
     func run() async throws {
         controller.bootstrapLogging(defaultLevel: .warning)
@@ -64,6 +68,7 @@ struct ApplyCommand: AsyncParsableCommand {
             let progress = ProgressPrinter(interactive: isatty(1) == 1 && output.output == .text)
             var settings = ApplyRun.Settings()
             settings.stopTimeout = stopTimeout.value
+            settings.failureTimeout = failureTimeout.value
             let run = ApplyRun(
                 reconciler: reconciler, settings: settings, reload: { loader.load(paths: paths) }, wakeups: wakeups, cancellation: cancellation,
                 logger: logger,
