@@ -104,7 +104,8 @@ public struct ControllerRun: Sendable {
                 do {
                     let outcome = try await reconciler.pass(desired: desired, allowStarts: !shutdown.isSet, isolatingPlatforms: true)
                     nextDeadline = Deadlines.next(
-                        desired: desired, records: outcome.records, heartbeatTimeout: reconciler.configuration.heartbeatTimeout)
+                        desired: desired, records: outcome.records, heartbeatTimeout: reconciler.configuration.heartbeatTimeout,
+                        reachableSince: reconciler.reachableSince)
                 } catch {
                     if error is StoreError { health.store(problem: "\(error)") }  // until a lease renewal reaches it again
                     if !(error is FencedError) { logger.error("reconcile pass failed", metadata: ["error": "\(error)"]) }

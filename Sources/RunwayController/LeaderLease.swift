@@ -27,6 +27,11 @@ public final class LeaderLease: Sendable {
     private let held = Mutex<Lease?>(nil)
     /// Why the last renewal failed, or nil when it reached the store.
     private let failure = Mutex<String?>(nil)
+    /// When this controller last began to lead (runners could reach it from then on).
+    private let began = Mutex<Date?>(nil)
+
+    /// When this controller began to lead, while it leads.
+    public var leadingSince: Date? { isLeader ? began.withLock { $0 } : nil }
 
     /// Why the store did not answer the last renewal; nil when it did.
     public var storeProblem: String? { failure.withLock { $0 } }
@@ -69,7 +74,10 @@ public final class LeaderLease: Sendable {
                 defer { held = lease }
                 return held
             }
-            if let lease, before == nil { logger.notice("leading", metadata: ["lease.token": "\(lease.token)"]) }
+            if let lease, before == nil {
+                began.withLock { $0 = Date() }
+                logger.notice("leading", metadata: ["lease.token": "\(lease.token)"])
+            }
             if lease == nil, before != nil { logger.warning("lost the lease; standing by") }
             return lease != nil
         } catch {

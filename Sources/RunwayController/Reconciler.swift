@@ -35,6 +35,12 @@ public struct Reconciler: Sendable {
     public var afterAction: @Sendable () -> Void = {}
     /// Where the passes' starts and stops run, in the background.
     let queue: ActionQueue
+    /// When this controller was made: with no lease, runners could reach it from then on.
+    let createdAt = Date()
+
+    /// Since when runners could reach this controller: since it began to lead, or started. No
+    /// runner is judged silent or late for the time before, when no controller answered it.
+    public var reachableSince: Date { lease?.leadingSince ?? createdAt }
 
     public init(
         configuration: ControllerConfiguration, launchers: LauncherRegistry, store: any StateStore, holding: any JobHolding,
@@ -132,7 +138,7 @@ public struct Reconciler: Sendable {
         if !blind.isEmpty { records = records.filter { !blind.contains($0.profile) } }
         records = try await settle(desired: desired, observed: observed, records: records, now: now)
         rehold(desired: everything, records: records)
-        let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout)
+        let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout, reachableSince: reachableSince)
         var plan = planner.plan(desired: desired, observed: observed, records: records, now: now)
         if !allowStarts { plan = Plan(actions: plan.actions.filter { if case .start = $0 { false } else { true } }) }
         try await recordWaits(plan, records: records, now: now)
@@ -185,7 +191,7 @@ public struct Reconciler: Sendable {
     private func settle(desired: DesiredState, observed: [ObservedTask], records: [JobRecord], now: Date) async throws
         -> [JobRecord]
     {
-        let settlement = Settlement(backoff: configuration.backoff)
+        let settlement = Settlement(backoff: configuration.backoff, reachableSince: reachableSince)
         let changes = settlement.settle(desired: desired, observed: observed, records: records, now: now) { Double.random(in: 0..<1) }
         guard !changes.isEmpty else { return records }
         let before = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })

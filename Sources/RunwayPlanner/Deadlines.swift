@@ -4,7 +4,9 @@ import RunwayModel
 /// When the next time-based decision falls due (a backoff ends, a start timeout, a job timeout,
 /// a heartbeat deadline), so the controller can sleep until then instead of polling.
 public enum Deadlines {
-    public static func next(desired: DesiredState, records: [JobRecord], heartbeatTimeout: Duration) -> Date? {
+    public static func next(
+        desired: DesiredState, records: [JobRecord], heartbeatTimeout: Duration, reachableSince: Date = .distantPast
+    ) -> Date? {
         var earliest: Date?
         func consider(_ date: Date?) {
             guard let date else { return }
@@ -17,10 +19,10 @@ public enum Deadlines {
                 consider(record.nextAttemptAt)
             case .held:
                 let timeout = desired.profiles[record.profile]?.startTimeout ?? RunnerProfile.defaultStartTimeout
-                consider(record.heldSince.map { $0 + timeout.timeInterval })
+                consider(record.heldSince.map { max($0, reachableSince) + timeout.timeInterval })
             case .running:
                 consider(zip(record.runningSince, job.spec.timeout).map { $0 + $1.timeInterval })
-                consider((record.lastHeartbeatAt ?? record.runningSince).map { $0 + heartbeatTimeout.timeInterval })
+                consider((record.lastHeartbeatAt ?? record.runningSince).map { max($0, reachableSince) + heartbeatTimeout.timeInterval })
             case .succeeded, .failed, .cancelled:
                 break
             }

@@ -24,7 +24,7 @@ extension Pass {
             if let limit = job.spec.timeout, let since = record.runningSince, now >= since + limit.timeInterval {
                 return .timedOut
             }
-            if let heard = record.lastHeartbeatAt ?? record.runningSince, now >= heard + heartbeatTimeout.timeInterval {
+            if let heard = record.lastHeartbeatAt ?? record.runningSince, now >= max(heard, reachableSince) + heartbeatTimeout.timeInterval {
                 return .heartbeatLost
             }
         case .pending:
@@ -40,7 +40,7 @@ extension Pass {
     func isPastStartTimeout(_ record: JobRecord, profile: String) -> Bool {
         let timeout = desired.profiles[profile]?.startTimeout ?? RunnerProfile.defaultStartTimeout
         guard let since = record.heldSince else { return false }
-        return now >= since + timeout.timeInterval
+        return now >= max(since, reachableSince) + timeout.timeInterval
     }
 
     /// Counts a task that stays: it holds a slot of its profile and stands for its job's attempt.

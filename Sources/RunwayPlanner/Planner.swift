@@ -10,13 +10,17 @@ public struct Planner: Sendable {
     /// A running attempt whose runner has not been heard from for this long is stopped
     /// (`heartbeat-lost`). Default 30 seconds.
     public var heartbeatTimeout: Duration
+    /// Since when runners could reach the controller (it leads, or it started): no runner is
+    /// judged silent, or late to connect, for time before that, when it had no one to talk to.
+    public var reachableSince: Date
 
-    public init(heartbeatTimeout: Duration = .seconds(30)) {
+    public init(heartbeatTimeout: Duration = .seconds(30), reachableSince: Date = .distantPast) {
         self.heartbeatTimeout = heartbeatTimeout
+        self.reachableSince = reachableSince
     }
 
     public func plan(desired: DesiredState, observed: [ObservedTask], records: [JobRecord], now: Date) -> Plan {
-        var pass = Pass(desired: desired, records: records, now: now, heartbeatTimeout: heartbeatTimeout)
+        var pass = Pass(desired: desired, records: records, now: now, heartbeatTimeout: heartbeatTimeout, reachableSince: reachableSince)
         var actions: [PlanAction] = []
         for task in observed {
             if let reason = pass.stopReason(for: task) {
@@ -39,6 +43,7 @@ struct Pass {
     let desired: DesiredState
     let now: Date
     let heartbeatTimeout: Duration
+    let reachableSince: Date
     /// The record of each job generation.
     let records: [JobKey: JobRecord]
     /// Job names that have any record: a task of such a job that left the directory was removed.
@@ -50,10 +55,11 @@ struct Pass {
     /// Live tasks per profile, for `maxConcurrent`.
     var liveByProfile: [String: Int] = [:]
 
-    init(desired: DesiredState, records: [JobRecord], now: Date, heartbeatTimeout: Duration) {
+    init(desired: DesiredState, records: [JobRecord], now: Date, heartbeatTimeout: Duration, reachableSince: Date) {
         self.desired = desired
         self.now = now
         self.heartbeatTimeout = heartbeatTimeout
+        self.reachableSince = reachableSince
         var byKey: [JobKey: JobRecord] = [:]
         var latest: [String: JobRecord] = [:]
         byKey.reserveCapacity(records.count)

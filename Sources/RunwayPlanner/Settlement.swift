@@ -6,9 +6,12 @@ import RunwayModel
 /// records of removed or replaced jobs are cancelled. Pure: records in, changed records out.
 public struct Settlement: Sendable {
     public var backoff: Backoff
+    /// Since when runners could reach the controller (see ``Planner/reachableSince``).
+    public var reachableSince: Date
 
-    public init(backoff: Backoff = Backoff()) {
+    public init(backoff: Backoff = Backoff(), reachableSince: Date = .distantPast) {
         self.backoff = backoff
+        self.reachableSince = reachableSince
     }
 
     /// Records that change because of what is (or is not) observed.
@@ -61,7 +64,7 @@ public struct Settlement: Sendable {
                 jitter: jitter())
         case .held where !hasTask:
             let timeout = desired.profiles[record.profile]?.startTimeout ?? RunnerProfile.defaultStartTimeout
-            guard let since = record.heldSince, now >= since + timeout.timeInterval else { return nil }
+            guard let since = record.heldSince, now >= max(since, reachableSince) + timeout.timeInterval else { return nil }
             return Lifecycle.failed(
                 record, retries: job.spec.retries, reason: startTimeoutReason(timeout), now: now, backoff: backoff,
                 jitter: jitter())

