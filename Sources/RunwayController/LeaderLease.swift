@@ -67,6 +67,15 @@ public final class LeaderLease: Sendable {
     @discardableResult
     public func refresh(now: Date? = nil) async -> Bool {
         do {
+            var now = now
+            if now == nil, store.isSingleHost, let current = try await store.lease(configuration.name), current.holder != holder,
+                current.expiresAt > Date(), Self.isGone(current.holder)
+            {
+                // Its holder was killed on this host (a restarted controller): take over now
+                // instead of waiting out the dead one's lease.
+                logger.notice("the lease's holder is gone from this host; taking over", metadata: ["lease.holder": "\(current.holder)"])
+                now = current.expiresAt.addingTimeInterval(0.001)
+            }
             let lease = try await store.acquireLease(
                 configuration.name, holder: holder, duration: configuration.duration, now: now, localNow: clock())
             failure.withLock { $0 = nil }
@@ -85,6 +94,16 @@ public final class LeaderLease: Sendable {
             logger.error("cannot renew the lease", metadata: ["error": "\(error)"])
             return current != nil
         }
+    }
+
+    /// Whether `holder` (`<id>@<host>/<pid>/<random>`) ran on this host and its process is gone.
+    static func isGone(_ holder: String) -> Bool {
+        guard let at = holder.lastIndex(of: "@") else { return false }
+        let parts = holder[holder.index(after: at)...].split(separator: "/")
+        guard parts.count == 3, String(parts[0]) == ProcessInfo.processInfo.hostName, let pid = pid_t(parts[1]), pid > 0 else {
+            return false
+        }
+        return kill(pid, 0) != 0 && errno == ESRCH
     }
 
     /// Takes or renews the lease every third of its duration until cancelled, telling `renewed`

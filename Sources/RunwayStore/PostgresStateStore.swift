@@ -134,6 +134,8 @@ public final class PostgresStateStore: StateStore {
         try await rows(LogChunkRow.self, "log_chunk", where: "attempt_id = $1", order: "seq", [attemptID]).map(\.model)
     }
 
+    public var isSingleHost: Bool { false }
+
     public var keepsLogOutput: Bool { true }
 
     public func logOutput(attemptID: String) async throws -> [UInt8] {

@@ -66,6 +66,8 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public var isSingleHost: Bool { true }
+
     /// Output goes to `<state-dir>/logs`, beside the database.
     public var keepsLogOutput: Bool { false }
 

@@ -27,6 +27,10 @@ public protocol StateStore: Sendable {
     /// replica reads it, and a failover loses none) rather than in the state directory's files
     /// (SQLite, one host). When it does, written chunks carry their bytes.
     var keepsLogOutput: Bool { get }
+
+    /// Whether every controller of this store runs on one host (SQLite in a state directory):
+    /// then a lease holder whose process is gone from this host holds nothing.
+    var isSingleHost: Bool { get }
     /// The output of one attempt, in order, when the store keeps it; empty otherwise.
     func logOutput(attemptID: String) async throws -> [UInt8]
 

@@ -31,6 +31,26 @@ import Testing
         try? await workspace.records()[job]?.state
     }
 
+    /// A controller killed outright and started again on the same state dir takes over its dead
+    /// predecessor's lease at once (its process is gone from this host) instead of waiting out a
+    /// minute-long lease, and its running job goes on to succeed.
+    @Test func aControllerRestartedAfterKill9TakesOverAtOnce() async throws {
+        let workspace = try Workspace()
+        let go = workspace.root + "/go"
+        try workspace.write("a.yaml", workspace.profile() + workspace.job("long", "while [ ! -e \(go) ]; do sleep 0.1; done; echo done"))
+        let first = try await startController(workspace, extra: ["--lease-duration", "60s"])
+        #expect(await RunningCommand.until { await state(workspace, "long") == .running }, "\(first.process.stderr)")
+        kill(first.process.pid, SIGKILL)
+        _ = await first.process.wait(timeout: .seconds(60))
+        let second = try await startController(workspace, port: first.port, extra: ["--lease-duration", "60s"])
+        #expect(await RunningCommand.until { second.process.stderr.contains("leading") }, "\(second.process.stderr)")
+        #expect(second.process.stderr.contains("the lease's holder is gone from this host; taking over"))
+        #expect(FileManager.default.createFile(atPath: go, contents: nil))
+        #expect(await RunningCommand.until { await state(workspace, "long") == .succeeded }, "\(second.process.stderr)")
+        kill(second.process.pid, SIGTERM)
+        #expect(await second.process.wait(timeout: .seconds(60)).status == 0)
+    }
+
     @Test func addingEditingAndRemovingManifestsStartsAndStopsTasks() async throws {
         let workspace = try Workspace()
         try workspace.write("profile.yaml", workspace.profile())
