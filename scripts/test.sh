@@ -89,6 +89,10 @@ swift test --skip-build
 # Timings mean something only on a machine not busy with the rest of the suite: the job that
 # leaves children in the background ends within the output drain plus 1 s, checked on its own.
 RUNWAY_TIMING_CHECKS=1 swift test --skip-build --filter backgroundChildren
+# The chaos runs, short: the controller killed 10 times over 60 jobs; 20 Docker faults over 30
+# jobs. Each fails the run on a duplicate run, a lost job or anything left behind.
+scripts/chaos local --jobs 60 --kills 10
+scripts/chaos docker --jobs 30 --faults 20
 
 # Nothing the tests started may outlive them: a runner, a job or anything a job started carries
 # RUNWAY_TASK_TOKEN, RUNWAY_JOB or the tests' RWTEST_SCOPE in its environment.

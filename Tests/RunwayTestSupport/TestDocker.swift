@@ -44,7 +44,7 @@ public enum TestDocker {
 }
 
 extension TestDocker {
-    /// Tests/Servers/docker_fault_proxy.py in front of the test engine's socket: the same engine
+    /// Tests/Servers/fault_proxy.py in front of the test engine's socket: the same engine
     /// at `host`, with faults injected on request. `close()` stops it by its pid.
     public final class FaultProxy: Sendable {
         public let socket: String
@@ -56,7 +56,7 @@ extension TestDocker {
             guard engine.hasPrefix("unix://") else { throw Missing() }
             socket = "/tmp/rwdp-\(UInt32.random(in: 0...UInt32.max)).sock"
             var options = ProcessSpawner.Options(argv: [
-                "python3", Repository.path("Tests/Servers/docker_fault_proxy.py"), "--listen", socket, "--upstream",
+                "python3", Repository.path("Tests/Servers/fault_proxy.py"), "--listen", socket, "--upstream",
                 String(engine.dropFirst("unix://".count)),
             ])
             options.stdout = .file(socket + ".log", append: false)

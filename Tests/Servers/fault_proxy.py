@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""A fault-injecting proxy in front of a Docker engine's unix socket, for the tests.
+"""A fault-injecting proxy in front of an HTTP server, for the tests: a Docker engine's unix
+socket, or a TCP server (moto's ECS).
 
-Requests to the proxy's socket go to the engine's socket unchanged (one upstream connection per
+Requests to the proxy go to the server unchanged (one upstream connection per
 request, `Connection: close`, the answer relayed byte for byte, streams included), except those
 a fault matches. Faults are added with `POST /_test/faults` (JSON), each applied to `count`
 (default 1) requests whose method and path (a regular expression searched in the path, which
@@ -14,8 +15,10 @@ carries the API version: `/v1.41/images/create`) match:
   held for that many seconds (a stalled image pull), then the connection is closed.
 
 `GET /_test/injected` answers how many faults of each kind were injected; `DELETE /_test/faults`
-drops the faults left. Run: docker_fault_proxy.py --listen SOCKET --upstream SOCKET; it writes
-SOCKET.ready once it listens, and stops on SIGTERM or SIGINT.
+drops the faults left. Run: fault_proxy.py --listen SOCKET --upstream SOCKET (unix sockets; it
+writes SOCKET.ready once it listens) or --listen-tcp READY-FILE --upstream-tcp HOST:PORT (it
+listens on a free loopback port and writes http://127.0.0.1:PORT to READY-FILE); it stops on
+SIGTERM or SIGINT.
 """
 import argparse
 import json
@@ -114,7 +117,7 @@ class Handler(socketserver.BaseRequestHandler):
     def forward(self, lines, body):
         kept = [line for line in lines[1:] if line.split(":", 1)[0].strip().lower() != "connection"]
         head = "\r\n".join([lines[0]] + kept + ["Connection: close"]).encode("latin-1") + b"\r\n\r\n"
-        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        upstream = socket.socket(socket.AF_UNIX if isinstance(self.server.upstream, str) else socket.AF_INET, socket.SOCK_STREAM)
         try:
             upstream.connect(self.server.upstream)
             upstream.sendall(head + body)
@@ -145,28 +148,44 @@ class Handler(socketserver.BaseRequestHandler):
         return answer(self.request, 404, {"message": "no such test control"})
 
 
-class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+
+
+class TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--listen", required=True)
-    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--listen")
+    parser.add_argument("--upstream")
+    parser.add_argument("--listen-tcp", metavar="READY-FILE")
+    parser.add_argument("--upstream-tcp", metavar="HOST:PORT")
     arguments = parser.parse_args()
-    if os.path.exists(arguments.listen):
-        os.unlink(arguments.listen)
-    server = Server(arguments.listen, Handler)
-    server.upstream = arguments.upstream
+    if arguments.listen:
+        if os.path.exists(arguments.listen):
+            os.unlink(arguments.listen)
+        server = UnixServer(arguments.listen, Handler)
+        server.upstream = arguments.upstream
+        ready, announce = arguments.listen + ".ready", str(os.getpid())
+    else:
+        host, port = arguments.upstream_tcp.rsplit(":", 1)
+        server = TCPServer(("127.0.0.1", 0), Handler)
+        server.upstream = (host, int(port))
+        ready, announce = arguments.listen_tcp, f"http://127.0.0.1:{server.server_address[1]}"
 
     def stop(*_):
-        os.unlink(arguments.listen)
+        if arguments.listen:
+            os.unlink(arguments.listen)
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    with open(arguments.listen + ".ready", "w") as ready:
-        ready.write(str(os.getpid()))
+    with open(ready + ".tmp", "w") as f:
+        f.write(announce)
+    os.rename(ready + ".tmp", ready)
     server.serve_forever()
 
 
