@@ -243,6 +243,31 @@ struct KubernetesTests {
         #expect(setup.count(requests, verb: "delete", resource: "jobs", status: 200) == 1, "the Job was deleted")
     }
 
+    /// Faults of every kind the test API server injects — 500s and 503s on creates, lists and
+    /// deletes, 429s with Retry-After, answers held back — while jobs of every kind run: each
+    /// job ends as its manifest says, and nothing is left.
+    @Test func mixedFaultsLeaveEveryJobEndingAsItsManifestSays() async throws {
+        let setup = try await Setup()
+        let workspace = setup.workspace
+        let namespace = setup.namespace
+        let faults = [
+            #"{"verb":"create","resource":"jobs","status":500,"count":3}"#, #"{"verb":"create","resource":"secrets","status":503,"count":2}"#,
+            #"{"verb":"list","resource":"jobs","status":500,"count":3}"#, #"{"verb":"list","resource":"pods","status":429,"retryAfter":1,"count":3}"#,
+            #"{"verb":"delete","resource":"jobs","status":500,"count":2}"#, #"{"verb":"list","resource":"jobs","delay":2,"count":2}"#,
+        ]
+        for fault in faults { try await setup.cluster.fault(#"{"namespace":"\#(namespace)","# + fault.dropFirst()) }
+        let jobs = workspace.mixedJobs()
+        try workspace.write("all.yaml", setup.profile() + jobs.manifests)
+        let result = try await setup.apply()
+        #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+        try await workspace.expectEnded(jobs.expected)
+        let requests = try await setup.requests()
+        let injected = requests.filter { [500, 503, 429].contains($0["status"] as? Int ?? 0) }.count
+        #expect(injected == 13, "every status fault was met: \(injected)")
+        let left = await setup.leftoversAfterCleanup()
+        #expect(left.isEmpty, "nothing is left: \(left)")
+    }
+
     /// The API server creates the Job but its answer is held back; the controller is killed
     /// before it can record the start. The restarted controller adopts the Job: one Job, one
     /// attempt, one run.

@@ -91,6 +91,30 @@ struct NomadTests {
         #expect(!requests.contains { ($0["status"] as? Int).map { $0 >= 400 } ?? true }, "no request was refused: \(requests.filter { ($0["status"] as? Int ?? 0) >= 400 })")
     }
 
+    /// Faults of every kind the test Nomad injects — 500s on registering, listing and
+    /// deregistering, 429s with Retry-After, answers held back — while jobs of every kind run:
+    /// each job ends as its manifest says, and nothing is left.
+    @Test func mixedFaultsLeaveEveryJobEndingAsItsManifestSays() async throws {
+        let setup = try await Setup()
+        let workspace = setup.workspace
+        let faults = [
+            #"{"method":"PUT","path":"/v1/jobs","status":500,"count":3}"#, #"{"method":"GET","path":"/v1/jobs","status":500,"count":3}"#,
+            #"{"method":"DELETE","path":"/v1/job/","status":500,"count":2}"#,
+            #"{"method":"GET","path":"/v1/job/","status":429,"retryAfter":1,"count":3}"#, #"{"method":"GET","path":"/v1/jobs","delay":2,"count":2}"#,
+        ]
+        for fault in faults {
+            try await setup.server.request("POST", "/_test/faults", json: #"{"namespace":"\#(setup.namespace)","# + fault.dropFirst())
+        }
+        let jobs = workspace.mixedJobs()
+        try workspace.write("all.yaml", setup.profile() + jobs.manifests)
+        let result = try await setup.apply()
+        #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+        try await workspace.expectEnded(jobs.expected)
+        let refused = try await setup.server.requests(namespace: setup.namespace).filter { [500, 429].contains($0["status"] as? Int ?? 0) }
+        #expect(refused.count >= 8, "the status faults were met: \(refused.count)")
+        #expect(await setup.leftovers().isEmpty, "every job was deregistered and purged")
+    }
+
     /// Waypoint stopped jobs in the default namespace and region whatever they ran in; here the
     /// request log shows the stop in the job's own.
     @Test func aJobInNamespaceRunnersOfRegionEUIsStoppedThere() async throws {

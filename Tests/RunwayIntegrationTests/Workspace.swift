@@ -2,6 +2,7 @@ import Foundation
 import RunwayModel
 import RunwayStore
 import RunwayTestSupport
+import Testing
 
 /// A scratch directory with a manifest folder and a state folder, and helpers to run
 /// `runway apply` against them and read what the store recorded.
@@ -90,6 +91,31 @@ final class Workspace: @unchecked Sendable {
     /// Task records the local launcher still holds (every started task must have been stopped).
     var leftoverTasks: [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: state + "/tasks/local")) ?? []).filter { $0.hasSuffix(".json") }
+    }
+
+    /// Jobs of every kind, and how each must end, for the platform-fault tests: quick ones, one
+    /// that fails and then succeeds on its retry, one that fails (exit 3), one that times out,
+    /// one that leaves children in the background.
+    func mixedJobs(profile: String? = nil) -> (manifests: String, expected: [String: (JobRecord.State, String?)]) {
+        let manifests = job("ok-1", "echo one", profile: profile) + job("ok-2", "echo two", profile: profile)
+            + job("flaky", #"[ "$RUNWAY_ATTEMPT" -ge 2 ]"#, retries: 1, profile: profile)
+            + job("fails", "exit 3", profile: profile)
+            + job("slow", "sleep 60", timeout: "3s", profile: profile)
+            + job("background", "sleep 300 & echo hi", profile: profile)
+        let expected: [String: (JobRecord.State, String?)] = [
+            "ok-1": (.succeeded, nil), "ok-2": (.succeeded, nil), "flaky": (.succeeded, nil), "background": (.succeeded, nil),
+            "fails": (.failed, "attempt 1: exit code 3"), "slow": (.failed, "attempt 1: timed-out (ran longer than its 3s timeout)"),
+        ]
+        return (manifests, expected)
+    }
+
+    /// Each job of `expected` ended so (state, and last reason where one is given).
+    func expectEnded(_ expected: [String: (JobRecord.State, String?)], sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws {
+        let records = try await records()
+        for (name, (state, reason)) in expected.sorted(by: { $0.key < $1.key }) {
+            #expect(records[name]?.state == state, "\(name): \(String(describing: records[name]))", sourceLocation: sourceLocation)
+            if let reason { #expect(records[name]?.lastReason == reason, "\(name)", sourceLocation: sourceLocation) }
+        }
     }
 
     /// Live processes of this workspace's jobs.
