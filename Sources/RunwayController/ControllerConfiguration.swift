@@ -27,6 +27,9 @@ public struct ControllerConfiguration: Sendable {
     /// Longest a platform's listing may take in a pass; past it the platform is treated as
     /// unlisted for the pass. Default 30 seconds.
     public var listTimeout: Duration = .seconds(30)
+    /// How long a controller's pass waits for a platform's listing before it goes on without
+    /// that platform (whose listing goes on for a later pass). Default 2 seconds.
+    public var listPatience: Duration = .seconds(2)
     /// Backoff between a failed attempt and its retry.
     public var backoff: Backoff = Backoff()
     /// The controller's own image, for profiles that name none (`RUNWAY_IMAGE`).

@@ -35,6 +35,8 @@ public struct Reconciler: Sendable {
     public var afterAction: @Sendable () -> Void = {}
     /// Where the passes' starts and stops run, in the background.
     let queue: ActionQueue
+    /// Each platform's listing, kept across passes (a slow one does not hold a pass up).
+    let listings = Listings()
     /// When this controller was made: with no lease, runners could reach it from then on.
     let createdAt = Date()
 
@@ -154,24 +156,38 @@ public struct Reconciler: Sendable {
     /// Every task of ours on every platform that answered; with `isolating`, the plugins that
     /// could not be listed are returned (and logged) instead of failing the whole observation.
     func observe(isolating: Bool) async throws -> (tasks: [ObservedTask], unlisted: Set<String>) {
+        let launchers = self.launchers
+        let controllerID = configuration.controllerID
+        let listTimeout = configuration.listTimeout
+        let list: @Sendable (String) async throws -> [ObservedTask] = { plugin in
+            try await measured(plugin, "list") {
+                try await withDeadline(listTimeout, "listing \(plugin) tasks") {
+                    try await launchers.launchers[plugin]!.listTasks(managedBy: controllerID)
+                }
+            }
+        }
+        // Isolating (the controller): every platform listed at once, a slow one left out of
+        // this pass. Otherwise (apply): each in turn, and any failure fails the pass.
+        var results: [String: Result<[ObservedTask], any Error>] = [:]
+        if isolating {
+            results = await listings.collect(launchers.plugins, patience: configuration.listPatience, answered: afterAction, list: list)
+        } else {
+            for plugin in launchers.plugins { results[plugin] = .success(try await list(plugin)) }
+        }
         var tasks: [ObservedTask] = []
         var unlisted = Set<String>()
         for plugin in launchers.plugins {
-            do {
-                let launcher = launchers.launchers[plugin]!
-                let controllerID = configuration.controllerID
-                let listed = try await measured(plugin, "list") {
-                    try await withDeadline(configuration.listTimeout, "listing \(plugin) tasks") {
-                        try await launcher.listTasks(managedBy: controllerID)
-                    }
-                }
+            switch results[plugin] {
+            case .success(let listed):
                 let known = startedTasks.complete(listed, plugin: plugin, now: Date())
                 tasks += known + queue.starting(plugin: plugin, notIn: Set(known.map(\.name)))
-            } catch where isolating {
+            case .failure(let error):
                 unlisted.insert(plugin)
-                metrics.reconcileFailed()
+                if !(error is Listings.StillListing) { metrics.reconcileFailed() }
                 logger.error(
                     "cannot list tasks; the jobs of this platform wait until it answers", metadata: ["plugin": "\(plugin)", "error": "\(error)"])
+            case nil:
+                unlisted.insert(plugin)
             }
         }
         return (tasks, unlisted)

@@ -93,6 +93,60 @@ extension KubernetesTests {
             "\(String(describing: error))")
     }
 
+    /// A kubeconfig whose credential plugin hangs: the plugin is killed at its timeout and the
+    /// controller says why, while the jobs of a local profile start, end and time out on time
+    /// meanwhile, and the cluster's job waits.
+    @Test func aHangingCredentialPluginTimesOutWhileOtherProfilesKeepTheirTimes() async throws {
+        let setup = try await Setup()
+        let workspace = setup.workspace
+        let directory = (setup.cluster.kubeconfig as NSString).deletingLastPathComponent
+        let ca = try String(contentsOfFile: directory + "/ca.crt", encoding: .utf8)
+        let plugin = try workspace.write("hang.sh", "#!/bin/sh\nexec sleep 300\n")
+        chmod(plugin, 0o755)
+        let kubeconfig = try workspace.write("kubeconfig", """
+            apiVersion: v1
+            kind: Config
+            current-context: test
+            clusters: [{name: test, cluster: {server: "\(setup.cluster.url)", certificate-authority-data: \(Data(ca.utf8).base64EncodedString())}}]
+            contexts: [{name: test, context: {cluster: test, user: me}}]
+            users: [{name: me, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: "\(plugin)"}}}]
+            """)
+        try workspace.write("all.yaml", workspace.profile() + """
+            ---
+            apiVersion: runway/v1
+            kind: RunnerProfile
+            metadata: {name: stuck}
+            spec:
+              plugin: kubernetes
+              image: \(TestKubernetes.runnerImage)
+              config: {kubeconfig: "\(kubeconfig)", namespace: \(setup.namespace)}
+
+            """ + workspace.job("remote", "echo never", profile: "stuck")
+            + workspace.job("quick", "echo quick") + workspace.job("timed", "sleep 60", timeout: "2s"))
+        let (controller, _) = try await RunningCommand.serving(
+            directory: workspace.root, environment: setup.environment.merging(["RUNWAY_KUBE_CREDENTIAL_TIMEOUT": "20s"]) { $1 }
+        ) { port in
+            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
+             "--controller-id", setup.controllerID, "--resync", "1s"]
+        }
+        defer { kill(controller.pid, SIGKILL) }
+        #expect(await RunningCommand.until(timeout: .seconds(120)) {
+            let records = (try? await workspace.records()) ?? [:]
+            return records["quick"]?.state == .succeeded && records["timed"]?.state == .failed
+        }, "\(controller.stderr)")
+        // The local job timed out on time: no pass waited for the plugin.
+        let timed = try #require(try await workspace.attempts("timed").first)
+        let judged = try #require(timed.stopRequestedAt).timeIntervalSince(try #require(timed.claimedAt))
+        #expect(judged < 8, "timed out after \(judged) s")
+        #expect(await RunningCommand.until(timeout: .seconds(120)) {
+            controller.stderr.contains("the credential plugin '\(plugin)' did not finish within 20.0 seconds and was killed")
+        }, "\(controller.stderr)")
+        let remote = try await workspace.records()["remote"]
+        #expect(remote?.attempt == 0 && remote?.state == .pending, "the cluster's job waits: \(String(describing: remote))")
+        kill(controller.pid, SIGTERM)
+        _ = await controller.wait(timeout: .seconds(60))
+    }
+
     /// The Role in Manifests/kubernetes grants what the launcher needs: a run as a user holding
     /// exactly its rules succeeds, and without one verb the error names that verb.
     @Test func theManifestsRoleIsEnoughAndAMissingVerbIsNamed() async throws {

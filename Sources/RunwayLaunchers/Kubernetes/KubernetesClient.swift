@@ -64,13 +64,13 @@ final class KubernetesClient: CountingClient {
 
     var requestCount: Int { requests.load(ordering: .relaxed) }
 
-    init(access: KubernetesAccess) {
+    init(access: KubernetesAccess, pluginTimeout: Duration = KubernetesTokenSource.pluginTimeout) {
         self.access = access
         var configuration = HTTPClient.Configuration()
         configuration.tls = access.tls
         configuration.timeout = .seconds(30)
         self.http = HTTPClient(configuration: configuration)
-        self.tokens = KubernetesTokenSource(access.credential)
+        self.tokens = KubernetesTokenSource(access.credential, pluginTimeout: pluginTimeout)
     }
 
     /// Sends `call` and returns the successful answer's body; throws ``KubernetesAPIError`` for

@@ -35,6 +35,11 @@ public final class KubernetesLauncher: TaskLauncher {
 
     let environment: [String: String]
     let logger: Logger
+    /// How long a kubeconfig's credential plugin may run: `RUNWAY_KUBE_CREDENTIAL_TIMEOUT`,
+    /// default 30s (a value that is not a duration keeps the default).
+    var pluginTimeout: Duration {
+        environment["RUNWAY_KUBE_CREDENTIAL_TIMEOUT"].flatMap { try? Duration.parseManifest($0) } ?? KubernetesTokenSource.pluginTimeout
+    }
     /// Items per list page (`limit`); the API hands out the rest with `continue`.
     let pageSize: Int
     private let clients = ClientTable<ClusterKey, KubernetesClient>()
@@ -280,7 +285,9 @@ public final class KubernetesLauncher: TaskLauncher {
     private func client(_ key: ClusterKey, task: String?) throws -> KubernetesClient {
         try clients.client(key) {
             do {
-                return KubernetesClient(access: try KubernetesAccess.resolve(kubeconfig: key.kubeconfig, context: key.context, environment: environment))
+                return KubernetesClient(
+                    access: try KubernetesAccess.resolve(kubeconfig: key.kubeconfig, context: key.context, environment: environment),
+                    pluginTimeout: pluginTimeout)
             } catch {
                 throw LauncherError(.invalidSpec, plugin: Self.plugin, task: task, "\(error)")
             }
