@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 extension ProcessSpawner {
     /// What a short command printed and how it ended.
@@ -37,10 +38,13 @@ extension ProcessSpawner {
         }
         close(out[1])
         close(err[1])
+        Running.add(pid)
         let (stdoutFD, stderrFD) = (out[0], err[0])
         return await withCheckedContinuation { continuation in
             let thread = Thread {
-                continuation.resume(returning: drain(pid: pid, stdout: stdoutFD, stderr: stderrFD, timeout: timeout, limit: limit))
+                let collected = drain(pid: pid, stdout: stdoutFD, stderr: stderrFD, timeout: timeout, limit: limit)
+                Running.remove(pid)
+                continuation.resume(returning: collected)
             }
             thread.name = "runway-collect"
             thread.start()
@@ -79,3 +83,22 @@ extension ProcessSpawner {
     }
 }
 
+/// The process groups of commands being collected, killed when this process exits normally
+/// (a controller shutting down while a credential plugin runs leaves no plugin behind).
+private enum Running {
+    static let groups = Mutex<Set<pid_t>>([])
+    static let registered: Void = { atexit { Running.killAll() } }()
+
+    static func add(_ pid: pid_t) {
+        _ = registered
+        _ = groups.withLock { $0.insert(pid) }
+    }
+
+    static func remove(_ pid: pid_t) {
+        _ = groups.withLock { $0.remove(pid) }
+    }
+
+    static func killAll() {
+        for pid in groups.withLock({ $0 }) { kill(-pid, SIGKILL) }
+    }
+}

@@ -74,7 +74,9 @@ struct DockerTests {
         let workspace = setup.workspace
         // The host's GNU date, for a start time with nanoseconds (busybox's has whole seconds).
         try workspace.write("all.yaml", setup.profile(useInit: useInit, config: "pull: never, binds: [\"/usr/bin/date:/usr/local/bin/gdate:ro\"]")
-            + workspace.job("bg", "gdate +%s.%N; sleep 300 & setsid sleep 300 & head -c 40 /proc/1/cmdline | tr '\\\\0' ' '; echo", timeout: "60s"))
+            + workspace.job("bg", "gdate +%s.%N; sleep 300 & setsid sleep 300 & head -c 40 /proc/1/cmdline | tr '\\\\0' ' '; echo", timeout: "60s")
+            // An orphan that exits (its shell gone first) is reaped: no zombie is left in the container.
+            + workspace.job("orphans", #"sh -c 'sleep 0.2 &'; sleep 1; echo zombies=$(awk '$3 == "Z"' /proc/[0-9]*/stat | wc -l)"#))
         let result = try await setup.apply()
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let attempt = try #require(try await workspace.attempts("bg").first)
@@ -87,6 +89,7 @@ struct DockerTests {
         // PID 1 is the engine's init when the profile asks for it, else the runner itself.
         let pid1 = logs.dropFirst().first.map(String.init) ?? ""
         #expect(pid1.hasPrefix(useInit ? "/sbin/docker-init" : "/usr/local/bin/runway"), "\(pid1)")
+        #expect(try RunwayExecutable.run(["logs", "orphans", "--state-dir", workspace.state]).stdout == "zombies=0\n")
         #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")
     }
 
