@@ -99,7 +99,7 @@ struct DockerTests {
     @Test func aStalledPullTimesOutWithItsReasonAndOtherProfilesKeepTheirTimes() async throws {
         let setup = try Setup()
         let workspace = setup.workspace
-        let proxy = try await TestDocker.FaultProxy()
+        let proxy = try await FaultProxy()
         defer { proxy.close() }
         try await proxy.fault(#"{"kind":"stall","method":"POST","path":"/images/create","stall":120,"count":100}"#)
         try workspace.write("all.yaml", workspace.profile() + "---\n"

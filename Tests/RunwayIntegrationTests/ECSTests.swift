@@ -212,4 +212,34 @@ struct ECSTests {
         }
         #expect(throttled.load(ordering: .relaxed) >= 3, "the proxy throttled calls: \(throttled.load(ordering: .relaxed))")
     }
+
+    /// The fault proxy in front of moto resets connections, answers 500 and 503 and holds calls
+    /// back while jobs of every kind run: each job ends as its manifest says, every task the
+    /// controller started is stopped, and none was started twice.
+    @Test func mixedFaultsOnTheWayLeaveEveryJobEndingAsItsManifestSays() async throws {
+        let world = try await TestMoto.ecsWorld()
+        let workspace = try Workspace()
+        let proxy = try await FaultProxy(tcp: world.url)
+        defer { proxy.close() }
+        for fault in [
+            #"{"kind":"reset","count":3}"#, #"{"kind":"status","status":500,"count":4}"#, #"{"kind":"status","status":503,"count":2}"#,
+            #"{"kind":"delay","delay":2,"count":3}"#,
+        ] { try await proxy.fault(fault) }
+        let faulty = TestMoto.ECSWorld(url: proxy.url, cluster: world.cluster, subnet: world.subnet, securityGroup: world.securityGroup)
+        let jobs = workspace.mixedJobs()
+        try workspace.write("all.yaml", profile("ecs", world: faulty, isDefault: true, startTimeout: "60s") + jobs.manifests)
+        let agent = Agent(world: world, directory: workspace.root, ignoring: [])
+        agent.start()
+        defer { agent.stop() }
+        let result = try await workspace.apply(extra: ["--controller-id", "rw-\(workspace.tag)"], environment: TestMoto.environment)
+        #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+        try await workspace.expectEnded(jobs.expected)
+        let injected = try await proxy.injected()
+        #expect(injected["reset"] == 3 && injected["status"] == 6 && injected["delay"] == 3, "\(injected)")
+        let tasks = try await agent.describe()
+        var started = 0
+        for job in jobs.expected.keys { started += try await workspace.attempts(job).count }
+        #expect(tasks.count == started, "one task per attempt, never a second: \(tasks.count) tasks, \(started) attempts")
+        #expect(await RunningCommand.until(timeout: .seconds(60)) { ((try? await agent.describe()) ?? []).allSatisfy { $0.desiredStatus == "STOPPED" } })
+    }
 }
