@@ -111,6 +111,17 @@ import Testing
         #expect(error?.description.contains("exited with code 2: no credentials for you") == true, "\(String(describing: error))")
     }
 
+    /// A credential plugin timeout that is not a duration is an error of every kubernetes
+    /// profile, named, instead of a silent default.
+    @Test func aBadCredentialTimeoutIsAnErrorOfTheProfile() throws {
+        var diagnostics: [Diagnostic] = []
+        let config = try #require(ConfigNode.parseYAML("namespace: ci", path: "p.yaml", diagnostics: &diagnostics))
+        let bad = KubernetesLauncher(environment: ["RUNWAY_KUBE_CREDENTIAL_TIMEOUT": "soon", "KUBECONFIG": "/nonexistent"])
+        #expect(bad.validate(config: config).map(\.message) == ["RUNWAY_KUBE_CREDENTIAL_TIMEOUT must be a duration like 30s or 2m, found 'soon'"])
+        let good = KubernetesLauncher(environment: ["RUNWAY_KUBE_CREDENTIAL_TIMEOUT": "2m", "KUBECONFIG": "/nonexistent"])
+        #expect(good.validate(config: config).isEmpty && good.pluginTimeout == .seconds(120))
+    }
+
     /// A plugin that writes a lot to stderr before its answer is read whole (stdout and stderr
     /// side by side: reading one to its end first would deadlock on the other's full pipe); a
     /// plugin that hangs is killed at its timeout, with that reason, its children too.

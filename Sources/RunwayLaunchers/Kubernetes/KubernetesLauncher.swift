@@ -35,10 +35,12 @@ public final class KubernetesLauncher: TaskLauncher {
 
     let environment: [String: String]
     let logger: Logger
+    static let credentialTimeoutVariable = "RUNWAY_KUBE_CREDENTIAL_TIMEOUT"
+
     /// How long a kubeconfig's credential plugin may run: `RUNWAY_KUBE_CREDENTIAL_TIMEOUT`,
-    /// default 30s (a value that is not a duration keeps the default).
+    /// default 30s (a value that is not a duration is an error of every kubernetes profile).
     var pluginTimeout: Duration {
-        environment["RUNWAY_KUBE_CREDENTIAL_TIMEOUT"].flatMap { try? Duration.parseManifest($0) } ?? KubernetesTokenSource.pluginTimeout
+        environment[Self.credentialTimeoutVariable].flatMap { try? Duration.parseManifest($0) } ?? KubernetesTokenSource.pluginTimeout
     }
     /// Items per list page (`limit`); the API hands out the rest with `continue`.
     let pageSize: Int
@@ -60,6 +62,10 @@ public final class KubernetesLauncher: TaskLauncher {
     public func validate(config: ConfigNode) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         let settings = KubernetesSettings(config, diagnostics: &diagnostics)
+        if let text = environment[Self.credentialTimeoutVariable], (try? Duration.parseManifest(text)) == nil {
+            diagnostics.append(.error(
+                "bad-value", "\(Self.credentialTimeoutVariable) must be a duration like 30s or 2m, found '\(text)'", at: config.location))
+        }
         if diagnostics.isEmpty, let (scope, _) = try? scope(settings) { remember(scope, settings) }
         return diagnostics
     }
