@@ -73,6 +73,16 @@ import Testing
         #expect(flagWins.stderr.contains("/nonexistent-flag"))
     }
 
+    /// A password inside the --store URL is refused, naming the option to use instead, and is
+    /// never echoed.
+    @Test(arguments: ["status", "apply"]) func aPasswordInTheStoreURLIsRefused(command: String) throws {
+        let scratch = TemporaryDirectory()
+        let arguments = command == "apply" ? ["apply", Repository.path("Samples/local"), "--state-dir", scratch.path] : ["status", "--state-dir", scratch.path]
+        let result = try RunwayExecutable.run(arguments + ["--store", "postgres://runway:hunter2@127.0.0.1:1/runway"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--store-password-file") && !result.stderr.contains("hunter2"), "\(result.stderr)")
+    }
+
     @Test func usageErrorsExitNonZero() throws {
         let result = try RunwayExecutable.run(["plan"])
         #expect(result.status != 0)

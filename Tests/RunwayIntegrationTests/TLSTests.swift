@@ -41,6 +41,13 @@ import Testing
             guard let error = error as? HTTPError else { return false }
             return error.isCertificateProblem && "\(error)".contains("GET \(base)/healthz") && "\(error)".contains("certificate")
         }
+        // TLS 1.1 is refused; 1.2 is taken (openssl's own client, the CA trusted).
+        let old = try await RunningCommand.shell(
+            "openssl s_client -connect 127.0.0.1:\(port) -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' -CAfile '\(certificates.caFile)' </dev/null 2>&1", directory: workspace.root)
+        #expect(old.status != 0, "TLS 1.1 was accepted: \(old.stdout)")
+        let current = try await RunningCommand.shell(
+            "openssl s_client -connect 127.0.0.1:\(port) -tls1_2 -CAfile '\(certificates.caFile)' </dev/null 2>&1", directory: workspace.root)
+        #expect(current.status == 0 && current.stdout.contains("Protocol  : TLSv1.2"), "\(current.stdout)")
         // Plain HTTP gets no answer from a TLS listener.
         await #expect(throws: HTTPError.self) {
             _ = try await client(trusting: nil).send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/healthz"))

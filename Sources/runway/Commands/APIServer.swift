@@ -32,7 +32,9 @@ enum APIServer {
             } catch {
                 throw failure("cannot use --tls-key \(keyFile): \(error)", ExitStatus.unusable)
             }
-            return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            configuration.minimumTLSVersion = .tlsv12  // TLS 1.0 and 1.1 are broken and deprecated (RFC 8996)
+            return configuration
         }
     }
 

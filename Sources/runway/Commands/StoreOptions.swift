@@ -24,6 +24,12 @@ struct StoreOptions: ParsableArguments {
     /// process listing or a log.
     func open(stateDirectory: String, observer: CommitObserver?) async throws -> any StateStore {
         guard let url = store, !url.isEmpty else { return try SQLiteStateStore(directory: stateDirectory, observer: observer) }
+        // A password in the URL shows in process listings, shell history and pod specs.
+        guard URLComponents(string: url)?.password == nil else {
+            throw ValidationError(
+                "the --store URL holds a password, which would show in process listings and logs: put it in a file and "
+                    + "name it with --store-password-file (or RUNWAY_STORE_PASSWORD_FILE), and leave it out of the URL")
+        }
         var password = ProcessInfo.processInfo.environment["RUNWAY_STORE_PASSWORD"]
         if let file = storePasswordFile {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
