@@ -2,18 +2,21 @@ import Foundation
 
 /// Attempt logs on disk: `<state-dir>/logs/<attempt-id>.log`, written at explicit offsets so a
 /// chunk retried after a crash overwrites what was half-written instead of appending twice.
+/// Job output may hold secrets: the directory is `0700` and each file `0600`, the controller's
+/// user's alone (an older, looser directory is tightened).
 public struct LogFiles: Sendable {
     public let directory: String
 
     public init(directory: String) {
         self.directory = directory
+        if FileManager.default.fileExists(atPath: directory) { chmod(directory, 0o700) }
     }
 
     public func path(attemptID: String) -> String { directory + "/" + attemptID + ".log" }
 
     func write(_ bytes: [UInt8], attemptID: String, at offset: Int) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let fd = open(path(attemptID: attemptID), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let fd = open(path(attemptID: attemptID), O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         defer { close(fd) }
         var written = 0

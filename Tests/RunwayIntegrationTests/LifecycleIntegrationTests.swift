@@ -22,6 +22,11 @@ import Testing
         #expect(gaps[0] >= 0.95 && gaps[1] >= 1.95, "gaps \(gaps)")
         let logs = try RunwayExecutable.run(["logs", "flop", "--attempt", "2", "--state-dir", workspace.state])
         #expect(logs.stdout == "try 2\n")
+        // Output may hold secrets: the controller's user's alone.
+        let files = FileManager.default
+        #expect(try files.attributesOfItem(atPath: workspace.state + "/logs")[.posixPermissions] as? Int == 0o700)
+        let log = try #require(try files.contentsOfDirectory(atPath: workspace.state + "/logs").first)
+        #expect(try files.attributesOfItem(atPath: workspace.state + "/logs/" + log)[.posixPermissions] as? Int == 0o600)
     }
 
     /// A stop's SIGTERM reaches every process of the job, also one that left its process group.
