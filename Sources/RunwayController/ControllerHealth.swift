@@ -41,7 +41,9 @@ public final class ControllerHealth: Sendable {
     }
 
     /// Ready when the store answers and the manifests last loaded valid; the detail says the
-    /// role and any problem.
+    /// role and any problem. It is served without authentication, so of the manifests it tells
+    /// only the number of errors and the first one's place and code, never a message (messages
+    /// quote the values they reject).
     public var readiness: (ready: Bool, detail: String) {
         state.withLock { state in
             let role = state.leader ? "leader" : "standby\(state.leaderName.map { " (leader: \($0))" } ?? "")"
@@ -51,7 +53,8 @@ public final class ControllerHealth: Sendable {
             guard state.loadedOnce else { return (false, "starting: manifests not loaded yet") }
             guard state.errors.isEmpty else {
                 let since = state.lastGoodAt.map { "; running on the last good manifests, loaded \($0.formatted(.iso8601))" } ?? ""
-                return (false, "\(role): manifests invalid: \(state.errors.count) error(s), first: \(state.errors[0])\(since)")
+                let first = state.errors[0]
+                return (false, "\(role): manifests invalid: \(state.errors.count) error(s), first: \(first.location) (\(first.code))\(since)")
             }
             return (true, "\(role): manifests valid")
         }

@@ -83,10 +83,12 @@ import Testing
         try workspace.write("a.yaml", workspace.profile() + workspace.job("steady", "touch \(marker); sleep 4; echo done"))
         let controller = try await startController(workspace)
         #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: marker) })
-        try workspace.write("broken.yaml", "apiVersion: runway/v1\nkind: Job\nmetadata: {name: x\n")
+        try workspace.write("broken.yaml", "apiVersion: runway/v1\nkind: Job\nmetadata: {name: x}\nspec: {command: [sh], retries: x-secret-value}\n")
         #expect(await RunningCommand.until { await controller.readyz().0 == 503 })
         let (_, detail) = await controller.readyz()
-        #expect(detail.contains("manifests invalid: 1 error(s), first: \(workspace.manifests)/broken.yaml:"))
+        // The place and the code only: /readyz is open, and messages quote values.
+        #expect(detail.contains("manifests invalid: 1 error(s), first: \(workspace.manifests)/broken.yaml:"), "\(detail)")
+        #expect(detail.contains("broken.yaml:4:32 (") && !detail.contains("x-secret-value"), "\(detail)")
         let status = try RunwayExecutable.run(["status", "--state-dir", workspace.state])
         #expect(status.stdout.contains("the manifests are invalid"), "\(status.stdout)")
         // The running job was not touched, and finishes.
