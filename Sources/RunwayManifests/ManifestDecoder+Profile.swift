@@ -53,16 +53,22 @@ extension ManifestDecoder {
             profile.startTimeout = timeout
         }
         var configNode = spec.value("config")
+        var configFile: (reference: String, location: SourceLocation)?
         if let fileNode = spec.value("configFile"), let reference = fileNode.string("spec.configFile", diagnostics: &diagnostics) {
             if configNode != nil {
                 diagnostics.append(.error(
                     "config-twice", "'spec.configFile' and 'spec.config' are both set; choose one", at: fileNode.location))
             } else {
                 configNode = readConfigFile(reference, fileNode.location, &diagnostics)
+                configFile = (reference, fileNode.location)
             }
         }
         if let node = configNode {
-            if node.entries == nil && !node.isNull {
+            if node.entries == nil && !node.isNull, let configFile {
+                // Never the file's content: it may be some other file holding a secret.
+                diagnostics.append(.error(
+                    "bad-type", "configFile '\(configFile.reference)' does not hold a mapping of config keys", at: configFile.location))
+            } else if node.entries == nil && !node.isNull {
                 diagnostics.append(node.wrongType("spec.config", expected: "a mapping"))
             } else if !node.isNull {
                 profile.config = node

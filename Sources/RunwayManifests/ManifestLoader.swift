@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import RunwayModel
 
 /// Loads a manifest directory (or single files) into the desired state, collecting every
@@ -38,12 +43,13 @@ public struct ManifestLoader: Sendable {
         var objects: [ManifestObject] = []
         let walker = DirectoryWalker(maxDepth: configuration.maxDirectoryDepth)
         let files = walker.manifestFiles(under: paths, diagnostics: &diagnostics)
+        let roots = paths.map(Self.root(of:))
         var configFiles = Set<String>()
         for file in files where !file.hasSuffix(".hcl") {
-            objects += loadFile(file, configFiles: &configFiles, diagnostics: &diagnostics)
+            objects += loadFile(file, roots: roots, configFiles: &configFiles, diagnostics: &diagnostics)
         }
         for file in files where file.hasSuffix(".hcl") && !configFiles.contains(Self.normalized(file)) {
-            objects += loadFile(file, configFiles: &configFiles, diagnostics: &diagnostics)
+            objects += loadFile(file, roots: roots, configFiles: &configFiles, diagnostics: &diagnostics)
         }
         let desired = ManifestValidator().desiredState(from: objects, diagnostics: &diagnostics)
         return ManifestLoad(desired: desired, diagnostics: diagnostics.sortedByLocation(), fileCount: files.count - configFiles.count)
@@ -59,7 +65,7 @@ public struct ManifestLoader: Sendable {
     public func load(bytes: [UInt8], path: String) -> ManifestLoad {
         var diagnostics: [Diagnostic] = []
         var configFiles = Set<String>()
-        let objects = decode(bytes: bytes, path: path, configFiles: &configFiles, diagnostics: &diagnostics)
+        let objects = decode(bytes: bytes, path: path, roots: [Self.root(of: path)], configFiles: &configFiles, diagnostics: &diagnostics)
         let desired = ManifestValidator().desiredState(from: objects, diagnostics: &diagnostics)
         return ManifestLoad(desired: desired, diagnostics: diagnostics.sortedByLocation(), fileCount: 1)
     }
@@ -72,7 +78,7 @@ public struct ManifestLoader: Sendable {
             return ([], diagnostics)
         }
         var configFiles = Set<String>()
-        let objects = decode(bytes: bytes, path: path, configFiles: &configFiles, diagnostics: &diagnostics)
+        let objects = decode(bytes: bytes, path: path, roots: [Self.root(of: path)], configFiles: &configFiles, diagnostics: &diagnostics)
         let documents = objects.map { object -> ManifestDocument in
             switch object {
             case .profile(let profile, _): .profile(profile)
@@ -82,11 +88,13 @@ public struct ManifestLoader: Sendable {
         return (documents, diagnostics.sortedByLocation())
     }
 
-    private func loadFile(_ path: String, configFiles: inout Set<String>, diagnostics: inout [Diagnostic]) -> [ManifestObject] {
+    private func loadFile(_ path: String, roots: [String], configFiles: inout Set<String>, diagnostics: inout [Diagnostic])
+        -> [ManifestObject]
+    {
         guard let bytes = FileReader(maxSize: configuration.maxFileSize).read(path, diagnostics: &diagnostics) else {
             return []
         }
-        return decode(bytes: bytes, path: path, configFiles: &configFiles, diagnostics: &diagnostics)
+        return decode(bytes: bytes, path: path, roots: roots, configFiles: &configFiles, diagnostics: &diagnostics)
     }
 
     /// The documents of one file, YAML/JSON or HCL by its name.
@@ -98,16 +106,16 @@ public struct ManifestLoader: Sendable {
         return reader.documents(in: bytes, path: path, diagnostics: &diagnostics)
     }
 
-    private func decode(bytes: [UInt8], path: String, configFiles: inout Set<String>, diagnostics: inout [Diagnostic])
-        -> [ManifestObject]
-    {
+    private func decode(
+        bytes: [UInt8], path: String, roots: [String], configFiles: inout Set<String>, diagnostics: inout [Diagnostic]
+    ) -> [ManifestObject] {
         let documents = documents(bytes: bytes, path: path, diagnostics: &diagnostics)
         if documents.isEmpty && !diagnostics.contains(where: { $0.location.path == path }) {
             diagnostics.append(.warning("empty-file", "no manifest in this file", at: .file(path)))
         }
         var named = Set<String>()
         let decoder = ManifestDecoder(plugins: configuration.plugins) { reference, location, diagnostics in
-            readConfigFile(reference, from: location, named: &named, diagnostics: &diagnostics)
+            readConfigFile(reference, from: location, roots: roots, named: &named, diagnostics: &diagnostics)
         }
         let objects = documents.compactMap { decoder.decode($0, diagnostics: &diagnostics) }
         configFiles.formUnion(named)
@@ -115,12 +123,20 @@ public struct ManifestLoader: Sendable {
     }
 
     /// A profile's `configFile`: HCL (a body of attributes and blocks) or YAML/JSON (a mapping),
-    /// relative to the manifest that names it.
+    /// relative to the manifest that names it, and inside the manifest directory (`roots`), symlinks
+    /// followed: a manifest author may not make the controller read its other files.
     private func readConfigFile(
-        _ reference: String, from location: SourceLocation, named: inout Set<String>, diagnostics: inout [Diagnostic]
+        _ reference: String, from location: SourceLocation, roots: [String], named: inout Set<String>, diagnostics: inout [Diagnostic]
     ) -> ConfigNode? {
         let directory = location.path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         let path = reference.hasPrefix("/") || directory.isEmpty ? reference : directory + "/" + reference
+        let real = Self.realPath(path) ?? Self.normalized(Self.absolute(path))
+        guard roots.contains(where: { real == $0 || real.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
+            diagnostics.append(.error(
+                "config-file-outside", "configFile '\(reference)' is outside the manifest directory; a profile's config file must live beside its manifests",
+                at: location))
+            return nil
+        }
         var problems: [Diagnostic] = []
         guard let bytes = FileReader(maxSize: configuration.maxFileSize).read(path, diagnostics: &problems) else {
             diagnostics.append(.error(
@@ -134,6 +150,28 @@ public struct ManifestLoader: Sendable {
         let reader = YAMLReader(maxNesting: configuration.maxNesting, maxNodes: configuration.maxNodesPerDocument)
         return reader.documents(in: bytes, path: path, diagnostics: &diagnostics).first
             ?? ConfigNode(.mapping([]), at: SourceLocation(path: path, line: 1, column: 1))
+    }
+
+    /// The directory a manifest path stands for, symlinks resolved: itself, or a file's directory.
+    static func root(of path: String) -> String {
+        var info = stat()
+        let isDirectory = stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+        let directory = isDirectory ? path : path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let named = directory.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : directory
+        return realPath(named) ?? normalized(absolute(named))
+    }
+
+    /// The path with every symlink resolved, or nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func absolute(_ path: String) -> String {
+        guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        return String(cString: cwd) + "/" + path
     }
 
     /// One spelling per file (`./a/../b.hcl` → `b.hcl`), to match config files with walked files.

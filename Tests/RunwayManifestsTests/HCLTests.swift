@@ -140,6 +140,37 @@ import Testing
         #expect(missing.diagnostics.first?.message.hasPrefix("cannot read configFile 'missing.hcl'") == true, "\(missing.diagnostics)")
     }
 
+    /// A configFile must stay inside the manifest directory — `..`, an absolute path or a
+    /// symlink out of it are refused by file:line:col without reading the file — and a config
+    /// file that holds no mapping is refused without its content being echoed.
+    @Test func aConfigFileOutsideTheManifestDirectoryIsRefusedAndNoContentIsEchoed() throws {
+        let scratch = TemporaryDirectory()
+        try scratch.write("secret.txt", "s3cr3t-value\n")
+        try scratch.write("manifests/inside.hcl", "network = \"host\"\n")
+        let manifests = scratch.path + "/manifests"
+        #expect(symlink(scratch.path + "/secret.txt", manifests + "/link.yaml") == 0)
+        func profile(_ reference: String) -> String {
+            "apiVersion: runway/v1\nkind: RunnerProfile\nmetadata: {name: p}\nspec: {plugin: docker, default: true, configFile: \"\(reference)\"}\n"
+        }
+        for reference in ["../secret.txt", scratch.path + "/secret.txt", "link.yaml"] {
+            try scratch.write("manifests/profile.yaml", profile(reference))
+            let load = ManifestLoader().load(paths: [manifests])
+            let errors = load.diagnostics.filter { $0.severity == .error && $0.location.path.hasSuffix("profile.yaml") }
+            #expect(errors.map(\.description) == [
+                "\(manifests)/profile.yaml:4:51: error: configFile '\(reference)' is outside the manifest directory; a profile's config file must live beside its manifests"
+            ], "\(reference): \(errors)")
+            #expect(!load.diagnostics.contains { $0.description.contains("s3cr3t") })
+        }
+        try scratch.write("manifests/profile.yaml", profile("inside.hcl"))
+        #expect(ManifestLoader().load(paths: [manifests]).diagnostics.filter { $0.location.path.hasSuffix("profile.yaml") }.isEmpty)
+        // Inside, but a scalar rather than a mapping: named, never echoed.
+        try scratch.write("manifests/plain.yaml", "another-s3cr3t\n")
+        try scratch.write("manifests/profile.yaml", profile("plain.yaml"))
+        let plain = ManifestLoader().load(paths: [manifests])
+        #expect(plain.diagnostics.contains { $0.message == "configFile 'plain.yaml' does not hold a mapping of config keys" }, "\(plain.diagnostics)")
+        #expect(!plain.diagnostics.contains { $0.description.contains("s3cr3t") }, "\(plain.diagnostics)")
+    }
+
     @Test func hostileInputEndsInDiagnosticsNotCrashes() {
         let deep = "job \"x\" {\n  command = " + String(repeating: "[", count: 100_000) + "\n}\n"
         #expect(load(deep).diagnostics.contains { $0.message == "nested more than 64 levels deep" })
