@@ -38,6 +38,7 @@ job "runway-controller" {
         RUNWAY_LISTEN        = "0.0.0.0:8080"
         RUNWAY_ADVERTISE_URL = "http://${NOMAD_ADDR_api}"
         RUNWAY_IMAGE         = "ghcr.io/acme/runway:latest"
+        RUNWAY_PLUGINS       = "nomad"
       }
 
       kill_timeout = "30s"

@@ -7,9 +7,15 @@ public struct LauncherRegistry: Sendable {
     public static let plannedPlugins: [String] = []
 
     public let launchers: [String: any TaskLauncher]
+    /// Launchers this build has that are switched off: never called, and naming one in a
+    /// profile is an error at validate time.
+    public let disabled: Set<String>
 
-    public init(_ launchers: [any TaskLauncher]) {
-        self.launchers = Dictionary(uniqueKeysWithValues: launchers.map { (type(of: $0).plugin, $0) })
+    /// `launchers`, of which only those `enabled` names (nil: all) are used.
+    public init(_ launchers: [any TaskLauncher], enabled: Set<String>? = nil) {
+        let all = Dictionary(uniqueKeysWithValues: launchers.map { (type(of: $0).plugin, $0) })
+        self.launchers = all.filter { enabled?.contains($0.key) ?? true }
+        self.disabled = Set(all.keys).subtracting(self.launchers.keys)
     }
 
     public subscript(plugin: String) -> (any TaskLauncher)? { launchers[plugin] }
@@ -29,6 +35,7 @@ public struct LauncherRegistry: Sendable {
     public var catalog: PluginCatalog {
         var validators: [String: PluginCatalog.Validator] = [:]
         for (name, launcher) in launchers { validators[name] = { launcher.validate(config: $0) } }
-        return PluginCatalog(validators: validators, unavailable: Set(Self.plannedPlugins).subtracting(launchers.keys))
+        return PluginCatalog(
+            validators: validators, unavailable: Set(Self.plannedPlugins).subtracting(launchers.keys).subtracting(disabled), disabled: disabled)
     }
 }

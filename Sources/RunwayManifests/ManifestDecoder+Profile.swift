@@ -9,7 +9,12 @@ extension ManifestDecoder {
         let pluginNode = spec.required("plugin", diagnostics: &diagnostics, hint: plugins.names.joined(separator: " | "))
         if let pluginNode, let plugin = pluginNode.string("spec.plugin", diagnostics: &diagnostics) {
             profile.plugin = plugin
-            if plugins.unavailable.contains(plugin) {
+            if plugins.disabled.contains(plugin) {
+                let enabled = plugins.validators.keys.sorted().joined(separator: ", ")
+                diagnostics.append(
+                    .error("plugin-disabled", "plugin '\(plugin)' is switched off on this controller", at: pluginNode.location,
+                        hint: "enabled: \(enabled.isEmpty ? "none" : enabled) (--plugins, RUNWAY_PLUGINS)"))
+            } else if plugins.unavailable.contains(plugin) {
                 let available = plugins.validators.keys.sorted().joined(separator: ", ")
                 diagnostics.append(
                     .error("plugin-unavailable", "plugin '\(plugin)' is not available in this build", at: pluginNode.location,

@@ -10,10 +10,14 @@ public struct PluginCatalog: Sendable {
     public var validators: [String: Validator]
     /// Known platforms whose launcher this build lacks: naming one is an error at validate time.
     public var unavailable: Set<String>
+    /// Launchers switched off on this controller (`--plugins`): naming one is an error at
+    /// validate time.
+    public var disabled: Set<String>
 
-    public init(validators: [String: Validator], unavailable: Set<String> = []) {
+    public init(validators: [String: Validator], unavailable: Set<String> = [], disabled: Set<String> = []) {
         self.validators = validators
         self.unavailable = unavailable
+        self.disabled = disabled
     }
 
     /// The five platforms of DESIGN.md, all accepted, with no config validation (for tests of the
@@ -25,5 +29,5 @@ public struct PluginCatalog: Sendable {
     }()
 
     /// Every plugin name a profile may write, sorted.
-    public var names: [String] { (Set(validators.keys).union(unavailable)).sorted() }
+    public var names: [String] { (Set(validators.keys).union(unavailable).union(disabled)).sorted() }
 }

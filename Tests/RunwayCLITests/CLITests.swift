@@ -83,6 +83,22 @@ import Testing
         #expect(result.stderr.contains("--store-password-file") && !result.stderr.contains("hunter2"), "\(result.stderr)")
     }
 
+    /// Launchers can be switched off: a profile naming one is an error of validate (and of
+    /// apply and the controller, which load the same way) at its file:line:col; an unknown
+    /// name in --plugins is refused.
+    @Test func aSwitchedOffLauncherIsAValidateError() throws {
+        let samples = Repository.path("Samples/local")
+        let off = try RunwayExecutable.run(["validate", samples, "--plugins", "docker,kubernetes"])
+        #expect(off.status == 1)
+        #expect(off.stderr.contains(".yaml:") && off.stderr.contains("error: plugin 'local' is switched off on this controller"), "\(off.stderr)")
+        #expect(off.stderr.contains("enabled: docker, kubernetes (--plugins, RUNWAY_PLUGINS)"), "\(off.stderr)")
+        #expect(try RunwayExecutable.run(["validate", samples], environment: ["RUNWAY_PLUGINS": "local"]).status == 0)
+        let unknown = try RunwayExecutable.run(["validate", samples, "--plugins", "lcoal"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("--plugins names no launcher of this build: lcoal"), "\(unknown.stderr)")
+        let apply = try RunwayExecutable.run(["apply", samples, "--plugins", "docker", "--state-dir", TemporaryDirectory().path])
+        #expect(apply.status == 2 && apply.stderr.contains("plugin 'local' is switched off"), "\(apply.stderr)")
+    }
+
     @Test func usageErrorsExitNonZero() throws {
         let result = try RunwayExecutable.run(["plan"])
         #expect(result.status != 0)

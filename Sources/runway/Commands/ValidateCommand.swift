@@ -18,9 +18,11 @@ struct ValidateCommand: ParsableCommand {
     var paths: [String]
 
     @OptionGroup var output: OutputOptions
+    @OptionGroup var plugins: PluginOptions
 
     func run() throws {
-        let load = Wiring.loader(Wiring.launchers(localTasks: StateOptions.defaultDirectory + "/tasks/local")).load(paths: paths)
+        let launchers = Wiring.launchers(localTasks: StateOptions.defaultDirectory + "/tasks/local", enabled: plugins.enabled)
+        let load = Wiring.loader(launchers).load(paths: paths)
         switch output.output {
         case .text:
             DiagnosticPrinter.printToStandardError(load.diagnostics)

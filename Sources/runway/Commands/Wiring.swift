@@ -14,8 +14,9 @@ enum Wiring {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    /// Every launcher; the local one keeps its task records in `localTasks`.
-    static func launchers(localTasks: String) -> LauncherRegistry {
+    /// The launchers `enabled` names (nil: every one); the local one keeps its task records in
+    /// `localTasks`.
+    static func launchers(localTasks: String, enabled: Set<String>? = nil) -> LauncherRegistry {
         LauncherRegistry([
             LocalLauncher(
                 configuration: .init(directory: localTasks, runnerExecutable: executablePath),
@@ -24,8 +25,11 @@ enum Wiring {
             ECSLauncher(logger: logger("runway.launcher.ecs")),
             KubernetesLauncher(logger: logger("runway.launcher.kubernetes")),
             NomadLauncher(logger: logger("runway.launcher.nomad")),
-        ])
+        ], enabled: enabled)
     }
+
+    /// Every launcher this build has.
+    static let pluginNames = ["docker", "ecs", "kubernetes", "local", "nomad"]
 
     /// The loader that checks each profile's config with the launchers that will run it.
     static func loader(_ launchers: LauncherRegistry) -> ManifestLoader {
