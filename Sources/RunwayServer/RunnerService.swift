@@ -17,6 +17,10 @@ public struct RunnerService: Sendable {
         public var maxLogChunkBytes: Int = 256 << 10
         /// Backoff between a failed attempt and its retry.
         public var backoff: Backoff = Backoff()
+        /// How long a completed attempt's token still works, for a log chunk or a report its
+        /// runner repeats (an answer lost on the way). After that it works for nothing. Default
+        /// 60 seconds.
+        public var completedGrace: Duration = .seconds(60)
 
         public init() {}
     }
@@ -128,7 +132,7 @@ public struct RunnerService: Sendable {
         }
         let logs = self.logs
         let inStore = store.keepsLogOutput
-        try await withRunningAttempt(attemptID, token: token, allowCompleted: true) { attempt, record in
+        try await withRunningAttempt(attemptID, token: token, allowCompletedAt: now) { attempt, record in
             if seq < attempt.nextLogSeq { return StoreChange() }  // already have it
             guard seq == attempt.nextLogSeq else {
                 throw RunnerAPIError.conflict("log chunk \(seq) out of order; expected \(attempt.nextLogSeq)")
@@ -168,7 +172,7 @@ public struct RunnerService: Sendable {
         let backoff = configuration.backoff
         let jitter = Double.random(in: 0..<1)
         let metrics = self.metrics
-        try await withRunningAttempt(attemptID, token: token, allowCompleted: true) { attempt, record in
+        try await withRunningAttempt(attemptID, token: token, allowCompletedAt: now) { attempt, record in
             guard attempt.state == .running else { return StoreChange() }  // a repeated report
             let report = given.settled(stopRequested: attempt.stopRequestedAt != nil)
             var next = attempt
@@ -195,16 +199,23 @@ public struct RunnerService: Sendable {
         onChange()
     }
 
+    /// Runs `change` on the attempt if `token` is its own and the attempt runs, or (given
+    /// `allowCompletedAt`, the time of the call) completed less than `completedGrace` before.
     private func withRunningAttempt(
-        _ attemptID: String, token: String, allowCompleted: Bool = false,
+        _ attemptID: String, token: String, allowCompletedAt now: Date? = nil,
         _ change: @escaping @Sendable (AttemptRecord, JobRecord?) throws -> StoreChange
     ) async throws {
         let hash = TaskToken.hash(token)
+        let grace = configuration.completedGrace.timeInterval
         try await store.modify(.id(attemptID)) { attempt, record in
             guard let attempt, attempt.tokenHash == hash else {
                 throw RunnerAPIError.unauthorized("token does not belong to attempt \(attemptID)")
             }
-            guard attempt.state == .running || (allowCompleted && attempt.state == .completed) else {
+            if attempt.state == .completed, let now, let completed = attempt.completedAt {
+                guard now.timeIntervalSince(completed) < grace else {
+                    throw RunnerAPIError.conflict("attempt \(attemptID) completed more than \(Int(grace)) s ago; its token works no more")
+                }
+            } else if attempt.state != .running {
                 throw RunnerAPIError.conflict("attempt \(attemptID) is \(attempt.state.rawValue), not running")
             }
             return (try change(attempt, record), ())

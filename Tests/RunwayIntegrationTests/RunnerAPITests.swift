@@ -87,6 +87,34 @@ import Testing
         }
     }
 
+    /// A task token works only while its attempt runs, and for the grace after completion (a
+    /// repeated chunk or report whose answer was lost); then for nothing.
+    @Test func aTokenWorksNoMoreOnceItsAttemptEndedAndTheGracePassed() async throws {
+        let scratch = TemporaryDirectory()
+        let store = try SQLiteStateStore(directory: scratch.path)
+        let holding = HoldingSet()
+        let service = RunnerService(
+            configuration: RunnerService.Configuration(), store: store, holding: holding,
+            logs: LogFiles(directory: scratch.path + "/logs"), logger: Logger(label: "test"), onChange: {})
+        let held = try await Self.hold("ended", store: store, holding: holding)
+        let t0 = Date()
+        _ = try await service.claim(token: held.token, now: t0)
+        try await service.appendLog(attemptID: held.attempt.id, token: held.token, seq: 0, stream: .stdout, bytes: Array("a".utf8), now: t0)
+        try await service.complete(attemptID: held.attempt.id, token: held.token, report: .init(exitCode: 0), now: t0.addingTimeInterval(1))
+        // Within the grace: a repeated chunk and a repeated report are taken.
+        try await service.appendLog(attemptID: held.attempt.id, token: held.token, seq: 0, stream: .stdout, bytes: Array("a".utf8), now: t0.addingTimeInterval(30))
+        try await service.complete(attemptID: held.attempt.id, token: held.token, report: .init(exitCode: 0), now: t0.addingTimeInterval(30))
+        // After it: refused, and nothing written.
+        let late = t0.addingTimeInterval(62)
+        await #expect(throws: RunnerAPIError.self) {
+            try await service.appendLog(attemptID: held.attempt.id, token: held.token, seq: 1, stream: .stdout, bytes: Array("b".utf8), now: late)
+        }
+        await #expect(throws: RunnerAPIError.self) {
+            try await service.heartbeat(attemptID: held.attempt.id, token: held.token, now: late)
+        }
+        #expect(try await store.attempt(id: held.attempt.id)?.logBytes == 1)
+    }
+
     /// A resumed attempt keeps the token of the task launched before: whichever of the two
     /// runners claims first gets the job and acts with its own token; the other is refused.
     @Test(arguments: [true, false]) func aResumedAttemptKeepsItsFirstToken(firstClaims: Bool) async throws {
