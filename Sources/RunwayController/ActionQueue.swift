@@ -13,7 +13,6 @@ final class ActionQueue: Sendable {
         var plugin: String
         /// What a start in flight stands for until its task is listed.
         var starting: ObservedTask?
-        var work: Task<Void, Never>
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -47,7 +46,7 @@ final class ActionQueue: Sendable {
                 self.entries.withLock { _ = $0.removeValue(forKey: key) }
                 done()
             }
-            entries[key] = Entry(plugin: plugin, starting: starting, work: work)
+            entries[key] = Entry(plugin: plugin, starting: starting)
             return work
         }
     }

@@ -17,6 +17,24 @@ extension ProcessSpawner {
     /// kept up to `limit` bytes. Past `timeout` the command's whole process group is killed.
     /// Runs on a thread of its own, never on the cooperative pool.
     public static func collect(_ options: Options, timeout: Duration, limit: Int = 1 << 20) async throws(SpawnError) -> Collected {
+        var options = options
+        options.newProcessGroup = true
+        let (pid, stdoutFD, stderrFD) = try spawnPiped(options)
+        Running.add(pid)
+        return await withCheckedContinuation { continuation in
+            let thread = Thread {
+                let collected = drain(pid: pid, stdout: stdoutFD, stderr: stderrFD, timeout: timeout, limit: limit)
+                Running.remove(pid)
+                continuation.resume(returning: collected)
+            }
+            thread.name = "runway-collect"
+            thread.start()
+        }
+    }
+
+    /// Starts the child with its stdout and stderr on pipes; returns it and the pipes' read
+    /// ends (the caller's to read and close).
+    public static func spawnPiped(_ options: Options) throws(SpawnError) -> (pid: pid_t, stdout: Int32, stderr: Int32) {
         var out: [Int32] = [0, 0]
         var err: [Int32] = [0, 0]
         guard pipe(&out) == 0 else { throw SpawnError(program: options.argv.first ?? "", code: errno) }
@@ -26,7 +44,6 @@ extension ProcessSpawner {
             throw SpawnError(program: options.argv.first ?? "", code: code)
         }
         var options = options
-        options.newProcessGroup = true
         options.stdout = .descriptor(out[1])
         options.stderr = .descriptor(err[1])
         let pid: pid_t
@@ -38,17 +55,7 @@ extension ProcessSpawner {
         }
         close(out[1])
         close(err[1])
-        Running.add(pid)
-        let (stdoutFD, stderrFD) = (out[0], err[0])
-        return await withCheckedContinuation { continuation in
-            let thread = Thread {
-                let collected = drain(pid: pid, stdout: stdoutFD, stderr: stderrFD, timeout: timeout, limit: limit)
-                Running.remove(pid)
-                continuation.resume(returning: collected)
-            }
-            thread.name = "runway-collect"
-            thread.start()
-        }
+        return (pid, out[0], err[0])
     }
 
     private static func drain(pid: pid_t, stdout: Int32, stderr: Int32, timeout: Duration, limit: Int) -> Collected {

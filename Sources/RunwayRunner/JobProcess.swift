@@ -23,25 +23,17 @@ struct JobProcess: Sendable {
                 throw RunnerError.spawn("working directory \(directory) does not exist")
             }
         }
-        var out: [Int32] = [0, 0]
-        var err: [Int32] = [0, 0]
-        guard pipe(&out) == 0, pipe(&err) == 0 else { throw RunnerError.spawn("pipe: \(String(cString: strerror(errno)))") }
         // The job stays in the runner's process group, so a stop of the task reaches it too.
         var options = ProcessSpawner.Options(argv: command, environment: environment)
         options.workingDirectory = workingDirectory
-        options.stdout = .descriptor(out[1])
-        options.stderr = .descriptor(err[1])
-        let pid: pid_t
+        let (pid, stdout, stderr): (pid_t, Int32, Int32)
         do {
-            pid = try ProcessSpawner.spawn(options)
+            (pid, stdout, stderr) = try ProcessSpawner.spawnPiped(options)
         } catch {
-            [out[0], out[1], err[0], err[1]].forEach { close($0) }
             throw RunnerError.spawn("\(error)")
         }
-        close(out[1])
-        close(err[1])
         let output = OutputQueue(streams: 2)
-        for (fd, stream) in [(out[0], LogChunk.Stream.stdout), (err[0], .stderr)] {
+        for (fd, stream) in [(stdout, LogChunk.Stream.stdout), (stderr, .stderr)] {
             Thread { output.drain(fd: fd, stream: stream) }.start()
         }
         return JobProcess(pid: pid, output: output, reaper: Reaper(main: pid))

@@ -79,15 +79,11 @@ struct DockerTests {
             + workspace.job("orphans", #"sh -c 'sleep 0.2 &'; sleep 1; echo zombies=$(awk '$3 == "Z"' /proc/[0-9]*/stat | wc -l)"#))
         let result = try await setup.apply()
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
-        let attempt = try #require(try await workspace.attempts("bg").first)
-        let logs = try RunwayExecutable.run(["logs", "bg", "--state-dir", workspace.state]).stdout.split(separator: "\n")
-        // From the command's start (its first line) to its report arriving.
-        let started = Date(timeIntervalSince1970: try #require(Double(logs.first ?? "")))
-        let ran = try #require(attempt.completedAt).timeIntervalSince(started)
+        let (ran, rest) = try await workspace.secondsFromFirstLineToReport("bg")
         let drain = Double(RunnerAgent.outputDrain.components.seconds)
         if TimingChecks.enabled { #expect(ran < drain + 1, "ran \(ran) s, drain \(drain) s") }
         // PID 1 is the engine's init when the profile asks for it, else the runner itself.
-        let pid1 = logs.dropFirst().first.map(String.init) ?? ""
+        let pid1 = rest.first.map(String.init) ?? ""
         #expect(pid1.hasPrefix(useInit ? "/sbin/docker-init" : "/usr/local/bin/runway"), "\(pid1)")
         #expect(try RunwayExecutable.run(["logs", "orphans", "--state-dir", workspace.state]).stdout == "zombies=0\n")
         #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")
@@ -121,8 +117,7 @@ struct DockerTests {
             let ended = try #require(try await workspace.attempts(job).first?.completedAt)
             #expect(ended < failedAt.addingTimeInterval(-5), "\(job) ended at \(ended), the pull failed at \(failedAt)")
         }
-        let timed = try #require(try await workspace.attempts("timed").first)
-        let judged = try #require(timed.stopRequestedAt).timeIntervalSince(try #require(timed.claimedAt))
+        let judged = try await workspace.secondsUntilStopped("timed")
         #expect(records["timed"]?.lastReason?.contains("timed-out") == true && judged < 5, "timed out after \(judged) s")
         #expect(try await proxy.injected()["stall"] ?? 0 >= 1)
         #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")

@@ -123,20 +123,14 @@ extension KubernetesTests {
 
             """ + workspace.job("remote", "echo never", profile: "stuck")
             + workspace.job("quick", "echo quick") + workspace.job("timed", "sleep 60", timeout: "2s"))
-        let (controller, _) = try await RunningCommand.serving(
-            directory: workspace.root, environment: setup.environment.merging(["RUNWAY_KUBE_CREDENTIAL_TIMEOUT": "20s"]) { $1 }
-        ) { port in
-            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
-             "--controller-id", setup.controllerID, "--resync", "1s"]
-        }
+        let (controller, _) = try await setup.controller(environment: ["RUNWAY_KUBE_CREDENTIAL_TIMEOUT": "20s"])
         defer { kill(controller.pid, SIGKILL) }
         #expect(await RunningCommand.until(timeout: .seconds(120)) {
             let records = (try? await workspace.records()) ?? [:]
             return records["quick"]?.state == .succeeded && records["timed"]?.state == .failed
         }, "\(controller.stderr)")
         // The local job timed out on time: no pass waited for the plugin.
-        let timed = try #require(try await workspace.attempts("timed").first)
-        let judged = try #require(timed.stopRequestedAt).timeIntervalSince(try #require(timed.claimedAt))
+        let judged = try await workspace.secondsUntilStopped("timed")
         #expect(judged < 8, "timed out after \(judged) s")
         #expect(await RunningCommand.until(timeout: .seconds(120)) {
             controller.stderr.contains("the credential plugin '\(plugin)' did not finish within 20.0 seconds and was killed")

@@ -48,8 +48,8 @@ struct KubernetesTests {
         }
 
         /// A controller on a port the system picks, or on `port` (an earlier controller's).
-        func controller(port: Int = 0) async throws -> (RunningCommand, port: Int) {
-            try await RunningCommand.serving(port: port, directory: workspace.root, environment: environment) { port in
+        func controller(port: Int = 0, environment extra: [String: String] = [:]) async throws -> (RunningCommand, port: Int) {
+            try await RunningCommand.serving(port: port, directory: workspace.root, environment: environment.merging(extra) { $1 }) { port in
                 ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
                  "--controller-id", controllerID, "--resync", "1s"]
             }

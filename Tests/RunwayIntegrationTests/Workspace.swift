@@ -118,6 +118,22 @@ final class Workspace: @unchecked Sendable {
         }
     }
 
+    /// Seconds from the runner of `job`'s first attempt taking its job to the stop of its task
+    /// being requested (how long a timeout took to be acted on).
+    func secondsUntilStopped(_ job: String) async throws -> TimeInterval {
+        let attempt = try #require(try await attempts(job).first)
+        return try #require(attempt.stopRequestedAt).timeIntervalSince(try #require(attempt.claimedAt))
+    }
+
+    /// Seconds from `job`'s command starting — its first output line, a `date +%s.%N` — to its
+    /// runner's report arriving; and the output's other lines.
+    func secondsFromFirstLineToReport(_ job: String) async throws -> (seconds: TimeInterval, rest: [Substring]) {
+        let attempt = try #require(try await attempts(job).first)
+        let lines = try RunwayExecutable.run(["logs", job, "--state-dir", state]).stdout.split(separator: "\n")
+        let started = Date(timeIntervalSince1970: try #require(Double(lines.first ?? "")))
+        return (try #require(attempt.completedAt).timeIntervalSince(started), Array(lines.dropFirst()))
+    }
+
     /// Live processes of this workspace's jobs.
     var liveJobProcesses: [Int32] { processes(withEnvironment: "RWTAG=\(tag)") }
 }
