@@ -140,12 +140,17 @@ public struct Reconciler: Sendable {
         if !blind.isEmpty { records = records.filter { !blind.contains($0.profile) } }
         records = try await settle(desired: desired, observed: observed, records: records, now: now)
         rehold(desired: everything, records: records)
+        // Starts still in flight stand in for their tasks in the plan only (they hold their
+        // slot, and are not started twice); the settlement must not adopt one, since the start
+        // records its own attempt.
+        let listed = Set(observed.map(\.name))
+        let inFlight = launchers.plugins.filter { !unlisted.contains($0) }.flatMap { queue.starting(plugin: $0, notIn: listed) }
         let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout, reachableSince: reachableSince)
-        var plan = planner.plan(desired: desired, observed: observed, records: records, now: now)
+        var plan = planner.plan(desired: desired, observed: observed + inFlight, records: records, now: now)
         if !allowStarts { plan = Plan(actions: plan.actions.filter { if case .start = $0 { false } else { true } }) }
         try await recordWaits(plan, records: records, now: now)
         execute(plan, desired: desired, records: records, now: now)
-        return Outcome(plan: plan, records: try await store.jobRecords(), observed: observed, actionsInFlight: queue.inFlight)
+        return Outcome(plan: plan, records: try await store.jobRecords(), observed: observed + inFlight, actionsInFlight: queue.inFlight)
     }
 
     /// Every task of ours on every platform.
@@ -179,8 +184,7 @@ public struct Reconciler: Sendable {
         for plugin in launchers.plugins {
             switch results[plugin] {
             case .success(let listed):
-                let known = startedTasks.complete(listed, plugin: plugin, now: Date())
-                tasks += known + queue.starting(plugin: plugin, notIn: Set(known.map(\.name)))
+                tasks += startedTasks.complete(listed, plugin: plugin, now: Date())
             case .failure(let error):
                 unlisted.insert(plugin)
                 if !(error is Listings.StillListing) { metrics.reconcileFailed() }
