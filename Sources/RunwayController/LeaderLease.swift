@@ -86,6 +86,11 @@ public final class LeaderLease: Sendable {
             if let lease, before == nil {
                 began.withLock { $0 = Date() }
                 logger.notice("leading", metadata: ["lease.token": "\(lease.token)"])
+            } else if let lease, let before, lease.token != before.token {
+                // The lease lapsed between two renewals and was taken again: leadership starts
+                // over, as it would after another replica had held it.
+                began.withLock { $0 = Date() }
+                logger.warning("the lease lapsed before it was renewed; leading again", metadata: ["lease.token": "\(lease.token)"])
             }
             if lease == nil, before != nil { logger.warning("lost the lease; standing by") }
             return lease != nil
