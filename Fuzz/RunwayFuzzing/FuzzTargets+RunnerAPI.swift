@@ -87,7 +87,7 @@ final class RunnerAPIWorld: Sendable {
 
     let store: SQLiteStateStore
     let holding = HoldingSet()
-    let responder: RouterResponder<BasicRequestContext>
+    let responder: RouterResponder<APIContext>
     let channel = EmbeddedChannel()
     /// Says nothing: millions of requests are not worth a line each.
     let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
@@ -106,7 +106,7 @@ final class RunnerAPIWorld: Sendable {
         configuration.maxLogChunkBytes = 4096
         let service = RunnerService(configuration: configuration, store: store, holding: holding, logs: logs, logger: logger, onChange: {})
         responder = RunnerAPI(
-            service: service, store: store, logs: logs, readiness: { (true, "ready") }, readToken: FuzzTargets.readToken
+            service: service, store: store, logs: logs, policy: TrustPolicy(apiToken: FuzzTargets.readToken), readiness: { (true, "ready") }
         ).router().buildResponder()
         let generation = Generation(digest: "0011223344556677")
         let now = Date(timeIntervalSince1970: 1_800_000_000)
@@ -123,6 +123,8 @@ final class RunnerAPIWorld: Sendable {
         self.running = running
         runningRecord = JobRecord(
             job: "fuzz-running", generation: generation, profile: "p", state: .running, attempt: 1, createdAt: now, heldSince: now)
+        holding.tokens.replace(
+            with: [attempt.tokenHash: attempt.id, running.tokenHash: running.id], readStartedAt: ContinuousClock.now)
         claimed = ClaimedJob(
             attemptID: attempt.id, job: "fuzz", generation: generation.digest, attempt: 1, command: ["true"], workingDirectory: nil,
             environment: [:], heartbeatIntervalMilliseconds: 1000, maxLogChunkBytes: 4096)
@@ -135,7 +137,7 @@ final class RunnerAPIWorld: Sendable {
         } catch {
             fatalError("the fuzz store cannot be reset: \(error)")
         }
-        let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
+        let context = APIContext(source: .init(channel: channel, logger: logger))
         do {
             let response = try await responder.respond(to: request, context: context)
             return response.status.code

@@ -48,4 +48,8 @@ public protocol JobHolding: Sendable {
     func release(attempts: Set<String>)
     /// Holds exactly `jobs`, dropping every other.
     func holdOnly(_ jobs: [ClaimedJob])
+    /// A token just issued for `attemptID`: its runner's calls are let in from now on.
+    func allowToken(hash: String, attemptID: String)
+    /// The tokens runners may call with, as the store holds them (read from `readStartedAt`).
+    func replaceTokens(with hashes: [String: String], readStartedAt: ContinuousClock.Instant)
 }

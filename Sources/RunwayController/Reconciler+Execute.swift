@@ -150,6 +150,7 @@ extension Reconciler {
         }
         guard recorded else { return }  // the record moved on since this pass read it: the next pass decides
         holding.hold(payload(for: job, attempt: start.attempt))
+        holding.allowToken(hash: attempt.tokenHash, attemptID: attempt.id)
         do {
             guard let launcher = launchers[profile.plugin] else {
                 throw LauncherError(.unavailable, plugin: profile.plugin, task: name, "no launcher for this plugin")

@@ -129,6 +129,7 @@ public struct Reconciler: Sendable {
         -> Outcome
     {
         try await beforePass()
+        try await reloadTokens()
         let (observed, unlisted) = try await observe(isolating: isolatingPlatforms)
         var records = try await store.jobRecords()
         records = try await queueNewGenerations(desired: everything, records: records, now: now)
@@ -278,6 +279,15 @@ public struct Reconciler: Sendable {
             else { return nil }
             return payload(for: job, attempt: record.attempt)
         })
+    }
+
+    /// Reloads the tokens runners may call with from the store: those of open attempts, and of
+    /// attempts completed in the last two minutes (more than the runner API's grace after
+    /// completion, which the store judges exactly on each call).
+    private func reloadTokens() async throws {
+        let readStartedAt = ContinuousClock.now
+        let live = try await store.liveTokenHashes(completedSince: Date().addingTimeInterval(-120))
+        holding.replaceTokens(with: live, readStartedAt: readStartedAt)
     }
 
     /// Writes a `waiting` event when a job's reason to wait changes (for `runway explain`).

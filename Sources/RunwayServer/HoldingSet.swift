@@ -7,6 +7,8 @@ import Synchronization
 /// Read inside the claim's store transaction, so the mutex guards it, not an actor.
 public final class HoldingSet: Sendable {
     private let held = Mutex<[String: ClaimedJob]>([:])
+    /// The tokens their runners call with.
+    public let tokens = TaskTokens()
 
     public init() {}
 
@@ -27,4 +29,10 @@ public final class HoldingSet: Sendable {
     }
 
     public var count: Int { held.withLock { $0.count } }
+
+    public func allowToken(hash: String, attemptID: String) { tokens.allow(hash: hash, attemptID: attemptID) }
+
+    public func replaceTokens(with hashes: [String: String], readStartedAt: ContinuousClock.Instant) {
+        tokens.replace(with: hashes, readStartedAt: readStartedAt)
+    }
 }

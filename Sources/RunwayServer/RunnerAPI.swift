@@ -13,20 +13,20 @@ public struct RunnerAPI: Sendable {
     let readiness: @Sendable () -> (ready: Bool, detail: String)
     /// The Prometheus text of `/metrics`.
     let metricsText: @Sendable () -> String
-    /// When set, the read endpoints (`/v1/jobs…`) require `Authorization: Bearer <this>`.
-    let readToken: String?
+    /// Who may call what (see ``APIGate``).
+    let policy: TrustPolicy
     /// Who serves runner calls: this controller, or (a standby) the leader.
     let route: @Sendable () async -> RunnerRoute
 
     public init(
-        service: RunnerService, store: any StateStore, logs: LogFiles,
+        service: RunnerService, store: any StateStore, logs: LogFiles, policy: TrustPolicy,
         readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
-        metricsText: @escaping @Sendable () -> String = { "" }, readToken: String? = nil,
+        metricsText: @escaping @Sendable () -> String = { "" },
         route: @escaping @Sendable () async -> RunnerRoute = { .serve }
     ) {
         self.route = route
         self.metricsText = metricsText
-        self.readToken = readToken
+        self.policy = policy
         self.service = service
         self.store = store
         self.logs = logs
@@ -34,26 +34,28 @@ public struct RunnerAPI: Sendable {
     }
 
     /// The router with every route of DESIGN.md's "Runner API".
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<APIContext> {
+        let router = Router(context: APIContext.self)
         let service = self.service
         let maxChunk = service.configuration.maxLogChunkBytes
-        let route = self.route
+        router.add(middleware: APIGate(
+            policy: policy, tokens: service.holding.tokens, route: route, refusals: RefusalLog(logger: service.logger),
+            maxLogChunk: maxChunk))
         router.post("/v1/runner/claim") { request, _ -> Response in
-            try await Self.mapped(service.logger, request, route) {
+            try await Self.mapped(service.logger) {
                 let claimed = try await service.claim(token: try Self.bearer(request), claimID: try Self.claimID(request))
                 return try Self.json(claimed)
             }
         }
         router.post("/v1/runner/attempts/:id/heartbeat") { request, context -> Response in
-            try await Self.mapped(service.logger, request, route) {
+            try await Self.mapped(service.logger) {
                 try await service.heartbeat(attemptID: try context.parameters.require("id"), token: try Self.bearer(request))
                 return Response(status: .noContent)
             }
         }
         router.post("/v1/runner/attempts/:id/logs") { request, context -> Response in
             var request = request
-            return try await Self.mapped(service.logger, request, route) {
+            return try await Self.mapped(service.logger) {
                 guard let seq = request.uri.queryParameters.get("seq", as: Int.self) else {
                     throw RunnerAPIError.badRequest("query parameter 'seq' (integer) is required")
                 }
@@ -72,7 +74,7 @@ public struct RunnerAPI: Sendable {
         }
         router.post("/v1/runner/attempts/:id/complete") { request, context -> Response in
             var request = request
-            return try await Self.mapped(service.logger, request, route) {
+            return try await Self.mapped(service.logger) {
                 let body = try await request.collectBody(upTo: 64 << 10)
                 guard let report = try? JSONDecoder().decode(CompletionReport.self, from: Data(buffer: body)) else {
                     throw RunnerAPIError.badRequest("body must be {\"exitCode\": N, \"reason\": \"…\"}")
@@ -95,19 +97,6 @@ public struct RunnerAPI: Sendable {
             return Response(status: ready ? .ok : .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: detail + "\n")))
         }
         return router
-    }
-
-    /// Refuses a read request without the API token, when one is configured.
-    static func authorizeRead(_ request: Request, token: String?) throws {
-        guard let token else { return }
-        let given = Array(((try? bearer(request)) ?? "").utf8)
-        let expected = Array(token.utf8)
-        // Compared in time independent of where the first difference is.
-        var difference = given.count ^ expected.count
-        for index in 0..<max(given.count, expected.count) {
-            difference |= Int((index < given.count ? given[index] : 0) ^ (index < expected.count ? expected[index] : 0))
-        }
-        guard difference == 0 else { throw HTTPError(.unauthorized, message: "the read API needs its bearer token") }
     }
 
     /// The runner's claim id, when it sent one: at most 128 printable characters.
@@ -134,27 +123,6 @@ public struct RunnerAPI: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
-    }
-
-    /// Runs a runner call's handler where this controller serves runners; a standby answers
-    /// with the leader's address or a 503 instead (see ``RunnerRouting``).
-    static func mapped(
-        _ logger: Logger, _ request: Request, _ route: @Sendable () async -> RunnerRoute, _ body: () async throws -> Response
-    ) async throws -> Response {
-        switch await route() {
-        case .serve:
-            return try await mapped(logger, body)
-        case .redirect(let leader):
-            var headers = HTTPFields()
-            let query = request.uri.query.map { "?" + $0 } ?? ""
-            headers[.location] = (leader.hasSuffix("/") ? String(leader.dropLast()) : leader) + request.uri.path + query
-            return Response(status: .temporaryRedirect, headers: headers)
-        case .unavailable(let reason):
-            var headers = HTTPFields()
-            headers[.retryAfter] = "1"
-            headers[.contentType] = "text/plain; charset=utf-8"
-            return Response(status: .serviceUnavailable, headers: headers, body: .init(byteBuffer: ByteBuffer(string: reason + "\n")))
-        }
     }
 
     /// Runs a handler, turning refusals into their status codes, with a log line for each.

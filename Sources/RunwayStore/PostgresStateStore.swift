@@ -126,6 +126,26 @@ public final class PostgresStateStore: StateStore {
         try await rows(AttemptRow.self, "attempt", where: "id = $1", order: "id", [id]).first?.model
     }
 
+    public func liveTokenHashes(completedSince: Date) async throws -> [String: String] {
+        try await read("read live tokens") { [logger] connection in
+            let since = completedSince.timeIntervalSince1970
+            let live = "a.state NOT IN ('completed', 'failed') OR (a.state = 'completed' AND a.completed_at >= $1)"
+            let sql = """
+                SELECT a.token_hash, a.id FROM attempt a WHERE \(live)
+                UNION ALL SELECT t.token_hash, t.attempt_id FROM attempt_token t JOIN attempt a ON a.id = t.attempt_id WHERE \(live)
+                """
+            var binds = PostgresBindings()
+            binds.append(since)
+            var hashes: [String: String] = [:]
+            for try await (hash, id) in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+                .decode((String, String).self)
+            {
+                hashes[hash] = hashes[hash] ?? id
+            }
+            return hashes
+        }
+    }
+
     public func events(job: String) async throws -> [JobEvent] {
         try await rows(EventRow.self, "event", where: "job = $1", order: "id", [job]).map(\.model)
     }

@@ -54,6 +54,19 @@ public final class SQLiteStateStore: StateStore {
         try await read("read attempt \(id)") { db in try AttemptRow.fetchOne(db, key: id)?.model }
     }
 
+    public func liveTokenHashes(completedSince: Date) async throws -> [String: String] {
+        try await read("read live tokens") { db in
+            let live = "a.state NOT IN ('completed', 'failed') OR (a.state = 'completed' AND a.completed_at >= ?)"
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.token_hash, a.id FROM attempt a WHERE \(live)
+                    UNION ALL SELECT t.token_hash, t.attempt_id FROM attempt_token t JOIN attempt a ON a.id = t.attempt_id WHERE \(live)
+                    """, arguments: [completedSince, completedSince])
+            return Dictionary(rows.map { ($0[0] as String, $0[1] as String) }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+
     public func events(job: String) async throws -> [JobEvent] {
         try await read("read events of \(job)") { db in
             try EventRow.filter(Column("job") == job).order(Column("id")).fetchAll(db).map(\.model)

@@ -19,6 +19,10 @@ public protocol StateStore: Sendable {
     /// Attempts that are not completed or failed.
     func openAttempts() async throws -> [AttemptRecord]
     func attempt(id: String) async throws -> AttemptRecord?
+    /// Every token hash that names an attempt still open or completed at `completedSince` or
+    /// later (current tokens and kept ones, ``StoreChange/tokenAliases``), hash → attempt id: the
+    /// tokens a runner may still call with.
+    func liveTokenHashes(completedSince: Date) async throws -> [String: String]
     /// The event trail of one job, oldest first.
     func events(job: String) async throws -> [JobEvent]
     func logChunks(attemptID: String) async throws -> [LogChunk]

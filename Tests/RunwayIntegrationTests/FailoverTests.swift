@@ -56,14 +56,20 @@ struct FailoverTests {
             self.store = store
             self.leaseDuration = leaseDuration
             replicas = [Replica(name: "a"), Replica(name: "b")]
+            FileManager.default.createFile(atPath: tokenFile, contents: Data((Self.apiToken + "\n").utf8))
         }
+
+        /// The operator token the replicas share, as an HA installation does.
+        static let apiToken = "failover-t0ken"
+        var tokenFile: String { workspace.root + "/api-token" }
 
         func start(_ replica: Replica) async throws {
             if let old = replica.process { replica.logs.append(old.stderr) }
             replica.process = try await RunningCommand.serving(port: replica.port, directory: workspace.root) { port in
                 ["controller", workspace.manifests, "--state-dir", workspace.root + "/state-" + replica.name,
                  "--local-tasks-dir", tasks, "--store", store, "--listen", "127.0.0.1:\(port)",
-                 "--server-url", replicas.map(\.url).joined(separator: ","), "--lease-duration", leaseDuration, "--resync", "1s"] + extra
+                 "--server-url", replicas.map(\.url).joined(separator: ","), "--lease-duration", leaseDuration, "--resync", "1s",
+                 "--api-token-file", tokenFile] + extra
             }.0
         }
 
@@ -148,7 +154,8 @@ struct FailoverTests {
         // Output shipped to whichever controller led is all in the shared store, in order.
         let reader = try #require(await pair.leader())
         for index in 1...count {
-            let response = try await HTTPClient().send(HTTPRequest(method: "GET", url: reader.url + "/v1/jobs/job-\(index)/logs"))
+            let response = try await HTTPClient().send(HTTPRequest(
+                method: "GET", url: reader.url + "/v1/jobs/job-\(index)/logs", headers: [("Authorization", "Bearer \(Pair.apiToken)")]))
             #expect(response.text == "begin \(index)\nend \(index)\n", "job-\(index): \(response.status) \(response.text)")
         }
         // The reading commands read the shared store directly too.

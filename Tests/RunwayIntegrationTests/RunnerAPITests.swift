@@ -18,7 +18,7 @@ import Testing
     }
 
     /// Records and holds one attempt of `job`, as the controller does before starting its task.
-    static func hold(_ job: String, store: SQLiteStateStore, holding: HoldingSet) async throws -> Held {
+    static func hold(_ job: String, store: any StateStore, holding: HoldingSet) async throws -> Held {
         let token = TaskToken.generate()
         let generation = Generation(digest: "00112233445566\(job.count)")
         let now = Date()
@@ -27,27 +27,35 @@ import Testing
             taskName: "runway-\(job)-00112233-1", tokenHash: TaskToken.hash(token), requestedAt: now)
         let record = JobRecord(job: job, generation: generation, profile: "p", state: .held, attempt: 1, createdAt: now, heldSince: now)
         try await store.apply(StoreChange(records: [record], attempts: [attempt]))
+        holding.allowToken(hash: attempt.tokenHash, attemptID: attempt.id)
         holding.hold(
             ClaimedJob(attemptID: attempt.id, job: job, generation: generation.digest, attempt: 1, command: ["true"],
                 workingDirectory: nil, environment: [:], heartbeatIntervalMilliseconds: 1000, maxLogChunkBytes: 1024))
         return Held(attempt: attempt, token: token)
     }
 
+    /// The operator's token of the servers these tests start.
+    static let operatorToken = "op-t0ken"
+
+    /// A runner API on a real socket over a store in a scratch directory; the body gets its base
+    /// URL, the store (counting every call) and the holding set (its tokens loaded: none yet).
     func withServer(
-        readToken: String? = nil, route: @escaping @Sendable () async -> RunnerRoute = { .serve },
-        _ body: @Sendable (String, SQLiteStateStore, HoldingSet) async throws -> Void
+        policy: TrustPolicy = TrustPolicy(apiToken: Self.operatorToken), route: @escaping @Sendable () async -> RunnerRoute = { .serve },
+        logger: Logger = Logger(label: "test"),
+        _ body: @Sendable (String, CountingStore, HoldingSet) async throws -> Void
     ) async throws {
         let scratch = TemporaryDirectory()
-        let store = try SQLiteStateStore(directory: scratch.path)
+        let store = CountingStore(try SQLiteStateStore(directory: scratch.path))
         let holding = HoldingSet()
+        holding.replaceTokens(with: [:], readStartedAt: .now)
         let logs = LogFiles(directory: scratch.path + "/logs")
         var configuration = RunnerService.Configuration()
         configuration.maxLogChunkBytes = 1024
         let service = RunnerService(
-            configuration: configuration, store: store, holding: holding, logs: logs, logger: Logger(label: "test"), onChange: {})
+            configuration: configuration, store: store, holding: holding, logs: logs, logger: logger, onChange: {})
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            router: RunnerAPI(service: service, store: store, logs: logs, readiness: { (true, "ready") }, readToken: readToken, route: route).router(),
+            router: RunnerAPI(service: service, store: store, logs: logs, policy: policy, readiness: { (true, "ready") }, route: route).router(),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
@@ -58,6 +66,11 @@ import Testing
             try await body("http://127.0.0.1:\(port)", store, holding)
             await group.triggerGracefulShutdown()
         }
+    }
+
+    func get(_ url: String, token: String? = Self.operatorToken) async throws -> RunwayHTTP.HTTPResponse {
+        try await RunwayHTTP.HTTPClient().send(
+            RunwayHTTP.HTTPRequest(method: "GET", url: url, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? []))
     }
 
     func post(_ url: String, token: String?, body: [UInt8] = [], claimID: String? = nil) async throws -> RunwayHTTP.HTTPResponse {
@@ -126,6 +139,7 @@ import Testing
             var change = StoreChange(attempts: [resumed])
             change.tokenAliases = [a.attempt.tokenHash: a.attempt.id]
             try await store.apply(change)
+            holding.allowToken(hash: resumed.tokenHash, attemptID: resumed.id)  // as the controller does when it starts the new task
             let (winner, loser) = firstClaims ? (a.token, newToken) : (newToken, a.token)
             #expect(try await post(base + "/v1/runner/claim", token: winner, claimID: "w").status == 200)
             #expect(try await post(base + "/v1/runner/claim", token: loser, claimID: "l").status == 409)
@@ -204,7 +218,7 @@ import Testing
             let chunks = try await store.logChunks(attemptID: a.attempt.id)
             #expect(chunks.map(\.seq) == [0, 1])
             #expect(chunks.map(\.stream) == [.stdout, .stderr])
-            let text = try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/v1/jobs/logger/logs"))
+            let text = try await get(base + "/v1/jobs/logger/logs")
             #expect(text.text == "one\ntwo\n")
             let complete = base + "/v1/runner/attempts/\(a.attempt.id)/complete"
             #expect(try await post(complete, token: a.token, body: Array(#"{"exitCode":0}"#.utf8)).status == 204)
@@ -216,33 +230,38 @@ import Testing
     @Test func healthAndReadEndpoints() async throws {
         try await withServer { base, store, holding in
             _ = try await Self.hold("visible", store: store, holding: holding)
-            let client = RunwayHTTP.HTTPClient()
-            #expect(try await client.send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/healthz")).status == 200)
-            #expect(try await client.send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/readyz")).status == 200)
-            let jobs = try await client.send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/v1/jobs"))
+            #expect(try await get(base + "/healthz", token: nil).status == 200)
+            #expect(try await get(base + "/readyz", token: nil).status == 200)
+            #expect(try await get(base + "/metrics", token: nil).status == 200, "open by default, for Prometheus")
+            let jobs = try await get(base + "/v1/jobs")
             #expect(jobs.status == 200)
             #expect(jobs.text.contains(#""job":"visible""#))
-            #expect(try await client.send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/v1/jobs/visible")).status == 200)
-            #expect(try await client.send(RunwayHTTP.HTTPRequest(method: "GET", url: base + "/v1/jobs/nope")).status == 404)
+            #expect(try await get(base + "/v1/jobs/visible").status == 200)
+            #expect(try await get(base + "/v1/jobs/nope").status == 404)
         }
     }
 
-    @Test func theReadAPIRequiresItsTokenWhenOneIsSet() async throws {
-        try await withServer(readToken: "read-t0ken") { base, store, holding in
+    /// The read API and every other path need the operator's token: none, a wrong one, or a task
+    /// token (even the job's own) get 401 with nothing read; the runner endpoints take task
+    /// tokens, never the operator's; `/metrics` needs the token when the policy says so.
+    @Test func theReadAPIRequiresTheOperatorsToken() async throws {
+        try await withServer(policy: TrustPolicy(apiToken: "read-t0ken", metricsRequireToken: true)) { base, store, holding in
             let a = try await Self.hold("guarded", store: store, holding: holding)
-            let client = RunwayHTTP.HTTPClient()
-            func get(_ path: String, _ token: String?) async throws -> Int {
-                try await client.send(RunwayHTTP.HTTPRequest(
-                    method: "GET", url: base + path, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])).status
+            let other = try await Self.hold("other", store: store, holding: holding)
+            let before = store.total
+            for path in ["/v1/jobs", "/v1/jobs/guarded", "/v1/jobs/guarded/logs", "/v1/jobs/other/logs", "/v1/nothing-here", "/metrics"] {
+                #expect(try await get(base + path, token: nil).status == 401, "\(path)")
+                #expect(try await get(base + path, token: "read-t0ke").status == 401, "\(path)")
+                #expect(try await get(base + path, token: a.token).status == 401, "a task token reads nothing: \(path)")
+                #expect(try await get(base + path, token: other.token).status == 401, "\(path)")
             }
-            for path in ["/v1/jobs", "/v1/jobs/guarded", "/v1/jobs/guarded/logs"] {
-                #expect(try await get(path, nil) == 401, "\(path)")
-                #expect(try await get(path, "read-t0ke") == 401, "\(path)")
-                #expect(try await get(path, "read-t0ken") == 200, "\(path)")
+            #expect(store.total == before, "refused reads touch no store: \(store.counts)")
+            for path in ["/v1/jobs", "/v1/jobs/guarded", "/v1/jobs/guarded/logs", "/metrics"] {
+                #expect(try await get(base + path, token: "read-t0ken").status == 200, "\(path)")
             }
-            #expect(try await get("/healthz", nil) == 200)
-            #expect(try await get("/readyz", nil) == 200)
-            // The runner endpoints take task tokens, not the read token.
+            #expect(try await get(base + "/healthz", token: nil).status == 200)
+            #expect(try await get(base + "/readyz", token: nil).status == 200)
+            // The runner endpoints take task tokens, not the operator's.
             #expect(try await post(base + "/v1/runner/claim", token: "read-t0ken").status == 401)
             #expect(try await post(base + "/v1/runner/claim", token: a.token).status == 200)
         }

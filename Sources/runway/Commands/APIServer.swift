@@ -3,8 +3,10 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import NIOCore
 import Prometheus
 import RunwayMetrics
+import RunwayModel
 import RunwayController
 import RunwayServer
 import RunwayStore
@@ -41,7 +43,7 @@ enum APIServer {
     /// The runner API of a state dir, waking `wakeups` on every claim and report.
     static func api(
         stateDirectory: String, store: any StateStore, holding: HoldingSet, wakeups: Wakeups, heartbeatInterval: Duration,
-        metrics: Metrics, readToken: String?, readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
+        metrics: Metrics, policy: TrustPolicy, readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
         route: @escaping @Sendable () async -> RunnerRoute = { .serve }
     ) -> RunnerAPI {
         var configuration = RunnerService.Configuration()
@@ -51,17 +53,27 @@ enum APIServer {
             configuration: configuration, store: store, holding: holding, logs: logs, logger: Wiring.logger("runway.api"),
             metrics: metrics.runway, onChange: { wakeups.signal() })
         let registry = metrics.registry
-        return RunnerAPI(service: service, store: store, logs: logs, readiness: readiness, metricsText: { RunwayMetrics.withHelp(registry.emitToString()) }, readToken: readToken,
-            route: route)
+        return RunnerAPI(
+            service: service, store: store, logs: logs, policy: policy, readiness: readiness,
+            metricsText: { RunwayMetrics.withHelp(registry.emitToString()) }, route: route)
     }
 
+    /// A connection with no request in flight this long is closed.
+    static let idleTimeout: TimeAmount = .seconds(60)
+
     static func serve<T: Sendable>(
-        _ api: RunnerAPI, host: String, port: Int, tls: TLS? = nil, _ body: @escaping @Sendable (Int) async throws -> T
+        _ api: RunnerAPI, host: String, port: Int, tls: TLS? = nil, maxConnections: Int = 4096,
+        _ body: @escaping @Sendable (Int) async throws -> T
     ) async throws -> T {
         let bound = AsyncStream.makeStream(of: Int.self)
-        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1()
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: idleTimeout))
+        let server: HTTPServerBuilder = try tls.map { try .tls(http1, tlsConfiguration: try $0.configuration()) } ?? http1
+        // Past the limit, new connections wait in the listen backlog until one closes.
+        let configuration = ApplicationConfiguration(
+            address: .hostname(host, port: port), serverName: "runway",
+            availableConnectionsDelegate: MaximumAvailableConnections(maxConnections, logger: Wiring.logger("runway.http")))
         let app = Application(
-            router: api.router(), server: server, configuration: .init(address: .hostname(host, port: port), serverName: "runway"),
+            router: api.router(), server: server, configuration: configuration,
             onServerRunning: { channel in
                 bound.continuation.yield(channel.localAddress?.port ?? port)
                 bound.continuation.finish()

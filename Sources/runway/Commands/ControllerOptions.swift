@@ -42,6 +42,9 @@ struct ControllerOptions: ParsableArguments {
     @Option(name: .long, help: "Starts and stops carried out at once. Env: RUNWAY_PARALLELISM.")
     var parallelism: Int = Environment.integer("RUNWAY_PARALLELISM", default: 8)
 
+    @Option(name: .long, help: "Most connections the API serves at once; more wait until one closes. Env: RUNWAY_MAX_CONNECTIONS.")
+    var maxConnections: Int = Environment.integer("RUNWAY_MAX_CONNECTIONS", default: 4096)
+
     @Option(name: .long, help: "Leader lease length: how long a dead controller keeps another from taking over. Env: RUNWAY_LEASE_DURATION.")
     var leaseDuration: ManifestDuration = Environment.duration("RUNWAY_LEASE_DURATION", default: .seconds(15))
 
@@ -66,10 +69,22 @@ struct ControllerOptions: ParsableArguments {
         try await storeOptions.open(stateDirectory: stateDirectory, observer: observer)
     }
 
-    @Option(name: .customLong("api-token-file"), help: "A file holding the bearer token the read API (/v1/jobs…) requires. Env: RUNWAY_API_TOKEN_FILE.")
+    @Option(
+        name: .customLong("api-token-file"),
+        help: "A file holding the bearer token the API requires (the read API, and /metrics with --metrics-require-token). Without it (or the token itself in RUNWAY_API_TOKEN), a loopback listener makes one in the state dir (api-token); any other listener refuses to start. Env: RUNWAY_API_TOKEN_FILE.")
     var apiTokenFileFlag: String?
     /// `--api-token-file`, else $RUNWAY_API_TOKEN_FILE.
     var apiTokenFile: String? { apiTokenFileFlag ?? Environment.optional("RUNWAY_API_TOKEN_FILE") }
+
+    @Flag(
+        name: .customLong("insecure-no-api-token"),
+        help: "Serve the API without a token on any listener: anyone who can connect reads every job's output. Logs a warning at every start. Env: RUNWAY_INSECURE_NO_API_TOKEN=1.")
+    var insecureNoAPITokenFlag = false
+    var insecureNoAPIToken: Bool { insecureNoAPITokenFlag || Environment.optional("RUNWAY_INSECURE_NO_API_TOKEN") == "1" }
+
+    @Flag(name: .customLong("metrics-require-token"), help: "/metrics requires the API token too (default: open, for Prometheus). Env: RUNWAY_METRICS_REQUIRE_TOKEN=1.")
+    var metricsRequireTokenFlag = false
+    var metricsRequireToken: Bool { metricsRequireTokenFlag || Environment.optional("RUNWAY_METRICS_REQUIRE_TOKEN") == "1" }
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve the runner API over TLS (with --tls-key). Env: RUNWAY_TLS_CERT.")
     var tlsCertFlag: String?
@@ -86,18 +101,34 @@ struct ControllerOptions: ParsableArguments {
     /// `--tls-ca`, else $RUNWAY_TLS_CA.
     var tlsCA: String? { tlsCAFlag ?? Environment.optional("RUNWAY_TLS_CA") }
 
-    /// The read API's token, from `--api-token-file` (trailing newline trimmed).
-    func apiToken() throws -> String? {
-        guard let apiTokenFile else { return nil }
-        guard let data = FileManager.default.contents(atPath: apiTokenFile) else {
-            throw failure("cannot read --api-token-file \(apiTokenFile)", ExitStatus.unusable)
+    /// Who may call the API: the token of `--api-token-file`; on a loopback listener without
+    /// one, the state directory's (made once); with `--insecure-no-api-token`, nobody needs one
+    /// (with a warning). Any other listener without a token is refused, saying how to fix it.
+    func trustPolicy(stateDirectory: String, logger: Logger) throws -> TrustPolicy {
+        let token: String?
+        if let apiTokenFile {
+            token = try APIToken.read(apiTokenFile, flag: "--api-token-file")
+        } else if let given = Environment.optional("RUNWAY_API_TOKEN") {
+            token = given  // from a platform's secret store (an ECS task definition's `secrets`)
+        } else if insecureNoAPIToken {
+            logger.warning(
+                "serving the API without a token (--insecure-no-api-token): anyone who can connect to \(listen) reads every job and its output")
+            token = nil
+        } else if let host = listenAddress?.host, APIToken.isLoopback(host) {
+            token = try APIToken.loadOrCreate(stateDirectory: stateDirectory)
+        } else {
+            throw failure(
+                "--listen \(listen) is reachable from other machines, and the API would have no token: give --api-token-file FILE "
+                    + "(or RUNWAY_API_TOKEN_FILE) holding one, listen on 127.0.0.1, or pass --insecure-no-api-token to serve without one",
+                ExitStatus.unusable)
         }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !token.isEmpty else { throw failure("--api-token-file \(apiTokenFile) is empty", ExitStatus.unusable) }
-        return token
+        return TrustPolicy(apiToken: token, metricsRequireToken: metricsRequireToken)
     }
 
     func validate() throws {
+        guard !(insecureNoAPIToken && apiTokenFile != nil) else {
+            throw ValidationError("--insecure-no-api-token and --api-token-file contradict each other")
+        }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard tlsCA == nil || tlsCert != nil else { throw ValidationError("--tls-ca needs --tls-cert and --tls-key") }
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
@@ -111,6 +142,7 @@ struct ControllerOptions: ParsableArguments {
                 throw ValidationError("--server-url and --advertise-url take http:// or https:// URLs, got '\(url)'")
             }
         }
+        guard maxConnections >= 16 else { throw ValidationError("--max-connections must be at least 16") }
         guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
         guard heartbeatTimeout.value > heartbeatInterval.value else {
             throw ValidationError("--heartbeat-timeout must be longer than --heartbeat-interval")

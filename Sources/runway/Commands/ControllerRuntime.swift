@@ -33,7 +33,8 @@ struct ControllerRuntime: Sendable {
         self.routing = routing
         api = APIServer.api(
             stateDirectory: stateDirectory, store: store, holding: holding, wakeups: wakeups,
-            heartbeatInterval: options.heartbeatInterval.value, metrics: metrics, readToken: try options.apiToken(),
+            heartbeatInterval: options.heartbeatInterval.value, metrics: metrics,
+            policy: try options.trustPolicy(stateDirectory: stateDirectory, logger: Wiring.logger("runway.api")),
             readiness: readiness, route: { await routing.route() })
     }
 
@@ -45,7 +46,7 @@ struct ControllerRuntime: Sendable {
     {
         let (host, port) = options.listenAddress!
         let serverCA = try options.taskCA()
-        return try await APIServer.serve(api, host: host, port: port, tls: try options.serverTLS()) { actualPort in
+        return try await APIServer.serve(api, host: host, port: port, tls: try options.serverTLS(), maxConnections: options.maxConnections) { actualPort in
             FileHandle.standardError.write(Data("runway \(command): runner API on \(host):\(actualPort)\n".utf8))
             var reconciler = options.reconciler(
                 port: actualPort, serverCA: serverCA, launchers: launchers, store: store, holding: holding, metrics: metrics.runway,

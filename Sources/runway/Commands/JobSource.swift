@@ -15,7 +15,7 @@ struct ReadOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "Read a running controller's API at this URL instead of --state-dir. Env: RUNWAY_SERVER.",
-            discussion: "Sends RUNWAY_API_TOKEN as the bearer token; trusts the CA in RUNWAY_SERVER_CA for https."))
+            discussion: "Sends the API token: RUNWAY_API_TOKEN, else the file RUNWAY_API_TOKEN_FILE names, else (for a controller on this machine) the one in --state-dir. Trusts the CA in RUNWAY_SERVER_CA for https."))
     var server: String = Environment.string("RUNWAY_SERVER", default: "")
 
     func source() async throws -> JobSource {
@@ -35,7 +35,7 @@ struct ReadOptions: ParsableArguments {
         configuration.tls.certificateAuthority = Environment.optional("RUNWAY_SERVER_CA").map(TLSOptions.Source.fileOrPEM)
         let client = ReadClient(
             baseURL: server.hasSuffix("/") ? String(server.dropLast()) : server,
-            token: Environment.optional("RUNWAY_API_TOKEN"), http: HTTPClient(configuration: configuration))
+            token: try APIToken.forReading(server: server, stateDirectory: state.stateDir), http: HTTPClient(configuration: configuration))
         return .remote(client)
     }
 }
@@ -113,7 +113,7 @@ struct ReadClient: Sendable {
         case 404: return nil
         case 401:
             throw failure(
-                "\(baseURL) refused the read: \(token == nil ? "set RUNWAY_API_TOKEN to its API token" : "RUNWAY_API_TOKEN is not its API token")",
+                "\(baseURL) refused the read: \(token == nil ? "set RUNWAY_API_TOKEN (or RUNWAY_API_TOKEN_FILE) to its API token" : "the token sent is not its API token")",
                 .failure)
         default:
             throw failure("\(baseURL)\(path) answered HTTP \(response.status): \(response.text.prefix(200))", .failure)

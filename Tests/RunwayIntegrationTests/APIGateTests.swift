@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import RunwayHTTP
+import RunwayModel
+import RunwayServer
+import RunwayStore
+import RunwayTestSupport
+import Synchronization
+import Testing
+
+/// Log lines kept in memory, for tests that count them.
+final class CapturedLog: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    var messages: [String] { lines.withLock { $0 } }
+
+    func logger(_ label: String = "test") -> Logger {
+        Logger(label: label) { _ in Handler(log: self) }
+    }
+
+    struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            log.lines.withLock { $0.append("\(event.message)") }
+        }
+    }
+}
+
+/// The gate in front of the API: who is let in is decided from the headers alone, before a
+/// body is read or the store is touched; bodies are held to each path's limit.
+extension RunnerAPITests {
+    /// 10,000 runner calls with random tokens (claims, heartbeats, log chunks and reports
+    /// addressed to a real attempt) are all refused with 401 without a single store call, the
+    /// refusals are one log line for their one source, and the API still serves its runner.
+    @Test func tenThousandRandomTokensTouchNoStoreAndCostOneLogLine() async throws {
+        let log = CapturedLog()
+        try await withServer(logger: log.logger()) { base, store, holding in
+            let held = try await Self.hold("target", store: store, holding: holding)
+            let before = store.counts
+            let attempt = base + "/v1/runner/attempts/\(held.attempt.id)"
+            let paths = [base + "/v1/runner/claim", attempt + "/heartbeat", attempt + "/logs?seq=0", attempt + "/complete"]
+            let statuses = try await withThrowingTaskGroup(of: [Int: Int].self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        var statuses: [Int: Int] = [:]
+                        for index in stride(from: worker, to: 10_000, by: 8) {
+                            let body = index % 4 == 2 ? Array("some output\n".utf8) : index % 4 == 3 ? Array(#"{"exitCode":0}"#.utf8) : []
+                            let status = try await post(paths[index % 4], token: TaskToken.generate(), body: body).status
+                            statuses[status, default: 0] += 1
+                        }
+                        return statuses
+                    }
+                }
+                return try await group.reduce(into: [Int: Int]()) { all, some in all.merge(some, uniquingKeysWith: +) }
+            }
+            #expect(statuses == [401: 10_000], "\(statuses)")
+            #expect(store.counts == before, "random tokens touched the store: \(before) → \(store.counts)")
+            let refusals = log.messages.filter { $0.contains("refused") }
+            #expect(refusals.count == 1, "one line for the one source, not one per request: \(refusals.prefix(5))")
+            #expect(try await get(base + "/readyz", token: nil).status == 200)
+            #expect(try await post(base + "/v1/runner/claim", token: held.token).status == 200, "its runner is still served")
+        }
+    }
+
+    /// A request with an unknown token is answered before its body is read: a log chunk that
+    /// declares 100 MiB and sends none gets its 401 at once.
+    @Test func anUnknownTokenIsRefusedBeforeItsBodyIsRead() async throws {
+        try await withServer { base, store, holding in
+            let held = try await Self.hold("waiting", store: store, holding: holding)
+            let port = Int(base.split(separator: ":").last!)!
+            let head = "POST /v1/runner/attempts/\(held.attempt.id)/logs?seq=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Authorization: Bearer \(TaskToken.generate())\r\nContent-Length: \(100 << 20)\r\n\r\n"
+            let answer = try await RawHTTP.exchange(port: port, send: Array(head.utf8), readFor: .seconds(10))
+            #expect(answer.hasPrefix("HTTP/1.1 401"), "\(answer.prefix(200))")
+        }
+    }
+
+    /// Each path's body limit: a heartbeat or claim takes 4 KiB, a report 64 KiB, a log chunk the
+    /// configured chunk size, the read API and health nothing; beyond it, 413 (after the token
+    /// was checked, so a stranger still gets 401).
+    @Test func bodiesBeyondTheirPathsLimitGet413() async throws {
+        try await withServer { base, store, holding in
+            let held = try await Self.hold("limited", store: store, holding: holding)
+            let attempt = base + "/v1/runner/attempts/\(held.attempt.id)"
+            #expect(try await post(base + "/v1/runner/claim", token: held.token, body: [UInt8](repeating: 32, count: 5000)).status == 413)
+            #expect(try await post(base + "/v1/runner/claim", token: held.token).status == 200)
+            #expect(try await post(attempt + "/heartbeat", token: held.token, body: [UInt8](repeating: 32, count: 5000)).status == 413)
+            #expect(try await post(attempt + "/logs?seq=0", token: held.token, body: [UInt8](repeating: 65, count: 1025)).status == 413)
+            #expect(try await post(attempt + "/logs?seq=0", token: held.token, body: [UInt8](repeating: 65, count: 1024)).status == 204)
+            let report = Array(#"{"exitCode":0,"reason":""#.utf8) + [UInt8](repeating: 65, count: 70_000) + Array(#""}"#.utf8)
+            #expect(try await post(attempt + "/complete", token: held.token, body: report).status == 413)
+            #expect(try await post(attempt + "/complete", token: TaskToken.generate(), body: report).status == 401)
+            let read = try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(
+                method: "POST", url: base + "/v1/jobs", headers: [("Authorization", "Bearer \(Self.operatorToken)")], body: Array("x".utf8)))
+            #expect(read.status == 413)
+        }
+    }
+
+    /// Before the controller has loaded its runners' tokens nobody can tell a token's attempt
+    /// a runner call gets 503 with Retry-After (its runner retries), never 401.
+    @Test func theTokenIndexKnowsNothingUntilLoadedAndKeepsTokensIssuedDuringAReload() async throws {
+        let holding = HoldingSet()
+        #expect(holding.tokens.verdict(token: "anything") == .notLoaded)
+        holding.allowToken(hash: TaskToken.hash("issued"), attemptID: "a.1")
+        let readStarted = ContinuousClock.now
+        holding.allowToken(hash: TaskToken.hash("issued-during-the-read"), attemptID: "b.1")
+        holding.replaceTokens(with: [TaskToken.hash("stored"): "c.1"], readStartedAt: readStarted)
+        #expect(holding.tokens.verdict(token: "stored") == .known(attemptID: "c.1"))
+        #expect(holding.tokens.verdict(token: "issued-during-the-read") == .known(attemptID: "b.1"), "issued after the read began")
+        #expect(holding.tokens.verdict(token: "issued") == .unknown, "the store's answer wins for tokens it had seen")
+        #expect(holding.tokens.verdict(token: "anything") == .unknown)
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import RunwayModel
+import RunwayStore
+import Synchronization
+
+/// A store that counts every call it passes on to the real one: a test can then say that some
+/// requests touched the store not at all (no read, no transaction).
+final class CountingStore: StateStore {
+    let inner: any StateStore
+    private let calls = Mutex<[String: Int]>([:])
+
+    init(_ inner: any StateStore) { self.inner = inner }
+
+    /// Every call so far, by method.
+    var counts: [String: Int] { calls.withLock { $0 } }
+    var total: Int { counts.values.reduce(0, +) }
+
+    private func count(_ method: String = #function) { calls.withLock { $0[method, default: 0] += 1 } }
+
+    func jobRecords() async throws -> [JobRecord] { count(); return try await inner.jobRecords() }
+    func jobRecords(job: String) async throws -> [JobRecord] { count(); return try await inner.jobRecords(job: job) }
+    func attempts(job: String) async throws -> [AttemptRecord] { count(); return try await inner.attempts(job: job) }
+    func openAttempts() async throws -> [AttemptRecord] { count(); return try await inner.openAttempts() }
+    func attempt(id: String) async throws -> AttemptRecord? { count(); return try await inner.attempt(id: id) }
+    func liveTokenHashes(completedSince: Date) async throws -> [String: String] {
+        count()
+        return try await inner.liveTokenHashes(completedSince: completedSince)
+    }
+    func events(job: String) async throws -> [JobEvent] { count(); return try await inner.events(job: job) }
+    func logChunks(attemptID: String) async throws -> [LogChunk] { count(); return try await inner.logChunks(attemptID: attemptID) }
+    var keepsLogOutput: Bool { inner.keepsLogOutput }
+    var isSingleHost: Bool { inner.isSingleHost }
+    func logOutput(attemptID: String) async throws -> [UInt8] { count(); return try await inner.logOutput(attemptID: attemptID) }
+    func apply(_ change: StoreChange) async throws { count(); try await inner.apply(change) }
+    func acquireLease(_ name: String, holder: String, duration: Duration, now: Date?, localNow: Date) async throws -> Lease? {
+        count()
+        return try await inner.acquireLease(name, holder: holder, duration: duration, now: now, localNow: localNow)
+    }
+    func releaseLease(_ name: String, holder: String) async throws { count(); try await inner.releaseLease(name, holder: holder) }
+    func lease(_ name: String, localNow: Date) async throws -> Lease? { count(); return try await inner.lease(name, localNow: localNow) }
+    func controllerFacts() async throws -> [String: String] { count(); return try await inner.controllerFacts() }
+    func publish(_ facts: [String: String?]) async throws { count(); try await inner.publish(facts) }
+    func modify<T: Sendable>(
+        _ lookup: AttemptLookup, _ decide: @escaping @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
+    ) async throws -> T {
+        count()
+        return try await inner.modify(lookup, decide)
+    }
+}
