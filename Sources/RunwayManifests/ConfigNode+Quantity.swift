@@ -6,22 +6,12 @@ extension ConfigNode {
     /// Bytes, from a plain number or one with a binary (`Ki`…`Ti`) or decimal (`k`/`K`…`T`) suffix.
     public func memoryBytes(_ field: String, diagnostics: inout [Diagnostic]) -> Int64? {
         guard let text = scalarText(field, diagnostics: &diagnostics) else { return nil }
-        let suffixes: [(String, Int64)] = [
-            ("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40),
-            ("k", 1_000), ("K", 1_000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000),
-        ]
-        var number = Substring(text)
-        var unit: Int64 = 1
-        if let (suffix, factor) = suffixes.first(where: { text.hasSuffix($0.0) }) {
-            number = number.dropLast(suffix.count)
-            unit = factor
-        }
-        guard let value = Double(number), value > 0, value.isFinite, value * Double(unit) < 9e18 else {
+        guard let bytes = ByteCount.parse(text) else {
             diagnostics.append(
                 .error("bad-quantity", "'\(field)' must be a memory size like 512Mi, 2Gi or 500M, found '\(text)'", at: location))
             return nil
         }
-        return Int64((value * Double(unit)).rounded(.up))
+        return bytes
     }
 
     /// Thousandths of a CPU, from `0.5`, `2` or `500m`.

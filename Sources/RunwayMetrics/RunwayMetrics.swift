@@ -25,6 +25,7 @@ public final class RunwayMetrics: Sendable {
         "runway_launcher_requests_total": "Launcher calls by plugin, operation and outcome.",
         "runway_tasks": "Tasks of this controller as last observed, by profile and state.",
         "runway_orphans_stopped_total": "Tasks of ours that no job owned, stopped.",
+        "runway_output_capped_total": "Attempts whose output reached the per-attempt cap and was cut.",
         "runway_manifest_errors": "Errors in the last load of the manifests (0 when valid).",
         "runway_leader": "1 while this controller holds the leader lease.",
         "runway_fenced_writes_total": "Writes the store refused because this controller's lease token was no longer current.",
@@ -51,6 +52,7 @@ public final class RunwayMetrics: Sendable {
         setLeader(false)
         _ = counter("runway_reconcile_errors_total")
         _ = counter("runway_orphans_stopped_total")
+        _ = counter("runway_output_capped_total")
         _ = counter("runway_fenced_writes_total")
         for operation in ["start", "stop", "list"] {
             _ = counter("runway_launcher_requests_total", [("plugin", "local"), ("operation", operation), ("outcome", "ok")])
@@ -107,6 +109,9 @@ public final class RunwayMetrics: Sendable {
 
     /// `runway_orphans_stopped_total`.
     public func orphanStopped() { counter("runway_orphans_stopped_total").increment() }
+
+    /// `runway_output_capped_total`: an attempt's output reached the cap.
+    public func outputCapped() { counter("runway_output_capped_total").increment() }
 
     /// `runway_manifest_errors`: errors of the last load (0 when valid).
     public func setManifestErrors(_ count: Int) { gauge("runway_manifest_errors").record(count) }

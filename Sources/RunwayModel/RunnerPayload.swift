@@ -3,6 +3,9 @@ public struct ClaimedJob: Sendable, Codable, Hashable {
     /// The header a runner sends its claim id in (a random id of its own, the same on every try),
     /// so that asking again after a lost answer gets the same job instead of a refusal.
     public static let claimIDHeader = "Runway-Claim-ID"
+    /// Set (`true`) on the answer to a log chunk once the attempt's output reached the cap: the
+    /// controller drops whatever else comes, so the runner may stop sending it.
+    public static let outputCappedHeader = "Runway-Output-Capped"
 
     public var attemptID: String
     public var job: String

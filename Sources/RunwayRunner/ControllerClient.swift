@@ -34,8 +34,10 @@ final class ControllerClient: Sendable {
         _ = try await post("/v1/runner/attempts/\(attemptID)/heartbeat", body: [])
     }
 
-    func appendLog(attemptID: String, seq: Int, stream: LogChunk.Stream, bytes: [UInt8]) async throws {
-        _ = try await post("/v1/runner/attempts/\(attemptID)/logs?seq=\(seq)&stream=\(stream.rawValue)", body: bytes)
+    /// Sends one chunk; returns whether the controller says the output is cut (it drops the rest).
+    func appendLog(attemptID: String, seq: Int, stream: LogChunk.Stream, bytes: [UInt8]) async throws -> Bool {
+        let response = try await post("/v1/runner/attempts/\(attemptID)/logs?seq=\(seq)&stream=\(stream.rawValue)", body: bytes)
+        return response.headers[ClaimedJob.outputCappedHeader.lowercased()] == "true"
     }
 
     func complete(attemptID: String, report: CompletionReport) async throws {

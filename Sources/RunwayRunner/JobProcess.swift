@@ -114,10 +114,17 @@ private final class Reaper: Sendable {
 }
 
 /// Output read from the job, in arrival order, waiting to be shipped. Reader threads append;
-/// the shipper takes everything queued at once, so a chatty job is sent in few requests.
+/// the shipper takes everything queued at once, so a chatty job is sent in few requests. At most
+/// `capacity` bytes wait: a reader finding the queue full stops reading until the shipper takes
+/// it, so a job printing faster than its output is shipped is slowed by its full pipe instead of
+/// running its runner out of memory.
 final class OutputQueue: Sendable {
+    /// Bytes queued before readers wait. Default 1 MiB: four full log chunks.
+    let capacity: Int
+
     private struct State {
         var pieces: [(LogChunk.Stream, [UInt8])] = []
+        var queued = 0
         var open: Int
         /// Set by ``end()``: what readers still find is dropped.
         var ended = false
@@ -127,7 +134,8 @@ final class OutputQueue: Sendable {
     /// Pieces and open-stream count; the mutex guards both and the waiting shipper.
     private let state: Mutex<State>
 
-    init(streams: Int) {
+    init(streams: Int, capacity: Int = 1 << 20) {
+        self.capacity = capacity
         state = Mutex(State(open: streams))
     }
 
@@ -138,9 +146,12 @@ final class OutputQueue: Sendable {
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
             let bytes = Array(buffer[0..<count])
+            // Full: wait (off the async pool, on this reader's own thread) for the shipper.
+            while state.withLock({ !$0.ended && $0.queued >= capacity }) { usleep(2_000) }
             let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
                 guard !state.ended else { return nil }
                 state.pieces.append((stream, bytes))
+                state.queued += bytes.count
                 defer { state.waiter = nil }
                 return state.waiter
             }
@@ -178,7 +189,10 @@ final class OutputQueue: Sendable {
     func take() async -> [(LogChunk.Stream, [UInt8])]? {
         while true {
             let (pieces, ended) = state.withLock { state in
-                defer { state.pieces = [] }
+                defer {
+                    state.pieces = []
+                    state.queued = 0
+                }
                 return (state.pieces, state.open == 0)
             }
             if !pieces.isEmpty { return pieces }

@@ -17,9 +17,17 @@ struct LogShipper: Sendable {
         while let pieces = await output.take() {
             guard delivering else { continue }  // keep draining so the job never blocks on a full pipe
             for (stream, bytes) in chunks(pieces) {
-                delivering = await send(seq: seq, stream: stream, bytes: bytes)
-                if !delivering { break }
-                seq += 1
+                switch await send(seq: seq, stream: stream, bytes: bytes) {
+                case .accepted:
+                    seq += 1
+                    continue
+                case .cut:
+                    logger.notice("the controller cut this job's output at its cap; the rest is not sent")
+                case .failed:
+                    break
+                }
+                delivering = false
+                break
             }
         }
     }
@@ -43,16 +51,18 @@ struct LogShipper: Sendable {
         return result
     }
 
-    /// Delivers one chunk, retrying for about two minutes; false when the controller is gone.
-    private func send(seq: Int, stream: LogChunk.Stream, bytes: [UInt8]) async -> Bool {
+    enum Delivery { case accepted, cut, failed }
+
+    /// Delivers one chunk, retrying for about two minutes; `.failed` when the controller is
+    /// gone or refuses it, `.cut` when it took it and wants no more.
+    private func send(seq: Int, stream: LogChunk.Stream, bytes: [UInt8]) async -> Delivery {
         var delay = 0.1
         for attempt in 1...25 {
             do {
-                try await client.appendLog(attemptID: attemptID, seq: seq, stream: stream, bytes: bytes)
-                return true
+                return try await client.appendLog(attemptID: attemptID, seq: seq, stream: stream, bytes: bytes) ? .cut : .accepted
             } catch let error as RunnerError where !error.isRetryable {
                 logger.error("log chunk refused; output is no longer shipped", metadata: ["seq": "\(seq)", "error": "\(error)"])
-                return false
+                return .failed
             } catch {
                 logger.warning("log chunk not delivered yet", metadata: ["seq": "\(seq)", "try": "\(attempt)", "error": "\(error)"])
                 try? await Task.sleep(for: .seconds(delay))
@@ -60,6 +70,6 @@ struct LogShipper: Sendable {
             }
         }
         logger.error("controller unreachable; output is no longer shipped", metadata: ["seq": "\(seq)"])
-        return false
+        return .failed
     }
 }

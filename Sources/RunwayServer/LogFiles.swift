@@ -28,10 +28,19 @@ public struct LogFiles: Sendable {
         }
     }
 
-    /// The first `length` bytes of an attempt's log (the indexed part), or nil when there is none.
-    public func read(attemptID: String, length: Int) -> [UInt8]? {
-        guard let handle = FileHandle(forReadingAtPath: path(attemptID: attemptID)) else { return nil }
-        defer { try? handle.close() }
-        return Array((try? handle.read(upToCount: length)) ?? Data())
+    /// Bytes `range` of an attempt's log (as far as the file reaches), or nil when there is none.
+    public func read(attemptID: String, range: Range<Int>) -> [UInt8]? {
+        let fd = open(path(attemptID: attemptID), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: range.count)
+        var filled = 0
+        while filled < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, $0.count - filled, off_t(range.lowerBound + filled)) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            filled += count
+        }
+        return Array(bytes.prefix(filled))
     }
 }

@@ -23,24 +23,79 @@ extension RunnerAPI {
         router.get("/v1/jobs/:name/logs") { request, context -> Response in
             let name = try context.parameters.require("name")
             let number = request.uri.queryParameters.get("attempt", as: Int.self)
-            guard let bytes = try await JobLogs.read(job: name, attempt: number, store: store, files: logs) else {
+            guard let attempt = try await JobLogs.attempt(job: name, number: number, store: store) else {
                 throw HTTPError(.notFound, message: "no logs for job '\(name)'")
             }
+            let size = attempt.logBytes
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            headers[.acceptRanges] = "bytes"
+            var status = HTTPResponse.Status.ok
+            var window = min(max(request.uri.queryParameters.get("offset", as: Int.self) ?? 0, 0), size)..<size
+            if let range = request.headers[.range] {
+                guard let asked = JobLogs.byteRange(range, size: size) else {
+                    headers[.contentRange] = "bytes */\(size)"
+                    return Response(status: .rangeNotSatisfiable, headers: headers)
+                }
+                window = asked
+                status = .partialContent
+                headers[.contentRange] = "bytes \(asked.lowerBound)-\(asked.upperBound - 1)/\(size)"
+            }
+            headers[.contentLength] = "\(window.count)"
+            let range = window
+            return Response(status: status, headers: headers, body: ResponseBody(contentLength: range.count) { writer in
+                try await JobLogs.stream(attempt, range, store: store, files: logs) { try await writer.write(ByteBuffer(bytes: $0)) }
+                try await writer.finish(nil)
+            })
         }
     }
 }
 
-/// The logs of a job's attempt (the latest one when no number is given).
+/// The logs of a job's attempts, read a window at a time (never a whole log in memory).
 public enum JobLogs {
-    public static func read(job: String, attempt number: Int?, store: any StateStore, files: LogFiles) async throws -> [UInt8]? {
+    /// Bytes read per step.
+    public static let window = 1 << 20
+
+    /// A `Range: bytes=…` header of one range (`A-B`, `A-`, `-N`) within `size` bytes, as the
+    /// offsets it covers; nil when it is not one or covers nothing.
+    static func byteRange(_ header: String, size: Int) -> Range<Int>? {
+        guard header.hasPrefix("bytes="), !header.contains(",") else { return nil }
+        let spec = header.dropFirst("bytes=".count).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard spec.count == 2 else { return nil }
+        let (first, last) = (spec[0].trimmingCharacters(in: .whitespaces), spec[1].trimmingCharacters(in: .whitespaces))
+        if first.isEmpty {
+            guard let suffix = Int(last), suffix > 0, size > 0 else { return nil }
+            return max(0, size - suffix)..<size
+        }
+        guard let start = Int(first), start >= 0, start < size else { return nil }
+        if last.isEmpty { return start..<size }
+        guard let end = Int(last), end >= start else { return nil }
+        return start..<min(end + 1, size)
+    }
+
+    /// Attempt `number` of `job`, or its latest when nil.
+    public static func attempt(job: String, number: Int?, store: any StateStore) async throws -> AttemptRecord? {
         let attempts = try await store.attempts(job: job)
-        let chosen = number.map { n in attempts.last { $0.number == n } } ?? attempts.last
-        guard let attempt = chosen ?? nil else { return nil }
-        if store.keepsLogOutput { return Array(try await store.logOutput(attemptID: attempt.id).prefix(attempt.logBytes)) }
-        return files.read(attemptID: attempt.id, length: attempt.logBytes) ?? []
+        guard let number else { return attempts.last }
+        return attempts.last { $0.number == number }
+    }
+
+    /// Hands `send` bytes `range` of the attempt's log (clamped to what is indexed), in order, a
+    /// window at a time.
+    public static func stream(
+        _ attempt: AttemptRecord, _ range: Range<Int>, store: any StateStore, files: LogFiles, _ send: ([UInt8]) async throws -> Void
+    ) async throws {
+        var offset = range.lowerBound
+        let end = min(range.upperBound, attempt.logBytes)
+        while offset < end {
+            let step = offset..<min(offset + window, end)
+            let bytes =
+                store.keepsLogOutput
+                ? try await store.logOutput(attemptID: attempt.id, range: step) : files.read(attemptID: attempt.id, range: step) ?? []
+            guard !bytes.isEmpty else { return }  // the file ends early (lost with its disk): what there is
+            try await send(bytes)
+            offset += bytes.count
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -66,10 +67,12 @@ public struct RunnerAPI: Sendable {
                 } catch {
                     throw RunnerAPIError.tooLarge("log chunk exceeds \(maxChunk) bytes")
                 }
-                try await service.appendLog(
+                let capped = try await service.appendLog(
                     attemptID: try context.parameters.require("id"), token: try Self.bearer(request), seq: seq, stream: stream,
                     bytes: Array(buffer: body))
-                return Response(status: .noContent)
+                var headers = HTTPFields()
+                if capped { headers[HTTPField.Name(ClaimedJob.outputCappedHeader)!] = "true" }  // the runner may stop sending
+                return Response(status: .noContent, headers: headers)
             }
         }
         router.post("/v1/runner/attempts/:id/complete") { request, context -> Response in

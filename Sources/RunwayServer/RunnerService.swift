@@ -21,6 +21,9 @@ public struct RunnerService: Sendable {
         /// runner repeats (an answer lost on the way). After that it works for nothing. Default
         /// 60 seconds.
         public var completedGrace: Duration = .seconds(60)
+        /// Most output kept per attempt. Past it the output is cut with a marker line, the job
+        /// goes on, and the rest of its output is dropped. Default 100 MiB.
+        public var maxOutputBytes: Int = 100 << 20
 
         public init() {}
     }
@@ -118,35 +121,60 @@ public struct RunnerService: Sendable {
                 record.lastHeartbeatAt = now
                 records.append(record)
             }
-            return StoreChange(records: records, attempts: [next])
+            return (StoreChange(records: records, attempts: [next]), ())
         }
     }
 
     /// Appends chunk `seq` of the attempt's output. Chunks must come in order: a repeat of an
-    /// accepted chunk is acknowledged again, a gap is refused.
+    /// accepted chunk is acknowledged again, a gap is refused. Output past
+    /// ``Configuration/maxOutputBytes`` is cut: the chunk that crosses it is kept up to the cap
+    /// and followed by ``cutMarker``, later ones are acknowledged and dropped. Returns whether the
+    /// attempt's output is cut (its runner may stop sending).
+    @discardableResult
     public func appendLog(attemptID: String, token: String, seq: Int, stream: LogChunk.Stream, bytes: [UInt8], now: Date = Date())
-        async throws
+        async throws -> Bool
     {
         guard bytes.count <= configuration.maxLogChunkBytes else {
             throw RunnerAPIError.tooLarge("log chunk of \(bytes.count) bytes exceeds \(configuration.maxLogChunkBytes)")
         }
         let logs = self.logs
         let inStore = store.keepsLogOutput
-        try await withRunningAttempt(attemptID, token: token, allowCompletedAt: now) { attempt, record in
-            if seq < attempt.nextLogSeq { return StoreChange() }  // already have it
+        let cap = configuration.maxOutputBytes
+        let marker = Self.cutMarker(cap)
+        let (capped, cutNow) = try await withRunningAttempt(attemptID, token: token, allowCompletedAt: now) { attempt, record in
+            if seq < attempt.nextLogSeq { return (StoreChange(), (attempt.logBytes > cap, false)) }  // already have it
             guard seq == attempt.nextLogSeq else {
                 throw RunnerAPIError.conflict("log chunk \(seq) out of order; expected \(attempt.nextLogSeq)")
             }
-            if !inStore { try logs.write(bytes, attemptID: attempt.id, at: attempt.logBytes) }
             var next = attempt
             next.nextLogSeq += 1
-            next.logBytes += bytes.count
             next.lastHeartbeatAt = now
+            guard attempt.logBytes < cap else { return (StoreChange(attempts: [next]), (true, false)) }  // cut already
+            let cutting = attempt.logBytes + bytes.count > cap
+            let kept = cutting ? Array(bytes.prefix(cap - attempt.logBytes)) + marker : bytes
+            if !inStore { try logs.write(kept, attemptID: attempt.id, at: attempt.logBytes) }
+            next.logBytes += kept.count
             let chunk = LogChunk(
-                attemptID: attempt.id, seq: seq, stream: stream, offset: attempt.logBytes, length: bytes.count, at: now,
-                bytes: inStore ? bytes : nil)
-            return StoreChange(attempts: [next], logChunks: [chunk])
+                attemptID: attempt.id, seq: seq, stream: stream, offset: attempt.logBytes, length: kept.count, at: now,
+                bytes: inStore ? kept : nil)
+            var change = StoreChange(attempts: [next], logChunks: [chunk])
+            if cutting, let record {
+                change.events.append(JobEvent(
+                    record, attempt: attempt.number, at: now, kind: "output-capped",
+                    message: "attempt \(attempt.number)'s output reached \(ByteCount.describe(cap)); the rest is dropped, the job goes on"))
+            }
+            return (change, (cutting, cutting))
         }
+        if cutNow {
+            metrics.outputCapped()
+            logger.notice("output cut at the cap", metadata: ["attempt.id": "\(attemptID)", "cap.bytes": "\(cap)"])
+        }
+        return capped
+    }
+
+    /// The line that ends an attempt's output cut at `cap` bytes.
+    public static func cutMarker(_ cap: Int) -> [UInt8] {
+        Array("\n[runway: output cut at \(ByteCount.describe(cap)); the job goes on and the rest of its output is dropped]\n".utf8)
     }
 
     /// The runner's final report; settles the job (succeeded, retry after backoff, or failed).
@@ -173,7 +201,7 @@ public struct RunnerService: Sendable {
         let jitter = Double.random(in: 0..<1)
         let metrics = self.metrics
         try await withRunningAttempt(attemptID, token: token, allowCompletedAt: now) { attempt, record in
-            guard attempt.state == .running else { return StoreChange() }  // a repeated report
+            guard attempt.state == .running else { return (StoreChange(), ()) }  // a repeated report
             let report = given.settled(stopRequested: attempt.stopRequestedAt != nil)
             var next = attempt
             next.state = .completed
@@ -192,7 +220,7 @@ public struct RunnerService: Sendable {
                     change.events.append(JobEvent(settled, attempt: attempt.number, at: now, kind: "retry-scheduled", message: "retry after \(String(format: "%.1f", at.timeIntervalSince(now)))s"))
                 }
             }
-            return change
+            return (change, ())
         }
         holding.release(attempts: [attemptID])
         logger.debug("runner reported", metadata: ["attempt.id": "\(attemptID)", "exit.code": "\(given.exitCode.map(String.init) ?? "none")"])
@@ -201,13 +229,13 @@ public struct RunnerService: Sendable {
 
     /// Runs `change` on the attempt if `token` is its own and the attempt runs, or (given
     /// `allowCompletedAt`, the time of the call) completed less than `completedGrace` before.
-    private func withRunningAttempt(
+    private func withRunningAttempt<T: Sendable>(
         _ attemptID: String, token: String, allowCompletedAt now: Date? = nil,
-        _ change: @escaping @Sendable (AttemptRecord, JobRecord?) throws -> StoreChange
-    ) async throws {
+        _ change: @escaping @Sendable (AttemptRecord, JobRecord?) throws -> (StoreChange, T)
+    ) async throws -> T {
         let hash = TaskToken.hash(token)
         let grace = configuration.completedGrace.timeInterval
-        try await store.modify(.id(attemptID)) { attempt, record in
+        return try await store.modify(.id(attemptID)) { attempt, record in
             guard let attempt, attempt.tokenHash == hash else {
                 throw RunnerAPIError.unauthorized("token does not belong to attempt \(attemptID)")
             }
@@ -218,7 +246,7 @@ public struct RunnerService: Sendable {
             } else if attempt.state != .running {
                 throw RunnerAPIError.conflict("attempt \(attemptID) is \(attempt.state.rawValue), not running")
             }
-            return (try change(attempt, record), ())
+            return try change(attempt, record)
         }
     }
 }

@@ -158,11 +158,20 @@ public final class PostgresStateStore: StateStore {
 
     public var keepsLogOutput: Bool { true }
 
-    public func logOutput(attemptID: String) async throws -> [UInt8] {
+    public func logOutput(attemptID: String, range: Range<Int>) async throws -> [UInt8] {
         try await read("read log output of \(attemptID)") { connection in
             var bytes: [UInt8] = []
-            let rows = try await connection.query("SELECT bytes FROM log_output WHERE attempt_id = \(attemptID) ORDER BY seq", logger: self.logger)
-            for try await chunk in rows.decode(ByteBuffer.self) { bytes += chunk.readableBytesView }
+            let (lower, upper) = (Int64(range.lowerBound), Int64(range.upperBound))
+            let rows = try await connection.query(
+                """
+                SELECT o.bytes, c."offset" FROM log_output o JOIN log_chunk c ON c.attempt_id = o.attempt_id AND c.seq = o.seq
+                WHERE o.attempt_id = \(attemptID) AND c."offset" < \(upper) AND c."offset" + c.length > \(lower) ORDER BY o.seq
+                """, logger: self.logger)
+            for try await (chunk, offset) in rows.decode((ByteBuffer, Int64).self) {
+                let view = Array(chunk.readableBytesView)
+                let from = max(0, Int(lower - offset)), to = min(view.count, Int(upper - offset))
+                if from < to { bytes += view[from..<to] }
+            }
             return bytes
         }
     }

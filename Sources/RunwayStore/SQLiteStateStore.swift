@@ -84,7 +84,7 @@ public final class SQLiteStateStore: StateStore {
     /// Output goes to `<state-dir>/logs`, beside the database.
     public var keepsLogOutput: Bool { false }
 
-    public func logOutput(attemptID: String) async throws -> [UInt8] { [] }
+    public func logOutput(attemptID: String, range: Range<Int>) async throws -> [UInt8] { [] }
 
     public func apply(_ change: StoreChange) async throws {
         guard !change.isEmpty else { return }

@@ -35,8 +35,9 @@ public protocol StateStore: Sendable {
     /// Whether every controller of this store runs on one host (SQLite in a state directory):
     /// then a lease holder whose process is gone from this host holds nothing.
     var isSingleHost: Bool { get }
-    /// The output of one attempt, in order, when the store keeps it; empty otherwise.
-    func logOutput(attemptID: String) async throws -> [UInt8]
+    /// Bytes `range` of one attempt's output (offsets into it), when the store keeps it; empty
+    /// otherwise. Readers page through a long log a window at a time.
+    func logOutput(attemptID: String, range: Range<Int>) async throws -> [UInt8]
 
     /// Writes records, attempts, events and log chunks in one transaction.
     func apply(_ change: StoreChange) async throws

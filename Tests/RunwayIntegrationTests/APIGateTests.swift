@@ -119,3 +119,58 @@ extension RunnerAPITests {
         #expect(holding.tokens.verdict(token: "anything") == .unknown)
     }
 }
+
+/// The output cap and log reads by range.
+extension RunnerAPITests {
+    /// Past the cap the chunk is cut with the marker line, the attempt gets an `output-capped`
+    /// event, the runner is told (so it may stop sending), and later chunks are taken and
+    /// dropped; the job goes on and reports as usual.
+    @Test func outputPastTheCapIsCutWithAMarkerAndTheJobGoesOn() async throws {
+        try await withServer(maxOutputBytes: 1000) { base, store, holding in
+            let held = try await Self.hold("chatty", store: store, holding: holding)
+            #expect(try await post(base + "/v1/runner/claim", token: held.token).status == 200)
+            let logs = base + "/v1/runner/attempts/\(held.attempt.id)/logs"
+            let first = try await post(logs + "?seq=0", token: held.token, body: [UInt8](repeating: 65, count: 900))
+            #expect(first.status == 204 && first.headers[ClaimedJob.outputCappedHeader.lowercased()] == nil)
+            let crossing = try await post(logs + "?seq=1", token: held.token, body: [UInt8](repeating: 66, count: 300))
+            #expect(crossing.status == 204 && crossing.headers[ClaimedJob.outputCappedHeader.lowercased()] == "true")
+            let later = try await post(logs + "?seq=2", token: held.token, body: [UInt8](repeating: 67, count: 300))
+            #expect(later.status == 204 && later.headers[ClaimedJob.outputCappedHeader.lowercased()] == "true")
+            let text = try await get(base + "/v1/jobs/chatty/logs")
+            let expected = [UInt8](repeating: 65, count: 900) + [UInt8](repeating: 66, count: 100) + RunnerService.cutMarker(1000)
+            #expect(text.body == expected, "\(text.text.suffix(120))")
+            #expect(String(decoding: RunnerService.cutMarker(1000), as: UTF8.self).contains("output cut at 1000 bytes"))
+            let events = try await store.events(job: "chatty").filter { $0.kind == "output-capped" }
+            #expect(events.count == 1, "\(events)")
+            #expect(try await post(base + "/v1/runner/attempts/\(held.attempt.id)/complete", token: held.token,
+                body: Array(#"{"exitCode":0}"#.utf8)).status == 204)
+            #expect(try await store.jobRecords(job: "chatty").first?.state == .succeeded)
+        }
+    }
+
+    /// Logs are served by range: `?offset=`, `Range: bytes=A-B`, `bytes=A-`, `bytes=-N`; a range
+    /// past the end is 416 naming the size.
+    @Test func logsAreServedByOffsetAndRange() async throws {
+        try await withServer { base, store, holding in
+            let held = try await Self.hold("ranged", store: store, holding: holding)
+            #expect(try await post(base + "/v1/runner/claim", token: held.token).status == 200)
+            let logs = base + "/v1/runner/attempts/\(held.attempt.id)/logs"
+            #expect(try await post(logs + "?seq=0", token: held.token, body: Array("0123456789".utf8)).status == 204)
+            #expect(try await post(logs + "?seq=1", token: held.token, body: Array("abcdefghij".utf8)).status == 204)
+            let url = base + "/v1/jobs/ranged/logs"
+            func ranged(_ range: String) async throws -> RunwayHTTP.HTTPResponse {
+                try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(
+                    method: "GET", url: url, headers: [("Authorization", "Bearer \(Self.operatorToken)"), ("Range", range)]))
+            }
+            #expect(try await get(url).text == "0123456789abcdefghij")
+            #expect(try await get(url + "?offset=8").text == "89abcdefghij")
+            #expect(try await get(url + "?offset=99").text == "")
+            let middle = try await ranged("bytes=8-11")
+            #expect(middle.status == 206 && middle.text == "89ab" && middle.headers["content-range"] == "bytes 8-11/20")
+            #expect(try await ranged("bytes=15-").text == "fghij")
+            #expect(try await ranged("bytes=-3").text == "hij")
+            let past = try await ranged("bytes=20-")
+            #expect(past.status == 416 && past.headers["content-range"] == "bytes */20")
+        }
+    }
+}

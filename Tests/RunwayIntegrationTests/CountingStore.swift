@@ -30,7 +30,10 @@ final class CountingStore: StateStore {
     func logChunks(attemptID: String) async throws -> [LogChunk] { count(); return try await inner.logChunks(attemptID: attemptID) }
     var keepsLogOutput: Bool { inner.keepsLogOutput }
     var isSingleHost: Bool { inner.isSingleHost }
-    func logOutput(attemptID: String) async throws -> [UInt8] { count(); return try await inner.logOutput(attemptID: attemptID) }
+    func logOutput(attemptID: String, range: Range<Int>) async throws -> [UInt8] {
+        count()
+        return try await inner.logOutput(attemptID: attemptID, range: range)
+    }
     func apply(_ change: StoreChange) async throws { count(); try await inner.apply(change) }
     func acquireLease(_ name: String, holder: String, duration: Duration, now: Date?, localNow: Date) async throws -> Lease? {
         count()

@@ -56,7 +56,7 @@ struct FailoverTests {
             self.store = store
             self.leaseDuration = leaseDuration
             replicas = [Replica(name: "a"), Replica(name: "b")]
-            FileManager.default.createFile(atPath: tokenFile, contents: Data((Self.apiToken + "\n").utf8))
+            _ = FileManager.default.createFile(atPath: tokenFile, contents: Data((Self.apiToken + "\n").utf8))
         }
 
         /// The operator token the replicas share, as an HA installation does.

@@ -41,7 +41,7 @@ import Testing
     /// URL, the store (counting every call) and the holding set (its tokens loaded: none yet).
     func withServer(
         policy: TrustPolicy = TrustPolicy(apiToken: Self.operatorToken), route: @escaping @Sendable () async -> RunnerRoute = { .serve },
-        logger: Logger = Logger(label: "test"),
+        logger: Logger = Logger(label: "test"), maxOutputBytes: Int = 100 << 20,
         _ body: @Sendable (String, CountingStore, HoldingSet) async throws -> Void
     ) async throws {
         let scratch = TemporaryDirectory()
@@ -51,6 +51,7 @@ import Testing
         let logs = LogFiles(directory: scratch.path + "/logs")
         var configuration = RunnerService.Configuration()
         configuration.maxLogChunkBytes = 1024
+        configuration.maxOutputBytes = maxOutputBytes
         let service = RunnerService(
             configuration: configuration, store: store, holding: holding, logs: logs, logger: logger, onChange: {})
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)

@@ -159,7 +159,10 @@ import Testing
         try await store.apply(StoreChange(logChunks: [second]))
         try await store.apply(StoreChange(logChunks: [first, repeated]))
         try await store.apply(StoreChange(logChunks: [LogChunk(attemptID: "b.1", seq: 0, stream: .stdout, offset: 0, length: 1, at: now, bytes: [1])]))
-        #expect(try await store.logOutput(attemptID: "a.1") == (store.keepsLogOutput ? Array("abcd".utf8) + [0, 0xFF, 0x0A] : []))
+        #expect(try await store.logOutput(attemptID: "a.1", range: 0..<7) == (store.keepsLogOutput ? Array("abcd".utf8) + [0, 0xFF, 0x0A] : []))
+        // A window across the chunks' boundary, and one past the end.
+        #expect(try await store.logOutput(attemptID: "a.1", range: 2..<5) == (store.keepsLogOutput ? Array("cd".utf8) + [0] : []))
+        #expect(try await store.logOutput(attemptID: "a.1", range: 7..<100) == [])
         let index = try await store.logChunks(attemptID: "a.1").map { chunk in
             var chunk = chunk
             chunk.bytes = nil

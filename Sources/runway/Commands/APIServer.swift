@@ -43,11 +43,12 @@ enum APIServer {
     /// The runner API of a state dir, waking `wakeups` on every claim and report.
     static func api(
         stateDirectory: String, store: any StateStore, holding: HoldingSet, wakeups: Wakeups, heartbeatInterval: Duration,
-        metrics: Metrics, policy: TrustPolicy, readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
+        maxOutputBytes: Int, metrics: Metrics, policy: TrustPolicy, readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
         route: @escaping @Sendable () async -> RunnerRoute = { .serve }
     ) -> RunnerAPI {
         var configuration = RunnerService.Configuration()
         configuration.heartbeatInterval = heartbeatInterval
+        configuration.maxOutputBytes = maxOutputBytes
         let logs = LogFiles(directory: stateDirectory + "/logs")
         let service = RunnerService(
             configuration: configuration, store: store, holding: holding, logs: logs, logger: Wiring.logger("runway.api"),

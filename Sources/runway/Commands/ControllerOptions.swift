@@ -42,6 +42,11 @@ struct ControllerOptions: ParsableArguments {
     @Option(name: .long, help: "Starts and stops carried out at once. Env: RUNWAY_PARALLELISM.")
     var parallelism: Int = Environment.integer("RUNWAY_PARALLELISM", default: 8)
 
+    @Option(
+        name: .long,
+        help: "Most output kept per attempt (like 100Mi or 1Gi): past it the output is cut with a marker line, the job goes on, and an output-capped event and runway_output_capped_total record it. Env: RUNWAY_MAX_OUTPUT.")
+    var maxOutput: ByteSize = ByteSize(argument: Environment.string("RUNWAY_MAX_OUTPUT", default: "100Mi")) ?? ByteSize(100 << 20)
+
     @Option(name: .long, help: "Most connections the API serves at once; more wait until one closes. Env: RUNWAY_MAX_CONNECTIONS.")
     var maxConnections: Int = Environment.integer("RUNWAY_MAX_CONNECTIONS", default: 4096)
 
@@ -142,6 +147,9 @@ struct ControllerOptions: ParsableArguments {
                 throw ValidationError("--server-url and --advertise-url take http:// or https:// URLs, got '\(url)'")
             }
         }
+        if let raw = Environment.optional("RUNWAY_MAX_OUTPUT"), ByteSize(argument: raw) == nil {
+            throw ValidationError("RUNWAY_MAX_OUTPUT must be a size like 100Mi or 1Gi, got '\(raw)'")
+        }
         guard maxConnections >= 16 else { throw ValidationError("--max-connections must be at least 16") }
         guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
         guard heartbeatTimeout.value > heartbeatInterval.value else {
@@ -197,6 +205,21 @@ struct ControllerOptions: ParsableArguments {
         let host = String(listen[..<colon])
         return (host.isEmpty ? "127.0.0.1" : host, port)
     }
+}
+
+/// A size flag written like the manifests' memory sizes (`100Mi`, `1Gi`, `500M`, bytes).
+struct ByteSize: ExpressibleByArgument, CustomStringConvertible {
+    var bytes: Int
+
+    init(_ bytes: Int) { self.bytes = bytes }
+
+    init?(argument: String) {
+        guard let bytes = ByteCount.parse(argument), bytes < Int64(Int.max) else { return nil }
+        self.bytes = Int(bytes)
+    }
+
+    var description: String { ByteCount.describe(bytes) }
+    var defaultValueDescription: String { ByteCount.describe(bytes) }
 }
 
 /// A duration flag written like the manifests' durations (`90s`, `2m`, `1h30m`).

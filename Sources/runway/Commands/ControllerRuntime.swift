@@ -33,7 +33,7 @@ struct ControllerRuntime: Sendable {
         self.routing = routing
         api = APIServer.api(
             stateDirectory: stateDirectory, store: store, holding: holding, wakeups: wakeups,
-            heartbeatInterval: options.heartbeatInterval.value, metrics: metrics,
+            heartbeatInterval: options.heartbeatInterval.value, maxOutputBytes: options.maxOutput.bytes, metrics: metrics,
             policy: try options.trustPolicy(stateDirectory: stateDirectory, logger: Wiring.logger("runway.api")),
             readiness: readiness, route: { await routing.route() })
     }

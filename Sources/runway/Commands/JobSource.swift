@@ -70,13 +70,17 @@ enum JobSource {
         }
     }
 
-    func logs(job: String, attempt: Int?) async throws -> [UInt8]? {
+    /// Hands `out` the output of the job's attempt (its latest when nil) a piece at a time, never
+    /// all of it at once; false when the job has no such attempt.
+    func logs(job: String, attempt: Int?, to out: ([UInt8]) async throws -> Void) async throws -> Bool {
         switch self {
         case .local(let store, let files, _):
-            return try await JobLogs.read(job: job, attempt: attempt, store: store, files: files)
+            guard let record = try await JobLogs.attempt(job: job, number: attempt, store: store) else { return false }
+            try await JobLogs.stream(record, 0..<record.logBytes, store: store, files: files, out)
+            return true
         case .remote(let client):
             let query = attempt.map { "?attempt=\($0)" } ?? ""
-            return try await client.get("/v1/jobs/\(ReadClient.escape(job))/logs\(query)")
+            return try await client.stream("/v1/jobs/\(ReadClient.escape(job))/logs\(query)", to: out)
         }
     }
 
@@ -108,16 +112,45 @@ struct ReadClient: Sendable {
     /// The body of a 200, nil for a 404; any other answer is an error saying what the server said.
     func get(_ path: String) async throws -> [UInt8]? {
         let response = try await send(path)
-        switch response.status {
-        case 200: return response.body
-        case 404: return nil
+        guard response.status == 200 else {
+            try refusal(path, status: response.status, text: response.text)
+            return nil
+        }
+        return response.body
+    }
+
+    /// Returns for a 404 (nothing there); throws, saying what the server said, for anything else.
+    private func refusal(_ path: String, status: Int, text: String) throws {
+        switch status {
+        case 404: return
         case 401:
             throw failure(
                 "\(baseURL) refused the read: \(token == nil ? "set RUNWAY_API_TOKEN (or RUNWAY_API_TOKEN_FILE) to its API token" : "the token sent is not its API token")",
                 .failure)
         default:
-            throw failure("\(baseURL)\(path) answered HTTP \(response.status): \(response.text.prefix(200))", .failure)
+            throw failure("\(baseURL)\(path) answered HTTP \(status): \(text.prefix(200))", .failure)
         }
+    }
+
+    var headers: [(String, String)] {
+        [("Accept", "application/json")] + (token.map { [("Authorization", "Bearer \($0)")] } ?? [])
+    }
+
+    /// Hands `out` the body of a 200 as it arrives; false for a 404; any other answer is an error.
+    func stream(_ path: String, to out: ([UInt8]) async throws -> Void) async throws -> Bool {
+        let response: HTTPStreamingResponse
+        do {
+            response = try await http.stream(HTTPRequest(method: "GET", url: baseURL + path, headers: headers))
+        } catch {
+            throw failure("cannot read the controller: \(error)", .failure)
+        }
+        guard response.status == 200 else {
+            let text = String(decoding: (try? await response.collect(limit: 4096)) ?? [], as: UTF8.self)
+            try refusal(path, status: response.status, text: text)
+            return false
+        }
+        for try await piece in response.body { try await out(piece) }
+        return true
     }
 
     func json<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T? {
@@ -132,8 +165,6 @@ struct ReadClient: Sendable {
     }
 
     func send(_ path: String) async throws -> HTTPResponse {
-        var headers: [(String, String)] = [("Accept", "application/json")]
-        if let token { headers.append(("Authorization", "Bearer \(token)")) }
         do {
             return try await http.send(HTTPRequest(method: "GET", url: baseURL + path, headers: headers))
         } catch {

@@ -17,9 +17,7 @@ struct LogsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let source = try await read.source()
-        guard let bytes = try await source.logs(job: job, attempt: attempt) else {
-            throw failure("no attempt\(attempt.map { " \($0)" } ?? "") of job '\(job)' \(source.place)", .failure)
-        }
-        FileHandle.standardOutput.write(Data(bytes))
+        let found = try await source.logs(job: job, attempt: attempt) { FileHandle.standardOutput.write(Data($0)) }
+        guard found else { throw failure("no attempt\(attempt.map { " \($0)" } ?? "") of job '\(job)' \(source.place)", .failure) }
     }
 }
