@@ -143,7 +143,7 @@ let package = Package(
         .target(
             name: "RunwayTestSupport",
             dependencies: [
-                "RunwayProcess", "RunwayAWS", "RunwayHTTP", .product(name: "Hummingbird", package: "hummingbird"),
+                "RunwayProcess", "RunwayAWS", "RunwayHTTP", "RunwayModel", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

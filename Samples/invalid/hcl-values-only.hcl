@@ -18,7 +18,7 @@ runner_profile "env-in-the-open" {
   plugin      = "local"
   environment = { TOKEN = env("TOKEN") }
   secret_environment = {
-    API_KEY = env("API_KEY")
+    API_KEY = env("RUNWAY_SECRET_API_KEY")
   }
 }
 

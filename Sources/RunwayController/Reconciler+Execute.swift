@@ -198,7 +198,7 @@ extension Reconciler {
         return TaskSpec(
             name: name, labels: TaskLabels.labels(controllerID: configuration.controllerID, owner: owner), owner: owner,
             image: profile.image ?? configuration.image, arguments: ["runner"], environment: environment,
-            secretEnvironment: try SecretResolver.resolve(profile.secretEnvironment), config: profile.config,
+            secretEnvironment: try SecretResolver.resolve(profile.secretEnvironment, trust: launchers.trust), config: profile.config,
             deadline: timeout.map { $0 + profile.startTimeout })
     }
 }

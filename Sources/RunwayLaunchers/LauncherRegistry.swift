@@ -10,9 +10,12 @@ public struct LauncherRegistry: Sendable {
     /// Launchers this build has that are switched off: never called, and naming one in a
     /// profile is an error at validate time.
     public let disabled: Set<String>
+    /// Where manifests may draw secrets from (the launchers were made with the same).
+    public let trust: TrustPolicy
 
     /// `launchers`, of which only those `enabled` names (nil: all) are used.
-    public init(_ launchers: [any TaskLauncher], enabled: Set<String>? = nil) {
+    public init(_ launchers: [any TaskLauncher], enabled: Set<String>? = nil, trust: TrustPolicy = TrustPolicy()) {
+        self.trust = trust
         let all = Dictionary(uniqueKeysWithValues: launchers.map { (type(of: $0).plugin, $0) })
         self.launchers = all.filter { enabled?.contains($0.key) ?? true }
         self.disabled = Set(all.keys).subtracting(self.launchers.keys)
@@ -36,6 +39,7 @@ public struct LauncherRegistry: Sendable {
         var validators: [String: PluginCatalog.Validator] = [:]
         for (name, launcher) in launchers { validators[name] = { launcher.validate(config: $0) } }
         return PluginCatalog(
-            validators: validators, unavailable: Set(Self.plannedPlugins).subtracting(launchers.keys).subtracting(disabled), disabled: disabled)
+            validators: validators, unavailable: Set(Self.plannedPlugins).subtracting(launchers.keys).subtracting(disabled), disabled: disabled,
+            trust: trust)
     }
 }

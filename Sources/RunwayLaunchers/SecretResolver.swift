@@ -8,14 +8,16 @@ public enum SecretResolver {
     }
 
     /// Every secret of a profile's `secretEnvironment`, by variable name.
-    public static func resolve(_ secrets: [String: SecretReference]) throws -> [String: String] {
+    public static func resolve(_ secrets: [String: SecretReference], trust: TrustPolicy) throws -> [String: String] {
         var values: [String: String] = [:]
-        for (name, reference) in secrets { values[name] = try resolve(reference, name: name) }
+        for (name, reference) in secrets { values[name] = try resolve(reference, name: name, trust: trust) }
         return values
     }
 
-    /// One secret; `name` says which in the error.
-    public static func resolve(_ reference: SecretReference, name: String) throws -> String {
+    /// One secret; `name` says which in the error (which never holds a value). A source `trust`
+    /// does not allow is refused here too, whatever was validated before.
+    public static func resolve(_ reference: SecretReference, name: String, trust: TrustPolicy) throws -> String {
+        if let reason = trust.refusal(reference) { throw Failure(description: "secret \(name): \(reason)") }
         switch reference {
         case .fromEnv(let variable):
             guard let value = ProcessInfo.processInfo.environment[variable] else {

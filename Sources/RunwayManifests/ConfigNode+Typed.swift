@@ -82,7 +82,20 @@ extension ConfigNode {
     }
 
     /// A secret reference, `{fromEnv: NAME}` or `{fromFile: PATH}`; an inline value is refused, so
-    /// a secret never sits in a manifest. `name` says which secret in messages.
+    /// a secret never sits in a manifest, and so is a source `trust` does not allow (the
+    /// controller's own credentials, a variable or a directory the operator did not allow).
+    /// `name` says which secret in messages; no message holds a value.
+    public func secretReference(_ field: String, name: String, trust: TrustPolicy, diagnostics: inout [Diagnostic]) -> SecretReference? {
+        guard let reference = secretReference(field, name: name, diagnostics: &diagnostics) else { return nil }
+        if let reason = trust.refusal(reference) {
+            diagnostics.append(.error("secret-not-allowed", "secret '\(name)': \(reason)", at: location))
+            return nil
+        }
+        return reference
+    }
+
+    /// The reference's form only: a launcher reading its own config checks the source against
+    /// its ``TrustPolicy`` itself, where it validates.
     public func secretReference(_ field: String, name: String, diagnostics: inout [Diagnostic]) -> SecretReference? {
         guard entries != nil else {
             diagnostics.append(

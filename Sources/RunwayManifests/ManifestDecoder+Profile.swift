@@ -92,7 +92,7 @@ extension ManifestDecoder {
         for entry in entries {
             let field = "spec.secretEnvironment.\(entry.key)"
             checkVariableName(entry.key, at: entry.keyLocation, diagnostics: &diagnostics)
-            if let reference = entry.value.secretReference(field, name: entry.key, diagnostics: &diagnostics) {
+            if let reference = entry.value.secretReference(field, name: entry.key, trust: plugins.trust, diagnostics: &diagnostics) {
                 secrets[entry.key] = reference
             }
         }

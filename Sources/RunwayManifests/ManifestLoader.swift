@@ -48,7 +48,7 @@ public struct ManifestLoader: Sendable {
         for file in files where !file.hasSuffix(".hcl") {
             objects += loadFile(file, roots: roots, configFiles: &configFiles, diagnostics: &diagnostics)
         }
-        for file in files where file.hasSuffix(".hcl") && !configFiles.contains(Self.normalized(file)) {
+        for file in files where file.hasSuffix(".hcl") && !configFiles.contains(PathNames.normalized(file)) {
             objects += loadFile(file, roots: roots, configFiles: &configFiles, diagnostics: &diagnostics)
         }
         let desired = ManifestValidator().desiredState(from: objects, diagnostics: &diagnostics)
@@ -130,8 +130,8 @@ public struct ManifestLoader: Sendable {
     ) -> ConfigNode? {
         let directory = location.path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         let path = reference.hasPrefix("/") || directory.isEmpty ? reference : directory + "/" + reference
-        let real = Self.realPath(path) ?? Self.normalized(Self.absolute(path))
-        guard roots.contains(where: { real == $0 || real.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
+        let real = PathNames.resolved(path)
+        guard roots.contains(where: { PathNames.isInside(real, $0) }) else {
             diagnostics.append(.error(
                 "config-file-outside", "configFile '\(reference)' is outside the manifest directory; a profile's config file must live beside its manifests",
                 at: location))
@@ -143,7 +143,7 @@ public struct ManifestLoader: Sendable {
                 "bad-config-file", "cannot read configFile '\(reference)': \(problems.first?.message ?? "unreadable")", at: location))
             return nil
         }
-        named.insert(Self.normalized(path))
+        named.insert(PathNames.normalized(path))
         if path.hasSuffix(".hcl") {
             return HCLReader.config(in: bytes, path: path, maxNesting: configuration.maxNesting, diagnostics: &diagnostics)
         }
@@ -158,34 +158,10 @@ public struct ManifestLoader: Sendable {
         let isDirectory = stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
         let directory = isDirectory ? path : path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         let named = directory.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : directory
-        return realPath(named) ?? normalized(absolute(named))
+        return PathNames.resolved(named)
     }
 
     /// The path with every symlink resolved, or nil when it does not exist.
-    static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
-
-    static func absolute(_ path: String) -> String {
-        guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
-        defer { free(cwd) }
-        return String(cString: cwd) + "/" + path
-    }
-
-    /// One spelling per file (`./a/../b.hcl` → `b.hcl`), to match config files with walked files.
-    static func normalized(_ path: String) -> String {
-        var parts: [Substring] = []
-        for part in path.split(separator: "/") {
-            switch part {
-            case ".": continue
-            case "..": if !parts.isEmpty && parts.last != ".." { parts.removeLast() } else { parts.append(part) }
-            default: parts.append(part)
-            }
-        }
-        return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
-    }
 }
 
 /// The result of a load: the desired state and every diagnostic, sorted by location.

@@ -13,11 +13,14 @@ public struct PluginCatalog: Sendable {
     /// Launchers switched off on this controller (`--plugins`): naming one is an error at
     /// validate time.
     public var disabled: Set<String>
+    /// Where manifests may draw secrets from.
+    public var trust: TrustPolicy
 
-    public init(validators: [String: Validator], unavailable: Set<String> = [], disabled: Set<String> = []) {
+    public init(validators: [String: Validator], unavailable: Set<String> = [], disabled: Set<String> = [], trust: TrustPolicy = TrustPolicy()) {
         self.validators = validators
         self.unavailable = unavailable
         self.disabled = disabled
+        self.trust = trust
     }
 
     /// The five platforms of DESIGN.md, all accepted, with no config validation (for tests of the

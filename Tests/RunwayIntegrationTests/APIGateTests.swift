@@ -45,6 +45,7 @@ extension RunnerAPITests {
         try await withServer(logger: log.logger()) { base, store, holding in
             let held = try await Self.hold("target", store: store, holding: holding)
             let before = store.counts
+            let started = ContinuousClock.now
             let attempt = base + "/v1/runner/attempts/\(held.attempt.id)"
             let paths = [base + "/v1/runner/claim", attempt + "/heartbeat", attempt + "/logs?seq=0", attempt + "/complete"]
             let statuses = try await withThrowingTaskGroup(of: [Int: Int].self) { group in
@@ -63,8 +64,11 @@ extension RunnerAPITests {
             }
             #expect(statuses == [401: 10_000], "\(statuses)")
             #expect(store.counts == before, "random tokens touched the store: \(before) → \(store.counts)")
+            // One line for the one source, and one summing up each minute that passed (a loaded
+            // machine may take minutes), never one per request.
+            let minutes = Int((ContinuousClock.now - started) / .seconds(60)) + 1
             let refusals = log.messages.filter { $0.contains("refused") }
-            #expect(refusals.count == 1, "one line for the one source, not one per request: \(refusals.prefix(5))")
+            #expect(refusals.count >= 1 && refusals.count <= 2 * minutes, "\(refusals.count) lines in \(minutes) minute(s): \(refusals.prefix(5))")
             #expect(try await get(base + "/readyz", token: nil).status == 200)
             #expect(try await post(base + "/v1/runner/claim", token: held.token).status == 200, "its runner is still served")
         }
@@ -78,7 +82,7 @@ extension RunnerAPITests {
             let port = Int(base.split(separator: ":").last!)!
             let head = "POST /v1/runner/attempts/\(held.attempt.id)/logs?seq=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 + "Authorization: Bearer \(TaskToken.generate())\r\nContent-Length: \(100 << 20)\r\n\r\n"
-            let answer = try await RawHTTP.exchange(port: port, send: Array(head.utf8), readFor: .seconds(10))
+            let answer = try await RawHTTP.exchange(port: port, send: Array(head.utf8), readFor: .seconds(60))
             #expect(answer.hasPrefix("HTTP/1.1 401"), "\(answer.prefix(200))")
         }
     }

@@ -82,9 +82,28 @@ extension KubernetesTests {
             echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"\(cluster.token)"}}'
             """)
         chmod(plugin, 0o755)
-        let byPlugin = KubernetesLauncher(environment: ["KUBECONFIG": try kubeconfig("{exec: {apiVersion: client.authentication.k8s.io/v1, command: ./plugin.sh}}")])
+        let withPlugin = try kubeconfig("{exec: {apiVersion: client.authentication.k8s.io/v1, command: ./plugin.sh}}")
+        let byPlugin = KubernetesLauncher(environment: ["KUBECONFIG": withPlugin])
         _ = byPlugin.validate(config: config)
         #expect(try await byPlugin.listTasks(managedBy: "nobody").isEmpty)
+
+        // The same kubeconfig named by a manifest runs no command on the controller: refused at
+        // validate (where the manifest names it), and at start.
+        let marker = scratch.path + "/plugin-ran"
+        let telltale = try scratch.write("telltale.sh", "#!/bin/sh\ntouch '\(marker)'\n")
+        chmod(telltale, 0o755)
+        let namedPlugin = try kubeconfig("{exec: {apiVersion: client.authentication.k8s.io/v1, command: ./telltale.sh}}")
+        let named = KubernetesLauncher(environment: [:])
+        let namedConfig = LauncherConformanceTests.config("{kubeconfig: \"\(namedPlugin)\", namespace: \(namespace)}")
+        let refusals = named.validate(config: namedConfig)
+        #expect(refusals.count == 1 && refusals.first?.code == "exec-not-allowed" && refusals.first?.location.line == 1, "\(refusals)")
+        let owner = TaskOwner(job: "named", generation: Generation(digest: "0123456789abcdef"), attempt: 1, profile: "k8s")
+        await #expect(throws: LauncherError.self) {
+            _ = try await named.startTask(TaskSpec(
+                name: owner.taskName(), labels: TaskLabels.labels(controllerID: "nobody", owner: owner), owner: owner,
+                image: TestKubernetes.runnerImage, entrypoint: ["/bin/true"], config: namedConfig))
+        }
+        #expect(!FileManager.default.fileExists(atPath: marker), "the manifest's plugin never ran")
 
         let refused = KubernetesLauncher(environment: ["KUBECONFIG": try kubeconfig("{token: not-a-token}")])
         _ = refused.validate(config: config)
@@ -119,11 +138,12 @@ extension KubernetesTests {
             spec:
               plugin: kubernetes
               image: \(TestKubernetes.runnerImage)
-              config: {kubeconfig: "\(kubeconfig)", namespace: \(setup.namespace)}
+              config: {namespace: \(setup.namespace)}
 
             """ + workspace.job("remote", "echo never", profile: "stuck")
             + workspace.job("quick", "echo quick") + workspace.job("timed", "sleep 60", timeout: "2s"))
-        let (controller, _) = try await setup.controller(environment: ["RUNWAY_KUBE_CREDENTIAL_TIMEOUT": "20s"])
+        // The controller's own kubeconfig (a manifest's may not run a plugin at all).
+        let (controller, _) = try await setup.controller(environment: ["RUNWAY_KUBE_CREDENTIAL_TIMEOUT": "20s", "KUBECONFIG": kubeconfig])
         defer { kill(controller.pid, SIGKILL) }
         #expect(await RunningCommand.until(timeout: .seconds(120)) {
             let records = (try? await workspace.records()) ?? [:]

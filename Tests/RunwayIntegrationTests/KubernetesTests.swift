@@ -17,7 +17,7 @@ struct KubernetesTests {
         let namespace: String
         var kubeconfig: String
         var controllerID: String { "rw-\(workspace.tag)" }
-        var environment: [String: String] { ["KUBECONFIG": kubeconfig, "RW_SECRET": "s3cr3t-\(workspace.tag)"] }
+        var environment: [String: String] { ["KUBECONFIG": kubeconfig, "RUNWAY_SECRET_RW": "s3cr3t-\(workspace.tag)"] }
 
         init() async throws {
             workspace = try Workspace()
@@ -37,7 +37,7 @@ struct KubernetesTests {
               image: \(image)
               startTimeout: \(startTimeout)
               secretEnvironment:
-                API_KEY: {fromEnv: RW_SECRET}
+                API_KEY: {fromEnv: RUNWAY_SECRET_RW}
               config: {namespace: \(namespace), grace: 2s, unschedulableTimeout: 1s\(extra)}
 
             """
@@ -97,7 +97,7 @@ struct KubernetesTests {
         let attempt = try #require(try await workspace.attempts("ok").first)
         let jobPath = "/apis/batch/v1/namespaces/\(setup.namespace)/jobs/\(attempt.taskName)"
         let jobText = try await setup.cluster.request("GET", jobPath)
-        #expect(!jobText.contains(setup.environment["RW_SECRET"]!) && !jobText.contains(Data(setup.environment["RW_SECRET"]!.utf8).base64EncodedString()))
+        #expect(!jobText.contains(setup.environment["RUNWAY_SECRET_RW"]!) && !jobText.contains(Data(setup.environment["RUNWAY_SECRET_RW"]!.utf8).base64EncodedString()))
         #expect(!jobText.contains("RUNWAY_TASK_TOKEN"), "the token is in the Secret, not the pod spec")
         let job = try await setup.cluster.object(jobPath)
         let labels = (job["metadata"] as? [String: Any])?["labels"] as? [String: String] ?? [:]
@@ -109,7 +109,7 @@ struct KubernetesTests {
         #expect(((template["metadata"] as? [String: Any])?["labels"] as? [String: String])?[TaskLabels.profile] == "k8s")
         let secret = try await setup.cluster.object("/api/v1/namespaces/\(setup.namespace)/secrets/\(attempt.taskName)-env")
         let data = secret["data"] as? [String: String] ?? [:]
-        #expect(data["API_KEY"] == Data(setup.environment["RW_SECRET"]!.utf8).base64EncodedString() && data["RUNWAY_TASK_TOKEN"] != nil)
+        #expect(data["API_KEY"] == Data(setup.environment["RUNWAY_SECRET_RW"]!.utf8).base64EncodedString() && data["RUNWAY_TASK_TOKEN"] != nil)
         let owners = (secret["metadata"] as? [String: Any])?["ownerReferences"] as? [[String: Any]] ?? []
         #expect(owners.first?["kind"] as? String == "Job" && owners.first?["uid"] as? String == (job["metadata"] as? [String: Any])?["uid"] as? String)
         try "go".write(toFile: workspace.root + "/go", atomically: true, encoding: .utf8)  // the job may finish now
@@ -121,7 +121,7 @@ struct KubernetesTests {
         let records = try await workspace.records()
         #expect(records["fails"]?.exitCode == 3)
         let logs = try RunwayExecutable.run(["logs", "ok", "--state-dir", workspace.state])
-        #expect(logs.stdout == "key has \(setup.environment["RW_SECRET"]!.count) characters\n")
+        #expect(logs.stdout == "key has \(setup.environment["RUNWAY_SECRET_RW"]!.count) characters\n")
         let left = await setup.leftoversAfterCleanup()
         #expect(left.isEmpty, "the Job, its pod and its Secret are gone: \(left)")
         let requests = try await setup.requests()
@@ -294,7 +294,7 @@ struct KubernetesTests {
             "POST", "/api/v1/namespaces", json: #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"runway-runners"}}"#, expect: [201, 409])
         let result = try await setup.workspace.apply(
             extra: ["--controller-id", setup.controllerID], directory: Repository.path("Samples/kubernetes"),
-            environment: setup.environment.merging(["DEPLOY_TOKEN": "twelve-chars"]) { $1 })
+            environment: setup.environment.merging(["RUNWAY_SECRET_DEPLOY_TOKEN": "twelve-chars"]) { $1 })
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("3/3 jobs succeeded"))
         let deploy = try RunwayExecutable.run(["logs", "deploy", "--state-dir", setup.workspace.state])

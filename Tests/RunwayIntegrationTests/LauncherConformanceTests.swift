@@ -162,7 +162,7 @@ import Testing
         let config = Self.config(server.config(namespace: namespace, extra: ", driver: raw_exec, grace: 1s"))
         try await check(Subject(
             makeLauncher: {
-                let launcher = NomadLauncher(environment: [:])
+                let launcher = NomadLauncher(environment: [:], trust: TestNomad.trust)
                 _ = launcher.validate(config: config)
                 return launcher
             },

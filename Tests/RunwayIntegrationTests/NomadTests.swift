@@ -47,14 +47,14 @@ struct NomadTests {
         }
 
         func apply() async throws -> CommandResult {
-            try await workspace.apply(extra: ["--controller-id", controllerID])
+            try await workspace.apply(extra: ["--controller-id", controllerID, "--secret-dirs", TestNomad.secretDirectory])
         }
 
         /// A controller on a port the system picks, or on `port` (an earlier controller's).
         func controller(port: Int = 0) async throws -> (RunningCommand, port: Int) {
             try await RunningCommand.serving(port: port, directory: workspace.root) { port in
                 ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
-                 "--controller-id", controllerID, "--resync", "1s"]
+                 "--controller-id", controllerID, "--resync", "1s", "--secret-dirs", TestNomad.secretDirectory]
             }
         }
 
@@ -200,7 +200,7 @@ struct NomadTests {
         #expect(output.contains("HTTP 403: ACL token not found") && output.contains("refused the controller's ACL token"), "\(output)")
         #expect(output.contains("list-jobs, read-job and submit-job"), "\(output)")
 
-        let launcher = NomadLauncher(environment: [:])
+        let launcher = NomadLauncher(environment: [:], trust: TestNomad.trust)
         let config = LauncherConformanceTests.config("{address: \"\(setup.server.url)\", caCert: \"\(setup.server.caCert)\", namespace: \(setup.namespace)}")
         _ = launcher.validate(config: config)
         let error = await #expect(throws: LauncherError.self) { try await launcher.listTasks(managedBy: "nobody") }
@@ -230,7 +230,7 @@ struct NomadTests {
         // Jobs no node takes stay queued: 250 jobs without 250 processes.
         let config = LauncherConformanceTests.config(setup.server.config(
             namespace: setup.namespace, extra: #", driver: raw_exec, constraints: [{attribute: "${node.class}", value: none}], placementTimeout: 1h"#))
-        let launcher = NomadLauncher(environment: [:], pageSize: 100)
+        let launcher = NomadLauncher(environment: [:], pageSize: 100, trust: TestNomad.trust)
         _ = launcher.validate(config: config)
         var handles: [TaskHandle] = []
         for index in 0..<250 {

@@ -176,7 +176,11 @@ import Testing
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: json)))
         }
         try await LoopbackServer.run(server) { base in
-            let launcher = ECSLauncher(environment: TestMoto.environment)
+            // An endpoint the manifest names gets signed requests only because the operator trusts it.
+            var ignored: [Diagnostic] = []
+            #expect(!ECSLauncher(environment: TestMoto.environment).validate(config: ConfigNode.parseYAML(
+                "{cluster: c, region: us-east-1, endpoint: \"\(base)\", subnets: [s]}", path: "p.yaml", diagnostics: &ignored)!).isEmpty)
+            let launcher = ECSLauncher(environment: TestMoto.environment, trust: TrustPolicy(trustedEndpoints: [base]))
             var diagnostics: [Diagnostic] = []
             let config = ConfigNode.parseYAML("{cluster: c, region: us-east-1, endpoint: \"\(base)\", subnets: [s]}", path: "p.yaml", diagnostics: &diagnostics)!
             #expect(launcher.validate(config: config).isEmpty)

@@ -49,7 +49,7 @@ import Testing
             metadata: {name: awkward, labels: {"example.com/team": "a b"}}
             spec:
               plugin: docker
-              secretEnvironment: {TOKEN: {fromEnv: T}, KEY: {fromFile: /run/key}}
+              secretEnvironment: {TOKEN: {fromEnv: RUNWAY_SECRET_T}, KEY: {fromFile: /etc/runway/secrets/key}}
               config: {snake_key: 1, "odd key": [true, null, 1.5, "${not}", "%{no}"], nested: {x_y: "\t\"q\"\n"}}
             ---
             apiVersion: runway/v1

@@ -5,7 +5,11 @@ import RunwayTestSupport
 import Testing
 
 @Suite struct DecodingTests {
-    let loader = ManifestLoader()
+    /// The design example's secrets come from REGISTRY_TOKEN and /var/run/secrets: an operator
+    /// running it allows both (--secret-env REGISTRY_TOKEN --secret-dirs /var/run/secrets).
+    let loader = ManifestLoader(configuration: .init(plugins: PluginCatalog(
+        validators: PluginCatalog.builtIn.validators,
+        trust: TrustPolicy(secretVariables: ["REGISTRY_TOKEN"], secretDirectories: ["/var/run/secrets"]))))
 
     @Test func decodesEveryFieldOfTheDesignExample() throws {
         let load = loader.load(text: """

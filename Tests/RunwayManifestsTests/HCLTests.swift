@@ -78,8 +78,8 @@ import Testing
               start_timeout      = "2m"
               environment        = { LOG_LEVEL = "debug", snake_case_var = "kept" }
               secret_environment = {
-                TOKEN = env("REGISTRY_TOKEN")
-                KEY   = { fromFile = "/run/key" }
+                TOKEN = env("RUNWAY_SECRET_REGISTRY")
+                KEY   = { fromFile = "/etc/runway/secrets/key" }
               }
             }
 
@@ -93,7 +93,7 @@ import Testing
         let profile = try #require(load.desired.profiles["web"])
         #expect(profile.labels == ["team": "web"] && profile.maxConcurrent == 3 && profile.startTimeout == .seconds(120))
         #expect(profile.environment == ["LOG_LEVEL": "debug", "snake_case_var": "kept"], "object keys are data: never renamed")
-        #expect(profile.secretEnvironment == ["TOKEN": .fromEnv("REGISTRY_TOKEN"), "KEY": .fromFile("/run/key")])
+        #expect(profile.secretEnvironment == ["TOKEN": .fromEnv("RUNWAY_SECRET_REGISTRY"), "KEY": .fromFile("/etc/runway/secrets/key")])
         let job = try #require(load.desired.jobs["build"])
         #expect(job.spec.workingDirectory == "/src" && job.spec.retries == 1 && job.profile == "web")
     }

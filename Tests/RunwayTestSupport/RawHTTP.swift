@@ -6,7 +6,17 @@ public enum RawHTTP {
     /// Connects to 127.0.0.1:`port`, writes `bytes`, and reads until the server closes, the
     /// answer's head and declared body are in, or `readFor` passes; returns what was read.
     public static func exchange(port: Int, send bytes: [UInt8], readFor: Duration) async throws -> String {
-        try await Task.detached {
+        // On a thread of its own: it blocks, and the server under test may share this process's
+        // (small) pool of async threads.
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try blockingExchange(port: port, send: bytes, readFor: readFor) })
+            }
+        }
+    }
+
+    private static func blockingExchange(port: Int, send bytes: [UInt8], readFor: Duration) throws -> String {
+        try {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw POSIXError(.EMFILE) }
             defer { close(fd) }
@@ -32,7 +42,7 @@ public enum RawHTTP {
                 received += buffer[0..<count]
             }
             return String(decoding: received, as: UTF8.self)
-        }.value
+        }()
     }
 
     /// Whether `bytes` hold a whole answer: its head, and as much body as it declares.

@@ -11,7 +11,10 @@ public enum TestMoto {
     public static let shouldRun = url != nil || ProcessInfo.processInfo.environment["CI"] == "true"
 
     /// Fixed test credentials and region (moto accepts any signed request).
+    /// The controller's own AWS settings for moto: its credentials, region and (the endpoint
+    /// manifests name, so the controller's credentials may sign for it) endpoint.
     public static let environment = ["AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1"]
+        .merging(url.map { ["AWS_ENDPOINT_URL_ECS": $0] } ?? [:]) { $1 }
 
     public static func requireURL() throws -> String {
         guard let url else { throw Missing() }

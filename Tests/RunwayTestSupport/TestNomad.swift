@@ -1,5 +1,6 @@
 import Foundation
 import RunwayHTTP
+import RunwayModel
 
 /// The tests' Nomad (Tests/Servers/nomad_apiserver.py, started by scripts/test.sh with regions
 /// `global` and `eu`): `RUNWAY_TEST_NOMAD_DIR` holds its `url`, `ca.crt` and management `token`.
@@ -11,6 +12,13 @@ public enum TestNomad {
     public static let shouldRun = directory != nil || ProcessInfo.processInfo.environment["CI"] == "true"
 
     public typealias Failure = TestFailure
+
+    /// Where the test server's token file lives: profiles read it with fromFile, so the
+    /// controllers of the tests allow it (`--secret-dirs`), as an operator would.
+    public static var secretDirectory: String { directory ?? "/nonexistent" }
+
+    /// The policy of an operator who lets manifests read the test server's token file.
+    public static var trust: TrustPolicy { TrustPolicy(secretDirectories: [secretDirectory]) }
 
     public struct Server: Sendable {
         /// `https://127.0.0.1:PORT`: what profiles name, with `tlsServerName: server.global.nomad`.

@@ -17,17 +17,35 @@ public final class DockerLauncher: TaskLauncher {
 
     let environment: [String: String]
     let logger: Logger
+    /// Where manifests may draw secrets from, and which engines they name may get the
+    /// controller's own TLS client certificate.
+    let trust: TrustPolicy
     /// One engine per endpoint, made on first use; the mutex guards the table.
     private let engines = Mutex<[DockerEndpoint: DockerEngine]>([:])
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger = Logger(label: "runway.launcher.docker")) {
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment, trust: TrustPolicy = TrustPolicy(),
+        logger: Logger = Logger(label: "runway.launcher.docker")
+    ) {
         self.environment = environment
+        self.trust = trust
         self.logger = logger
     }
 
     public func validate(config: ConfigNode) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         let settings = DockerSettings(config, diagnostics: &diagnostics)
+        if let reference = settings.registryAuth, let reason = trust.refusal(reference), let node = config["registryAuth"] {
+            diagnostics.append(.error("secret-not-allowed", "secret 'registryAuth': \(reason)", at: node.location))
+        }
+        if let host = settings.host, let node = config["host"], host.hasPrefix("tcp://"), environment["DOCKER_CERT_PATH"] != nil,
+            !sendsOwnCertificate(to: host)
+        {
+            diagnostics.append(.error(
+                "untrusted-endpoint",
+                "'spec.config.host' \(host) is an engine this manifest chose: the controller's TLS client certificate (DOCKER_CERT_PATH) is never sent there",
+                at: node.location, hint: "set DOCKER_HOST on the controller, or list the engine in --trusted-endpoints"))
+        }
         if diagnostics.isEmpty, let endpoint = DockerEndpoint.resolve(host: settings.host, environment: environment) {
             _ = engine(endpoint)
         }
@@ -112,7 +130,7 @@ public final class DockerLauncher: TaskLauncher {
         let (name, tag) = Self.splitTag(image)
         var headers: [(String, String)] = []
         if let reference = settings.registryAuth {
-            let value = try SecretResolver.resolve(reference, name: "registryAuth")
+            let value = try SecretResolver.resolve(reference, name: "registryAuth", trust: trust)
             headers.append(("X-Registry-Auth", value))
         }
         let stalled = { (cause: String) in
@@ -274,10 +292,18 @@ public final class DockerLauncher: TaskLauncher {
     private func engine(_ endpoint: DockerEndpoint) -> DockerEngine {
         engines.withLock { engines in
             if let engine = engines[endpoint] { return engine }
+            // The controller's client certificate goes only to its own engine or a trusted one.
+            var environment = self.environment
+            if !sendsOwnCertificate(to: endpoint.text) { environment["DOCKER_CERT_PATH"] = nil }
             let engine = DockerEngine(endpoint: endpoint, environment: environment)
             engines[endpoint] = engine
             return engine
         }
+    }
+
+    /// Whether the controller's own TLS client certificate may go to the engine at `host`.
+    private func sendsOwnCertificate(to host: String) -> Bool {
+        trust.trusts(endpoint: host, configured: [environment["DOCKER_HOST"], DockerEndpoint.defaultSocket])
     }
 
     /// A handle names the engine and the container: `<endpoint>#<container id>`.

@@ -35,11 +35,15 @@ public final class ECSLauncher: TaskLauncher {
     /// Task ARNs by name: started here, or live in the last listing.
     private let known = Mutex<[String: String]>([:])
 
+    /// Which endpoints a manifest names may get requests signed with the controller's credentials.
+    let trust: TrustPolicy
+
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment, credentials: AWSCredentialChain? = nil,
-        logger: Logger = Logger(label: "runway.launcher.ecs")
+        trust: TrustPolicy = TrustPolicy(), logger: Logger = Logger(label: "runway.launcher.ecs")
     ) {
         self.environment = environment
+        self.trust = trust
         self.credentials = credentials ?? AWSCredentialChain(environment: environment)
         self.logger = logger
     }
@@ -50,6 +54,12 @@ public final class ECSLauncher: TaskLauncher {
     public func validate(config: ConfigNode) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         let settings = ECSSettings(config, diagnostics: &diagnostics)
+        if let endpoint = settings.endpoint, let node = config["endpoint"], !signsFor(endpoint) {
+            diagnostics.append(.error(
+                "untrusted-endpoint",
+                "'spec.config.endpoint' \(endpoint) is an endpoint this manifest chose: the controller's AWS credentials never sign requests to it",
+                at: node.location, hint: "set AWS_ENDPOINT_URL_ECS on the controller, or list the endpoint in --trusted-endpoints"))
+        }
         if diagnostics.isEmpty, let scope = try? scope(settings, task: nil) { _ = client(scope) }
         return diagnostics
     }
@@ -259,8 +269,19 @@ public final class ECSLauncher: TaskLauncher {
         guard let region = settings.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"], !region.isEmpty else {
             throw LauncherError(.invalidSpec, plugin: Self.plugin, task: task, "no region: set spec.config.region, or AWS_REGION on the controller")
         }
-        let endpoint = settings.endpoint ?? environment["AWS_ENDPOINT_URL_ECS"] ?? "https://ecs.\(region).amazonaws.com"
+        if let endpoint = settings.endpoint, !signsFor(endpoint) {
+            throw LauncherError(
+                .invalidSpec, plugin: Self.plugin, task: task,
+                "spec.config.endpoint \(endpoint) is not an endpoint the controller's AWS credentials sign for (set AWS_ENDPOINT_URL_ECS, or --trusted-endpoints)")
+        }
+        let endpoint = settings.endpoint ?? environment["AWS_ENDPOINT_URL_ECS"] ?? environment["AWS_ENDPOINT_URL"] ?? "https://ecs.\(region).amazonaws.com"
         return Scope(endpoint: endpoint, region: region, cluster: settings.cluster)
+    }
+
+    /// Whether requests signed with the controller's credentials may go to `endpoint`, which a
+    /// manifest named.
+    private func signsFor(_ endpoint: String) -> Bool {
+        trust.trusts(endpoint: endpoint, configured: [environment["AWS_ENDPOINT_URL_ECS"], environment["AWS_ENDPOINT_URL"]])
     }
 
     private func client(_ scope: Scope) -> ECSClient {

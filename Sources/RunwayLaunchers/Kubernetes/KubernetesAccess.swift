@@ -30,7 +30,10 @@ struct KubernetesAccess: Sendable {
 
     /// The profile's choice: its `kubeconfig`, else `KUBECONFIG`, else in-cluster when in a pod
     /// (`KUBERNETES_SERVICE_HOST`), else `~/.kube/config`.
+    /// A kubeconfig a manifest names never runs a credential plugin (`exec`): that would run a
+    /// command of the manifest author's choosing on the controller.
     static func resolve(kubeconfig: String?, context: String?, environment: [String: String]) throws(KubernetesAccessError) -> KubernetesAccess {
+        if let refusal = pluginRefusal(kubeconfig: kubeconfig, context: context, environment: environment) { throw refusal }
         if let path = kubeconfig ?? environment["KUBECONFIG"].flatMap({ $0.isEmpty ? nil : String($0.split(separator: ":").first ?? "") }) {
             return try fromKubeconfig(path: path, context: context)
         }
@@ -42,6 +45,17 @@ struct KubernetesAccess: Sendable {
         }
         let home = environment["HOME"] ?? NSHomeDirectory()
         return try fromKubeconfig(path: home + "/.kube/config", context: context)
+    }
+
+    /// The refusal of a manifest's kubeconfig whose user runs a credential plugin; nil when the
+    /// kubeconfig is the controller's own (`KUBECONFIG`), runs none, or cannot be read (which
+    /// fails later with its own words).
+    static func pluginRefusal(kubeconfig: String?, context: String?, environment: [String: String]) -> KubernetesAccessError? {
+        guard let kubeconfig, kubeconfig != environment["KUBECONFIG"], let access = try? fromKubeconfig(path: kubeconfig, context: context),
+            case .exec(let command, _, _, _) = access.credential
+        else { return nil }
+        return KubernetesAccessError(
+            "kubeconfig \(kubeconfig), named in a manifest, runs the credential plugin \(command); a manifest's kubeconfig never runs commands on the controller: use a token or client certificate in it, or give the controller its own kubeconfig (KUBECONFIG)")
     }
 
     static func inCluster(host: String, port: String, directory: String) throws(KubernetesAccessError) -> KubernetesAccess {

@@ -66,6 +66,11 @@ public final class KubernetesLauncher: TaskLauncher {
             diagnostics.append(.error(
                 "bad-value", "\(Self.credentialTimeoutVariable) must be a duration like 30s or 2m, found '\(text)'", at: config.location))
         }
+        if let refusal = KubernetesAccess.pluginRefusal(kubeconfig: settings.kubeconfig, context: settings.context, environment: environment),
+            let node = config["kubeconfig"]
+        {
+            diagnostics.append(.error("exec-not-allowed", refusal.description, at: node.location))
+        }
         if diagnostics.isEmpty, let (scope, _) = try? scope(settings) { remember(scope, settings) }
         return diagnostics
     }

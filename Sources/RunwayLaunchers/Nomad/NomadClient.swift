@@ -1,4 +1,5 @@
 import Foundation
+import RunwayModel
 import RunwayHTTP
 import Synchronization
 
@@ -27,19 +28,27 @@ struct NomadAccess: Sendable, Hashable {
     var tlsServerName: String?
     var token: String?
 
-    /// The profile's settings over the `NOMAD_*` variables, as the nomad CLI reads them.
-    init(_ settings: NomadSettings, environment: [String: String]) throws {
+    /// The profile's settings over the `NOMAD_*` variables, as the nomad CLI reads them. The
+    /// controller's own token and client certificate go only to its own address or a trusted
+    /// one: an address a manifest chose gets only what the manifest names.
+    init(_ settings: NomadSettings, environment: [String: String], trust: TrustPolicy) throws {
         func variable(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         address = settings.address ?? variable("NOMAD_ADDR").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://127.0.0.1:4646"
+        let own = settings.address.map { Self.sendsOwnCredentials(to: $0, environment: environment, trust: trust) } ?? true
         caCert = settings.caCert ?? variable("NOMAD_CACERT")
-        clientCert = settings.clientCert ?? variable("NOMAD_CLIENT_CERT")
-        clientKey = settings.clientKey ?? variable("NOMAD_CLIENT_KEY")
+        clientCert = settings.clientCert ?? (own ? variable("NOMAD_CLIENT_CERT") : nil)
+        clientKey = settings.clientKey ?? (own ? variable("NOMAD_CLIENT_KEY") : nil)
         tlsServerName = settings.tlsServerName ?? variable("NOMAD_TLS_SERVER_NAME")
         if let reference = settings.token {
-            token = try SecretResolver.resolve(reference, name: "token")
+            token = try SecretResolver.resolve(reference, name: "token", trust: trust)
         } else {
-            token = variable("NOMAD_TOKEN")
+            token = own ? variable("NOMAD_TOKEN") : nil
         }
+    }
+
+    /// Whether the controller's own credentials may go to `address`, which a manifest named.
+    static func sendsOwnCredentials(to address: String, environment: [String: String], trust: TrustPolicy) -> Bool {
+        trust.trusts(endpoint: address, configured: [environment["NOMAD_ADDR"]])
     }
 }
 

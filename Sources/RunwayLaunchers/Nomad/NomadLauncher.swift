@@ -30,11 +30,16 @@ public final class NomadLauncher: TaskLauncher {
     private let clients = ClientTable<NomadAccess, NomadClient>()
     private let scopes = Mutex<[Scope: Duration]>([:])  // → the profile's placement timeout
 
+    /// Where manifests may draw secrets from, and which addresses they name may get the
+    /// controller's own token and client certificate.
+    let trust: TrustPolicy
+
     public init(
-        environment: [String: String] = ProcessInfo.processInfo.environment, pageSize: Int = 500,
+        environment: [String: String] = ProcessInfo.processInfo.environment, pageSize: Int = 500, trust: TrustPolicy = TrustPolicy(),
         logger: Logger = Logger(label: "runway.launcher.nomad")
     ) {
         self.environment = environment
+        self.trust = trust
         self.pageSize = pageSize
         self.logger = logger
     }
@@ -45,6 +50,17 @@ public final class NomadLauncher: TaskLauncher {
     public func validate(config: ConfigNode) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         let settings = NomadSettings(config, diagnostics: &diagnostics)
+        if let reference = settings.token, let reason = trust.refusal(reference), let node = config["token"] {
+            diagnostics.append(.error("secret-not-allowed", "secret 'token': \(reason)", at: node.location))
+        }
+        if let address = settings.address, let node = config["address"], settings.token == nil, environment["NOMAD_TOKEN"] != nil,
+            !NomadAccess.sendsOwnCredentials(to: address, environment: environment, trust: trust)
+        {
+            diagnostics.append(.error(
+                "untrusted-endpoint",
+                "'spec.config.address' \(address) is a Nomad this manifest chose: the controller's own NOMAD_TOKEN is never sent there, and the manifest names no token of its own",
+                at: node.location, hint: "set spec.config.token, set NOMAD_ADDR on the controller, or list the address in --trusted-endpoints"))
+        }
         if diagnostics.isEmpty, let scope = try? scope(settings) { remember(scope, settings) }
         return diagnostics
     }
@@ -230,7 +246,7 @@ public final class NomadLauncher: TaskLauncher {
     private func scope(_ settings: NomadSettings, task: String? = nil) throws -> Scope {
         let access: NomadAccess
         do {
-            access = try NomadAccess(settings, environment: environment)
+            access = try NomadAccess(settings, environment: environment, trust: trust)
         } catch {
             throw LauncherError(.unauthorized, plugin: Self.plugin, task: task, "\(error)")
         }

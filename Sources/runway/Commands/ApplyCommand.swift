@@ -43,7 +43,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     func run() async throws {
         controller.bootstrapLogging(defaultLevel: .warning)
-        let launchers = launcherOptions.launchers(state: state)
+        let launchers = launcherOptions.launchers(state: state, ownFiles: controller.credentialFiles)
         let loader = Wiring.loader(launchers)
         let paths = self.paths
         let load = loader.load(paths: paths)

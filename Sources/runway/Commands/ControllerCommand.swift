@@ -44,7 +44,7 @@ struct ControllerCommand: AsyncParsableCommand {
     func run() async throws {
         controller.bootstrapLogging(defaultLevel: .info)
         let health = ControllerHealth()
-        let launchers = launcherOptions.launchers(state: state)
+        let launchers = launcherOptions.launchers(state: state, ownFiles: controller.credentialFiles)
         let runtime = try await ControllerRuntime(
             options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { health.readiness })
         let loader = Wiring.loader(launchers)

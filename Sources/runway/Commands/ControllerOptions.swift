@@ -106,10 +106,14 @@ struct ControllerOptions: ParsableArguments {
     /// `--tls-ca`, else $RUNWAY_TLS_CA.
     var tlsCA: String? { tlsCAFlag ?? Environment.optional("RUNWAY_TLS_CA") }
 
-    /// Who may call the API: the token of `--api-token-file`; on a loopback listener without
+    /// The launchers' policy (`base`, where manifests may draw secrets from) with who may call
+    /// the API: the token of `--api-token-file`; on a loopback listener without
     /// one, the state directory's (made once); with `--insecure-no-api-token`, nobody needs one
     /// (with a warning). Any other listener without a token is refused, saying how to fix it.
-    func trustPolicy(stateDirectory: String, logger: Logger) throws -> TrustPolicy {
+    /// The files holding this controller's own credentials: no manifest may read them.
+    var credentialFiles: [String] { [apiTokenFile, tlsKey, storeOptions.storePasswordFile].compactMap { $0 } }
+
+    func trustPolicy(base: TrustPolicy, stateDirectory: String, logger: Logger) throws -> TrustPolicy {
         let token: String?
         if let apiTokenFile {
             token = try APIToken.read(apiTokenFile, flag: "--api-token-file")
@@ -127,7 +131,10 @@ struct ControllerOptions: ParsableArguments {
                     + "(or RUNWAY_API_TOKEN_FILE) holding one, listen on 127.0.0.1, or pass --insecure-no-api-token to serve without one",
                 ExitStatus.unusable)
         }
-        return TrustPolicy(apiToken: token, metricsRequireToken: metricsRequireToken)
+        var policy = base
+        policy.apiToken = token
+        policy.metricsRequireToken = metricsRequireToken
+        return policy
     }
 
     func validate() throws {

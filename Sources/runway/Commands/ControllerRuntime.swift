@@ -34,7 +34,7 @@ struct ControllerRuntime: Sendable {
         api = APIServer.api(
             stateDirectory: stateDirectory, store: store, holding: holding, wakeups: wakeups,
             heartbeatInterval: options.heartbeatInterval.value, maxOutputBytes: options.maxOutput.bytes, metrics: metrics,
-            policy: try options.trustPolicy(stateDirectory: stateDirectory, logger: Wiring.logger("runway.api")),
+            policy: try options.trustPolicy(base: launchers.trust, stateDirectory: stateDirectory, logger: Wiring.logger("runway.api")),
             readiness: readiness, route: { await routing.route() })
     }
 

@@ -50,7 +50,7 @@ struct FmtCommand: ParsableCommand {
 /// Reads one file's documents (decoded, not checked against other files) and prints them.
 enum ManifestText {
     static func convert(_ file: String, to syntax: ManifestSyntax) throws -> String {
-        let loader = Wiring.loader(Wiring.launchers(localTasks: StateOptions.defaultDirectory + "/tasks/local"))
+        let loader = Wiring.loader(Wiring.launchers(localTasks: StateOptions.defaultDirectory + "/tasks/local", trust: TrustPolicy()))
         let (documents, diagnostics) = loader.documents(ofFile: file)
         DiagnosticPrinter.printToStandardError(diagnostics)
         guard !diagnostics.containsErrors else { throw ExitStatus.unusable }

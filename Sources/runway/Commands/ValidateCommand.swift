@@ -21,7 +21,8 @@ struct ValidateCommand: ParsableCommand {
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
-        let launchers = Wiring.launchers(localTasks: StateOptions.defaultDirectory + "/tasks/local", enabled: plugins.enabled)
+        let launchers = Wiring.launchers(
+            localTasks: StateOptions.defaultDirectory + "/tasks/local", enabled: plugins.enabled, trust: plugins.trust.policy())
         let load = Wiring.loader(launchers).load(paths: paths)
         switch output.output {
         case .text:

@@ -4,6 +4,7 @@ import Logging
 import RunwayController
 import RunwayLaunchers
 import RunwayManifests
+import RunwayModel
 import RunwayServer
 import RunwayStore
 
@@ -16,16 +17,16 @@ enum Wiring {
 
     /// The launchers `enabled` names (nil: every one); the local one keeps its task records in
     /// `localTasks`.
-    static func launchers(localTasks: String, enabled: Set<String>? = nil) -> LauncherRegistry {
+    static func launchers(localTasks: String, enabled: Set<String>? = nil, trust: TrustPolicy) -> LauncherRegistry {
         LauncherRegistry([
             LocalLauncher(
                 configuration: .init(directory: localTasks, runnerExecutable: executablePath),
                 logger: logger("runway.launcher.local")),
-            DockerLauncher(logger: logger("runway.launcher.docker")),
-            ECSLauncher(logger: logger("runway.launcher.ecs")),
+            DockerLauncher(trust: trust, logger: logger("runway.launcher.docker")),
+            ECSLauncher(trust: trust, logger: logger("runway.launcher.ecs")),
             KubernetesLauncher(logger: logger("runway.launcher.kubernetes")),
-            NomadLauncher(logger: logger("runway.launcher.nomad")),
-        ], enabled: enabled)
+            NomadLauncher(trust: trust, logger: logger("runway.launcher.nomad")),
+        ], enabled: enabled, trust: trust)
     }
 
     /// Every launcher this build has.
