@@ -6,6 +6,9 @@ public struct ClaimedJob: Sendable, Codable, Hashable {
     /// Set (`true`) on the answer to a log chunk once the attempt's output reached the cap: the
     /// controller drops whatever else comes, so the runner may stop sending it.
     public static let outputCappedHeader = "Runway-Output-Capped"
+    /// Set on a standby's redirect: the leader's runner API URL, as the controllers publish it in
+    /// the store. A runner follows a redirect there (or to one of its own controller URLs) only.
+    public static let leaderURLHeader = "Runway-Leader-URL"
 
     public var attemptID: String
     public var job: String

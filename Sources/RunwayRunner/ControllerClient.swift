@@ -77,8 +77,14 @@ final class ControllerClient: Sendable {
                 moveOn(from: index)
                 throw RunnerError.transport("\(error)")
             }
-            // A standby names the leader: follow (once; a second redirect means no stable leader).
+            // A standby names the leader: follow (once; a second redirect means no stable leader),
+            // and only where the token may go.
             guard response.status == 307 || response.status == 308, hops == 0, let location = response.headers["location"] else { break }
+            guard RunnerRedirects.mayFollow(location, from: url, leader: response.headers[ClaimedJob.leaderURLHeader.lowercased()], path: path, configured: baseURLs)
+            else {
+                moveOn(from: index)
+                throw RunnerError.transport("a redirect from \(url) to \(location) was not followed: it is neither one of this runner's controller URLs nor the leader's, or it leaves https")
+            }
             url = location
             hops += 1
         }
@@ -120,5 +126,25 @@ enum RunnerError: Error, CustomStringConvertible {
         case .unreachable(let url): "controller at \(url) did not answer"
         case .spawn(let message): message
         }
+    }
+}
+
+/// Where a runner's calls may be redirected, with its token.
+public enum RunnerRedirects {
+    /// Whether a redirect from `url` to `location` may carry the task token: never from https to
+    /// plain http; to one of this runner's own controller URLs; or to the leader the standby
+    /// names (`Runway-Leader-URL`, as the controllers publish it) for the very same call.
+    public static func mayFollow(_ location: String, from url: String, leader: String?, path: String, configured: [String]) -> Bool {
+        guard let target = URLComponents(string: location), let source = URLComponents(string: url),
+            let scheme = target.scheme?.lowercased(), scheme == "http" || scheme == "https", target.host?.isEmpty == false
+        else { return false }
+        if source.scheme?.lowercased() == "https", scheme != "https" { return false }
+        func origin(_ url: URLComponents) -> String {
+            let scheme = url.scheme?.lowercased() ?? ""
+            return "\(scheme)://\(url.host?.lowercased() ?? ""):\(url.port ?? (scheme == "https" ? 443 : 80))"
+        }
+        if configured.compactMap(URLComponents.init(string:)).contains(where: { origin($0) == origin(target) }) { return true }
+        guard let leader, let named = URLComponents(string: leader), origin(named) == origin(target) else { return false }
+        return location == (leader.hasSuffix("/") ? String(leader.dropLast()) : leader) + path
     }
 }

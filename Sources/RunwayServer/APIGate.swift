@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -130,7 +131,9 @@ struct APIGate: RouterMiddleware {
     static func redirect(_ request: Request, to leader: String) -> Response {
         var headers = HTTPFields()
         let query = request.uri.query.map { "?" + $0 } ?? ""
-        headers[.location] = (leader.hasSuffix("/") ? String(leader.dropLast()) : leader) + request.uri.path + query
+        let base = leader.hasSuffix("/") ? String(leader.dropLast()) : leader
+        headers[.location] = base + request.uri.path + query
+        headers[HTTPField.Name(ClaimedJob.leaderURLHeader)!] = base
         return Response(status: .temporaryRedirect, headers: headers)
     }
 

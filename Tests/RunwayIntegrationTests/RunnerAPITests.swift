@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import RunwayHTTP
 import RunwayModel
+import RunwayRunner
 import RunwayServer
 import RunwayStore
 import RunwayTestSupport
@@ -160,6 +161,7 @@ import Testing
             let claim = try await post(base + "/v1/runner/claim", token: held.token)
             #expect(claim.status == 307)
             #expect(claim.headers["location"] == "http://127.0.0.1:9/v1/runner/claim")
+            #expect(claim.headers[ClaimedJob.leaderURLHeader.lowercased()] == "http://127.0.0.1:9", "the leader, for the runner to check")
             let chunk = try await post(base + "/v1/runner/attempts/\(held.attempt.id)/logs?seq=0&stream=stderr", token: held.token, body: [1])
             #expect(chunk.headers["location"] == "http://127.0.0.1:9/v1/runner/attempts/\(held.attempt.id)/logs?seq=0&stream=stderr")
             #expect(try await store.attempt(id: held.attempt.id)?.state == .starting, "the standby changed nothing")
@@ -266,5 +268,26 @@ import Testing
             #expect(try await post(base + "/v1/runner/claim", token: "read-t0ken").status == 401)
             #expect(try await post(base + "/v1/runner/claim", token: a.token).status == 200)
         }
+    }
+}
+
+/// A runner takes its token only where it may go.
+@Suite struct RunnerRedirectTests {
+    let configured = ["https://runway.runway.svc:8080", "https://10.0.0.9:8080"]
+    let path = "/v1/runner/claim"
+
+    @Test func aRunnerFollowsRedirectsOnlyToItsControllersOrThePublishedLeader() {
+        func may(_ location: String, from: String = "https://runway.runway.svc:8080/v1/runner/claim", leader: String? = nil) -> Bool {
+            RunnerRedirects.mayFollow(location, from: from, leader: leader, path: path, configured: configured)
+        }
+        #expect(may("https://10.0.0.9:8080/v1/runner/claim"), "one of its own controller URLs")
+        #expect(may("https://10.1.2.3:8080/v1/runner/claim", leader: "https://10.1.2.3:8080"), "the leader the standby names, same call")
+        #expect(!may("https://10.1.2.3:8080/v1/runner/claim"), "a host nobody vouched for")
+        #expect(!may("https://evil.example/v1/runner/claim", leader: "https://10.1.2.3:8080"), "not the named leader")
+        #expect(!may("https://10.1.2.3:8080/elsewhere", leader: "https://10.1.2.3:8080"), "another path of the leader")
+        #expect(!may("http://10.0.0.9:8080/v1/runner/claim"), "https never gives way to http, even to a configured host")
+        #expect(!may("http://10.1.2.3:8080/v1/runner/claim", leader: "http://10.1.2.3:8080"))
+        #expect(may("http://10.1.2.3:8080/v1/runner/claim", from: "http://runway.runway.svc:8080/v1/runner/claim", leader: "http://10.1.2.3:8080"))
+        #expect(!may("ftp://10.0.0.9:8080/v1/runner/claim") && !may("/v1/runner/claim"))
     }
 }
