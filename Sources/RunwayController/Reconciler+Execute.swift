@@ -195,10 +195,12 @@ extension Reconciler {
         environment[TaskEnvironment.token] = token
         environment[TaskEnvironment.taskID] = attempt.id
         if let serverCA = configuration.serverCA { environment[TaskEnvironment.serverCA] = serverCA }
-        return TaskSpec(
+        var spec = TaskSpec(
             name: name, labels: TaskLabels.labels(controllerID: configuration.controllerID, owner: owner), owner: owner,
             image: profile.image ?? configuration.image, arguments: ["runner"], environment: environment,
             secretEnvironment: try SecretResolver.resolve(profile.secretEnvironment, trust: launchers.trust), config: profile.config,
             deadline: timeout.map { $0 + profile.startTimeout })
+        spec.platformSecrets = profile.secretEnvironment.filter { $0.value.platform != nil }
+        return spec
     }
 }

@@ -7,10 +7,11 @@ public enum SecretResolver {
         public var description: String
     }
 
-    /// Every secret of a profile's `secretEnvironment`, by variable name.
+    /// Every secret of a profile's `secretEnvironment` the controller reads, by variable name;
+    /// those the platform resolves itself are left to it (``TaskSpec/platformSecrets``).
     public static func resolve(_ secrets: [String: SecretReference], trust: TrustPolicy) throws -> [String: String] {
         var values: [String: String] = [:]
-        for (name, reference) in secrets { values[name] = try resolve(reference, name: name, trust: trust) }
+        for (name, reference) in secrets where reference.platform == nil { values[name] = try resolve(reference, name: name, trust: trust) }
         return values
     }
 
@@ -31,6 +32,8 @@ public enum SecretResolver {
             var text = String(decoding: data, as: UTF8.self)
             while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
             return text
+        case .kubernetesSecret, .awsSecret, .nomadVariable:
+            throw Failure(description: "secret \(name): \(reference.kind) is resolved by \(reference.platform ?? "the platform"), never by the controller")
         }
     }
 }

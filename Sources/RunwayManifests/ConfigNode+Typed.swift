@@ -100,24 +100,47 @@ extension ConfigNode {
         guard entries != nil else {
             diagnostics.append(
                 .error("inline-secret", "secret '\(name)' has an inline value; secrets must be references",
-                    at: location, hint: "use { fromEnv: NAME } or { fromFile: PATH }"))
+                    at: location, hint: "use { fromEnv: NAME }, { fromFile: PATH } or a platform's own secret"))
             return nil
         }
-        guard var reference = MappingReader(self, context: field, diagnostics: &diagnostics) else { return nil }
-        let fromEnv = reference.value("fromEnv")
-        let fromFile = reference.value("fromFile")
-        reference.reportUnknownKeys(diagnostics: &diagnostics)
-        switch (fromEnv, fromFile) {
-        case (let env?, nil):
-            return env.string("\(field).fromEnv", diagnostics: &diagnostics).map(SecretReference.fromEnv)
-        case (nil, let file?):
-            return file.string("\(field).fromFile", diagnostics: &diagnostics).map(SecretReference.fromFile)
-        case (.some, .some):
-            diagnostics.append(.error("bad-secret", "secret '\(name)' sets both fromEnv and fromFile; choose one", at: location))
-        case (nil, nil):
-            diagnostics.append(.error("bad-secret", "secret '\(name)' needs fromEnv or fromFile", at: location))
+        guard var reader = MappingReader(self, context: field, diagnostics: &diagnostics) else { return nil }
+        let kinds = ["fromEnv", "fromFile", "fromKubernetesSecret", "fromAWSSecret", "fromNomadVariable"]
+        let given = kinds.compactMap { kind in reader.value(kind).map { (kind, $0) } }
+        reader.reportUnknownKeys(diagnostics: &diagnostics)
+        guard let (kind, node) = given.first, given.count == 1 else {
+            let message = given.isEmpty
+                ? "secret '\(name)' needs one of \(kinds.dropLast().joined(separator: ", ")) or \(kinds.last!)"
+                : "secret '\(name)' sets both \(given.dropLast().map(\.0).joined(separator: ", ")) and \(given.last!.0); choose one"
+            diagnostics.append(.error("bad-secret", message, at: location))
+            return nil
         }
-        return nil
+        let path = "\(field).\(kind)"
+        switch kind {
+        case "fromEnv": return node.string(path, diagnostics: &diagnostics).map(SecretReference.fromEnv)
+        case "fromFile": return node.string(path, diagnostics: &diagnostics).map(SecretReference.fromFile)
+        case "fromAWSSecret":
+            guard let arn = node.string(path, diagnostics: &diagnostics) else { return nil }
+            guard arn.hasPrefix("arn:"), arn.contains(":secretsmanager:") || arn.contains(":ssm:") else {
+                diagnostics.append(.error(
+                    "bad-value", "'\(path)' must be the ARN of a Secrets Manager secret or an SSM parameter, found '\(arn)'", at: node.location))
+                return nil
+            }
+            return .awsSecret(arn: arn)
+        default:
+            let (first, second) = kind == "fromKubernetesSecret" ? ("name", "key") : ("path", "key")
+            guard var parts = MappingReader(node, context: path, diagnostics: &diagnostics) else { return nil }
+            let a = parts.required(first, diagnostics: &diagnostics)?.string("\(path).\(first)", diagnostics: &diagnostics)
+            let b = parts.required(second, diagnostics: &diagnostics)?.string("\(path).\(second)", diagnostics: &diagnostics)
+            parts.reportUnknownKeys(diagnostics: &diagnostics)
+            guard let a, let b, !a.isEmpty, !b.isEmpty else { return nil }
+            if kind == "fromNomadVariable", b.first?.isNumber != false || !b.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) {
+                // Rendered as `{{ .KEY }}` in a Nomad template.
+                diagnostics.append(.error(
+                    "bad-value", "'\(path).key' must be a Nomad Variable item name of letters, digits and '_', found '\(b)'", at: node.location))
+                return nil
+            }
+            return kind == "fromKubernetesSecret" ? .kubernetesSecret(name: a, key: b) : .nomadVariable(path: a, key: b)
+        }
     }
 
     public func wrongType(_ field: String, expected: String) -> Diagnostic {

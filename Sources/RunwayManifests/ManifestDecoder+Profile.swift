@@ -44,7 +44,7 @@ extension ManifestDecoder {
             profile.environment = environment(node, field: "spec.environment", diagnostics: &diagnostics)
         }
         if let node = spec.value("secretEnvironment") {
-            profile.secretEnvironment = secrets(node, diagnostics: &diagnostics)
+            profile.secretEnvironment = secrets(node, plugin: profile.plugin, diagnostics: &diagnostics)
         }
         if let node = spec.value("maxConcurrent"), let limit = node.integer("spec.maxConcurrent", diagnostics: &diagnostics) {
             if limit < 1 {
@@ -83,7 +83,11 @@ extension ManifestDecoder {
         return .profile(profile, defaultAt: defaultAt)
     }
 
-    private func secrets(_ node: ConfigNode, diagnostics: inout [Diagnostic]) -> [String: SecretReference] {
+    /// The secret kind each platform resolves itself.
+    static let platformSecretKinds = ["kubernetes": "fromKubernetesSecret", "ecs": "fromAWSSecret", "nomad": "fromNomadVariable"]
+
+    /// The profile's secrets; one its platform (`plugin`) cannot resolve is an error.
+    private func secrets(_ node: ConfigNode, plugin: String, diagnostics: inout [Diagnostic]) -> [String: SecretReference] {
         guard let entries = node.entries else {
             diagnostics.append(node.wrongType("spec.secretEnvironment", expected: "a mapping of secret references"))
             return [:]
@@ -93,6 +97,14 @@ extension ManifestDecoder {
             let field = "spec.secretEnvironment.\(entry.key)"
             checkVariableName(entry.key, at: entry.keyLocation, diagnostics: &diagnostics)
             if let reference = entry.value.secretReference(field, name: entry.key, trust: plugins.trust, diagnostics: &diagnostics) {
+                if let platform = reference.platform, platform != plugin, !plugin.isEmpty {
+                    diagnostics.append(.error(
+                        "secret-wrong-platform",
+                        "secret '\(entry.key)': \(reference.kind) is resolved by \(platform), but this profile runs on \(plugin)",
+                        at: entry.value.location,
+                        hint: "on \(plugin), use \(Self.platformSecretKinds[plugin].map { "\($0), " } ?? "")fromEnv or fromFile"))
+                    continue
+                }
                 secrets[entry.key] = reference
             }
         }

@@ -124,10 +124,8 @@ public enum ManifestEmitter {
 
     private static func hclSecrets(_ secrets: [String: SecretReference]) -> String {
         "{ " + secrets.sorted { $0.key < $1.key }.map { entry -> String in
-            switch entry.value {
-            case .fromEnv(let name): "\(hclKey(entry.key)) = env(\(hclQuoted(name)))"
-            case .fromFile(let path): "\(hclKey(entry.key)) = { fromFile = \(hclQuoted(path)) }"
-            }
+            if case .fromEnv(let name) = entry.value { return "\(hclKey(entry.key)) = env(\(hclQuoted(name)))" }
+            return "\(hclKey(entry.key)) = \(reference(entry.value, separator: " =", quote: hclQuoted))"
         }.joined(separator: ", ") + " }"
     }
 
@@ -144,10 +142,20 @@ public enum ManifestEmitter {
     // MARK: - Shared
 
     private static func secret(_ reference: SecretReference, separator: String) -> String {
+        Self.reference(reference, separator: separator, quote: quoted)
+    }
+
+    /// A secret reference as a one-line mapping, in either syntax (`separator` `:` or ` =`).
+    private static func reference(_ reference: SecretReference, separator: String, quote: (String) -> String) -> String {
+        let body: String
         switch reference {
-        case .fromEnv(let name): "{fromEnv\(separator) \(quoted(name))}"
-        case .fromFile(let path): "{fromFile\(separator) \(quoted(path))}"
+        case .fromEnv(let name): body = quote(name)
+        case .fromFile(let path): body = quote(path)
+        case .awsSecret(let arn): body = quote(arn)
+        case .kubernetesSecret(let name, let key): body = "{name\(separator) \(quote(name)), key\(separator) \(quote(key))}"
+        case .nomadVariable(let path, let key): body = "{path\(separator) \(quote(path)), key\(separator) \(quote(key))}"
         }
+        return "{\(reference.kind)\(separator) \(body)}"
     }
 
     /// Numbers, booleans and null, which both syntaxes write bare. (YAML's other plain scalars

@@ -1,10 +1,39 @@
 /// Where a secret environment value comes from. Secrets are resolved at launch, never printed
-/// and never stored.
+/// and never stored. The first two are read by the controller (what the operator allows, see
+/// ``TrustPolicy``); the others are resolved by the task's platform, and their values never pass
+/// through the controller at all.
 public enum SecretReference: Sendable, Hashable, Codable {
     /// The controller's own environment variable of this name.
     case fromEnv(String)
     /// The contents of this file on the controller's host (trailing newline trimmed).
     case fromFile(String)
+    /// A key of a Kubernetes Secret in the task's namespace (`valueFrom.secretKeyRef`).
+    case kubernetesSecret(name: String, key: String)
+    /// An AWS Secrets Manager secret or SSM parameter, by ARN (an ECS container's `secrets`).
+    case awsSecret(arn: String)
+    /// A key of a Nomad Variable (rendered into the task's environment by a `template`).
+    case nomadVariable(path: String, key: String)
+
+    /// The plugin whose platform resolves this reference; nil for the controller's own.
+    public var platform: String? {
+        switch self {
+        case .fromEnv, .fromFile: nil
+        case .kubernetesSecret: "kubernetes"
+        case .awsSecret: "ecs"
+        case .nomadVariable: "nomad"
+        }
+    }
+
+    /// The manifest key that writes it.
+    public var kind: String {
+        switch self {
+        case .fromEnv: "fromEnv"
+        case .fromFile: "fromFile"
+        case .kubernetesSecret: "fromKubernetesSecret"
+        case .awsSecret: "fromAWSSecret"
+        case .nomadVariable: "fromNomadVariable"
+        }
+    }
 }
 
 /// A runner profile: which platform launches runner tasks, with what image, environment,

@@ -16,6 +16,9 @@ public struct TaskSpec: Sendable {
     public var environment: [String: String]
     /// Resolved secrets, kept apart so platforms can store them as secrets.
     public var secretEnvironment: [String: String]
+    /// Secrets the platform resolves itself (references only, by variable name): only
+    /// references of the task's own platform (validated with its profile).
+    public var platformSecrets: [String: SecretReference] = [:]
     /// The profile's launcher config, already validated by the launcher.
     public var config: ConfigNode?
     /// The longest this task should live (the job's timeout plus the profile's start timeout),

@@ -78,6 +78,8 @@ public struct TrustPolicy: Sendable {
     /// names the variable or the file, never a value.
     public func refusal(_ reference: SecretReference) -> String? {
         switch reference {
+        case .kubernetesSecret, .awsSecret, .nomadVariable:
+            return nil  // resolved by the platform, with its own access control; never read here
         case .fromEnv(let name):
             if Self.matches(name, ownVariables) {
                 return "environment variable \(name) holds the controller's own credentials; manifests may not read it"

@@ -200,7 +200,9 @@ struct ECSTests {
             let agent = Agent(world: world, directory: workspace.root, ignoring: [])
             agent.start()
             defer { agent.stop() }
-            let result = try await workspace.apply(extra: ["--controller-id", "rw-\(workspace.tag)"], environment: TestMoto.environment)
+            // The operator trusts the proxy in front of "AWS" with the controller's signatures.
+            let result = try await workspace.apply(
+                extra: ["--controller-id", "rw-\(workspace.tag)", "--trusted-endpoints", proxyURL], environment: TestMoto.environment)
             #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
             #expect(result.stdout.contains("4/4 jobs succeeded"))
             for index in 1...4 {
@@ -231,7 +233,8 @@ struct ECSTests {
         let agent = Agent(world: world, directory: workspace.root, ignoring: [])
         agent.start()
         defer { agent.stop() }
-        let result = try await workspace.apply(extra: ["--controller-id", "rw-\(workspace.tag)"], environment: TestMoto.environment)
+        let result = try await workspace.apply(
+            extra: ["--controller-id", "rw-\(workspace.tag)", "--trusted-endpoints", proxy.url], environment: TestMoto.environment)
         #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
         try await workspace.expectEnded(jobs.expected)
         let injected = try await proxy.injected()

@@ -15,6 +15,8 @@ struct NomadTests {
         let server: TestNomad.Server
         let namespace: String
         var controllerID: String { "rw-\(workspace.tag)" }
+        /// The test server's token file, and token files a test writes into its workspace.
+        var secretDirectories: String { TestNomad.secretDirectory + ":" + workspace.root }
 
         init(namespace fixed: String? = nil) async throws {
             workspace = try Workspace()
@@ -47,14 +49,14 @@ struct NomadTests {
         }
 
         func apply() async throws -> CommandResult {
-            try await workspace.apply(extra: ["--controller-id", controllerID, "--secret-dirs", TestNomad.secretDirectory])
+            try await workspace.apply(extra: ["--controller-id", controllerID, "--secret-dirs", secretDirectories])
         }
 
         /// A controller on a port the system picks, or on `port` (an earlier controller's).
         func controller(port: Int = 0) async throws -> (RunningCommand, port: Int) {
             try await RunningCommand.serving(port: port, directory: workspace.root) { port in
                 ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)",
-                 "--controller-id", controllerID, "--resync", "1s", "--secret-dirs", TestNomad.secretDirectory]
+                 "--controller-id", controllerID, "--resync", "1s", "--secret-dirs", secretDirectories]
             }
         }
 

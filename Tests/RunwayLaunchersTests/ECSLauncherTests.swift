@@ -194,3 +194,36 @@ import Testing
         ])
     }
 }
+
+extension ECSLauncherTests {
+    /// `fromAWSSecret` entries go into the task definition's container `secrets` (ECS reads them
+    /// with the execution role; overrides cannot carry them), as moto keeps it; without an
+    /// execution role the start is refused, naming the field.
+    @Test(.enabled(if: TestMoto.shouldRun, "no moto server (RUNWAY_TEST_MOTO_URL unset)"))
+    func awsSecretsAreRenderedIntoTheTaskDefinition() async throws {
+        let world = try await TestMoto.ecsWorld()
+        let profile = "secrets-\(UInt32.random(in: 0...UInt32.max))"
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+        func spec(_ name: String, role: Bool) throws -> TaskSpec {
+            var diagnostics: [Diagnostic] = []
+            let yaml = world.configYAML.replacingOccurrences(
+                of: "memory: 512", with: "memory: 512" + (role ? ", executionRoleArn: \"arn:aws:iam::123456789012:role/exec\"" : ""))
+            let config = try #require(ConfigNode.parseYAML(yaml, path: "ecs.yaml", diagnostics: &diagnostics))
+            let owner = TaskOwner(job: name, generation: Generation(digest: "0123456789abcdef"), attempt: 1, profile: profile)
+            var spec = TaskSpec(name: name, labels: TaskLabels.labels(controllerID: "secrets", owner: owner), owner: owner,
+                image: "runway-runner:dev", arguments: ["runner"], config: config)
+            spec.platformSecrets = ["DB": .awsSecret(arn: arn)]
+            return spec
+        }
+        let launcher = ECSLauncher(environment: Self.environment)
+        let refused = await #expect(throws: LauncherError.self) { _ = try await launcher.startTask(try spec("no-role", role: false)) }
+        #expect(refused?.description.contains("executionRoleArn") == true)
+        _ = try await launcher.startTask(try spec("with-role", role: true))
+        let answer = try await TestMoto.call(world.url, target: "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition",
+            json: #"{"taskDefinition":"runway-\#(profile)"}"#)
+        let object = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any]
+        let container = ((object?["taskDefinition"] as? [String: Any])?["containerDefinitions"] as? [[String: Any]])?.first
+        #expect(container?["secrets"] as? [[String: String]] == [["name": "DB", "valueFrom": arn]], "\(answer)")
+        #expect(!answer.contains("\"DB\",\"value\""))
+    }
+}

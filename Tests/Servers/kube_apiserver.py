@@ -15,7 +15,7 @@ Runway uses, and plays the Job controller, scheduler, kubelet and garbage collec
 - Errors are metav1.Status bodies. Requests carry a bearer token (or a client certificate whose
   CN names a user); each user has RBAC rules; 401 and 403 read as the real server's.
 - A Job gets a Pod; a schedulable Pod whose image is known runs its container's command as a
-  local process with its env (envFrom Secrets included), Pending → Running → Succeeded/Failed.
+  local process with its env (envFrom Secrets and secretKeyRef values included), Pending → Running → Succeeded/Failed.
   An unknown image is ErrImagePull then ImagePullBackOff; a nodeSelector no node matches is
   Unschedulable; a missing Secret is CreateContainerConfigError. activeDeadlineSeconds and
   ttlSecondsAfterFinished are honoured; deleting a Pod kills its process after its grace period.
@@ -719,7 +719,20 @@ class Cluster:
             for name, value in (secret.get("data") or {}).items():
                 environment[source.get("prefix", "") + name] = base64.b64decode(value).decode()
         for variable in container.get("env") or []:
-            environment[variable["name"]] = variable.get("value", "")
+            reference = (variable.get("valueFrom") or {}).get("secretKeyRef")
+            if reference is None:
+                environment[variable["name"]] = variable.get("value", "")
+                continue
+            # As the kubelet does: the Secret's key, or the container cannot be configured.
+            secret = self.objects["secrets"].get((meta["namespace"], reference["name"]))
+            data = (secret or {}).get("data") or {}
+            if secret is None or reference["key"] not in data:
+                if reference.get("optional"):
+                    continue
+                waiting("CreateContainerConfigError", f'secret "{reference["name"]}" not found' if secret is None
+                        else f'couldn\'t find key {reference["key"]} in Secret {meta["namespace"]}/{reference["name"]}')
+                return
+            environment[variable["name"]] = base64.b64decode(data[reference["key"]]).decode()
         command = container.get("command") or image.get("entrypoint", [])
         arguments = container.get("args") if container.get("args") is not None else ([] if container.get("command") else image.get("cmd", []))
         argv = list(command) + list(arguments)

@@ -64,9 +64,11 @@ def now_ns():
 
 STRING, INT, BOOL = "string", "int", "bool"
 CONSTRAINT = {"LTarget": STRING, "RTarget": STRING, "Operand": STRING}
+TEMPLATE = {"SourcePath": STRING, "DestPath": STRING, "EmbeddedTmpl": STRING, "ChangeMode": STRING, "ChangeSignal": STRING,
+            "Splay": INT, "Perms": STRING, "LeftDelim": STRING, "RightDelim": STRING, "Envvars": BOOL, "VaultGrace": INT}
 TASK = {"Name": STRING, "Driver": STRING, "Config": "object", "Env": {"*": STRING}, "Meta": {"*": STRING}, "User": STRING,
         "Resources": {"CPU": INT, "MemoryMB": INT, "MemoryMaxMB": INT, "Cores": INT}, "KillTimeout": INT, "KillSignal": STRING,
-        "Constraints": [CONSTRAINT]}
+        "Constraints": [CONSTRAINT], "Templates": [TEMPLATE]}
 GROUP = {"Name": STRING, "Count": INT, "Meta": {"*": STRING}, "Constraints": [CONSTRAINT], "Tasks": [TASK],
          "RestartPolicy": {"Attempts": INT, "Interval": INT, "Delay": INT, "Mode": STRING, "RenderTemplates": BOOL},
          "ReschedulePolicy": {"Attempts": INT, "Interval": INT, "Delay": INT, "DelayFunction": STRING, "MaxDelay": INT, "Unlimited": BOOL}}
@@ -141,6 +143,17 @@ def validate(job):
                 task_problems.append("Minimum CPU value is 1")
             if resources.get("MemoryMB", 300) < 10:
                 task_problems.append("Minimum MemoryMB value is 10; got %d" % resources.get("MemoryMB"))
+            for index, template in enumerate(task.get("Templates") or []):
+                # Nomad's Template.Validate.
+                if not template.get("SourcePath") and not template.get("EmbeddedTmpl"):
+                    task_problems.append(f"Template {index + 1} validation failed: Must specify a source path or have an embedded template")
+                destination = template.get("DestPath") or ""
+                if not destination:
+                    task_problems.append(f"Template {index + 1} validation failed: Must specify a destination for the template")
+                elif destination.startswith("/") or ".." in destination.split("/"):
+                    task_problems.append(f"Template {index + 1} validation failed: destination escapes allocation directory")
+                if template.get("ChangeMode", "restart") not in ("noop", "restart", "signal", "script"):
+                    task_problems.append(f"Template {index + 1} validation failed: Invalid change mode ({template.get('ChangeMode')})")
             if task_problems:
                 problems.append(f'Task {task.get("Name", "")} validation failed: ' + "; ".join(task_problems))
         if problems:

@@ -197,6 +197,19 @@ public final class ECSLauncher: TaskLauncher {
         let fargate = settings.capacityProviderStrategy.isEmpty && (settings.launchType ?? .FARGATE) == .FARGATE
         var container = RegisterTaskDefinitionRequest.Container(image: image, entryPoint: task.entrypoint, command: nil)
         container.memory = Int(settings.memory)  // the runner may use the whole task's memory
+        // The profile's fromAWSSecret entries: ECS reads them with the execution role; their
+        // values never pass through Runway. (Part of the definition: overrides cannot carry them.)
+        let secrets = task.platformSecrets.sorted { $0.key < $1.key }.compactMap { name, reference in
+            if case .awsSecret(let arn) = reference { RegisterTaskDefinitionRequest.Secret(name: name, valueFrom: arn) } else { nil }
+        }
+        if !secrets.isEmpty {
+            guard settings.executionRoleArn != nil else {
+                throw LauncherError(
+                    .invalidSpec, plugin: Self.plugin, task: task.name,
+                    "fromAWSSecret needs spec.config.executionRoleArn: ECS reads the secrets with the task's execution role")
+            }
+            container.secrets = secrets
+        }
         if let group = settings.logGroup {
             container.logConfiguration = .init(options: [
                 "awslogs-group": group, "awslogs-region": settings.region ?? "", "awslogs-stream-prefix": "runway",

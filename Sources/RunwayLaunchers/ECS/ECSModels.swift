@@ -112,6 +112,13 @@ struct RegisterTaskDefinitionRequest: Encodable {
         var command: [String]?
         var memory: Int?
         var logConfiguration: Log?
+        /// Secrets ECS reads itself (with the execution role) into the environment.
+        var secrets: [Secret]?
+    }
+
+    struct Secret: Encodable, Hashable {
+        var name: String
+        var valueFrom: String
     }
 
     var family: String

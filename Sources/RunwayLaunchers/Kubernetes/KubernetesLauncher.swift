@@ -208,6 +208,15 @@ public final class KubernetesLauncher: TaskLauncher {
 
     // MARK: - Mapping
 
+    /// The profile's `fromKubernetesSecret` entries: Kubernetes reads those Secrets into the
+    /// container itself (`valueFrom.secretKeyRef`); their values never pass through Runway.
+    static func secretKeyRefs(_ task: TaskSpec) -> [Kubernetes.EnvVar] {
+        task.platformSecrets.sorted { $0.key < $1.key }.compactMap { name, reference in
+            guard case .kubernetesSecret(let secret, let key) = reference else { return nil }
+            return Kubernetes.EnvVar(name: name, secretKeyRef: .init(name: secret, key: key))
+        }
+    }
+
     /// The Job Runway creates for one attempt.
     static func job(name: String, secret: String, image: String, task: TaskSpec, settings: KubernetesSettings) -> Kubernetes.Job {
         let labels = settings.labels.merging(task.labels) { $1 }
@@ -218,7 +227,8 @@ public final class KubernetesLauncher: TaskLauncher {
             ? nil : Kubernetes.Resources(requests: settings.resources["requests"], limits: settings.resources["limits"])
         let container = Kubernetes.Container(
             name: "runner", image: image, imagePullPolicy: settings.imagePullPolicy, command: task.entrypoint,
-            args: task.arguments.isEmpty ? nil : task.arguments, env: environment.map { Kubernetes.EnvVar(name: $0.key, value: $0.value) },
+            args: task.arguments.isEmpty ? nil : task.arguments,
+            env: environment.map { Kubernetes.EnvVar(name: $0.key, value: $0.value) } + secretKeyRefs(task),
             envFrom: [.init(secretRef: .init(name: secret))], resources: resources, securityContext: settings.securityContext)
         let pod = Kubernetes.PodSpec(
             restartPolicy: "Never", serviceAccountName: settings.serviceAccount,

@@ -87,7 +87,27 @@ enum Kubernetes {
 
     struct EnvVar: Codable, Sendable {
         var name: String
-        var value: String
+        var value: String?
+        var valueFrom: EnvVarSource?
+
+        init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+
+        init(name: String, secretKeyRef: SecretKeySelector) {
+            self.name = name
+            self.valueFrom = EnvVarSource(secretKeyRef: secretKeyRef)
+        }
+    }
+
+    struct EnvVarSource: Codable, Sendable {
+        var secretKeyRef: SecretKeySelector
+    }
+
+    struct SecretKeySelector: Codable, Sendable {
+        var name: String
+        var key: String
     }
 
     struct EnvFromSource: Codable, Sendable {

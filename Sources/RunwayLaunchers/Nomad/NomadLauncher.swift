@@ -172,6 +172,27 @@ public final class NomadLauncher: TaskLauncher {
 
     // MARK: - Mapping
 
+    /// Where the template of the profile's Nomad Variables is rendered, in the task's secrets
+    /// directory (which Nomad keeps from other tasks).
+    static let variablesPath = "secrets/runway-variables.env"
+
+    /// The profile's `fromNomadVariable` entries as one template Nomad renders into the task's
+    /// environment (`NAME={{ with nomadVar "PATH" }}{{ .KEY }}{{ end }}` lines); their values never
+    /// pass through Runway. A variable that changes later leaves the running task alone.
+    static func variableTemplate(_ task: TaskSpec) -> Nomad.Template? {
+        let lines = task.platformSecrets.sorted { $0.key < $1.key }.compactMap { name, reference -> String? in
+            guard case .nomadVariable(let path, let key) = reference else { return nil }
+            return "\(name)={{ with nomadVar \(Self.quoted(path)) }}{{ .\(key) }}{{ end }}"
+        }
+        guard !lines.isEmpty else { return nil }
+        return Nomad.Template(EmbeddedTmpl: lines.joined(separator: "\n") + "\n", DestPath: variablesPath, Envvars: true, ChangeMode: "noop")
+    }
+
+    /// A Go template string literal.
+    static func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
     /// The batch job Runway registers for one attempt.
     static func job(_ task: TaskSpec, settings: NomadSettings, region: String?, namespace: String) throws -> Nomad.Job {
         var config: [String: JSONValue] = [:]
@@ -195,7 +216,7 @@ public final class NomadLauncher: TaskLauncher {
             Name: group, Driver: settings.driver.rawValue, Config: config,
             Env: task.environment.merging(task.secretEnvironment) { $1 },
             Resources: settings.cpu == nil && settings.memory == nil ? nil : .init(CPU: settings.cpu, MemoryMB: settings.memory),
-            KillTimeout: nanoseconds(settings.grace))
+            KillTimeout: nanoseconds(settings.grace), Templates: variableTemplate(task).map { [$0] })
         return Nomad.Job(
             ID: task.name, Name: task.name, Region: region, Namespace: namespace,
             Datacenters: settings.datacenters.isEmpty ? ["*"] : settings.datacenters, Priority: settings.priority, Meta: meta,

@@ -57,6 +57,16 @@ enum Nomad {
         var Resources: Resources?
         var KillTimeout: Int64
         var KillSignal = "SIGTERM"
+        var Templates: [Template]?
+    }
+
+    /// A `template` block: Nomad renders it in the task's directory before the task starts.
+    struct Template: Codable, Sendable, Hashable {
+        var EmbeddedTmpl: String
+        var DestPath: String
+        /// Read the rendered file as `NAME=value` lines into the task's environment.
+        var Envvars: Bool
+        var ChangeMode: String
     }
 
     struct Resources: Codable, Sendable {
