@@ -47,6 +47,19 @@ enum APIPath: Equatable {
         }
     }
 
+    /// The methods the path takes (the router's routes); nil for a path that has none.
+    func methods(_ path: String) -> [HTTPRequest.Method]? {
+        switch self {
+        case .claim, .attempt: return [.post]
+        case .open, .metrics: return [.get]
+        case .operatorOnly:
+            let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+            let isJobs = parts.count >= 3 && parts.count <= 5 && parts[0].isEmpty && parts[1] == "v1" && parts[2] == "jobs"
+                && parts.dropFirst(3).allSatisfy { !$0.isEmpty } && (parts.count < 5 || parts[4] == "logs")
+            return isJobs ? [.get] : nil
+        }
+    }
+
     /// The largest body the path takes, in bytes (413 beyond it): a log chunk's limit for log
     /// chunks, 64 KiB for a completion report, 4 KiB for a claim or a heartbeat (which carry
     /// none), nothing for the rest.
@@ -100,6 +113,11 @@ struct APIGate: RouterMiddleware {
                     return refuse("token does not belong to attempt \(id)", context)
                 }
             }
+        }
+        if let methods = path.methods(request.uri.path), !methods.contains(request.method) {
+            var headers = HTTPFields()
+            headers[.allow] = methods.map(\.rawValue).joined(separator: ", ")
+            return Self.text(.methodNotAllowed, "\(request.method.rawValue) is not a method of \(request.uri.path)", headers: headers)
         }
         let limit = path.bodyLimit(maxLogChunk: maxLogChunk)
         if let declared = request.headers[.contentLength].flatMap(Int.init) {

@@ -22,7 +22,8 @@ extension RunnerAPI {
         }
         router.get("/v1/jobs/:name/logs") { request, context -> Response in
             let name = try context.parameters.require("name")
-            let number = request.uri.queryParameters.get("attempt", as: Int.self)
+            let number = try Self.integer(request, "attempt")
+            let offset = try Self.integer(request, "offset") ?? 0
             guard let attempt = try await JobLogs.attempt(job: name, number: number, store: store) else {
                 throw HTTPError(.notFound, message: "no logs for job '\(name)'")
             }
@@ -31,12 +32,14 @@ extension RunnerAPI {
             headers[.contentType] = "text/plain; charset=utf-8"
             headers[.acceptRanges] = "bytes"
             var status = HTTPResponse.Status.ok
-            var window = min(max(request.uri.queryParameters.get("offset", as: Int.self) ?? 0, 0), size)..<size
-            if let range = request.headers[.range] {
-                guard let asked = JobLogs.byteRange(range, size: size) else {
-                    headers[.contentRange] = "bytes */\(size)"
-                    return Response(status: .rangeNotSatisfiable, headers: headers)
-                }
+            var window = min(offset, size)..<size
+            switch request.headers[.range].map({ JobLogs.byteRange($0, size: size) }) ?? .whole {
+            case .whole:
+                break
+            case .unsatisfiable:
+                headers[.contentRange] = "bytes */\(size)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            case .range(let asked):
                 window = asked
                 status = .partialContent
                 headers[.contentRange] = "bytes \(asked.lowerBound)-\(asked.upperBound - 1)/\(size)"
@@ -51,26 +54,51 @@ extension RunnerAPI {
     }
 }
 
+extension RunnerAPI {
+    /// Query parameter `name` as a whole number of at least 0; nil when absent; 400 when it is
+    /// anything else (given twice, not a number, negative).
+    static func integer(_ request: Request, _ name: String) throws -> Int? {
+        let values = request.uri.queryParameters.getAll(name)
+        guard !values.isEmpty else { return nil }
+        guard values.count == 1, let value = Int(values[0]), value >= 0 else {
+            throw HTTPError(.badRequest, message: "query parameter '\(name)' must be one whole number of at least 0")
+        }
+        return value
+    }
+}
+
 /// The logs of a job's attempts, read a window at a time (never a whole log in memory).
 public enum JobLogs {
     /// Bytes read per step.
     public static let window = 1 << 20
 
-    /// A `Range: bytes=…` header of one range (`A-B`, `A-`, `-N`) within `size` bytes, as the
-    /// offsets it covers; nil when it is not one or covers nothing.
-    static func byteRange(_ header: String, size: Int) -> Range<Int>? {
-        guard header.hasPrefix("bytes="), !header.contains(",") else { return nil }
+    /// What a `Range` header asks of `size` bytes: one range (`bytes=A-B`, `A-`, `-N`), one that
+    /// lies past the end (416), or nothing a server must honor (another unit, several ranges, bad
+    /// syntax: RFC 9110 lets a server ignore it and send the whole).
+    enum RangeRequest: Equatable {
+        case whole
+        case range(Range<Int>)
+        case unsatisfiable
+    }
+
+    static func byteRange(_ header: String, size: Int) -> RangeRequest {
+        guard header.hasPrefix("bytes="), !header.contains(",") else { return .whole }
         let spec = header.dropFirst("bytes=".count).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard spec.count == 2 else { return nil }
+        guard spec.count == 2 else { return .whole }
         let (first, last) = (spec[0].trimmingCharacters(in: .whitespaces), spec[1].trimmingCharacters(in: .whitespaces))
         if first.isEmpty {
-            guard let suffix = Int(last), suffix > 0, size > 0 else { return nil }
-            return max(0, size - suffix)..<size
+            guard let suffix = Int(last), suffix >= 0 else { return .whole }
+            return suffix > 0 && size > 0 ? .range(max(0, size - suffix)..<size) : .unsatisfiable
         }
-        guard let start = Int(first), start >= 0, start < size else { return nil }
-        if last.isEmpty { return start..<size }
-        guard let end = Int(last), end >= start else { return nil }
-        return start..<min(end + 1, size)
+        guard let start = Int(first), start >= 0 else { return .whole }
+        let end: Int
+        if last.isEmpty {
+            end = size
+        } else {
+            guard let inclusive = Int(last), inclusive >= start else { return .whole }
+            end = min(inclusive + 1, size)
+        }
+        return start < size ? .range(start..<end) : .unsatisfiable
     }
 
     /// Attempt `number` of `job`, or its latest when nil.

@@ -57,10 +57,13 @@ public struct RunnerAPI: Sendable {
         router.post("/v1/runner/attempts/:id/logs") { request, context -> Response in
             var request = request
             return try await Self.mapped(service.logger) {
-                guard let seq = request.uri.queryParameters.get("seq", as: Int.self) else {
-                    throw RunnerAPIError.badRequest("query parameter 'seq' (integer) is required")
+                guard let seq = try? Self.integer(request, "seq") else {
+                    throw RunnerAPIError.badRequest("query parameter 'seq' (one whole number of at least 0) is required")
                 }
-                let stream = LogChunk.Stream(rawValue: request.uri.queryParameters.get("stream") ?? "stdout") ?? .stdout
+                let streams = request.uri.queryParameters.getAll("stream")
+                guard streams.count <= 1, let stream = LogChunk.Stream(rawValue: streams.first ?? "stdout") else {
+                    throw RunnerAPIError.badRequest("query parameter 'stream' must be stdout or stderr")
+                }
                 let body: ByteBuffer
                 do {
                     body = try await request.collectBody(upTo: maxChunk)
@@ -89,6 +92,11 @@ public struct RunnerAPI: Sendable {
         addReadRoutes(to: router)
         let readiness = self.readiness
         router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/openapi.json") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
         let metricsText = self.metricsText
         router.get("/metrics") { _, _ -> Response in
             var headers = HTTPFields()
@@ -97,7 +105,9 @@ public struct RunnerAPI: Sendable {
         }
         router.get("/readyz") { _, _ -> Response in
             let (ready, detail) = readiness()
-            return Response(status: ready ? .ok : .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: detail + "\n")))
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; charset=utf-8"
+            return Response(status: ready ? .ok : .serviceUnavailable, headers: headers, body: .init(byteBuffer: ByteBuffer(string: detail + "\n")))
         }
         return router
     }

@@ -103,8 +103,12 @@ extension RunnerAPITests {
             #expect(try await post(attempt + "/complete", token: held.token, body: report).status == 413)
             #expect(try await post(attempt + "/complete", token: TaskToken.generate(), body: report).status == 401)
             let read = try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(
-                method: "POST", url: base + "/v1/jobs", headers: [("Authorization", "Bearer \(Self.operatorToken)")], body: Array("x".utf8)))
+                method: "GET", url: base + "/v1/jobs", headers: [("Authorization", "Bearer \(Self.operatorToken)")], body: Array("x".utf8)))
             #expect(read.status == 413)
+            // A method the path does not take: 405, naming the one it does.
+            let posted = try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(
+                method: "POST", url: base + "/v1/jobs", headers: [("Authorization", "Bearer \(Self.operatorToken)")]))
+            #expect(posted.status == 405 && posted.headers["allow"] == "GET")
         }
     }
 
