@@ -117,7 +117,10 @@ public struct ManifestLoader: Sendable {
         let decoder = ManifestDecoder(plugins: configuration.plugins) { reference, location, diagnostics in
             readConfigFile(reference, from: location, roots: roots, named: &named, diagnostics: &diagnostics)
         }
-        let objects = documents.compactMap { decoder.decode($0, diagnostics: &diagnostics) }
+        var found: [Diagnostic] = []
+        let objects = documents.compactMap { decoder.decode($0, diagnostics: &found) }
+        // A config file may hold values its author would not print: no diagnostic quotes one.
+        diagnostics += found.map { named.contains(PathNames.normalized($0.location.path)) ? $0.withoutQuotedValues() : $0 }
         configFiles.formUnion(named)
         return objects
     }
@@ -160,8 +163,6 @@ public struct ManifestLoader: Sendable {
         let named = directory.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : directory
         return PathNames.resolved(named)
     }
-
-    /// The path with every symlink resolved, or nil when it does not exist.
 }
 
 /// The result of a load: the desired state and every diagnostic, sorted by location.

@@ -36,6 +36,16 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
         Diagnostic(.warning, code: code, message, at: location, hint: hint)
     }
 
+    /// The same diagnostic with every value it quotes (`found '…'`, `found the string "…"`,
+    /// `got '…'`) left out: for diagnostics about a file whose values may be secret.
+    public func withoutQuotedValues() -> Diagnostic {
+        var redacted = self
+        redacted.message = message.replacing(/(found|got) (the string )?('[^']*'|"[^"]*")/) { match in
+            "\(match.output.1) a value (not shown: it was read from a config file)"
+        }
+        return redacted
+    }
+
     /// The one-line form: `path:line:column: error: message (hint)`.
     public var description: String {
         var line = "\(location): \(severity.rawValue): \(message)"

@@ -1,4 +1,5 @@
 import Foundation
+import RunwayLaunchers
 import RunwayManifests
 import RunwayModel
 import RunwayTestSupport
@@ -169,6 +170,19 @@ import Testing
         let plain = ManifestLoader().load(paths: [manifests])
         #expect(plain.diagnostics.contains { $0.message == "configFile 'plain.yaml' does not hold a mapping of config keys" }, "\(plain.diagnostics)")
         #expect(!plain.diagnostics.contains { $0.description.contains("s3cr3t") }, "\(plain.diagnostics)")
+        // A bad value inside a config file is named by its place, never quoted (a manifest's own is).
+        try scratch.write("manifests/bad.hcl", "pull = \"s3cr3t-pull\"\nuser = [\"not\", \"a\", \"string\"]\n")
+        try scratch.write("manifests/profile.yaml", profile("bad.hcl"))
+        let docker = DockerLauncher(environment: [:])
+        var catalog = PluginCatalog.builtIn
+        catalog.validators["docker"] = { docker.validate(config: $0) }
+        let bad = ManifestLoader(configuration: .init(plugins: catalog)).load(paths: [manifests])
+        let inFile = bad.diagnostics.filter { $0.location.path.hasSuffix("bad.hcl") }
+        #expect(inFile.map(\.description) == [
+            "\(manifests)/bad.hcl:1:8: error: 'spec.config.pull' must be one of missing, always, never, found a value (not shown: it was read from a config file)",
+            "\(manifests)/bad.hcl:2:8: error: 'spec.config.user' must be a string, found a list",
+        ], "\(inFile)")
+        #expect(!bad.diagnostics.contains { $0.description.contains("s3cr3t") })
     }
 
     @Test func hostileInputEndsInDiagnosticsNotCrashes() {
