@@ -1,6 +1,7 @@
 import Foundation
 import RunwayHTTP
 import RunwayTestSupport
+import Synchronization
 import Testing
 
 /// The API is authenticated by default: a loopback controller makes its own token, which the
@@ -66,5 +67,68 @@ import Testing
         #expect(try await get("http://127.0.0.1:\(port)/v1/jobs", token: nil) == 200)
         #expect(controller.stderr.contains("serving the API without a token"), "\(controller.stderr)")
         #expect(!FileManager.default.fileExists(atPath: workspace.state + "/api-token"))
+    }
+}
+
+/// The API's listener holds no connection forever and serves a bounded number at once.
+@Suite(.leavesNoProcesses) struct ConnectionLimitTests {
+    /// A socket connected to 127.0.0.1:`port` that sends nothing; closed by `close()`.
+    static func idleConnection(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard fd >= 0, connected == 0 else { throw TestFailure(description: "cannot connect to \(port)") }
+        return fd
+    }
+
+    /// Whether the server closed `fd` within `timeout` (a read returns 0).
+    static func closedByServer(_ fd: Int32, within timeout: Duration) async -> Bool {
+        await RunningCommand.until(timeout: timeout) {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 0) > 0 else { return false }
+            var byte: UInt8 = 0
+            return recv(fd, &byte, 1, Int32(MSG_DONTWAIT)) == 0
+        }
+    }
+
+    func controller(_ workspace: Workspace, _ flags: [String]) async throws -> (RunningCommand, port: Int) {
+        try await RunningCommand.serving(directory: workspace.root) { port in
+            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)"] + flags
+        }
+    }
+
+    @Test func anIdleConnectionIsClosed() async throws {
+        let workspace = try Workspace()
+        try workspace.write("jobs.yaml", workspace.profile())
+        let (controller, port) = try await controller(workspace, ["--idle-timeout", "2s"])
+        defer { kill(controller.pid, SIGKILL) }
+        let lone = try Self.idleConnection(port: port)
+        defer { close(lone) }
+        #expect(await Self.closedByServer(lone, within: .seconds(60)), "an idle connection was kept")
+    }
+
+    /// 16 connections take every slot: a 17th request waits (its connection is not accepted)
+    /// until one of them goes, then it is served.
+    @Test func atMostTheLimitOfConnectionsAreServed() async throws {
+        let workspace = try Workspace()
+        try workspace.write("jobs.yaml", workspace.profile())
+        let (controller, port) = try await controller(workspace, ["--max-connections", "16", "--idle-timeout", "10m"])
+        defer { kill(controller.pid, SIGKILL) }
+        let held = try (0..<16).map { _ in try Self.idleConnection(port: port) }
+        let served = Mutex(false)
+        let waiting = Task {
+            let status = try await HTTPClient().send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/healthz", timeout: .seconds(120))).status
+            served.withLock { $0 = true }
+            return status
+        }
+        try await Task.sleep(for: .seconds(2))
+        #expect(!served.withLock { $0 }, "a 17th connection was served while 16 were open")
+        for fd in held { close(fd) }
+        #expect(try await waiting.value == 200, "served once a slot was free")
     }
 }

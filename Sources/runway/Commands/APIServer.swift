@@ -59,15 +59,15 @@ enum APIServer {
             metricsText: { RunwayMetrics.withHelp(registry.emitToString()) }, route: route)
     }
 
-    /// A connection with no request in flight this long is closed.
-    static let idleTimeout: TimeAmount = .seconds(60)
-
+    /// Serves `api`; a connection with no request in flight for `idleTimeout` is closed, and at
+    /// most `maxConnections` are served at once (more wait in the listen backlog).
     static func serve<T: Sendable>(
-        _ api: RunnerAPI, host: String, port: Int, tls: TLS? = nil, maxConnections: Int = 4096,
+        _ api: RunnerAPI, host: String, port: Int, tls: TLS? = nil, maxConnections: Int = 4096, idleTimeout: Duration = .seconds(60),
         _ body: @escaping @Sendable (Int) async throws -> T
     ) async throws -> T {
         let bound = AsyncStream.makeStream(of: Int.self)
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: idleTimeout))
+        let idle = TimeAmount.milliseconds(Int64(idleTimeout.timeInterval * 1000))
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: idle))
         let server: HTTPServerBuilder = try tls.map { try .tls(http1, tlsConfiguration: try $0.configuration()) } ?? http1
         // Past the limit, new connections wait in the listen backlog until one closes.
         let configuration = ApplicationConfiguration(

@@ -50,6 +50,9 @@ struct ControllerOptions: ParsableArguments {
     @Option(name: .long, help: "Most connections the API serves at once; more wait until one closes. Env: RUNWAY_MAX_CONNECTIONS.")
     var maxConnections: Int = Environment.integer("RUNWAY_MAX_CONNECTIONS", default: 4096)
 
+    @Option(name: .long, help: "A connection to the API with no request in flight this long is closed. Env: RUNWAY_IDLE_TIMEOUT.")
+    var idleTimeout: ManifestDuration = Environment.duration("RUNWAY_IDLE_TIMEOUT", default: .seconds(60))
+
     @Option(name: .long, help: "Leader lease length: how long a dead controller keeps another from taking over. Env: RUNWAY_LEASE_DURATION.")
     var leaseDuration: ManifestDuration = Environment.duration("RUNWAY_LEASE_DURATION", default: .seconds(15))
 

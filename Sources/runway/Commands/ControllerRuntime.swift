@@ -46,7 +46,8 @@ struct ControllerRuntime: Sendable {
     {
         let (host, port) = options.listenAddress!
         let serverCA = try options.taskCA()
-        return try await APIServer.serve(api, host: host, port: port, tls: try options.serverTLS(), maxConnections: options.maxConnections) { actualPort in
+        return try await APIServer.serve(api, host: host, port: port, tls: try options.serverTLS(), maxConnections: options.maxConnections,
+            idleTimeout: options.idleTimeout.value) { actualPort in
             FileHandle.standardError.write(Data("runway \(command): runner API on \(host):\(actualPort)\n".utf8))
             var reconciler = options.reconciler(
                 port: actualPort, serverCA: serverCA, launchers: launchers, store: store, holding: holding, metrics: metrics.runway,
