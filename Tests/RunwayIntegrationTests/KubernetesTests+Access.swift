@@ -93,7 +93,7 @@ extension KubernetesTests {
         let telltale = try scratch.write("telltale.sh", "#!/bin/sh\ntouch '\(marker)'\n")
         chmod(telltale, 0o755)
         let namedPlugin = try kubeconfig("{exec: {apiVersion: client.authentication.k8s.io/v1, command: ./telltale.sh}}")
-        let named = KubernetesLauncher(environment: [:])
+        let named = KubernetesLauncher(environment: [:], trust: TrustPolicy(secretDirectories: [scratch.path]))
         let namedConfig = LauncherConformanceTests.config("{kubeconfig: \"\(namedPlugin)\", namespace: \(namespace)}")
         let refusals = named.validate(config: namedConfig)
         #expect(refusals.count == 1 && refusals.first?.code == "exec-not-allowed" && refusals.first?.location.line == 1, "\(refusals)")

@@ -25,8 +25,15 @@ import Testing
             + profile("ecs", "ecs", "{cluster: c, region: us-east-1, endpoint: \"https://ecs.example\", subnets: [s]}")
             + profile("docker", "docker", "{host: \"tcp://docker.example:2376\"}")
             + profile("kube", "kubernetes", "{kubeconfig: \"\(kubeconfig)\", namespace: n}"))
-        let environment = ["NOMAD_TOKEN": "nomad-secret-value", "DOCKER_CERT_PATH": workspace.root, "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "aws-secret-value"]
-        let refused = try await RunningCommand(["validate", workspace.manifests], directory: workspace.root, environment: environment).wait()
+        let environment = ["NOMAD_TOKEN": "nomad-secret-value", "DOCKER_CERT_PATH": workspace.root + "/docker-certs", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "aws-secret-value"]
+        // The kubeconfig is a credential file: manifests may name one only where the operator
+        // lets them read secrets.
+        let outside = try await RunningCommand(["validate", workspace.manifests], directory: workspace.root, environment: environment).wait()
+        #expect(outside.stderr.contains("profiles.yaml:32:24: error: kubeconfig: \(kubeconfig) is outside the directories manifests may read secrets from"),
+            "\(outside.stderr)")
+        let refused = try await RunningCommand(
+            ["validate", workspace.manifests, "--secret-dirs", workspace.root], directory: workspace.root, environment: environment
+        ).wait()
         #expect(refused.status != 0)
         let expected = [
             "profiles.yaml:8:21: error: 'spec.config.address' https://nomad.example:4646 is a Nomad this manifest chose",
@@ -40,7 +47,8 @@ import Testing
 
         // Trusted by the operator, the endpoints pass (the kubeconfig's plugin still does not).
         let trusted = try await RunningCommand(
-            ["validate", workspace.manifests, "--trusted-endpoints", "https://nomad.example:4646,https://ecs.example,tcp://docker.example:2376"],
+            ["validate", workspace.manifests, "--secret-dirs", workspace.root,
+             "--trusted-endpoints", "https://nomad.example:4646,https://ecs.example,tcp://docker.example:2376"],
             directory: workspace.root, environment: environment
         ).wait()
         #expect(!trusted.stderr.contains("this manifest chose"), "\(trusted.stderr)")

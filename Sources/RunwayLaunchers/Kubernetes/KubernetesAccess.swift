@@ -30,10 +30,14 @@ struct KubernetesAccess: Sendable {
 
     /// The profile's choice: its `kubeconfig`, else `KUBECONFIG`, else in-cluster when in a pod
     /// (`KUBERNETES_SERVICE_HOST`), else `~/.kube/config`.
-    /// A kubeconfig a manifest names never runs a credential plugin (`exec`): that would run a
-    /// command of the manifest author's choosing on the controller.
-    static func resolve(kubeconfig: String?, context: String?, environment: [String: String]) throws(KubernetesAccessError) -> KubernetesAccess {
-        if let refusal = pluginRefusal(kubeconfig: kubeconfig, context: context, environment: environment) { throw refusal }
+    /// A kubeconfig a manifest names is a credential file like a `fromFile` secret (only where
+    /// `trust` lets manifests read, never one of the controller's own), and never runs a
+    /// credential plugin (`exec`): that would run a command of the manifest author's choosing on
+    /// the controller.
+    static func resolve(
+        kubeconfig: String?, context: String?, environment: [String: String], trust: TrustPolicy = TrustPolicy()
+    ) throws(KubernetesAccessError) -> KubernetesAccess {
+        if let refusal = manifestRefusal(kubeconfig: kubeconfig, context: context, environment: environment, trust: trust) { throw refusal }
         if let path = kubeconfig ?? environment["KUBECONFIG"].flatMap({ $0.isEmpty ? nil : String($0.split(separator: ":").first ?? "") }) {
             return try fromKubeconfig(path: path, context: context)
         }
@@ -47,11 +51,16 @@ struct KubernetesAccess: Sendable {
         return try fromKubeconfig(path: home + "/.kube/config", context: context)
     }
 
-    /// The refusal of a manifest's kubeconfig whose user runs a credential plugin; nil when the
-    /// kubeconfig is the controller's own (`KUBECONFIG`), runs none, or cannot be read (which
-    /// fails later with its own words).
-    static func pluginRefusal(kubeconfig: String?, context: String?, environment: [String: String]) -> KubernetesAccessError? {
-        guard let kubeconfig, kubeconfig != environment["KUBECONFIG"], let access = try? fromKubeconfig(path: kubeconfig, context: context),
+    /// The refusal of a manifest's kubeconfig that `trust` does not let manifests read, or whose
+    /// user runs a credential plugin; nil when the kubeconfig is the controller's own
+    /// (`KUBECONFIG`), or an allowed one that runs none or cannot be read (which fails later
+    /// with its own words).
+    static func manifestRefusal(
+        kubeconfig: String?, context: String?, environment: [String: String], trust: TrustPolicy
+    ) -> KubernetesAccessError? {
+        guard let kubeconfig, kubeconfig != environment["KUBECONFIG"] else { return nil }
+        if let reason = trust.refusal(.fromFile(kubeconfig)) { return KubernetesAccessError("kubeconfig: \(reason)") }
+        guard let access = try? fromKubeconfig(path: kubeconfig, context: context),
             case .exec(let command, _, _, _) = access.credential
         else { return nil }
         return KubernetesAccessError(

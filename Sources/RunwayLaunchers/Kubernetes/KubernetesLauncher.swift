@@ -47,11 +47,15 @@ public final class KubernetesLauncher: TaskLauncher {
     private let clients = ClientTable<ClusterKey, KubernetesClient>()
     private let scopes = Mutex<[Scope: Duration]>([:])  // → the profile's unschedulable timeout
 
+    /// Which kubeconfig files a manifest may name.
+    let trust: TrustPolicy
+
     public init(
-        environment: [String: String] = ProcessInfo.processInfo.environment, pageSize: Int = 500,
+        environment: [String: String] = ProcessInfo.processInfo.environment, pageSize: Int = 500, trust: TrustPolicy = TrustPolicy(),
         logger: Logger = Logger(label: "runway.launcher.kubernetes")
     ) {
         self.environment = environment
+        self.trust = trust
         self.pageSize = pageSize
         self.logger = logger
     }
@@ -66,10 +70,12 @@ public final class KubernetesLauncher: TaskLauncher {
             diagnostics.append(.error(
                 "bad-value", "\(Self.credentialTimeoutVariable) must be a duration like 30s or 2m, found '\(text)'", at: config.location))
         }
-        if let refusal = KubernetesAccess.pluginRefusal(kubeconfig: settings.kubeconfig, context: settings.context, environment: environment),
+        if let refusal = KubernetesAccess.manifestRefusal(
+            kubeconfig: settings.kubeconfig, context: settings.context, environment: environment, trust: trust),
             let node = config["kubeconfig"]
         {
-            diagnostics.append(.error("exec-not-allowed", refusal.description, at: node.location))
+            let code = refusal.description.hasPrefix("kubeconfig: ") ? "secret-not-allowed" : "exec-not-allowed"
+            diagnostics.append(.error(code, refusal.description, at: node.location))
         }
         if diagnostics.isEmpty, let (scope, _) = try? scope(settings) { remember(scope, settings) }
         return diagnostics
@@ -307,7 +313,7 @@ public final class KubernetesLauncher: TaskLauncher {
         try clients.client(key) {
             do {
                 return KubernetesClient(
-                    access: try KubernetesAccess.resolve(kubeconfig: key.kubeconfig, context: key.context, environment: environment),
+                    access: try KubernetesAccess.resolve(kubeconfig: key.kubeconfig, context: key.context, environment: environment, trust: trust),
                     pluginTimeout: pluginTimeout)
             } catch {
                 throw LauncherError(.invalidSpec, plugin: Self.plugin, task: task, "\(error)")

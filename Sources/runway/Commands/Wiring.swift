@@ -24,7 +24,7 @@ enum Wiring {
                 logger: logger("runway.launcher.local")),
             DockerLauncher(trust: trust, logger: logger("runway.launcher.docker")),
             ECSLauncher(trust: trust, logger: logger("runway.launcher.ecs")),
-            KubernetesLauncher(logger: logger("runway.launcher.kubernetes")),
+            KubernetesLauncher(trust: trust, logger: logger("runway.launcher.kubernetes")),
             NomadLauncher(trust: trust, logger: logger("runway.launcher.nomad")),
         ], enabled: enabled, trust: trust)
     }
