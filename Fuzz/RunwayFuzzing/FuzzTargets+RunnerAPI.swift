@@ -88,7 +88,6 @@ final class RunnerAPIWorld: Sendable {
     let store: SQLiteStateStore
     let holding = HoldingSet()
     let responder: RouterResponder<APIContext>
-    let channel = EmbeddedChannel()
     /// Says nothing: millions of requests are not worth a line each.
     let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
     let attempt: AttemptRecord
@@ -137,7 +136,9 @@ final class RunnerAPIWorld: Sendable {
         } catch {
             fatalError("the fuzz store cannot be reset: \(error)")
         }
-        let context = APIContext(source: .init(channel: channel, logger: logger))
+        // A channel of this request's own: an embedded one may only be used on the thread that
+        // made it (the context reads its remote address).
+        let context = APIContext(source: .init(channel: EmbeddedChannel(), logger: logger))
         do {
             let response = try await responder.respond(to: request, context: context)
             return response.status.code
