@@ -11,6 +11,8 @@ public final class ControllerHealth: Sendable {
         var loadedOnce = false
         var errors: [Diagnostic] = []
         var lastGoodAt: Date?
+        /// The desired state of the last valid load: the one in force.
+        var desired: DesiredState?
         /// Why the store did not answer the last lease renewal; nil when it did.
         var storeProblem: String?
     }
@@ -32,13 +34,19 @@ public final class ControllerHealth: Sendable {
         state.withLock { $0.storeProblem = problem }
     }
 
-    public func loaded(_ diagnostics: [Diagnostic], at now: Date) {
+    public func loaded(_ diagnostics: [Diagnostic], desired: DesiredState? = nil, at now: Date) {
         state.withLock {
             $0.loadedOnce = true
             $0.errors = diagnostics.filter { $0.severity == .error }
-            if $0.errors.isEmpty { $0.lastGoodAt = now }
+            if $0.errors.isEmpty {
+                $0.lastGoodAt = now
+                if let desired { $0.desired = desired }
+            }
         }
     }
+
+    /// The desired state in force: that of the last valid manifests.
+    public var desired: DesiredState? { state.withLock { $0.desired } }
 
     /// Ready when the store answers and the manifests last loaded valid; the detail says the
     /// role and any problem. It is served without authentication, so of the manifests it tells

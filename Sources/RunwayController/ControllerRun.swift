@@ -87,7 +87,7 @@ public struct ControllerRun: Sendable {
             let changed = directoryChanged.take()
             if changed || resyncDue || desired == nil {
                 let load = reload()
-                health.loaded(load.diagnostics, at: Date())
+                health.loaded(load.diagnostics, desired: load.isValid ? load.desired : nil, at: Date())
                 reconciler.metrics.setManifestErrors(load.diagnostics.filter { $0.severity == .error }.count)
                 if load.diagnostics != lastDiagnostics { report(load) }
                 lastDiagnostics = load.diagnostics

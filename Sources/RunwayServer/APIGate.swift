@@ -54,9 +54,10 @@ enum APIPath: Equatable {
         case .open, .metrics: return [.get]
         case .operatorOnly:
             let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-            let isJobs = parts.count >= 3 && parts.count <= 5 && parts[0].isEmpty && parts[1] == "v1" && parts[2] == "jobs"
-                && parts.dropFirst(3).allSatisfy { !$0.isEmpty } && (parts.count < 5 || parts[4] == "logs")
-            return isJobs ? [.get] : nil
+            guard parts.count >= 3, parts[0].isEmpty, parts[1] == "v1", parts.dropFirst(3).allSatisfy({ !$0.isEmpty }) else { return nil }
+            let isJobs = parts[2] == "jobs" && parts.count <= 5 && (parts.count < 5 || parts[4] == "logs")
+            let isProfiles = parts[2] == "profiles" && parts.count <= 4
+            return isJobs || isProfiles ? [.get] : nil
         }
     }
 

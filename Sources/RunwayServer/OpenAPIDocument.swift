@@ -54,6 +54,19 @@ public enum OpenAPIDocument {
           "heldSince": {"type": "string", "format": "date-time"}, "lastHeartbeatAt": {"type": "string", "format": "date-time"}
         }
       },
+      "Profile": {
+        "type": "object",
+        "required": ["name", "plugin", "isDefault", "startTimeout", "tasks", "waiting", "jobs"],
+        "properties": {
+          "name": {"type": "string"}, "plugin": {"type": "string"}, "image": {"type": "string"}, "isDefault": {"type": "boolean"},
+          "maxConcurrent": {"type": "integer"}, "startTimeout": {"type": "string"},
+          "tasks": {"type": "object", "additionalProperties": {"type": "integer"}}, "waiting": {"type": "integer"},
+          "jobs": {"type": "object", "additionalProperties": {"type": "integer"}},
+          "environment": {"type": "object", "additionalProperties": {"type": "string"}},
+          "secretEnvironment": {"type": "object", "additionalProperties": {"type": "string"}, "description": "By reference only, never a value."},
+          "config": {}
+        }
+      },
       "JobDetail": {
         "type": "object",
         "required": ["records", "attempts", "events"],
@@ -175,6 +188,30 @@ public enum OpenAPIDocument {
           "400": {"$ref": "#/components/responses/BadRequest"},
           "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"},
           "413": {"$ref": "#/components/responses/TooLarge"}, "416": {"description": "The range lies past the end (Content-Range: bytes */SIZE)."}
+        }
+      }
+    },
+    "/v1/profiles": {
+      "get": {
+        "summary": "Every runner profile in force: plugin, image, default, maxConcurrent, live tasks by state, waiting jobs.",
+        "security": [{"operatorToken": []}],
+        "responses": {
+          "200": {"description": "Profiles by name.", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Profile"}}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"}, "413": {"$ref": "#/components/responses/TooLarge"},
+          "503": {"description": "The manifests have not loaded yet.", "content": {"application/json": {"schema": {"type": "object"}}}}
+        }
+      }
+    },
+    "/v1/profiles/{name}": {
+      "get": {
+        "summary": "One profile with its resolved settings (secrets by reference).",
+        "security": [{"operatorToken": []}],
+        "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}}],
+        "responses": {
+          "200": {"description": "The profile.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Profile"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "503": {"description": "The manifests have not loaded yet.", "content": {"application/json": {"schema": {"type": "object"}}}}
         }
       }
     },

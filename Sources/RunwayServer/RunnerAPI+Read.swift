@@ -10,6 +10,19 @@ extension RunnerAPI {
     func addReadRoutes(to router: Router<APIContext>) {
         let store = self.store
         let logs = self.logs
+        let desired = self.desired
+        router.get("/v1/profiles") { _, _ -> Response in
+            guard let desired = desired() else { throw HTTPError(.serviceUnavailable, message: "the manifests have not loaded yet") }
+            return try Self.json(ProfileDocument.build(desired: desired, records: try await store.jobRecords(), open: try await store.openAttempts()))
+        }
+        router.get("/v1/profiles/:name") { _, context -> Response in
+            let name = try context.parameters.require("name")
+            guard let desired = desired() else { throw HTTPError(.serviceUnavailable, message: "the manifests have not loaded yet") }
+            guard let profile = ProfileDocument.build(
+                desired: desired, records: try await store.jobRecords(), open: try await store.openAttempts(), name: name, detail: true
+            ).first else { throw HTTPError(.notFound, message: "no profile named '\(name)'") }
+            return try Self.json(profile)
+        }
         router.get("/v1/jobs") { _, _ -> Response in
             return try Self.json(JobStatusDocument.latest(of: try await store.jobRecords()))
         }

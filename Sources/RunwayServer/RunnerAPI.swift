@@ -18,13 +18,17 @@ public struct RunnerAPI: Sendable {
     let policy: TrustPolicy
     /// Who serves runner calls: this controller, or (a standby) the leader.
     let route: @Sendable () async -> RunnerRoute
+    /// The desired state in force (the last valid manifests); nil until they loaded.
+    let desired: @Sendable () -> DesiredState?
 
     public init(
         service: RunnerService, store: any StateStore, logs: LogFiles, policy: TrustPolicy,
         readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
         metricsText: @escaping @Sendable () -> String = { "" },
-        route: @escaping @Sendable () async -> RunnerRoute = { .serve }
+        route: @escaping @Sendable () async -> RunnerRoute = { .serve },
+        desired: @escaping @Sendable () -> DesiredState? = { nil }
     ) {
+        self.desired = desired
         self.route = route
         self.metricsText = metricsText
         self.policy = policy

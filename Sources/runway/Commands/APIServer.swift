@@ -44,7 +44,7 @@ enum APIServer {
     static func api(
         stateDirectory: String, store: any StateStore, holding: HoldingSet, wakeups: Wakeups, heartbeatInterval: Duration,
         maxOutputBytes: Int, metrics: Metrics, policy: TrustPolicy, readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
-        route: @escaping @Sendable () async -> RunnerRoute = { .serve }
+        route: @escaping @Sendable () async -> RunnerRoute = { .serve }, desired: @escaping @Sendable () -> DesiredState? = { nil }
     ) -> RunnerAPI {
         var configuration = RunnerService.Configuration()
         configuration.heartbeatInterval = heartbeatInterval
@@ -56,7 +56,7 @@ enum APIServer {
         let registry = metrics.registry
         return RunnerAPI(
             service: service, store: store, logs: logs, policy: policy, readiness: readiness,
-            metricsText: { RunwayMetrics.withHelp(registry.emitToString()) }, route: route)
+            metricsText: { RunwayMetrics.withHelp(registry.emitToString()) }, route: route, desired: desired)
     }
 
     /// Serves `api`; a connection with no request in flight for `idleTimeout` is closed, and at

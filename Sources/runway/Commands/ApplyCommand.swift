@@ -53,7 +53,8 @@ struct ApplyCommand: AsyncParsableCommand {
             throw ExitStatus.unusable
         }
         let runtime = try await ControllerRuntime(
-            options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { (true, "ready") })
+            options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { (true, "ready") },
+            desired: { [desired = load.desired] in desired })
         let wakeups = runtime.wakeups
         let cancellation = AtomicFlag()
         let logger = Wiring.logger("runway.apply")

@@ -46,7 +46,8 @@ struct ControllerCommand: AsyncParsableCommand {
         let health = ControllerHealth()
         let launchers = launcherOptions.launchers(state: state, ownFiles: controller.credentialFiles)
         let runtime = try await ControllerRuntime(
-            options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { health.readiness })
+            options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { health.readiness },
+            desired: { health.desired })
         let loader = Wiring.loader(launchers)
         let paths = self.paths
         let wakeups = runtime.wakeups

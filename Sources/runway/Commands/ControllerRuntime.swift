@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RunwayController
 import RunwayLaunchers
+import RunwayModel
 import RunwayServer
 import RunwayStore
 
@@ -22,7 +23,8 @@ struct ControllerRuntime: Sendable {
 
     init(
         options: ControllerOptions, stateDirectory: String, launchers: LauncherRegistry,
-        readiness: @escaping @Sendable () -> (ready: Bool, detail: String)
+        readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
+        desired: @escaping @Sendable () -> DesiredState?
     ) async throws {
         self.options = options
         self.stateDirectory = stateDirectory
@@ -35,7 +37,7 @@ struct ControllerRuntime: Sendable {
             stateDirectory: stateDirectory, store: store, holding: holding, wakeups: wakeups,
             heartbeatInterval: options.heartbeatInterval.value, maxOutputBytes: options.maxOutput.bytes, metrics: metrics,
             policy: try options.trustPolicy(base: launchers.trust, stateDirectory: stateDirectory, logger: Wiring.logger("runway.api")),
-            readiness: readiness, route: { await routing.route() })
+            readiness: readiness, route: { await routing.route() }, desired: desired)
     }
 
     /// Serves the runner API on `--listen` while `body` runs with the reconciler for the bound port,

@@ -64,12 +64,7 @@ enum SummaryTable {
                 job.state == succeeded ? "" : (job.lastReason ?? ""),
             ]
         }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        func line(_ cells: [String]) -> String {
-            zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces) + "\n"
-        }
-        var out = "\n" + line(header) + rows.map(line).joined()
+        var out = "\n" + TextTable.render(header: header, rows: rows)
         out += "\n\(jobs.filter { $0.state == succeeded }.count)/\(jobs.count) jobs succeeded\(cancelled ? " (cancelled)" : "")\n"
         return out
     }
