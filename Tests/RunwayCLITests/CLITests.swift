@@ -105,3 +105,17 @@ import Testing
         #expect(result.stderr.contains("Missing expected argument"))
     }
 }
+
+extension CLITests {
+    /// A `RUNWAY_*` variable whose value its option cannot take is refused, naming it, instead
+    /// of the default silently applying.
+    @Test func aBadEnvironmentValueIsRefusedByName() throws {
+        let apply = try RunwayExecutable.run(
+            ["apply", "/nonexistent-manifests"], environment: ["RUNWAY_HEARTBEAT_INTERVAL": "abc", "RUNWAY_PARALLELISM": "many"])
+        #expect(apply.status != 0)
+        #expect(apply.stderr.contains("RUNWAY_HEARTBEAT_INTERVAL must be a duration like 30s, 2m or 1h30m, got 'abc'"), "\(apply.stderr)")
+        #expect(apply.stderr.contains("RUNWAY_PARALLELISM must be a whole number, got 'many'"), "\(apply.stderr)")
+        let status = try RunwayExecutable.run(["status"], environment: ["RUNWAY_STORE_TIMEOUT": "soon"])
+        #expect(status.status != 0 && status.stderr.contains("RUNWAY_STORE_TIMEOUT must be a duration"), "\(status.stderr)")
+    }
+}

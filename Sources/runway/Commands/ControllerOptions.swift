@@ -45,7 +45,7 @@ struct ControllerOptions: ParsableArguments {
     @Option(
         name: .long,
         help: "Most output kept per attempt (like 100Mi or 1Gi): past it the output is cut with a marker line, the job goes on, and an output-capped event and runway_output_capped_total record it. Env: RUNWAY_MAX_OUTPUT.")
-    var maxOutput: ByteSize = ByteSize(argument: Environment.string("RUNWAY_MAX_OUTPUT", default: "100Mi")) ?? ByteSize(100 << 20)
+    var maxOutput: ByteSize = Environment.size("RUNWAY_MAX_OUTPUT", default: 100 << 20)
 
     @Option(name: .long, help: "Most connections the API serves at once; more wait until one closes. Env: RUNWAY_MAX_CONNECTIONS.")
     var maxConnections: Int = Environment.integer("RUNWAY_MAX_CONNECTIONS", default: 4096)
@@ -157,9 +157,7 @@ struct ControllerOptions: ParsableArguments {
                 throw ValidationError("--server-url and --advertise-url take http:// or https:// URLs, got '\(url)'")
             }
         }
-        if let raw = Environment.optional("RUNWAY_MAX_OUTPUT"), ByteSize(argument: raw) == nil {
-            throw ValidationError("RUNWAY_MAX_OUTPUT must be a size like 100Mi or 1Gi, got '\(raw)'")
-        }
+        try Environment.checkValues()
         guard maxConnections >= 16 else { throw ValidationError("--max-connections must be at least 16") }
         guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
         guard heartbeatTimeout.value > heartbeatInterval.value else {

@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import Synchronization
 
 /// Defaults from `RUNWAY_*` environment variables, as pods are configured: a flag on the
 /// command line wins; the variable, when set, replaces the built-in default.
@@ -12,11 +14,34 @@ enum Environment {
     }
 
     static func integer(_ name: String, default value: Int) -> Int {
-        optional(name).flatMap(Int.init) ?? value
+        parsed(name, as: "a whole number", Int.init) ?? value
     }
 
     static func duration(_ name: String, default value: Duration) -> ManifestDuration {
-        optional(name).flatMap(ManifestDuration.init(argument:)) ?? ManifestDuration(value)
+        parsed(name, as: "a duration like 30s, 2m or 1h30m", ManifestDuration.init(argument:)) ?? ManifestDuration(value)
+    }
+
+    static func size(_ name: String, default value: Int) -> ByteSize {
+        parsed(name, as: "a size like 100Mi or 1Gi", ByteSize.init(argument:)) ?? ByteSize(value)
+    }
+
+    /// The variable's value read as `T`; a value that is not one is remembered for
+    /// ``checkValues()`` (an option's default cannot fail), and the default applies meanwhile.
+    private static func parsed<T>(_ name: String, as kind: String, _ parse: (String) -> T?) -> T? {
+        guard let text = optional(name) else { return nil }
+        guard let value = parse(text) else {
+            problems.withLock { $0.insert("\(name) must be \(kind), got '\(text)'") }
+            return nil
+        }
+        return value
+    }
+
+    private static let problems = Mutex<Set<String>>([])
+
+    /// Refuses to go on when a `RUNWAY_*` variable held a value its option cannot take, naming it.
+    static func checkValues() throws {
+        let found = problems.withLock { $0 }.sorted()
+        guard found.isEmpty else { throw ValidationError(found.joined(separator: "; ")) }
     }
 
     /// A colon-separated list (`RUNWAY_MANIFESTS=/manifests:/more`).

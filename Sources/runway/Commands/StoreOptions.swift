@@ -19,6 +19,8 @@ struct StoreOptions: ParsableArguments {
     /// `--store-password-file`, else $RUNWAY_STORE_PASSWORD_FILE.
     var storePasswordFile: String? { storePasswordFileFlag ?? Environment.optional("RUNWAY_STORE_PASSWORD_FILE") }
 
+    func validate() throws { try Environment.checkValues() }
+
     /// PostgreSQL when `--store` names one, else SQLite in the state directory. The password
     /// comes from `--store-password-file` or `RUNWAY_STORE_PASSWORD`, so it never shows in a
     /// process listing or a log.
