@@ -30,7 +30,7 @@ enum Environment {
     private static func parsed<T>(_ name: String, as kind: String, _ parse: (String) -> T?) -> T? {
         guard let text = optional(name) else { return nil }
         guard let value = parse(text) else {
-            problems.withLock { $0.insert("\(name) must be \(kind), got '\(text)'") }
+            _ = problems.withLock { $0.insert("\(name) must be \(kind), got '\(text)'") }
             return nil
         }
         return value
