@@ -127,10 +127,8 @@ public struct RunnerAPI: Sendable {
     }
 
     static func bearer(_ request: Request) throws -> String {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            throw RunnerAPIError.unauthorized("missing bearer token")
-        }
-        return String(header.dropFirst("Bearer ".count))
+        guard let token = APIGate.bearer(request) else { throw RunnerAPIError.unauthorized("missing bearer token") }
+        return token
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -156,9 +154,7 @@ public struct RunnerAPI: Sendable {
                 case .unavailable: .serviceUnavailable
                 }
             logger.warning("runner request refused", metadata: ["http.status": "\(status.code)", "reason": "\(error)"])
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; charset=utf-8"
-            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "\(error)\n")))
+            return APIGate.text(status, "\(error)")
         }
     }
 }

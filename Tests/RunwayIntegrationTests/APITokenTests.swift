@@ -73,18 +73,7 @@ import Testing
 /// The API's listener holds no connection forever and serves a bounded number at once.
 @Suite(.leavesNoProcesses) struct ConnectionLimitTests {
     /// A socket connected to 127.0.0.1:`port` that sends nothing; closed by `close()`.
-    static func idleConnection(port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard fd >= 0, connected == 0 else { throw TestFailure(description: "cannot connect to \(port)") }
-        return fd
-    }
+    static func idleConnection(port: Int) throws -> Int32 { try RawHTTP.connect(port: port) }
 
     /// Whether the server closed `fd` within `timeout` (a read returns 0).
     static func closedByServer(_ fd: Int32, within timeout: Duration) async -> Bool {
