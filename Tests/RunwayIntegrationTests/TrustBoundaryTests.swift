@@ -24,7 +24,8 @@ import Testing
         try workspace.write("profiles.yaml", profile("nomad", "nomad", "{address: \"https://nomad.example:4646\"}")
             + profile("ecs", "ecs", "{cluster: c, region: us-east-1, endpoint: \"https://ecs.example\", subnets: [s]}")
             + profile("docker", "docker", "{host: \"tcp://docker.example:2376\"}")
-            + profile("kube", "kubernetes", "{kubeconfig: \"\(kubeconfig)\", namespace: n}"))
+            + profile("kube", "kubernetes", "{kubeconfig: \"\(kubeconfig)\", namespace: n}")
+            + profile("nomad-tls", "nomad", "{clientCert: /etc/ssl/nomad.pem, clientKey: /etc/ssl/private/nomad-key.pem}"))
         let environment = ["NOMAD_TOKEN": "nomad-secret-value", "DOCKER_CERT_PATH": workspace.root + "/docker-certs", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "aws-secret-value"]
         // The kubeconfig is a credential file: manifests may name one only where the operator
         // lets them read secrets.
@@ -43,6 +44,10 @@ import Testing
         ]
         for line in expected { #expect(refused.stderr.contains(line), "\(line)\n---\n\(refused.stderr)") }
         for value in ["nomad-secret-value", "aws-secret-value"] { #expect(!refused.stderr.contains(value)) }
+        // A client key is a credential file too: only where manifests may read secrets.
+        #expect(refused.stderr.contains(
+            "profiles.yaml:40:55: error: 'spec.config.clientKey': /etc/ssl/private/nomad-key.pem is outside the directories manifests may read secrets from"),
+            "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: workspace.root + "/plugin-ran"), "the manifest's plugin never ran")
 
         // Trusted by the operator, the endpoints pass (the kubeconfig's plugin still does not).

@@ -35,6 +35,9 @@ struct NomadAccess: Sendable, Hashable {
         func variable(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         address = settings.address ?? variable("NOMAD_ADDR").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://127.0.0.1:4646"
         let own = settings.address.map { Self.sendsOwnCredentials(to: $0, environment: environment, trust: trust) } ?? true
+        if let reason = Self.clientKeyRefusal(settings, environment: environment, trust: trust) {
+            throw SecretResolver.Failure(description: "spec.config.clientKey: \(reason)")
+        }
         caCert = settings.caCert ?? variable("NOMAD_CACERT")
         clientCert = settings.clientCert ?? (own ? variable("NOMAD_CLIENT_CERT") : nil)
         clientKey = settings.clientKey ?? (own ? variable("NOMAD_CLIENT_KEY") : nil)
@@ -44,6 +47,13 @@ struct NomadAccess: Sendable, Hashable {
         } else {
             token = own ? variable("NOMAD_TOKEN") : nil
         }
+    }
+
+    /// Why a manifest's `clientKey` may not be read (it is a credential file like a `fromFile`
+    /// secret); nil when it may, or when it is the controller's own `NOMAD_CLIENT_KEY`.
+    static func clientKeyRefusal(_ settings: NomadSettings, environment: [String: String], trust: TrustPolicy) -> String? {
+        guard let key = settings.clientKey, key != environment["NOMAD_CLIENT_KEY"] else { return nil }
+        return trust.refusal(.fromFile(key))
     }
 
     /// Whether the controller's own credentials may go to `address`, which a manifest named.

@@ -53,6 +53,9 @@ public final class NomadLauncher: TaskLauncher {
         if let reference = settings.token, let reason = trust.refusal(reference), let node = config["token"] {
             diagnostics.append(.error("secret-not-allowed", "secret 'token': \(reason)", at: node.location))
         }
+        if let reason = NomadAccess.clientKeyRefusal(settings, environment: environment, trust: trust), let node = config["clientKey"] {
+            diagnostics.append(.error("secret-not-allowed", "'spec.config.clientKey': \(reason)", at: node.location))
+        }
         if let address = settings.address, let node = config["address"], settings.token == nil, environment["NOMAD_TOKEN"] != nil,
             !NomadAccess.sendsOwnCredentials(to: address, environment: environment, trust: trust)
         {
