@@ -31,12 +31,13 @@ public struct ProfileDocument: Codable, Sendable, Equatable {
     ) -> [ProfileDocument] {
         let current = Dictionary(grouping: records.filter { desired.jobs[$0.job]?.generation == $0.generation }, by: \.job)
             .compactMapValues { $0.max { $0.updatedAt < $1.updatedAt } }
+        let jobsByProfile = Dictionary(grouping: desired.jobs.values, by: \.profile)
+        let openByProfile = Dictionary(grouping: open, by: \.profile)
         return desired.profiles.values.filter { name == nil || $0.name == name }.sorted { $0.name < $1.name }.map { profile in
-            let jobs = desired.jobs.values.filter { $0.profile == profile.name }
             var states: [String: Int] = [:]
-            for job in jobs { states[current[job.name]?.state.rawValue ?? "pending", default: 0] += 1 }
+            for job in jobsByProfile[profile.name] ?? [] { states[current[job.name]?.state.rawValue ?? "pending", default: 0] += 1 }
             var tasks: [String: Int] = [:]
-            for attempt in open where attempt.profile == profile.name { tasks[attempt.state.rawValue, default: 0] += 1 }
+            for attempt in openByProfile[profile.name] ?? [] { tasks[attempt.state.rawValue, default: 0] += 1 }
             return ProfileDocument(
                 name: profile.name, plugin: profile.plugin, image: profile.image, isDefault: profile.isDefault,
                 maxConcurrent: profile.maxConcurrent, startTimeout: profile.startTimeout.manifestDescription, tasks: tasks,

@@ -12,19 +12,8 @@ extension KubernetesTests {
         let value = "pl4tform-\(UInt32.random(in: 0...UInt32.max))"
         let secret = #"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},"data":{"password":"\#(Data(value.utf8).base64EncodedString())"}}"#
         _ = try await setup.cluster.request("POST", "/api/v1/namespaces/\(setup.namespace)/secrets", json: secret)
-        try workspace.write("all.yaml", """
-            apiVersion: runway/v1
-            kind: RunnerProfile
-            metadata: {name: k8s}
-            spec:
-              plugin: kubernetes
-              default: true
-              image: \(TestKubernetes.runnerImage)
-              secretEnvironment:
-                DB: {fromKubernetesSecret: {name: db, key: password}}
-              config: {namespace: \(setup.namespace), grace: 2s}
-
-            """ + workspace.job("reads-db", #"test "$DB" = "$EXPECTED" && echo "db has ${#DB} characters"; while [ ! -f "$GO" ]; do sleep 0.2; done"#))
+        try workspace.write("all.yaml", setup.profile(secrets: "DB: {fromKubernetesSecret: {name: db, key: password}}")
+            + workspace.job("reads-db", #"test "$DB" = "$EXPECTED" && echo "db has ${#DB} characters"; while [ ! -f "$GO" ]; do sleep 0.2; done"#))
         var manifest = try String(contentsOfFile: workspace.manifests + "/all.yaml", encoding: .utf8)
         manifest = manifest.replacingOccurrences(
             of: "environment: {RWTAG: \(workspace.tag)}", with: "environment: {RWTAG: \(workspace.tag), EXPECTED: \(value), GO: \(workspace.root)/go}")

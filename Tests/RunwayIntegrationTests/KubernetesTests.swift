@@ -26,7 +26,10 @@ struct KubernetesTests {
             kubeconfig = cluster.kubeconfig
         }
 
-        func profile(image: String = TestKubernetes.runnerImage, startTimeout: String = "30s", extra: String = "") -> String {
+        func profile(
+            image: String = TestKubernetes.runnerImage, startTimeout: String = "30s", secrets: String = "API_KEY: {fromEnv: RUNWAY_SECRET_RW}",
+            extra: String = ""
+        ) -> String {
             """
             apiVersion: runway/v1
             kind: RunnerProfile
@@ -37,7 +40,7 @@ struct KubernetesTests {
               image: \(image)
               startTimeout: \(startTimeout)
               secretEnvironment:
-                API_KEY: {fromEnv: RUNWAY_SECRET_RW}
+                \(secrets)
               config: {namespace: \(namespace), grace: 2s, unschedulableTimeout: 1s\(extra)}
 
             """
