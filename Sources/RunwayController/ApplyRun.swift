@@ -52,6 +52,8 @@ public struct ApplyRun: Sendable {
         public var cancelled: Bool
         public var failure: String?
         public var unstopped: [ObservedTask] = []
+        /// The scheduled jobs (apply starts none), with their next run time.
+        public var scheduled: [(job: String, next: Date?)] = []
         public var allSucceeded: Bool {
             !cancelled && failure == nil && unstopped.isEmpty && records.allSatisfy { $0.state == .succeeded }
         }
@@ -125,26 +127,54 @@ public struct ApplyRun: Sendable {
             retryDelay = .milliseconds(500)
             onPass(outcome, desired)
             if isDone(outcome, desired: desired, jobs: everJobs) {
-                return Result(records: currentRecords(outcome.records, desired: desired, jobs: everJobs), cancelled: false)
+                var result = Result(records: currentRecords(outcome.records, desired: desired, jobs: everJobs), cancelled: false)
+                result.scheduled = Self.scheduled(desired, records: outcome.records)
+                return result
             }
             await wakeups.wait(upTo: settings.tick)
         }
     }
 
-    /// Every job of the directory is final and no task of theirs is left.
+    /// Every job of the directory (but the scheduled ones, which apply does not start) is
+    /// final or blocked by a failed dependency, no run of theirs is left to start, and no task
+    /// of theirs is left.
     private func isDone(_ outcome: Reconciler.Outcome, desired: DesiredState, jobs: Set<String>) -> Bool {
-        let records = currentRecords(outcome.records, desired: desired, jobs: jobs)
-        guard records.count == jobs.count, records.allSatisfy({ $0.state.isTerminal }) else { return false }
+        let unscheduled = jobs.filter { desired.jobs[$0]?.spec.schedule == nil }
+        let records = currentRecords(outcome.records, desired: desired, jobs: unscheduled)
+        // Held back for good in this run: by a failed dependency, or by a scheduled one (which
+        // apply does not start).
+        let blocked = Set(outcome.plan.waits.compactMap { wait -> String? in
+            switch wait.reason {
+            case .blocked: wait.job
+            case .dependency(let job, _) where desired.jobs[job]?.spec.schedule != nil: wait.job
+            default: nil
+            }
+        })
+        guard records.count == unscheduled.count, records.allSatisfy({ $0.state.isTerminal || blocked.contains($0.job) }) else { return false }
+        let open = outcome.records.contains { unscheduled.contains($0.job) && !$0.state.isTerminal && !blocked.contains($0.job) }
         let ours = outcome.observed.filter { jobs.contains($0.owner?.job ?? "") }
-        return ours.isEmpty && outcome.plan.changesNothing && outcome.actionsInFlight == 0
+        return !open && ours.isEmpty && outcome.plan.changesNothing && outcome.actionsInFlight == 0
     }
 
-    /// The record of each job's current generation (a removed job: its latest record).
+    /// The record of each unscheduled job's current run (its current generation's latest; a
+    /// removed job: its latest record).
     func currentRecords(_ records: [JobRecord], desired: DesiredState, jobs: Set<String>) -> [JobRecord] {
         let byJob = Dictionary(grouping: records, by: \.job)
         return jobs.sorted().compactMap { name in
-            if let job = desired.jobs[name] { return byJob[name]?.first { $0.generation == job.generation } }
+            if let job = desired.jobs[name] {
+                guard job.spec.schedule == nil else { return nil }
+                return byJob[name]?.filter { $0.generation == job.generation }.max { $0.run < $1.run }
+            }
             return byJob[name]?.max { $0.updatedAt < $1.updatedAt }
+        }
+    }
+
+    /// Each scheduled job with the time of its next run.
+    static func scheduled(_ desired: DesiredState, records: [JobRecord]) -> [(job: String, next: Date?)] {
+        let waiting = Dictionary(records.filter(\.awaitsTick).map { ($0.job, $0) }, uniquingKeysWith: { a, b in a.run > b.run ? a : b })
+        return desired.jobs.values.filter { $0.spec.schedule != nil }.sorted { $0.name < $1.name }.map { job in
+            let after = waiting[job.name]?.scheduledAfter ?? Date()
+            return (job.name, job.spec.schedule!.suspend ? nil : job.spec.schedule!.next(after: after))
         }
     }
 
@@ -155,7 +185,7 @@ public struct ApplyRun: Sendable {
         let wakeups = self.wakeups
         let outcome = Mutex<Swift.Result<Reconciler.Outcome, any Error>?>(nil)
         let pass = Task {
-            let result = await Swift.Result(catching: { try await reconciler.pass(desired: desired) })
+            let result = await Swift.Result(catching: { try await reconciler.pass(desired: desired, followsSchedules: false) })
             outcome.withLock { $0 = result }
             wakeups.signal()
         }

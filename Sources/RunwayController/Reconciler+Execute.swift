@@ -25,7 +25,7 @@ extension Reconciler {
             let standIn = ObservedTask(
                 id: "", name: name, plugin: profile.plugin,
                 labels: TaskLabels.labels(controllerID: configuration.controllerID, owner: start.owner), state: .pending)
-            let record = byKey[JobKey(job: start.job, generation: start.generation)]
+            let record = byKey[start.key]
             let waitFor = profile.maxConcurrent == nil ? [] : stopsByProfile[start.profile] ?? []
             queue.dispatch(name, plugin: profile.plugin, starting: standIn, after: waitFor, done: afterAction) {
                 await self.carryOut(.start(start)) { try await self.start(start, desired: desired, record: record) }
@@ -61,13 +61,13 @@ extension Reconciler {
 
     private func stopSettled(_ stop: PlanAction.Stop, handle: TaskHandle, desired: DesiredState) async throws {
         let owner = stop.task.owner
-        let attemptID = owner.map { AttemptRecord.id(job: $0.job, generation: $0.generation, number: $0.attempt) }
+        let attemptID = owner.map { AttemptRecord.id(job: $0.job, generation: $0.generation, run: $0.run, number: $0.attempt) }
         let requestedAt = Date()
         let settlement = Settlement(backoff: configuration.backoff)
         let jitter = Double.random(in: 0..<1)
         if let owner {
             let authority = self.authority
-            try await store.modify(.job(JobKey(job: owner.job, generation: owner.generation))) { attempt, record in
+            try await store.modify(.job(owner.key)) { attempt, record in
                 guard let record else { return (StoreChange(), ()) }
                 var change = StoreChange(events: [
                     JobEvent(record, attempt: owner.attempt, at: requestedAt, kind: "stop-requested",
@@ -111,7 +111,7 @@ extension Reconciler {
         let now = Date()
         if let attemptID, let owner {
             let event = JobEvent(
-                job: owner.job, generation: owner.generation, attempt: owner.attempt, at: now, kind: "stopped",
+                job: owner.job, generation: owner.generation, run: owner.run, attempt: owner.attempt, at: now, kind: "stopped",
                 message: "stopped \(stop.task.name)")
             try await updateAttempt(attemptID, events: [event]) { $0.stoppedAt = now }
         }
@@ -127,7 +127,7 @@ extension Reconciler {
         let token = TaskToken.generate()
         let name = start.owner.taskName()
         var attempt = AttemptRecord(
-            job: job.name, generation: job.generation, number: start.attempt, profile: profile.name, plugin: profile.plugin,
+            job: job.name, generation: job.generation, run: start.run, number: start.attempt, profile: profile.name, plugin: profile.plugin,
             retries: job.spec.retries, taskName: name, tokenHash: TaskToken.hash(token), requestedAt: now)
         // A resume (the attempt is held, its task missing from the listing) gives the task it
         // starts a new token, and keeps the first one valid: if the first task does exist (the
@@ -138,7 +138,11 @@ extension Reconciler {
             attempt.requestedAt = previous.requestedAt
             aliases[previous.tokenHash] = attempt.id
         }
-        let held = Lifecycle.held(record ?? Lifecycle.queued(job, now: now), attempt: start.attempt, now: now)
+        let held: JobRecord = {
+            var held = Lifecycle.held(record ?? Lifecycle.queued(job, run: start.run, now: now), attempt: start.attempt, now: now)
+            if start.upstream != nil { held.upstream = start.upstream }
+            return held
+        }()
         let recorded = try await write(held.key, ifStill: record) { [attempt, aliases] _ in
             var change = StoreChange(records: [held], attempts: [attempt], events: [
                 JobEvent(held, attempt: start.attempt, at: now, kind: "held",
@@ -149,7 +153,7 @@ extension Reconciler {
             return change
         }
         guard recorded else { return }  // the record moved on since this pass read it: the next pass decides
-        holding.hold(payload(for: job, attempt: start.attempt))
+        holding.hold(payload(for: job, run: start.run, attempt: start.attempt))
         holding.allowToken(hash: attempt.tokenHash, attemptID: attempt.id)
         do {
             guard let launcher = launchers[profile.plugin] else {

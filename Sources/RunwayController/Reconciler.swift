@@ -67,13 +67,14 @@ public struct Reconciler: Sendable {
         public var actionsInFlight: Int
     }
 
-    /// Runs one pass against `desired`; `allowStarts: false` stops and settles but starts nothing.
+    /// Runs one pass against `desired`; `allowStarts: false` stops and settles but starts nothing;
+    /// `followsSchedules: false` (`apply`) starts no run for a schedule's tick.
     /// With `isolatingPlatforms`, a platform whose tasks cannot be listed is left alone for the
     /// pass (its jobs wait, nothing of it is settled, started or stopped) while the others are
     /// reconciled; without, the pass fails.
-    public func pass(desired: DesiredState, now: Date = Date(), allowStarts: Bool = true, isolatingPlatforms: Bool = false)
-        async throws -> Outcome
-    {
+    public func pass(
+        desired: DesiredState, now: Date = Date(), allowStarts: Bool = true, isolatingPlatforms: Bool = false, followsSchedules: Bool = true
+    ) async throws -> Outcome {
         let started = ContinuousClock.now
         var acting = self
         if let lease {
@@ -81,7 +82,8 @@ public struct Reconciler: Sendable {
             acting.authority = current
         }
         do {
-            let outcome = try await acting.reconcile(desired: desired, now: now, allowStarts: allowStarts, isolatingPlatforms: isolatingPlatforms)
+            let outcome = try await acting.reconcile(
+                desired: desired, now: now, allowStarts: allowStarts, isolatingPlatforms: isolatingPlatforms, followsSchedules: followsSchedules)
             let elapsed = ContinuousClock.now - started
             metrics.reconciled(seconds: elapsed.timeInterval)
             report(outcome, desired: desired)
@@ -125,14 +127,14 @@ public struct Reconciler: Sendable {
         metrics.setTasks(tasks)
     }
 
-    private func reconcile(desired everything: DesiredState, now: Date, allowStarts: Bool, isolatingPlatforms: Bool) async throws
-        -> Outcome
-    {
+    private func reconcile(
+        desired everything: DesiredState, now: Date, allowStarts: Bool, isolatingPlatforms: Bool, followsSchedules: Bool
+    ) async throws -> Outcome {
         try await beforePass()
         try await reloadTokens()
         let (observed, unlisted) = try await observe(isolating: isolatingPlatforms)
         var records = try await store.jobRecords()
-        records = try await queueNewGenerations(desired: everything, records: records, now: now)
+        records = try await queueRuns(desired: everything, records: records, now: now, followsTicks: followsSchedules)
         // Jobs on a platform that could not be listed are out of this pass: not knowing their
         // tasks, it must neither call them lost nor start them again.
         let blind = Set(everything.profiles.values.filter { unlisted.contains($0.plugin) }.map(\.name))
@@ -198,17 +200,6 @@ public struct Reconciler: Sendable {
         return (tasks, unlisted)
     }
 
-    private func queueNewGenerations(desired: DesiredState, records: [JobRecord], now: Date) async throws -> [JobRecord] {
-        let known = Set(records.map(\.key))
-        let fresh = desired.jobs.values.filter { !known.contains(JobKey(job: $0.name, generation: $0.generation)) }
-            .sorted { $0.name < $1.name }
-            .map { Lifecycle.queued($0, now: now) }
-        guard !fresh.isEmpty else { return records }
-        let events = fresh.map { JobEvent($0, at: now, kind: "queued", message: "generation \($0.generation.short) queued") }
-        try await store.apply(fenced(StoreChange(records: fresh, events: events)))
-        return try await store.jobRecords()
-    }
-
     private func settle(desired: DesiredState, observed: [ObservedTask], records: [JobRecord], now: Date) async throws
         -> [JobRecord]
     {
@@ -233,7 +224,7 @@ public struct Reconciler: Sendable {
                 return change
             }
             if wrote, let previous, previous.attempt > 0 {
-                ended.insert(AttemptRecord.id(job: previous.job, generation: previous.generation, number: previous.attempt))
+                ended.insert(AttemptRecord.id(of: previous))
             }
         }
         holding.release(attempts: ended)
@@ -277,7 +268,7 @@ public struct Reconciler: Sendable {
             guard record.state == .held || record.state == .running, let job = desired.jobs[record.job],
                 job.generation == record.generation
             else { return nil }
-            return payload(for: job, attempt: record.attempt)
+            return payload(for: job, run: record.run, attempt: record.attempt)
         })
     }
 
@@ -293,13 +284,32 @@ public struct Reconciler: Sendable {
     /// Writes a `waiting` event when a job's reason to wait changes (for `runway explain`).
     private func recordWaits(_ plan: Plan, records: [JobRecord], now: Date) async throws {
         let byJob = Dictionary(grouping: records, by: \.job)
-        let messages = Dictionary(plan.waits.map { ($0.job, Transition.waitMessage($0)) }, uniquingKeysWith: { a, _ in a })
-        let changed = waits.update(messages)
+        // One reason per job: its first waiting run's (a scheduled job's run waiting for its tick
+        // comes after the others).
+        let messages = Dictionary(plan.waits.map { ($0.job, (run: $0.run, message: Transition.waitMessage($0))) }, uniquingKeysWith: { a, _ in a })
+        let changed = waits.update(messages.mapValues(\.message))
         let events = changed.sorted().compactMap { job -> JobEvent? in
-            guard let record = byJob[job]?.max(by: { $0.updatedAt < $1.updatedAt }) else { return nil }
-            return JobEvent(record, at: now, kind: "waiting", message: messages[job]!)
+            let wait = messages[job]!
+            guard let record = byJob[job]?.filter({ $0.run == wait.run }).max(by: { $0.updatedAt < $1.updatedAt }) else { return nil }
+            return JobEvent(record, at: now, kind: "waiting", message: wait.message)
         }
         try await store.apply(fenced(StoreChange(events: events)))
+        try await markBlocked(plan, records: records)
+    }
+
+    /// A run a failed or cancelled dependency holds back says so in its record (`status` shows
+    /// it `blocked`, with the reason); one no longer held back by it loses the mark.
+    private func markBlocked(_ plan: Plan, records: [JobRecord]) async throws {
+        let open = Dictionary(grouping: records.filter { !$0.state.isTerminal }, by: \.job)
+        for wait in plan.waits {
+            guard let record = open[wait.job]?.first(where: { $0.run == wait.run }) else { continue }
+            let blocked: String? = if case .blocked = wait.reason { wait.reason.detail } else { nil }
+            guard blocked != nil || record.isBlocked, record.lastReason != blocked else { continue }
+            var next = record
+            next.lastReason = blocked
+            let marked = next
+            try await write(record.key, ifStill: record) { _ in StoreChange(records: [marked]) }
+        }
     }
 
     /// Runs one launcher call, counting it by plugin, operation and outcome.
@@ -314,10 +324,10 @@ public struct Reconciler: Sendable {
         }
     }
 
-    func payload(for job: Job, attempt: Int) -> ClaimedJob {
+    func payload(for job: Job, run: Int, attempt: Int) -> ClaimedJob {
         ClaimedJob(
-            attemptID: AttemptRecord.id(job: job.name, generation: job.generation, number: attempt), job: job.name,
-            generation: job.generation.digest, attempt: attempt,
+            attemptID: AttemptRecord.id(job: job.name, generation: job.generation, run: run, number: attempt), job: job.name,
+            generation: job.generation.digest, run: run, attempt: attempt,
             command: job.spec.command, workingDirectory: job.spec.workingDirectory, environment: job.spec.environment,
             heartbeatIntervalMilliseconds: Int(configuration.heartbeatInterval.wholeMilliseconds),
             maxLogChunkBytes: configuration.maxLogChunkBytes)

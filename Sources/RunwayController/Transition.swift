@@ -24,8 +24,8 @@ enum Transition {
         switch wait.reason {
         case .maxConcurrent(let live, let limit):
             "waiting: profile \(wait.profile) has \(live)/\(limit) tasks running"
-        case .backoff(let until):
-            "waiting: backoff until \(until.formatted(.iso8601))"
+        default:
+            "waiting: \(wait.reason.detail)"
         }
     }
 }

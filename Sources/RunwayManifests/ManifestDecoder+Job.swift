@@ -43,6 +43,7 @@ extension ManifestDecoder {
                     .error("out-of-range", "'spec.retries' must be between 0 and 100, found \(retries)", at: node.location))
             }
         }
+        decodeRunFields(&job, spec: &spec, diagnostics: &diagnostics)
         return .job(job, profileAt: profileAt)
     }
 }

@@ -1,7 +1,8 @@
 import RunwayModel
 
 /// Checks across objects and files: unique names per kind (naming both places), at most one
-/// default profile (naming both), and every job's profile resolved. Produces the desired state.
+/// default profile (naming both), every job's profile resolved, and dependencies (`after`)
+/// known and free of cycles. Produces the desired state.
 struct ManifestValidator {
     func desiredState(from objects: [ManifestObject], diagnostics: inout [Diagnostic]) -> DesiredState {
         // Objects arrive in file order; the first definition wins and later ones are reported.
@@ -59,6 +60,7 @@ struct ManifestValidator {
                         at: spec.location, hint: "set 'spec.profile', or 'default: true' on one profile"))
             }
         }
+        jobs = DependencyCheck.valid(jobs, defined: Set(seenJobs.keys), diagnostics: &diagnostics)
         return DesiredState(profiles: profiles, jobs: jobs)
     }
 

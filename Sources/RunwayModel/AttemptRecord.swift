@@ -15,10 +15,12 @@ public struct AttemptRecord: Sendable, Hashable {
         case failed
     }
 
-    /// `<job>.<generation>.<n>`: unique, stable, safe in URLs.
+    /// `<job>.<generation>.<n>` (run 1) or `<job>.<generation>.r<run>.<n>`: unique, stable,
+    /// safe in URLs.
     public var id: String
     public var job: String
     public var generation: Generation
+    public var run: Int
     public var number: Int
     public var profile: String
     public var plugin: String
@@ -47,12 +49,13 @@ public struct AttemptRecord: Sendable, Hashable {
     public var logBytes: Int
 
     public init(
-        job: String, generation: Generation, number: Int, profile: String, plugin: String, retries: Int,
+        job: String, generation: Generation, run: Int = 1, number: Int, profile: String, plugin: String, retries: Int,
         taskName: String, tokenHash: String, requestedAt: Date
     ) {
-        self.id = AttemptRecord.id(job: job, generation: generation, number: number)
+        self.id = AttemptRecord.id(job: job, generation: generation, run: run, number: number)
         self.job = job
         self.generation = generation
+        self.run = run
         self.number = number
         self.profile = profile
         self.plugin = plugin
@@ -65,11 +68,16 @@ public struct AttemptRecord: Sendable, Hashable {
         self.logBytes = 0
     }
 
-    public static func id(job: String, generation: Generation, number: Int) -> String {
-        "\(job).\(generation.digest).\(number)"
+    public static func id(job: String, generation: Generation, run: Int = 1, number: Int) -> String {
+        run == 1 ? "\(job).\(generation.digest).\(number)" : "\(job).\(generation.digest).r\(run).\(number)"
     }
 
-    public var key: JobKey { JobKey(job: job, generation: generation) }
+    /// The id of the attempt a record's run is on.
+    public static func id(of record: JobRecord) -> String {
+        id(job: record.job, generation: record.generation, run: record.run, number: record.attempt)
+    }
+
+    public var key: JobKey { JobKey(job: job, generation: generation, run: run) }
 
     /// Whether the attempt can still change (not completed or failed).
     public var isOpen: Bool { state != .completed && state != .failed }
@@ -80,15 +88,17 @@ public struct AttemptRecord: Sendable, Hashable {
 public struct JobEvent: Sendable, Hashable {
     public var job: String
     public var generation: Generation
+    public var run: Int
     public var attempt: Int?
     public var at: Date
     /// A short, stable name: `queued`, `held`, `start-requested`, `task-started`, ….
     public var kind: String
     public var message: String
 
-    public init(job: String, generation: Generation, attempt: Int?, at: Date, kind: String, message: String) {
+    public init(job: String, generation: Generation, run: Int = 1, attempt: Int?, at: Date, kind: String, message: String) {
         self.job = job
         self.generation = generation
+        self.run = run
         self.attempt = attempt
         self.at = at
         self.kind = kind
@@ -96,7 +106,7 @@ public struct JobEvent: Sendable, Hashable {
     }
 
     public init(_ record: JobRecord, attempt: Int? = nil, at: Date, kind: String, message: String) {
-        self.init(job: record.job, generation: record.generation, attempt: attempt, at: at, kind: kind, message: message)
+        self.init(job: record.job, generation: record.generation, run: record.run, attempt: attempt, at: at, kind: kind, message: message)
     }
 }
 

@@ -1,6 +1,8 @@
 import Foundation
 
-/// What the store knows about one generation of one job.
+/// What the store knows about one run of one generation of one job. A generation runs once
+/// (run 1) unless something asks for more: a rerun, a change of the spec's `rerun` field, a
+/// dependency that ran again, or a schedule's tick. Each run counts its attempts from 1.
 public struct JobRecord: Sendable, Hashable {
     public enum State: String, Sendable, Hashable, Codable, CaseIterable {
         /// Waiting to be started (first attempt, or a retry after its backoff).
@@ -24,6 +26,8 @@ public struct JobRecord: Sendable, Hashable {
 
     public var job: String
     public var generation: Generation
+    /// Which run of the generation this is, from 1.
+    public var run: Int
     public var profile: String
     public var state: State
     /// The number of the latest attempt started; 0 before the first.
@@ -41,6 +45,20 @@ public struct JobRecord: Sendable, Hashable {
     public var nextAttemptAt: Date?
     /// The last sign of life from the current attempt's runner (claim, heartbeat, log).
     public var lastHeartbeatAt: Date?
+    /// Why this run exists, in words ("rerun by alice: flaky network", "schedule tick
+    /// 2026-11-30T02:00:00Z"); nil for a generation's first run.
+    public var origin: String?
+    /// The spec's `rerun` value this run was made under: a different value asks for a new run.
+    public var rerunToken: String?
+    /// The runs of its dependencies this run started after (`build@3f2a9c01#2,test@…`); nil
+    /// before it starts, or when the job has none.
+    public var upstream: String?
+    /// A scheduled run waiting for its tick: it runs at the first tick after this time.
+    public var scheduledAfter: Date?
+    /// The schedule tick this run is for, once that tick came.
+    public var scheduledFor: Date?
+    /// Its attempts, events and log output were removed by the history limit; this record stays.
+    public var compacted: Bool
 
     public init(
         job: String,
@@ -55,10 +73,12 @@ public struct JobRecord: Sendable, Hashable {
         heldSince: Date? = nil,
         runningSince: Date? = nil,
         nextAttemptAt: Date? = nil,
-        lastHeartbeatAt: Date? = nil
+        lastHeartbeatAt: Date? = nil,
+        run: Int = 1
     ) {
         self.job = job
         self.generation = generation
+        self.run = run
         self.profile = profile
         self.state = state
         self.attempt = attempt
@@ -70,24 +90,37 @@ public struct JobRecord: Sendable, Hashable {
         self.runningSince = runningSince
         self.nextAttemptAt = nextAttemptAt
         self.lastHeartbeatAt = lastHeartbeatAt
+        self.compacted = false
     }
 
-    public var key: JobKey { JobKey(job: job, generation: generation) }
+    public var key: JobKey { JobKey(job: job, generation: generation, run: run) }
+
+    /// How ``lastReason`` begins while a failed or cancelled dependency holds the run back.
+    public static let blockedPrefix = "blocked: "
+
+    /// Pending, held back by a dependency whose current run failed or was cancelled.
+    public var isBlocked: Bool { state == .pending && lastReason?.hasPrefix(Self.blockedPrefix) == true }
+
+    /// A scheduled run whose tick has not come yet: not started, nothing to do but wait.
+    public var awaitsTick: Bool { state == .pending && attempt == 0 && scheduledAfter != nil && scheduledFor == nil }
 }
 
-/// One generation of one job.
+/// One run of one generation of one job.
 public struct JobKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var job: String
     public var generation: Generation
+    public var run: Int
 
-    public init(job: String, generation: Generation) {
+    public init(job: String, generation: Generation, run: Int = 1) {
         self.job = job
         self.generation = generation
+        self.run = run
     }
 
-    public var description: String { "\(job)@\(generation.short)" }
+    /// `build@3f2a9c01` for a first run, `build@3f2a9c01#2` for later ones.
+    public var description: String { "\(job)@\(generation.short)" + (run == 1 ? "" : "#\(run)") }
 
     public static func < (lhs: JobKey, rhs: JobKey) -> Bool {
-        (lhs.job, lhs.generation.digest) < (rhs.job, rhs.generation.digest)
+        (lhs.job, lhs.generation.digest, lhs.run) < (rhs.job, rhs.generation.digest, rhs.run)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A job as written in a `kind: Job` manifest: a command to run once on a runner profile.
 public struct JobSpec: Sendable, Hashable {
     public var name: String
@@ -14,6 +16,21 @@ public struct JobSpec: Sendable, Hashable {
     public var retries: Int
     /// Where the job's `metadata.name` was written.
     public var location: SourceLocation
+    /// Any text; a change of it runs the current generation once more (like a Deployment's
+    /// `restartedAt`). Not part of the generation.
+    public var rerun: String?
+    /// Jobs whose current run must have succeeded before this one starts; when one runs again,
+    /// this job runs again after it. Not part of the generation.
+    public var after: [String] = []
+    /// Where each name of `after` was written, for diagnostics.
+    public var afterLocations: [SourceLocation] = []
+    /// When the job runs on a schedule; nil: it runs once per generation (and per rerun).
+    public var schedule: JobSchedule?
+    /// How many finished runs keep their attempts, events and logs (the rest are compacted;
+    /// their job records stay). Not part of the generation.
+    public var historyLimit: Int = JobSpec.defaultHistoryLimit
+
+    public static let defaultHistoryLimit = 10
 
     public init(
         name: String,
@@ -36,6 +53,44 @@ public struct JobSpec: Sendable, Hashable {
         self.retries = retries
         self.location = location
     }
+}
+
+/// When and how a scheduled job runs: a tick of `cron` in `timeZone` starts a run. None of
+/// this is part of the generation: an edit takes effect from the next tick.
+public struct JobSchedule: Sendable, Hashable {
+    public enum ConcurrencyPolicy: String, Sendable, Hashable, CaseIterable {
+        /// A tick while a run is open is skipped (and recorded).
+        case forbid = "Forbid"
+        /// A tick cancels the open run and starts a new one.
+        case replace = "Replace"
+        /// A tick starts a run even while others are open.
+        case allow = "Allow"
+    }
+
+    public var cron: CronSchedule
+    public var timeZone: TimeZone
+    public var concurrencyPolicy: ConcurrencyPolicy
+    /// A tick missed by more than this (the controller was down) is skipped, and the skip recorded.
+    public var startingDeadline: Duration?
+    /// No tick starts a run while set; open runs go on.
+    public var suspend: Bool
+
+    public init(
+        cron: CronSchedule, timeZone: TimeZone = TimeZone(identifier: "UTC")!, concurrencyPolicy: ConcurrencyPolicy = .forbid,
+        startingDeadline: Duration? = nil, suspend: Bool = false
+    ) {
+        self.cron = cron
+        self.timeZone = timeZone
+        self.concurrencyPolicy = concurrencyPolicy
+        self.startingDeadline = startingDeadline
+        self.suspend = suspend
+    }
+
+    /// The first tick after `date`.
+    public func next(after date: Date) -> Date? { cron.next(after: date, in: timeZone) }
+
+    /// The last tick at or before `date`.
+    public func previous(atOrBefore date: Date) -> Date? { cron.previous(atOrBefore: date, in: timeZone) }
 }
 
 /// A job with its profile resolved and its generation computed: what the planner works on.

@@ -2,6 +2,11 @@ import Foundation
 
 /// File paths as the controller compares them: absolute, normalized, symlinks resolved.
 public enum PathNames {
+    /// Where one attempt's output lives in a state directory's log folder.
+    public static func attemptLog(in logsDirectory: String, attemptID: String) -> String {
+        logsDirectory + "/" + attemptID + ".log"
+    }
+
     /// The path with every symlink resolved, or nil when it does not exist.
     public static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }

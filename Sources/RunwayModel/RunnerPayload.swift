@@ -13,6 +13,8 @@ public struct ClaimedJob: Sendable, Codable, Hashable {
     public var attemptID: String
     public var job: String
     public var generation: String
+    /// Which run of the generation (1 when absent, from a controller before runs).
+    public var run: Int?
     public var attempt: Int
     public var command: [String]
     public var workingDirectory: String?
@@ -23,12 +25,13 @@ public struct ClaimedJob: Sendable, Codable, Hashable {
     public var maxLogChunkBytes: Int
 
     public init(
-        attemptID: String, job: String, generation: String, attempt: Int, command: [String], workingDirectory: String?,
+        attemptID: String, job: String, generation: String, run: Int = 1, attempt: Int, command: [String], workingDirectory: String?,
         environment: [String: String], heartbeatIntervalMilliseconds: Int, maxLogChunkBytes: Int
     ) {
         self.attemptID = attemptID
         self.job = job
         self.generation = generation
+        self.run = run
         self.attempt = attempt
         self.command = command
         self.workingDirectory = workingDirectory

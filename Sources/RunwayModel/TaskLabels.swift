@@ -8,6 +8,8 @@ public enum TaskLabels {
     public static let job = "runway.io/job"
     public static let generation = "runway.io/generation"
     public static let attempt = "runway.io/attempt"
+    /// Which run of the generation; tasks started before runs existed carry none and are run 1.
+    public static let run = "runway.io/run"
     public static let profile = "runway.io/profile"
 
     /// `text` itself when it fits in `limit` characters, else its head and a stable hash of
@@ -26,6 +28,7 @@ public enum TaskLabels {
             managedBy: controllerID,
             job: owner.job,
             generation: owner.generation.digest,
+            run: String(owner.run),
             attempt: String(owner.attempt),
             profile: owner.profile,
         ]
@@ -36,30 +39,44 @@ public enum TaskLabels {
 public struct TaskOwner: Sendable, Hashable {
     public var job: String
     public var generation: Generation
+    public var run: Int
     public var attempt: Int
     public var profile: String
 
-    public init(job: String, generation: Generation, attempt: Int, profile: String) {
+    public init(job: String, generation: Generation, run: Int = 1, attempt: Int, profile: String) {
         self.job = job
         self.generation = generation
+        self.run = run
         self.attempt = attempt
         self.profile = profile
     }
 
-    /// Reads the owner from a task's labels; nil when any label is missing or malformed.
+    /// Reads the owner from a task's labels; nil when any label is missing or malformed. A task
+    /// without a run label (started before runs existed) is run 1.
     public init?(labels: [String: String]) {
         guard let job = labels[TaskLabels.job], !job.isEmpty,
             let generation = labels[TaskLabels.generation], !generation.isEmpty,
             let attemptText = labels[TaskLabels.attempt], let attempt = Int(attemptText), attempt > 0,
             let profile = labels[TaskLabels.profile]
         else { return nil }
-        self.init(job: job, generation: Generation(digest: generation), attempt: attempt, profile: profile)
+        var run = 1
+        if let runText = labels[TaskLabels.run] {
+            guard let number = Int(runText), number > 0 else { return nil }
+            run = number
+        }
+        self.init(job: job, generation: Generation(digest: generation), run: run, attempt: attempt, profile: profile)
     }
 
-    /// `runway-<job>-<generation8>-<attempt>`, shortened to `limit` characters with a hash suffix
-    /// when it is longer (platforms cap names: 63 for Kubernetes, 255 for ECS).
+    /// The run of the generation this task belongs to.
+    public var key: JobKey { JobKey(job: job, generation: generation, run: run) }
+
+    /// `runway-<job>-<generation8>-<attempt>` for a first run, `runway-<job>-<generation8>-r<run>-<attempt>`
+    /// for later ones, shortened to `limit` characters with a hash of the whole when it is
+    /// longer (platforms cap names: 63 for Kubernetes, 255 for ECS), so every run and attempt
+    /// keeps a distinct name.
     public func taskName(limit: Int = 63) -> String {
-        TaskLabels.shortened("runway-\(job)-\(generation.short)-\(attempt)", limit: limit)
+        let runPart = run == 1 ? "" : "-r\(run)"
+        return TaskLabels.shortened("runway-\(job)-\(generation.short)\(runPart)-\(attempt)", limit: limit)
     }
 }
 

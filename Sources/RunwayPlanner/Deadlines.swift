@@ -2,7 +2,7 @@ import Foundation
 import RunwayModel
 
 /// When the next time-based decision falls due (a backoff ends, a start timeout, a job timeout,
-/// a heartbeat deadline), so the controller can sleep until then instead of polling.
+/// a heartbeat deadline, a schedule's tick), so the controller can sleep until then instead of polling.
 public enum Deadlines {
     public static func next(
         desired: DesiredState, records: [JobRecord], heartbeatTimeout: Duration, reachableSince: Date = .distantPast
@@ -15,6 +15,9 @@ public enum Deadlines {
         for record in records where !record.state.isTerminal {
             guard let job = desired.jobs[record.job], job.generation == record.generation else { continue }
             switch record.state {
+            case .pending where record.awaitsTick:
+                // The tick that makes the run due (the run queue takes it up in that pass).
+                if let schedule = job.spec.schedule, !schedule.suspend { consider(schedule.next(after: record.scheduledAfter!)) }
             case .pending:
                 consider(record.nextAttemptAt)
             case .held:

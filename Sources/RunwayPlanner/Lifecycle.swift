@@ -4,9 +4,12 @@ import RunwayModel
 /// The job record state machine, pure: every transition a record can make, in one place, used
 /// by the controller, the runner API and the tests alike.
 public enum Lifecycle {
-    /// A generation seen for the first time: pending, no attempt yet.
-    public static func queued(_ job: Job, now: Date) -> JobRecord {
-        JobRecord(job: job.name, generation: job.generation, profile: job.profile, state: .pending, attempt: 0, createdAt: now)
+    /// A run queued (a generation's first, or a further one): pending, no attempt yet.
+    public static func queued(_ job: Job, run: Int = 1, now: Date) -> JobRecord {
+        var record = JobRecord(
+            job: job.name, generation: job.generation, profile: job.profile, state: .pending, attempt: 0, createdAt: now, run: run)
+        record.rerunToken = job.spec.rerun
+        return record
     }
 
     /// A start was requested for `attempt`: the job waits in the holding set for its runner. A
@@ -17,6 +20,7 @@ public enum Lifecycle {
         let resumed = record.state == .held && record.attempt == attempt
         next.state = .held
         next.attempt = attempt
+        if record.isBlocked { next.lastReason = nil }
         next.heldSince = resumed ? (record.heldSince ?? now) : now
         next.runningSince = nil
         next.lastHeartbeatAt = nil

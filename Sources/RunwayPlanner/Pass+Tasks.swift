@@ -6,15 +6,16 @@ extension Pass {
     func stopReason(for task: ObservedTask) -> StopReason? {
         guard let owner = task.owner else { return .orphaned }
         guard let job = desired.jobs[owner.job] else {
-            return jobsWithRecords.contains(owner.job) ? .jobRemoved : .orphaned
+            return index.byJob[owner.job] != nil ? .jobRemoved : .orphaned
         }
         guard owner.generation == job.generation else { return .superseded }
-        guard let record = records[JobKey(job: job.name, generation: job.generation)] else {
+        guard let record = records[owner.key] else {
             // A task of the current generation with no record: a start whose record was lost
             // (controller crash). Adopt it; it counts as the job's live task.
             return task.state == .exited ? .finished : nil
         }
         if owner.attempt < record.attempt { return .superseded }
+        if record.state == .cancelled && task.state != .exited { return .cancelled }
         if record.state.isTerminal || task.state == .exited { return .finished }
         if owner.attempt > record.attempt { return nil }  // started, record not yet written: adopt
         switch record.state {
@@ -47,6 +48,6 @@ extension Pass {
     mutating func countLive(_ task: ObservedTask) {
         guard let owner = task.owner else { return }
         liveByProfile[owner.profile, default: 0] += 1
-        jobsWithLiveTask.insert(owner.job)
+        runsWithLiveTask.insert(owner.key)
     }
 }

@@ -19,8 +19,16 @@ public struct Planner: Sendable {
         self.reachableSince = reachableSince
     }
 
+    /// The plan for one pass. The runs ``RunQueue`` would queue are taken as queued (a
+    /// controller has written them before it plans; `runway plan` shows what they would do);
+    /// a schedule's tick is the controller's to take up, so a run waiting for one waits here.
     public func plan(desired: DesiredState, observed: [ObservedTask], records: [JobRecord], now: Date) -> Plan {
-        var pass = Pass(desired: desired, records: records, now: now, heartbeatTimeout: heartbeatTimeout, reachableSince: reachableSince)
+        let queued = RunQueue().queue(desired: desired, records: records, now: now, followsTicks: false).records
+        var merged = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        for record in queued { merged[record.key] = record }
+        var pass = Pass(
+            desired: desired, records: queued.isEmpty ? records : Array(merged.values), now: now,
+            heartbeatTimeout: heartbeatTimeout, reachableSince: reachableSince)
         var actions: [PlanAction] = []
         for task in observed {
             if let reason = pass.stopReason(for: task) {
@@ -30,28 +38,25 @@ public struct Planner: Sendable {
             }
         }
         for name in desired.jobs.keys.sorted() {
-            if let action = pass.action(for: desired.jobs[name]!) {
-                actions.append(action)
-            }
+            actions += pass.actions(for: desired.jobs[name]!)
         }
         return Plan(actions: actions)
     }
 }
 
-/// One planning pass: indexes built once, then one decision per task and per job.
+/// One planning pass: indexes built once, then one decision per task and per run.
 struct Pass {
     let desired: DesiredState
     let now: Date
     let heartbeatTimeout: Duration
     let reachableSince: Date
-    /// The record of each job generation.
-    let records: [JobKey: JobRecord]
-    /// Job names that have any record: a task of such a job that left the directory was removed.
-    let jobsWithRecords: Set<String>
-    /// The most recently updated record per job name, for "spec changed" reasons.
-    let latestRecord: [String: JobRecord]
-    /// Jobs (current generation) that have a live task that is not being stopped.
-    var jobsWithLiveTask: Set<String> = []
+    let index: RunIndex
+    /// The record of each run.
+    var records: [JobKey: JobRecord] { index.byKey }
+    /// The most recently updated record of another generation per job name, for "spec changed".
+    let previousGeneration: [String: JobRecord]
+    /// Runs (current generation) that have a live task that is not being stopped.
+    var runsWithLiveTask: Set<JobKey> = []
     /// Live tasks per profile, for `maxConcurrent`.
     var liveByProfile: [String: Int] = [:]
 
@@ -60,18 +65,12 @@ struct Pass {
         self.now = now
         self.heartbeatTimeout = heartbeatTimeout
         self.reachableSince = reachableSince
-        var byKey: [JobKey: JobRecord] = [:]
-        var latest: [String: JobRecord] = [:]
-        byKey.reserveCapacity(records.count)
-        for record in records {
-            byKey[record.key] = record
-            if let other = latest[record.job],
-                (other.updatedAt, other.generation) >= (record.updatedAt, record.generation)
-            { continue }
-            latest[record.job] = record
+        index = RunIndex(desired: desired, records: records)
+        var previous: [String: JobRecord] = [:]
+        for record in records where desired.jobs[record.job].map({ $0.generation != record.generation }) ?? true {
+            if let other = previous[record.job], (other.updatedAt, other.generation) >= (record.updatedAt, record.generation) { continue }
+            previous[record.job] = record
         }
-        self.records = byKey
-        self.latestRecord = latest
-        self.jobsWithRecords = Set(latest.keys)
+        previousGeneration = previous
     }
 }

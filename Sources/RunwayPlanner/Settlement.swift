@@ -24,7 +24,7 @@ public struct Settlement: Sendable {
             guard let owner = task.owner else { continue }
             attemptsWithTask.insert(AttemptKey(owner))
             if task.state != .exited {
-                let key = JobKey(job: owner.job, generation: owner.generation)
+                let key = owner.key
                 liveAttempt[key] = max(liveAttempt[key] ?? 0, owner.attempt)
             }
         }
@@ -36,7 +36,7 @@ public struct Settlement: Sendable {
             guard let job = desired.jobs[key.job], job.generation == key.generation else { continue }
             let record = current[key]
             guard record == nil || (!record!.state.isTerminal && record!.attempt < attempt) else { continue }
-            current[key] = Lifecycle.held(record ?? Lifecycle.queued(job, now: now), attempt: attempt, now: now)
+            current[key] = Lifecycle.held(record ?? Lifecycle.queued(job, run: key.run, now: now), attempt: attempt, now: now)
             changed.insert(key)
         }
         for (key, record) in current where !record.state.isTerminal {
@@ -77,7 +77,7 @@ public struct Settlement: Sendable {
     /// reason its runner reported, while the record still speaks of that attempt's failure.
     public func withPlatformReason(_ stop: PlanAction.Stop, record: JobRecord?) -> JobRecord? {
         guard stop.reason == .finished, let platform = stop.task.reason, let record, let owner = stop.task.owner,
-            owner.job == record.job, owner.generation == record.generation, owner.attempt == record.attempt,
+            owner.key == record.key, owner.attempt == record.attempt,
             record.state == .failed || record.state == .pending, let reason = record.lastReason, !reason.contains(platform)
         else { return nil }
         var next = record
@@ -91,7 +91,7 @@ public struct Settlement: Sendable {
         -> JobRecord?
     {
         guard let record, !record.state.isTerminal, let owner = stop.task.owner,
-            owner.job == record.job, owner.generation == record.generation, owner.attempt == record.attempt
+            owner.key == record.key, owner.attempt == record.attempt
         else { return nil }
         let retries = desired.jobs[record.job]?.spec.retries ?? 0
         func fail(_ reason: String) -> JobRecord {
@@ -114,7 +114,7 @@ public struct Settlement: Sendable {
             return fail("task-lost (its task exited\(code)\(platform) before its runner reported)")
         case .jobRemoved:
             return Lifecycle.cancelled(record, reason: "job removed from the manifests", now: now)
-        case .superseded, .orphaned:
+        case .superseded, .orphaned, .cancelled:
             return nil
         }
     }
@@ -124,21 +124,18 @@ public struct Settlement: Sendable {
     }
 }
 
-/// One attempt of one generation of one job.
+/// One attempt of one run of one job.
 struct AttemptKey: Hashable {
-    var job: String
-    var generation: Generation
+    var run: JobKey
     var attempt: Int
 
     init(_ owner: TaskOwner) {
-        job = owner.job
-        generation = owner.generation
+        run = owner.key
         attempt = owner.attempt
     }
 
     init(_ record: JobRecord) {
-        job = record.job
-        generation = record.generation
+        run = record.key
         attempt = record.attempt
     }
 }

@@ -55,21 +55,28 @@ enum APIPath: Equatable {
         case .operatorOnly:
             let parts = path.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count >= 3, parts[0].isEmpty, parts[1] == "v1", parts.dropFirst(3).allSatisfy({ !$0.isEmpty }) else { return nil }
+            if Self.isRequest(parts) { return [.post] }
             let isJobs = parts[2] == "jobs" && parts.count <= 5 && (parts.count < 5 || parts[4] == "logs")
             let isProfiles = parts[2] == "profiles" && parts.count <= 4
             return isJobs || isProfiles ? [.get] : nil
         }
     }
 
+    /// `/v1/jobs/{name}/rerun` or `/v1/jobs/{name}/cancel`: an operator's request.
+    static func isRequest(_ parts: [Substring]) -> Bool {
+        parts.count == 5 && parts[2] == "jobs" && (parts[4] == "rerun" || parts[4] == "cancel")
+    }
+
     /// The largest body the path takes, in bytes (413 beyond it): a log chunk's limit for log
     /// chunks, 64 KiB for a completion report, 4 KiB for a claim or a heartbeat (which carry
-    /// none), nothing for the rest.
-    func bodyLimit(maxLogChunk: Int) -> Int {
+    /// none) and for an operator's rerun or cancel, nothing for the rest.
+    func bodyLimit(maxLogChunk: Int, path: String) -> Int {
         switch self {
         case .attempt(_, "logs"): maxLogChunk
         case .attempt(_, "complete"): 64 << 10
         case .claim, .attempt: 4 << 10
-        case .open, .metrics, .operatorOnly: 0
+        case .operatorOnly: Self.isRequest(path.split(separator: "/", omittingEmptySubsequences: false)) ? 4 << 10 : 0
+        case .open, .metrics: 0
         }
     }
 }
@@ -120,7 +127,7 @@ struct APIGate: RouterMiddleware {
             headers[.allow] = methods.map(\.rawValue).joined(separator: ", ")
             return Self.text(.methodNotAllowed, "\(request.method.rawValue) is not a method of \(request.uri.path)", headers: headers)
         }
-        let limit = path.bodyLimit(maxLogChunk: maxLogChunk)
+        let limit = path.bodyLimit(maxLogChunk: maxLogChunk, path: request.uri.path)
         if let declared = request.headers[.contentLength].flatMap(Int.init) {
             guard declared <= limit else { return Self.tooLarge(limit) }
             return try await next(request, context)

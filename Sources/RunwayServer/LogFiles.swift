@@ -1,4 +1,5 @@
 import Foundation
+import RunwayModel
 
 /// Attempt logs on disk: `<state-dir>/logs/<attempt-id>.log`, written at explicit offsets so a
 /// chunk retried after a crash overwrites what was half-written instead of appending twice.
@@ -12,7 +13,7 @@ public struct LogFiles: Sendable {
         if FileManager.default.fileExists(atPath: directory) { chmod(directory, 0o700) }
     }
 
-    public func path(attemptID: String) -> String { directory + "/" + attemptID + ".log" }
+    public func path(attemptID: String) -> String { PathNames.attemptLog(in: directory, attemptID: attemptID) }
 
     func write(_ bytes: [UInt8], attemptID: String, at offset: Int) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -36,8 +36,9 @@ extension RunnerAPI {
         router.get("/v1/jobs/:name/logs") { request, context -> Response in
             let name = try context.parameters.require("name")
             let number = try Self.integer(request, "attempt")
+            let run = try Self.integer(request, "run")
             let offset = try Self.integer(request, "offset") ?? 0
-            guard let attempt = try await JobLogs.attempt(job: name, number: number, store: store) else {
+            guard let attempt = try await JobLogs.attempt(job: name, run: run, number: number, store: store) else {
                 throw HTTPError(.notFound, message: "no logs for job '\(name)'")
             }
             let size = attempt.logBytes
@@ -115,8 +116,9 @@ public enum JobLogs {
     }
 
     /// Attempt `number` of `job`, or its latest when nil.
-    public static func attempt(job: String, number: Int?, store: any StateStore) async throws -> AttemptRecord? {
-        let attempts = try await store.attempts(job: job)
+    /// The job's attempt `number` of run `run` (each nil: the latest), or nil.
+    public static func attempt(job: String, run: Int? = nil, number: Int?, store: any StateStore) async throws -> AttemptRecord? {
+        let attempts = try await store.attempts(job: job).filter { run == nil || $0.run == run }
         guard let number else { return attempts.last }
         return attempts.last { $0.number == number }
     }
@@ -140,86 +142,3 @@ public enum JobLogs {
     }
 }
 
-/// One job's latest state, as `GET /v1/jobs` and `runway status -o json` show it.
-public struct JobStatusDocument: Codable, Sendable {
-    public var job: String
-    public var generation: String
-    public var profile: String
-    public var state: String
-    public var attempts: Int
-    public var lastReason: String?
-    public var exitCode: Int32?
-    public var createdAt: Date
-    public var updatedAt: Date
-    public var runningSince: Date?
-    public var nextAttemptAt: Date?
-    /// When its current attempt began waiting for its runner (state `held`).
-    public var heldSince: Date?
-    public var lastHeartbeatAt: Date?
-
-    /// The latest generation of every job (by last update), sorted by job name.
-    public static func latest(of records: [JobRecord]) -> [JobStatusDocument] {
-        Dictionary(grouping: records, by: \.job).compactMap { $0.value.max { $0.updatedAt < $1.updatedAt } }
-            .sorted { $0.job < $1.job }.map(JobStatusDocument.init)
-    }
-
-    public init(_ record: JobRecord) {
-        job = record.job
-        generation = record.generation.digest
-        profile = record.profile
-        state = record.state.rawValue
-        attempts = record.attempt
-        lastReason = record.lastReason
-        exitCode = record.exitCode
-        createdAt = record.createdAt
-        updatedAt = record.updatedAt
-        runningSince = record.runningSince
-        nextAttemptAt = record.nextAttemptAt
-        heldSince = record.heldSince
-        lastHeartbeatAt = record.lastHeartbeatAt
-    }
-}
-
-/// A job with every generation, attempt and event.
-public struct JobDetailDocument: Codable, Sendable {
-    public struct Attempt: Codable, Sendable {
-        public var id: String
-        public var number: Int
-        public var generation: String
-        public var task: String
-        public var state: String
-        public var exitCode: Int32?
-        public var reason: String?
-        public var requestedAt: Date
-        public var claimedAt: Date?
-        public var completedAt: Date?
-        public var stoppedAt: Date?
-    }
-
-    public struct Event: Codable, Sendable {
-        public var at: Date
-        public var generation: String
-        public var attempt: Int?
-        public var kind: String
-        public var message: String
-    }
-
-    public var records: [JobStatusDocument]
-    public var attempts: [Attempt]
-    public var events: [Event]
-
-    public static func load(job: String, from store: any StateStore) async throws -> JobDetailDocument? {
-        let records = try await store.jobRecords(job: job)
-        guard !records.isEmpty else { return nil }
-        let attempts = try await store.attempts(job: job).map {
-            Attempt(
-                id: $0.id, number: $0.number, generation: $0.generation.digest, task: $0.taskName, state: $0.state.rawValue,
-                exitCode: $0.exitCode, reason: $0.reason, requestedAt: $0.requestedAt, claimedAt: $0.claimedAt,
-                completedAt: $0.completedAt, stoppedAt: $0.stoppedAt)
-        }
-        let events = try await store.events(job: job).map {
-            Event(at: $0.at, generation: $0.generation.digest, attempt: $0.attempt, kind: $0.kind, message: $0.message)
-        }
-        return JobDetailDocument(records: records.map(JobStatusDocument.init), attempts: attempts, events: events)
-    }
-}

@@ -94,6 +94,7 @@ public struct RunnerAPI: Sendable {
             }
         }
         addReadRoutes(to: router)
+        addRequestRoutes(to: router)
         let readiness = self.readiness
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/openapi.json") { _, _ -> Response in

@@ -51,5 +51,21 @@ enum PostgresSchema {
             "CREATE TABLE attempt_token (token_hash text PRIMARY KEY, attempt_id text NOT NULL)",
             "ALTER TABLE attempt ADD COLUMN claim_id text",
         ]),
+        ("v6: runs, requests, compaction", [
+            """
+            ALTER TABLE job ADD COLUMN run bigint NOT NULL DEFAULT 1, ADD COLUMN origin text, ADD COLUMN rerun_token text,
+                ADD COLUMN upstream text, ADD COLUMN scheduled_after double precision, ADD COLUMN scheduled_for double precision,
+                ADD COLUMN compacted boolean NOT NULL DEFAULT false
+            """,
+            "ALTER TABLE job DROP CONSTRAINT job_pkey, ADD PRIMARY KEY (job, generation, run)",
+            "ALTER TABLE attempt ADD COLUMN run bigint NOT NULL DEFAULT 1",
+            "ALTER TABLE event ADD COLUMN run bigint NOT NULL DEFAULT 1",
+            """
+            CREATE TABLE job_request (
+                id text PRIMARY KEY, job text NOT NULL, kind text NOT NULL, reason text, requested_by text NOT NULL,
+                requested_at double precision NOT NULL, handled_at double precision, outcome text)
+            """,
+            "CREATE INDEX job_request_open ON job_request (handled_at)",
+        ]),
     ]
 }

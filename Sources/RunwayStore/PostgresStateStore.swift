@@ -210,15 +210,16 @@ public final class PostgresStateStore: StateStore {
             }
             let attempt: AttemptRecord?
             let record = try await key.asyncFlatMap { key in
-                try await self.row(JobRow.self, "job", where: "job = $1 AND generation = $2", [key.job, key.generation.digest], on: connection)?.model
+                try await self.row(
+                    JobRow.self, "job", where: "job = $1 AND generation = $2 AND run = $3::bigint", [key.job, key.generation.digest, String(key.run)],
+                    on: connection)?.model
             }
             switch lookup {
             case .id(let id): attempt = try await self.row(AttemptRow.self, "attempt", where: "id = $1", [id], on: connection)?.model
             case .tokenHash(let hash): attempt = try await self.row(AttemptRow.self, "attempt", where: Self.byTokenHash, [hash], on: connection)?.model
             case .job:
                 attempt = try await record.asyncFlatMap { record in
-                    try await self.row(AttemptRow.self, "attempt", where: "id = $1",
-                        [AttemptRecord.id(job: record.job, generation: record.generation, number: record.attempt)], on: connection)?.model
+                    try await self.row(AttemptRow.self, "attempt", where: "id = $1", [AttemptRecord.id(of: record)], on: connection)?.model
                 }
             }
             let (change, result) = try decide(attempt, record)
@@ -245,7 +246,7 @@ public final class PostgresStateStore: StateStore {
 
     // MARK: - Rows as JSON
 
-    private func write(_ change: StoreChange, on connection: PostgresConnection) async throws {
+    func write(_ change: StoreChange, on connection: PostgresConnection) async throws {
         if let fence = change.fence {
             // FOR SHARE: fenced writes go side by side, while taking the lease (an UPDATE) waits
             // for every one of them to commit, and they for it.
@@ -254,9 +255,10 @@ public final class PostgresStateStore: StateStore {
                 throw FencedError(lease: fence, current: current)
             }
         }
-        for record in change.records { try await upsert(JobRow(record), into: "job", key: ["job", "generation"], on: connection) }
+        for record in change.records { try await upsert(JobRow(record), into: "job", key: ["job", "generation", "run"], on: connection) }
         for attempt in change.attempts { try await upsert(AttemptRow(attempt), into: "attempt", key: ["id"], on: connection) }
         for event in change.events { try await insert(EventRow(event), into: "event", on: connection, conflict: nil) }
+        for request in change.requests { try await upsert(RequestRow(request), into: "job_request", key: ["id"], on: connection) }
         for (hash, attemptID) in change.tokenAliases {
             _ = try await connection.query(
                 "INSERT INTO attempt_token (token_hash, attempt_id) VALUES (\(hash), \(attemptID)) ON CONFLICT (token_hash) DO NOTHING",
@@ -273,13 +275,13 @@ public final class PostgresStateStore: StateStore {
     }
 
     /// Inserts `row`, or updates every column of the row with the same `key`.
-    private func upsert(_ row: some Encodable, into table: String, key: [String], on connection: PostgresConnection) async throws {
+    func upsert(_ row: some Encodable, into table: String, key: [String], on connection: PostgresConnection) async throws {
         let columns = Self.columns(of: row)
         let updates = columns.filter { !key.contains($0) }.map { "\(Self.quoted($0)) = EXCLUDED.\(Self.quoted($0))" }.joined(separator: ", ")
         try await insert(row, into: table, on: connection, conflict: "ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(updates)")
     }
 
-    private func insert(_ row: some Encodable, into table: String, on connection: PostgresConnection, conflict: String?) async throws {
+    func insert(_ row: some Encodable, into table: String, on connection: PostgresConnection, conflict: String?) async throws {
         let columns = Self.columns(of: row).filter { $0 != "id" || table != "event" }.map(Self.quoted).joined(separator: ", ")
         var binds = PostgresBindings()
         binds.append(String(decoding: try Self.encoder.encode(row), as: UTF8.self))
@@ -287,7 +289,7 @@ public final class PostgresStateStore: StateStore {
         _ = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
     }
 
-    private func rows<Row: Decodable & Sendable>(_ type: Row.Type, _ table: String, where condition: String, order: String, _ values: [String] = [])
+    func rows<Row: Decodable & Sendable>(_ type: Row.Type, _ table: String, where condition: String, order: String, _ values: [String] = [])
         async throws -> [Row]
     {
         try await read("read \(table)") { connection in
@@ -298,7 +300,7 @@ public final class PostgresStateStore: StateStore {
     /// The attempt a token hash claims: its current token, or one it kept (``StoreChange/tokenAliases``).
     static let byTokenHash = "token_hash = $1 OR id = (SELECT attempt_id FROM attempt_token WHERE token_hash = $1)"
 
-    private func row<Row: Decodable>(_ type: Row.Type, _ table: String, where condition: String, _ values: [String], on connection: PostgresConnection)
+    func row<Row: Decodable>(_ type: Row.Type, _ table: String, where condition: String, _ values: [String], on connection: PostgresConnection)
         async throws -> Row?
     {
         try await rows(type, table, where: condition, order: "1", values, on: connection).first

@@ -14,6 +14,7 @@ struct JobRow: Codable, Sendable, FetchableRecord, PersistableRecord {
 
     var job: String
     var generation: String
+    var run: Int
     var profile: String
     var state: String
     var attempt: Int
@@ -25,10 +26,23 @@ struct JobRow: Codable, Sendable, FetchableRecord, PersistableRecord {
     var runningSince: Date?
     var nextAttemptAt: Date?
     var lastHeartbeatAt: Date?
+    var origin: String?
+    var rerunToken: String?
+    var upstream: String?
+    var scheduledAfter: Date?
+    var scheduledFor: Date?
+    var compacted: Bool
 
     init(_ record: JobRecord) {
         job = record.job
         generation = record.generation.digest
+        run = record.run
+        origin = record.origin
+        rerunToken = record.rerunToken
+        upstream = record.upstream
+        scheduledAfter = record.scheduledAfter
+        scheduledFor = record.scheduledFor
+        compacted = record.compacted
         profile = record.profile
         state = record.state.rawValue
         attempt = record.attempt
@@ -43,11 +57,18 @@ struct JobRow: Codable, Sendable, FetchableRecord, PersistableRecord {
     }
 
     var model: JobRecord {
-        JobRecord(
+        var record = JobRecord(
             job: job, generation: Generation(digest: generation), profile: profile,
             state: JobRecord.State(rawValue: state) ?? .failed, attempt: attempt, lastReason: lastReason, exitCode: exitCode,
             createdAt: createdAt, updatedAt: updatedAt, heldSince: heldSince, runningSince: runningSince,
-            nextAttemptAt: nextAttemptAt, lastHeartbeatAt: lastHeartbeatAt)
+            nextAttemptAt: nextAttemptAt, lastHeartbeatAt: lastHeartbeatAt, run: run)
+        record.origin = origin
+        record.rerunToken = rerunToken
+        record.upstream = upstream
+        record.scheduledAfter = scheduledAfter
+        record.scheduledFor = scheduledFor
+        record.compacted = compacted
+        return record
     }
 }
 
@@ -63,6 +84,7 @@ struct AttemptRow: Codable, Sendable, FetchableRecord, PersistableRecord {
     var id: String
     var job: String
     var generation: String
+    var run: Int
     var number: Int
     var profile: String
     var plugin: String
@@ -88,6 +110,7 @@ struct AttemptRow: Codable, Sendable, FetchableRecord, PersistableRecord {
         id = attempt.id
         job = attempt.job
         generation = attempt.generation.digest
+        run = attempt.run
         number = attempt.number
         profile = attempt.profile
         plugin = attempt.plugin
@@ -112,7 +135,7 @@ struct AttemptRow: Codable, Sendable, FetchableRecord, PersistableRecord {
 
     var model: AttemptRecord {
         var attempt = AttemptRecord(
-            job: job, generation: Generation(digest: generation), number: number, profile: profile, plugin: plugin,
+            job: job, generation: Generation(digest: generation), run: run, number: number, profile: profile, plugin: plugin,
             retries: retries, taskName: taskName, tokenHash: tokenHash, requestedAt: requestedAt)
         attempt.taskID = taskId
         attempt.state = AttemptRecord.State(rawValue: state) ?? .failed
@@ -141,6 +164,7 @@ struct EventRow: Codable, Sendable, FetchableRecord, PersistableRecord {
     var id: Int64?
     var job: String
     var generation: String
+    var run: Int
     var attempt: Int?
     var at: Date
     var kind: String
@@ -149,6 +173,7 @@ struct EventRow: Codable, Sendable, FetchableRecord, PersistableRecord {
     init(_ event: JobEvent) {
         job = event.job
         generation = event.generation.digest
+        run = event.run
         attempt = event.attempt
         at = event.at
         kind = event.kind
@@ -156,7 +181,7 @@ struct EventRow: Codable, Sendable, FetchableRecord, PersistableRecord {
     }
 
     var model: JobEvent {
-        JobEvent(job: job, generation: Generation(digest: generation), attempt: attempt, at: at, kind: kind, message: message)
+        JobEvent(job: job, generation: Generation(digest: generation), run: run, attempt: attempt, at: at, kind: kind, message: message)
     }
 }
 
@@ -187,5 +212,42 @@ struct LogChunkRow: Codable, Sendable, FetchableRecord, PersistableRecord {
 
     var model: LogChunk {
         LogChunk(attemptID: attemptId, seq: seq, stream: LogChunk.Stream(rawValue: stream) ?? .stdout, offset: offset, length: length, at: at)
+    }
+}
+
+struct RequestRow: Codable, Sendable, FetchableRecord, PersistableRecord {
+    static func databaseDateEncodingStrategy(for _: String) -> DatabaseDateEncodingStrategy { .timeIntervalSinceReferenceDate }
+    static func databaseDateDecodingStrategy(for _: String) -> DatabaseDateDecodingStrategy { .timeIntervalSinceReferenceDate }
+    static let databaseTableName = "job_request"
+    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+
+    var id: String
+    var job: String
+    var kind: String
+    var reason: String?
+    var requestedBy: String
+    var requestedAt: Date
+    var handledAt: Date?
+    var outcome: String?
+
+    init(_ request: JobRequest) {
+        id = request.id
+        job = request.job
+        kind = request.kind.rawValue
+        reason = request.reason
+        requestedBy = request.requestedBy
+        requestedAt = request.requestedAt
+        handledAt = request.handledAt
+        outcome = request.outcome
+    }
+
+    var model: JobRequest {
+        var request = JobRequest(
+            id: id, job: job, kind: JobRequest.Kind(rawValue: kind) ?? .rerun, reason: reason, requestedBy: requestedBy,
+            requestedAt: requestedAt)
+        request.handledAt = handledAt
+        request.outcome = outcome
+        return request
     }
 }

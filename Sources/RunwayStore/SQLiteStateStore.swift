@@ -6,11 +6,14 @@ import RunwayModel
 public final class SQLiteStateStore: StateStore {
     private let database: DatabasePool
     private let observer: CommitObserver?
+    /// The state directory: the database, and the attempts' log files under `logs/`.
+    private let directory: String
 
     /// Opens (creating it and its folder if needed) `runway.sqlite` in `directory` and migrates it.
     /// `observer` hears of every committed change (the controller logs its events).
     public init(directory: String, observer: CommitObserver? = nil) throws {
         self.observer = observer
+        self.directory = directory
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             var configuration = Configuration()
@@ -114,7 +117,7 @@ public final class SQLiteStateStore: StateStore {
             case .job(let key):
                 record = try Self.record(key, in: db)
                 attempt = try record.flatMap {
-                    try AttemptRow.fetchOne(db, key: AttemptRecord.id(job: $0.job, generation: $0.generation, number: $0.attempt))?.model
+                    try AttemptRow.fetchOne(db, key: AttemptRecord.id(of: $0))?.model
                 }
             }
             let (change, result) = try decide(attempt, record)
@@ -185,7 +188,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     private static func record(_ key: JobKey, in db: Database) throws -> JobRecord? {
-        try JobRow.fetchOne(db, key: ["job": key.job, "generation": key.generation.digest])?.model
+        try JobRow.fetchOne(db, key: ["job": key.job, "generation": key.generation.digest, "run": key.run])?.model
     }
 
     private static func write(_ change: StoreChange, in db: Database) throws {
@@ -199,9 +202,60 @@ public final class SQLiteStateStore: StateStore {
         for attempt in change.attempts { try AttemptRow(attempt).save(db) }
         for event in change.events { try EventRow(event).insert(db) }
         for chunk in change.logChunks { try LogChunkRow(chunk).insert(db, onConflict: .ignore) }
+        for request in change.requests { try RequestRow(request).save(db) }
         for (hash, attemptID) in change.tokenAliases {
             try db.execute(sql: "INSERT OR IGNORE INTO attempt_token (token_hash, attempt_id) VALUES (?, ?)", arguments: [hash, attemptID])
         }
+    }
+
+    public func request(_ request: JobRequest) async throws -> JobRequest {
+        do {
+            return try await database.write { db in
+                if let existing = try RequestRow.fetchOne(db, key: request.id) { return existing.model }
+                try RequestRow(request).insert(db)
+                return request
+            }
+        } catch {
+            throw StoreError(operation: "record request \(request.id)", cause: error)
+        }
+    }
+
+    public func openRequests() async throws -> [JobRequest] {
+        try await read("read open requests") { db in
+            try RequestRow.filter(Column("handled_at") == nil).order(Column("requested_at"), Column("id")).fetchAll(db).map(\.model)
+        }
+    }
+
+    public func requests(job: String) async throws -> [JobRequest] {
+        try await read("read requests of \(job)") { db in
+            try RequestRow.filter(Column("job") == job).order(Column("requested_at"), Column("id")).fetchAll(db).map(\.model)
+        }
+    }
+
+    public func compact(_ runs: [JobKey]) async throws {
+        guard !runs.isEmpty else { return }
+        let removed: [String]
+        do {
+            removed = try await database.write { db in
+                var removed: [String] = []
+                for run in runs {
+                    let keys: [any DatabaseValueConvertible] = [run.job, run.generation.digest, run.run]
+                    let ids = try String.fetchAll(db, sql: "SELECT id FROM attempt WHERE job = ? AND generation = ? AND run = ?", arguments: StatementArguments(keys))
+                    for id in ids {
+                        try db.execute(sql: "DELETE FROM log_chunk WHERE attempt_id = ?", arguments: [id])
+                        try db.execute(sql: "DELETE FROM attempt_token WHERE attempt_id = ?", arguments: [id])
+                    }
+                    try db.execute(sql: "DELETE FROM attempt WHERE job = ? AND generation = ? AND run = ?", arguments: StatementArguments(keys))
+                    try db.execute(sql: "DELETE FROM event WHERE job = ? AND generation = ? AND run = ?", arguments: StatementArguments(keys))
+                    try db.execute(sql: "UPDATE job SET compacted = 1 WHERE job = ? AND generation = ? AND run = ?", arguments: StatementArguments(keys))
+                    removed += ids
+                }
+                return removed
+            }
+        } catch {
+            throw StoreError(operation: "compact \(runs.count) runs", cause: error)
+        }
+        for id in removed { try? FileManager.default.removeItem(atPath: PathNames.attemptLog(in: directory + "/logs", attemptID: id)) }
     }
 
     /// The attempt a token hash claims: its current token, or one it kept (``StoreChange/tokenAliases``).

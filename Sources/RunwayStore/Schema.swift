@@ -85,6 +85,31 @@ enum Schema {
             }
             try db.alter(table: "attempt") { t in t.add(column: "claim_id", .text) }
         }
+        migrator.registerMigration("v5: runs, requests, compaction") { db in
+            // A job record is one run of one generation: the primary key gains the run, so the
+            // table is made again (SQLite cannot change a primary key in place).
+            try db.execute(sql: """
+                CREATE TABLE job_v5 (
+                    job TEXT NOT NULL, generation TEXT NOT NULL, run INTEGER NOT NULL DEFAULT 1, profile TEXT NOT NULL,
+                    state TEXT NOT NULL, attempt INTEGER NOT NULL, last_reason TEXT, exit_code INTEGER,
+                    created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL, held_since DATETIME, running_since DATETIME,
+                    next_attempt_at DATETIME, last_heartbeat_at DATETIME, origin TEXT, rerun_token TEXT, upstream TEXT,
+                    scheduled_after DATETIME, scheduled_for DATETIME, compacted BOOLEAN NOT NULL DEFAULT 0,
+                    PRIMARY KEY (job, generation, run));
+                INSERT INTO job_v5 (job, generation, profile, state, attempt, last_reason, exit_code, created_at, updated_at,
+                    held_since, running_since, next_attempt_at, last_heartbeat_at)
+                    SELECT job, generation, profile, state, attempt, last_reason, exit_code, created_at, updated_at,
+                    held_since, running_since, next_attempt_at, last_heartbeat_at FROM job;
+                DROP TABLE job;
+                ALTER TABLE job_v5 RENAME TO job;
+                ALTER TABLE attempt ADD COLUMN run INTEGER NOT NULL DEFAULT 1;
+                ALTER TABLE event ADD COLUMN run INTEGER NOT NULL DEFAULT 1;
+                CREATE TABLE job_request (
+                    id TEXT PRIMARY KEY, job TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT, requested_by TEXT NOT NULL,
+                    requested_at DATETIME NOT NULL, handled_at DATETIME, outcome TEXT);
+                CREATE INDEX job_request_open ON job_request (handled_at);
+                """)
+        }
         return migrator
     }
 }

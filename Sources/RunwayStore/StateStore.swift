@@ -42,6 +42,17 @@ public protocol StateStore: Sendable {
     /// Writes records, attempts, events and log chunks in one transaction.
     func apply(_ change: StoreChange) async throws
 
+    /// Records an operator's request for the controller's next pass. The same id again records
+    /// nothing and returns the request as first recorded (with its outcome once taken up).
+    func request(_ request: JobRequest) async throws -> JobRequest
+    /// Requests no controller has taken up yet, oldest first.
+    func openRequests() async throws -> [JobRequest]
+    /// The requests about one job, oldest first.
+    func requests(job: String) async throws -> [JobRequest]
+    /// Removes the attempts, their events, log index and output of finished runs, and marks
+    /// their records compacted: the records themselves stay, so a compacted run never runs again.
+    func compact(_ runs: [JobKey]) async throws
+
     /// Takes the lease `name` for `holder` until `now + duration`, or renews it if `holder` has it.
     /// A new holder gets the next fencing token. Returns nil when someone else holds it.
     /// `now` nil (what controllers pass): the store's own clock judges expiry (PostgreSQL's, so
@@ -85,6 +96,8 @@ public struct StoreChange: Sendable {
     public var attempts: [AttemptRecord]
     public var events: [JobEvent]
     public var logChunks: [LogChunk]
+    /// Requests taken up (their `handledAt` and `outcome` written).
+    public var requests: [JobRequest] = []
     /// More token hashes that claim an attempt (hash → attempt id), kept for good: a resumed
     /// attempt's new task gets a new token, and the token of a task launched before stays valid.
     public var tokenAliases: [String: String] = [:]
@@ -103,7 +116,9 @@ public struct StoreChange: Sendable {
         self.fence = fence
     }
 
-    public var isEmpty: Bool { records.isEmpty && attempts.isEmpty && events.isEmpty && logChunks.isEmpty && tokenAliases.isEmpty }
+    public var isEmpty: Bool {
+        records.isEmpty && attempts.isEmpty && events.isEmpty && logChunks.isEmpty && tokenAliases.isEmpty && requests.isEmpty
+    }
 }
 
 /// The leader lease: who holds it, until when, and its fencing token (one more for each new

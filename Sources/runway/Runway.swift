@@ -14,7 +14,7 @@ struct Runway: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ControllerCommand.self, StatusCommand.self, LogsCommand.self,
-            ExplainCommand.self, ProfilesCommand.self, RunnerCommand.self, ConvertCommand.self, FmtCommand.self,
+            ExplainCommand.self, RerunCommand.self, CancelCommand.self, ProfilesCommand.self, RunnerCommand.self, ConvertCommand.self, FmtCommand.self,
         ]
     )
 }

@@ -35,6 +35,10 @@ final class CountingStore: StateStore {
         return try await inner.logOutput(attemptID: attemptID, range: range)
     }
     func apply(_ change: StoreChange) async throws { count(); try await inner.apply(change) }
+    func request(_ request: JobRequest) async throws -> JobRequest { count(); return try await inner.request(request) }
+    func openRequests() async throws -> [JobRequest] { count(); return try await inner.openRequests() }
+    func requests(job: String) async throws -> [JobRequest] { count(); return try await inner.requests(job: job) }
+    func compact(_ runs: [JobKey]) async throws { count(); try await inner.compact(runs) }
     func acquireLease(_ name: String, holder: String, duration: Duration, now: Date?, localNow: Date) async throws -> Lease? {
         count()
         return try await inner.acquireLease(name, holder: holder, duration: duration, now: now, localNow: localNow)

@@ -19,6 +19,35 @@ import Testing
         #expect(other.taskName(limit: 63) != name, "attempts must not collide after shortening")
     }
 
+    /// A job name at the 63-character limit gives a valid Kubernetes name (a DNS-1123 label)
+    /// for every run and attempt, each distinct.
+    @Test func aLongJobNameGivesValidDistinctNamesAcrossRuns() {
+        let job = "a" + String(repeating: "b-", count: 30) + "z"
+        #expect(job.count == 62)
+        var names = Set<String>()
+        for run in 1...50 {
+            for attempt in 1...5 {
+                let name = TaskOwner(job: job, generation: owner.generation, run: run, attempt: attempt, profile: "p").taskName(limit: 63)
+                #expect(name.count <= 63 && name.first!.isLetter && (name.last!.isLetter || name.last!.isNumber))
+                #expect(name.allSatisfy { ($0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "-" }, "\(name)")
+                names.insert(name)
+            }
+        }
+        #expect(names.count == 250)
+        let short = TaskOwner(job: "build", generation: owner.generation, run: 3, attempt: 2, profile: "p")
+        #expect(short.taskName() == "runway-build-01234567-r3-2")
+    }
+
+    @Test func aTaskWithoutARunLabelIsRunOne() {
+        var labels = TaskLabels.labels(controllerID: "runway", owner: owner)
+        #expect(labels[TaskLabels.run] == "1")
+        labels[TaskLabels.run] = nil
+        #expect(TaskOwner(labels: labels)?.run == 1)
+        #expect(TaskOwner(labels: labels)?.taskName() == owner.taskName(), "names of run 1 are what they were before runs")
+        labels[TaskLabels.run] = "0"
+        #expect(TaskOwner(labels: labels) == nil)
+    }
+
     @Test func labelsRoundTripToTheOwner() {
         let labels = TaskLabels.labels(controllerID: "runway", owner: owner)
         #expect(labels[TaskLabels.managedBy] == "runway")

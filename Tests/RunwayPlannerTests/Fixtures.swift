@@ -58,12 +58,13 @@ extension Date {
 func summary(_ plan: Plan) -> [String] {
     plan.actions.map { action in
         switch action {
-        case .start(let start): "start \(start.job)#\(start.attempt) on \(start.profile): \(start.reason.code)"
+        case .start(let start): "start \(start.job)\(start.run > 1 ? "/r\(start.run)" : "")#\(start.attempt) on \(start.profile): \(start.reason.code)"
         case .stop(let stop): "stop \(stop.task.owner.map { "\($0.job)#\($0.attempt)" } ?? stop.task.name): \(stop.reason.rawValue)"
         case .wait(let wait):
             switch wait.reason {
             case .maxConcurrent(let live, let limit): "wait \(wait.job): max-concurrent \(live)/\(limit)"
             case .backoff(let until): "wait \(wait.job): backoff \(Int(until.timeIntervalSince(Fixture.now)))s"
+            default: "wait \(wait.job): \(wait.reason.detail)"
             }
         }
     }

@@ -95,6 +95,10 @@ import Testing
             observed: [Fixture.task(for: build, state: .exited, exitCode: 0)],
             records: [Fixture.record(for: build, .running, runningSince: .ago(1))],
             expected: ["stop build#1: finished", "start test#1 on default: new"]),
+        Case(name: "a cancelled run's live task is stopped as cancelled, and nothing starts", desired: Fixture.desired(base, [build]),
+            observed: [Fixture.task(for: build, state: .running)],
+            records: [Fixture.record(for: build, .cancelled, runningSince: .ago(5))],
+            expected: ["stop build#1: cancelled"]),
         Case(name: "limits are per profile", desired: Fixture.desired(
                 [Fixture.profile("default", maxConcurrent: 1), Fixture.profile("other", maxConcurrent: 1)],
                 [Fixture.job("a"), Fixture.job("b"), Fixture.job("c", profile: "other")]),

@@ -23,7 +23,9 @@ import Testing
         /// log output (SQLite keeps output in files), then token aliases.
         var migrations: [String] {
             StoreConformanceTests.allMigrations
-                + (self == .postgres ? ["v4: log output", "v5: token aliases, claim ids"] : ["v4: token aliases, claim ids"])
+                + (self == .postgres
+                    ? ["v4: log output", "v5: token aliases, claim ids", "v6: runs, requests, compaction"]
+                    : ["v4: token aliases, claim ids", "v5: runs, requests, compaction"])
         }
     }
 
@@ -241,18 +243,20 @@ import Testing
     func migratesFromAPreviousVersion(kind: Kind) async throws {
         let subject = try await subject(kind)
         let old = record("old")
+        // A row as the first release wrote it: no run, so it is run 1.
+        let insert = "INSERT INTO job (job, generation, profile, state, attempt, last_reason, exit_code, created_at, updated_at, held_since, next_attempt_at) VALUES ('old', '\(old.generation.digest)', 'p', 'held', 1, 'why', 3, \(old.createdAt.timeIntervalSinceReferenceDate), \(old.updatedAt.timeIntervalSinceReferenceDate), \(old.heldSince!.timeIntervalSinceReferenceDate), \(old.nextAttemptAt!.timeIntervalSinceReferenceDate))"
         switch kind {
         case .sqlite:
             let pool = try DatabasePool(path: scratch.path + "/runway.sqlite")
             try Schema.migrator.migrate(pool, upTo: Self.allMigrations[0])
-            try await pool.write { db in try JobRow(old).save(db) }
+            try await pool.write { db in try db.execute(sql: insert) }
         case .postgres:
             let url = try await TestPostgres.freshDatabase()
             let first = PostgresSchema.migrations[0]
             try await TestPostgres.psql(url, (first.statements + [
                 "CREATE TABLE schema_migration (version text PRIMARY KEY, applied_at double precision NOT NULL)",
                 "INSERT INTO schema_migration VALUES ('\(first.version)', 0)",
-                "INSERT INTO job (job, generation, profile, state, attempt, last_reason, exit_code, created_at, updated_at, held_since, next_attempt_at) VALUES ('old', '\(old.generation.digest)', 'p', 'held', 1, 'why', 3, \(old.createdAt.timeIntervalSinceReferenceDate), \(old.updatedAt.timeIntervalSinceReferenceDate), \(old.heldSince!.timeIntervalSinceReferenceDate), \(old.nextAttemptAt!.timeIntervalSinceReferenceDate))",
+                insert,
             ]).joined(separator: ";\n") + ";")
             let store = try await PostgresStateStore(location: .init(url: url))
             #expect(try await store.appliedMigrations() == kind.migrations)

@@ -96,6 +96,12 @@ struct ApplyCommand: AsyncParsableCommand {
         switch output.output {
         case .text:
             print(SummaryTable.text(result.records.map(JobStatusDocument.init), cancelled: result.cancelled), terminator: "")
+            if !result.scheduled.isEmpty {
+                print("\nScheduled (apply starts none; a controller runs them):")
+                for (job, next) in result.scheduled {
+                    print("  \(job)  " + (next.map { "next run at \($0.formatted(.iso8601))" } ?? "suspended"))
+                }
+            }
         case .json:
             print(JSONOutput.encode(result.records.map(JobStatusDocument.init)))
         }

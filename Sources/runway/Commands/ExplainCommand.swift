@@ -17,20 +17,34 @@ struct ExplainCommand: AsyncParsableCommand {
     func run() async throws {
         let source = try await read.source()
         guard let detail = try await source.detail(job: job),
-            let record = detail.records.max(by: { $0.updatedAt < $1.updatedAt })
+            let record = detail.records.filter({ $0.state != "scheduled" }).max(by: { ($0.updatedAt, $0.run) < ($1.updatedAt, $1.run) })
+                ?? detail.records.max(by: { $0.updatedAt < $1.updatedAt })
         else {
             throw failure("no job named '\(job)' \(source.place)", .failure)
         }
+        // The current generation's trail, every run of it (earlier runs stay in the records).
         let events = detail.events.filter { $0.generation == record.generation }
-        print("\(job): \(Self.explanation(record, events: events, now: Date()))")
+        let run = record.run > 1 || record.origin != nil ? " (run \(record.run)\(record.origin.map { ": \($0)" } ?? ""))" : ""
+        print("\(job)\(run): \(Self.explanation(record, events: events.filter { $0.run == record.run }, now: Date()))")
+        if let next = detail.events.last(where: { $0.kind == "waiting" && $0.message.hasPrefix("waiting: next run at") }),
+            record.state != "scheduled", detail.records.contains(where: { $0.state == "scheduled" })
+        {
+            print("schedule: \(next.message.dropFirst("waiting: ".count))")
+        }
         print("")
         for event in events {
             let attempt = event.attempt.map { " #\($0)" } ?? ""
-            print("  \(event.at.formatted(.iso8601))  \(event.kind)\(attempt)  \(event.message)")
+            let run = event.run > 1 ? " run \(event.run)" : ""
+            print("  \(event.at.formatted(.iso8601))  \(event.kind)\(run)\(attempt)  \(event.message)")
         }
     }
 
     static func explanation(_ record: JobStatusDocument, events: [JobDetailDocument.Event], now: Date) -> String {
+        if record.state == "blocked" { return record.lastReason ?? "blocked by a dependency" }
+        if record.state == "scheduled" {
+            if let wait = events.last(where: { $0.kind == "waiting" }) { return "scheduled: " + wait.message.replacingOccurrences(of: "waiting: ", with: "") }
+            return "scheduled: waits for its next tick"
+        }
         switch JobRecord.State(rawValue: record.state) {
         case .pending:
             if let until = record.nextAttemptAt, until > now {

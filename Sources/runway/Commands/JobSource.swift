@@ -72,14 +72,15 @@ enum JobSource {
 
     /// Hands `out` the output of the job's attempt (its latest when nil) a piece at a time, never
     /// all of it at once; false when the job has no such attempt.
-    func logs(job: String, attempt: Int?, to out: ([UInt8]) async throws -> Void) async throws -> Bool {
+    func logs(job: String, run: Int? = nil, attempt: Int?, to out: ([UInt8]) async throws -> Void) async throws -> Bool {
         switch self {
         case .local(let store, let files, _):
-            guard let record = try await JobLogs.attempt(job: job, number: attempt, store: store) else { return false }
+            guard let record = try await JobLogs.attempt(job: job, run: run, number: attempt, store: store) else { return false }
             try await JobLogs.stream(record, 0..<record.logBytes, store: store, files: files, out)
             return true
         case .remote(let client):
-            let query = attempt.map { "?attempt=\($0)" } ?? ""
+            let parameters = [run.map { "run=\($0)" }, attempt.map { "attempt=\($0)" }].compactMap { $0 }
+            let query = parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&")
             return try await client.stream("/v1/jobs/\(ReadClient.escape(job))/logs\(query)", to: out)
         }
     }
@@ -125,7 +126,7 @@ struct ReadClient: Sendable {
         case 404: return
         case 401:
             throw failure(
-                "\(baseURL) refused the read: \(token == nil ? "set RUNWAY_API_TOKEN (or RUNWAY_API_TOKEN_FILE) to its API token" : "the token sent is not its API token")",
+                "\(baseURL) refused the call: \(token == nil ? "set RUNWAY_API_TOKEN (or RUNWAY_API_TOKEN_FILE) to its API token" : "the token sent is not its API token")",
                 .failure)
         default:
             throw failure("\(baseURL)\(path) answered HTTP \(status): \(text.prefix(200))", .failure)
@@ -164,11 +165,28 @@ struct ReadClient: Sendable {
         }
     }
 
-    func send(_ path: String) async throws -> HTTPResponse {
+    func send(_ path: String, method: String = "GET", body: [UInt8]? = nil) async throws -> HTTPResponse {
+        let headers = body == nil ? headers : headers + [("Content-Type", "application/json")]
         do {
-            return try await http.send(HTTPRequest(method: "GET", url: baseURL + path, headers: headers))
+            return try await http.send(HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body))
         } catch {
-            throw failure("cannot read the controller: \(error)", .failure)
+            throw failure("cannot reach the controller: \(error)", .failure)
+        }
+    }
+
+    /// POSTs `body` as JSON and decodes a 2xx answer; a 404 is nil, anything else an error.
+    func post<T: Decodable>(_ type: T.Type, _ path: String, body: some Encodable) async throws -> T? {
+        let response = try await send(path, method: "POST", body: Array(try JSONEncoder().encode(body)))
+        guard (200..<300).contains(response.status) else {
+            try refusal(path, status: response.status, text: response.text)
+            return nil
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(type, from: Data(response.body))
+        } catch {
+            throw failure("\(baseURL)\(path) answered with JSON this runway cannot read: \(error)", .failure)
         }
     }
 

@@ -5,7 +5,7 @@ import Foundation
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs",
-        abstract: "Print the output of a job's latest attempt (or of --attempt N).")
+        abstract: "Print the output of a job's latest attempt (or of --attempt N, of --run N).")
 
     @Argument(help: "A job name (exact).")
     var job: String
@@ -13,11 +13,17 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The attempt number (default: the latest).")
     var attempt: Int?
 
+    @Option(name: .long, help: "The run of the job's generation (default: the latest; see `runway rerun`).")
+    var run: Int?
+
     @OptionGroup var read: ReadOptions
 
     func run() async throws {
         let source = try await read.source()
-        let found = try await source.logs(job: job, attempt: attempt) { FileHandle.standardOutput.write(Data($0)) }
-        guard found else { throw failure("no attempt\(attempt.map { " \($0)" } ?? "") of job '\(job)' \(source.place)", .failure) }
+        let found = try await source.logs(job: job, run: run, attempt: attempt) { FileHandle.standardOutput.write(Data($0)) }
+        guard found else {
+            let which = (attempt.map { " \($0)" } ?? "") + (run.map { " of run \($0)" } ?? "")
+            throw failure("no attempt\(which) of job '\(job)' \(source.place)", .failure)
+        }
     }
 }

@@ -8,7 +8,7 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show each job's state, attempts, last reason and exit code.",
-        discussion: "Without JOB: one line per job (its latest generation). With JOB: every generation and attempt."
+        discussion: "Without JOB: one line per job (its current run). With JOB: every generation, run, attempt and request."
     )
 
     @Argument(help: "A job name (exact).")
@@ -42,16 +42,23 @@ struct StatusCommand: AsyncParsableCommand {
     static func text(_ detail: JobDetailDocument) -> String {
         var out = ""
         for record in detail.records {
-            out += "generation \(record.generation.prefix(8)): \(record.state), \(record.attempts) attempt(s)"
+            out += "generation \(record.generation.prefix(8)) run \(record.run): \(record.state), \(record.attempts) attempt(s)"
             if let code = record.exitCode { out += ", exit code \(code)" }
             if let reason = record.lastReason { out += " — \(reason)" }
+            if let origin = record.origin { out += " (\(origin))" }
+            if record.compacted { out += " [compacted: attempts, events and logs removed by the history limit]" }
             out += "\n"
         }
         for attempt in detail.attempts {
-            out += "  attempt \(attempt.number) [\(attempt.generation.prefix(8))] \(attempt.task): \(attempt.state)"
+            out += "  attempt \(attempt.number) [\(attempt.generation.prefix(8)) run \(attempt.run)] \(attempt.task): \(attempt.state)"
             if let code = attempt.exitCode { out += ", exit code \(code)" }
             if let reason = attempt.reason { out += " — \(reason)" }
             out += "\n"
+        }
+        for request in detail.requests {
+            out += "  \(request.kind.rawValue) \(request.id) by \(request.requestedBy) at \(request.requestedAt.formatted(.iso8601))"
+            out += request.reason.map { ": \($0)" } ?? ""
+            out += " — " + (request.outcome ?? "waiting for the controller's next pass") + "\n"
         }
         return out
     }

@@ -12,12 +12,13 @@ enum PlanPrinter {
             let name = subject(of: action).padding(toLength: width, withPad: " ", startingAt: 0)
             switch action {
             case .start(let start):
-                out += "  + start  \(name)  attempt \(start.attempt) on \(start.profile), generation \(start.generation.short)"
+                let run = start.run > 1 ? "run \(start.run), " : ""
+                out += "  + start  \(name)  \(run)attempt \(start.attempt) on \(start.profile), generation \(start.generation.short)"
                 out += "  (\(start.reason.code): \(start.reason.detail))\n"
             case .stop(let stop):
                 out += "  - stop   \(name)  \(stop.task.plugin) task \(stop.task.id)  (\(stop.reason.rawValue))\n"
             case .wait(let wait):
-                out += "  ~ wait   \(name)  on \(wait.profile)  (\(waitDetail(wait.reason)))\n"
+                out += "  ~ wait   \(name)  on \(wait.profile)  (\(wait.reason.detail))\n"
             }
         }
         return out
@@ -31,13 +32,6 @@ enum PlanPrinter {
         }
     }
 
-    static func waitDetail(_ reason: WaitReason) -> String {
-        switch reason {
-        case .maxConcurrent(let live, let limit): "max-concurrent: \(live)/\(limit) tasks live"
-        case .backoff(let until): "backoff until \(until.formatted(.iso8601))"
-        }
-    }
-
     struct Document: Encodable {
         var actions: [Action]
     }
@@ -48,6 +42,7 @@ enum PlanPrinter {
         var job: String?
         var profile: String?
         var generation: String?
+        var run: Int?
         var attempt: Int?
         var task: String?
         var taskID: String?
@@ -62,18 +57,18 @@ enum PlanPrinter {
             switch action {
             case .start(let start):
                 Action(
-                    action: "start", job: start.job, profile: start.profile, generation: start.generation.digest,
+                    action: "start", job: start.job, profile: start.profile, generation: start.generation.digest, run: start.run,
                     attempt: start.attempt, reason: start.reason.code, detail: start.reason.detail)
             case .stop(let stop):
                 Action(
                     action: "stop", job: stop.task.owner?.job, profile: stop.task.owner?.profile,
-                    generation: stop.task.owner?.generation.digest, attempt: stop.task.owner?.attempt,
+                    generation: stop.task.owner?.generation.digest, run: stop.task.owner?.run, attempt: stop.task.owner?.attempt,
                     task: stop.task.name, taskID: stop.task.id, plugin: stop.task.plugin, reason: stop.reason.rawValue)
             case .wait(let wait):
                 Action(
-                    action: "wait", job: wait.job, profile: wait.profile, reason: wait.reason.code,
-                    detail: waitDetail(wait.reason),
-                    until: { if case .backoff(let until) = wait.reason { until } else { nil } }())
+                    action: "wait", job: wait.job, profile: wait.profile, run: wait.run, reason: wait.reason.code,
+                    detail: wait.reason.detail,
+                    until: wait.reason.until)
             }
         })
     }

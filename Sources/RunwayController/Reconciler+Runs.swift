@@ -1,0 +1,59 @@
+import Foundation
+import RunwayModel
+import RunwayPlanner
+import RunwayStore
+
+extension Reconciler {
+    /// Writes the runs the run queue decides on (new generations, reruns, a changed `rerun`
+    /// field, dependencies that ran again, schedule ticks) and takes up operators' requests,
+    /// then compacts finished runs beyond their job's history limit. New runs, their events and
+    /// the requests taken up go in one transaction, so a request is never taken up twice; a run
+    /// that ends (cancelled) is written only if it is still open, in its own transaction, so a
+    /// report that landed since this pass read it is never overwritten.
+    func queueRuns(desired: DesiredState, records: [JobRecord], now: Date, followsTicks: Bool) async throws -> [JobRecord] {
+        let requests = try await store.openRequests()
+        let changes = RunQueue().queue(desired: desired, records: records, requests: requests, now: now, followsTicks: followsTicks)
+        if changes.isEmpty && changes.compact.isEmpty { return records }
+        let before = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        var change = StoreChange(events: changes.events)
+        change.requests = changes.handled
+        var ending: [JobRecord] = []
+        for record in changes.records {
+            if let previous = before[record.key], record.state == .cancelled, previous.state != .pending {
+                ending.append(record)  // a run that may have a runner: ended below, if still open
+            } else {
+                change.records.append(record)
+            }
+        }
+        try await store.apply(fenced(change))
+        for record in ending { try await end(record, now: now) }
+        if !changes.compact.isEmpty {
+            try await store.compact(changes.compact)
+            logger.info("compacted finished runs beyond their job's history limit", metadata: [
+                "runs": "\(changes.compact.count)", "first": "\(changes.compact[0])",
+            ])
+        }
+        return try await store.jobRecords()
+    }
+
+    /// Ends an open run as `cancelled` (its attempt fails with the same reason) unless it ended
+    /// on its own since the pass read it; its task is stopped by the plan (`cancelled`).
+    private func end(_ cancelled: JobRecord, now: Date) async throws {
+        let authority = self.authority
+        let ended: String? = try await store.modify(.job(cancelled.key)) { attempt, record in
+            guard let record, !record.state.isTerminal else { return (StoreChange(), nil) }
+            var next = Lifecycle.cancelled(record, reason: cancelled.lastReason ?? "cancelled", now: now)
+            next.origin = record.origin
+            var change = StoreChange(records: [next], fence: authority)
+            var endedID: String?
+            if var attempt, attempt.number == record.attempt, attempt.isOpen {
+                attempt.state = .failed
+                attempt.reason = next.lastReason
+                change.attempts.append(attempt)
+                endedID = attempt.id
+            }
+            return (change, endedID)
+        }
+        if let ended { holding.release(attempts: [ended]) }
+    }
+}
