@@ -55,7 +55,7 @@ import Testing
 
     @Test(arguments: [
         ["--help"], ["validate", "--help"], ["plan", "--help"], ["apply", "--help"], ["controller", "--help"], ["status", "--help"],
-        ["logs", "--help"], ["explain", "--help"], ["profiles", "--help"], ["runner", "--help"], ["convert", "--help"], ["fmt", "--help"],
+        ["logs", "--help"], ["explain", "--help"], ["rerun", "--help"], ["cancel", "--help"], ["profiles", "--help"], ["runner", "--help"], ["convert", "--help"], ["fmt", "--help"],
     ])
     func helpExplainsEveryOption(arguments: [String]) throws {
         let result = try RunwayExecutable.run(arguments)
