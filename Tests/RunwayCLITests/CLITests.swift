@@ -47,6 +47,30 @@ import Testing
         #expect(actions.filter { $0["action"] as? String == "wait" }.count == 2)
     }
 
+    /// Schedules and dependencies in `plan` (as of a fixed time) and `explain` (after an apply;
+    /// times masked), against goldens.
+    @Test func planAndExplainOfSchedulesAndDependencies() throws {
+        for format in ["txt", "json"] {
+            let plan = try RunwayExecutable.run(
+                ["plan", "Samples/operate", "--state-dir", "/nonexistent-state", "--at", "2026-12-01T00:30:00Z"] + (format == "json" ? ["-o", "json"] : []))
+            #expect(plan.status == 0, "\(plan.stderr)")
+            if let failure = Golden.check(plan.stdout, against: "plan/operate.\(format)") { Issue.record(Comment(rawValue: failure)) }
+        }
+        let scratch = TemporaryDirectory()
+        let apply = try RunwayExecutable.run(["apply", "Samples/operate", "--state-dir", scratch.path, "--listen", "127.0.0.1:0"])
+        #expect(apply.status == 1, "migrate fails: \(apply.stdout)\(apply.stderr)")
+        #expect(apply.stdout.contains("Scheduled (apply starts none; a controller runs them):\n  nightly  next run at "), "\(apply.stdout)")
+        for job in ["backfill", "nightly", "report"] {
+            let explain = try RunwayExecutable.run(["explain", job, "--state-dir", scratch.path])
+            #expect(explain.status == 0, "\(explain.stderr)")
+            // Times masked; of the waits (one per change a pass happened to see) the last.
+            var lines = explain.stdout.replacing(#/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/#, with: "<time>").split(separator: "\n", omittingEmptySubsequences: false)
+            let waits = lines.indices.filter { lines[$0].contains("  waiting  ") }
+            for index in waits.dropLast().reversed() { lines.remove(at: index) }
+            if let failure = Golden.check(lines.joined(separator: "\n"), against: "explain/\(job).txt") { Issue.record(Comment(rawValue: failure)) }
+        }
+    }
+
     @Test func planRefusesInvalidManifests() throws {
         let result = try RunwayExecutable.run(["plan", "Samples/invalid/bad-references.yaml"])
         #expect(result.status == 2)
