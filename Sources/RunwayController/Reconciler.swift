@@ -40,6 +40,9 @@ public struct Reconciler: Sendable {
     /// When this controller was made: with no lease, runners could reach it from then on.
     let createdAt = Date()
 
+    /// Starts and stops still being carried out in the background.
+    public var actionsInFlight: Int { queue.inFlight }
+
     /// Since when runners could reach this controller: since it began to lead, or started. No
     /// runner is judged silent or late for the time before, when no controller answered it.
     public var reachableSince: Date { lease?.leadingSince ?? createdAt }
