@@ -47,11 +47,30 @@ public enum OpenAPIDocument {
         "required": ["job", "generation", "profile", "state", "attempts", "createdAt", "updatedAt"],
         "properties": {
           "job": {"type": "string"}, "generation": {"type": "string"}, "profile": {"type": "string"},
-          "state": {"type": "string", "enum": ["pending", "held", "running", "succeeded", "failed"]},
+          "state": {"type": "string", "enum": ["pending", "held", "running", "succeeded", "failed", "cancelled", "blocked", "scheduled"]},
           "attempts": {"type": "integer"}, "lastReason": {"type": "string"}, "exitCode": {"type": "integer"},
+          "run": {"type": "integer", "minimum": 1}, "origin": {"type": "string"}, "compacted": {"type": "boolean"},
+          "scheduledFor": {"type": "string", "format": "date-time"}, "scheduledAfter": {"type": "string", "format": "date-time"},
           "createdAt": {"type": "string", "format": "date-time"}, "updatedAt": {"type": "string", "format": "date-time"},
           "runningSince": {"type": "string", "format": "date-time"}, "nextAttemptAt": {"type": "string", "format": "date-time"},
           "heldSince": {"type": "string", "format": "date-time"}, "lastHeartbeatAt": {"type": "string", "format": "date-time"}
+        }
+      },
+      "RequestBody": {
+        "type": "object",
+        "properties": {
+          "requestId": {"type": "string", "nullable": true, "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"},
+          "reason": {"type": "string", "nullable": true, "maxLength": 1024},
+          "requestedBy": {"type": "string", "nullable": true, "maxLength": 256}
+        }
+      },
+      "JobRequest": {
+        "type": "object",
+        "required": ["id", "job", "kind", "requestedBy", "requestedAt"],
+        "properties": {
+          "id": {"type": "string"}, "job": {"type": "string"}, "kind": {"type": "string", "enum": ["rerun", "cancel"]},
+          "reason": {"type": "string"}, "requestedBy": {"type": "string"}, "requestedAt": {"type": "string"},
+          "handledAt": {"type": "string"}, "outcome": {"type": "string"}
         }
       },
       "Profile": {
@@ -72,10 +91,11 @@ public enum OpenAPIDocument {
         "required": ["records", "attempts", "events"],
         "properties": {
           "records": {"type": "array", "items": {"$ref": "#/components/schemas/JobStatus"}},
+          "requests": {"type": "array", "items": {"$ref": "#/components/schemas/JobRequest"}},
           "attempts": {"type": "array", "items": {
             "type": "object", "required": ["id", "number", "generation", "task", "state", "requestedAt"],
             "properties": {
-              "id": {"type": "string"}, "number": {"type": "integer"}, "generation": {"type": "string"}, "task": {"type": "string"},
+              "id": {"type": "string"}, "number": {"type": "integer"}, "generation": {"type": "string"}, "run": {"type": "integer"}, "task": {"type": "string"},
               "state": {"type": "string"}, "exitCode": {"type": "integer"}, "reason": {"type": "string"},
               "requestedAt": {"type": "string", "format": "date-time"}, "claimedAt": {"type": "string", "format": "date-time"},
               "completedAt": {"type": "string", "format": "date-time"}, "stoppedAt": {"type": "string", "format": "date-time"}
@@ -178,6 +198,7 @@ public enum OpenAPIDocument {
         "security": [{"operatorToken": []}],
         "parameters": [
           {"$ref": "#/components/parameters/jobName"},
+          {"name": "run", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "maximum": 9223372036854775807, "format": "int64"}},
           {"name": "attempt", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "maximum": 9223372036854775807, "format": "int64"}},
           {"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "maximum": 9223372036854775807, "format": "int64"}},
           {"name": "Range", "in": "header", "required": false, "schema": {"type": "string"}}
@@ -188,6 +209,38 @@ public enum OpenAPIDocument {
           "400": {"$ref": "#/components/responses/BadRequest"},
           "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"},
           "413": {"$ref": "#/components/responses/TooLarge"}, "416": {"description": "The range lies past the end (Content-Range: bytes */SIZE)."}
+        }
+      }
+    },
+    "/v1/jobs/{name}/rerun": {
+      "post": {
+        "summary": "Run the job's current generation once more, as a new run (taken up by the controller's next pass).",
+        "security": [{"operatorToken": []}],
+        "parameters": [{"$ref": "#/components/parameters/jobName"}, {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"}}],
+        "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RequestBody"}}}},
+        "responses": {
+          "202": {"description": "The request as recorded (the first one under its id, with its outcome once taken up).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobRequest"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "409": {"description": "The request id was used for another job or kind.", "content": {"application/json": {"schema": {"type": "object"}}}},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "503": {"description": "The manifests have not loaded yet.", "content": {"application/json": {"schema": {"type": "object"}}}}
+        }
+      }
+    },
+    "/v1/jobs/{name}/cancel": {
+      "post": {
+        "summary": "End the job's open run: its task is stopped, no retry follows (taken up by the controller's next pass).",
+        "security": [{"operatorToken": []}],
+        "parameters": [{"$ref": "#/components/parameters/jobName"}, {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"}}],
+        "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RequestBody"}}}},
+        "responses": {
+          "202": {"description": "The request as recorded (the first one under its id, with its outcome once taken up).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobRequest"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "409": {"description": "The request id was used for another job or kind.", "content": {"application/json": {"schema": {"type": "object"}}}},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "503": {"description": "The manifests have not loaded yet.", "content": {"application/json": {"schema": {"type": "object"}}}}
         }
       }
     },

@@ -7,8 +7,8 @@ import RunwayStore
 extension RunnerAPI {
     /// What a client sends with a rerun or a cancel; every field optional.
     struct RequestBody: Decodable {
-        /// Makes the call safe to repeat: the same id is the same request (the
-        /// `Idempotency-Key` header says the same). A random one when absent.
+        /// Makes the call safe to repeat: the same id is the same request. Else the
+        /// `Idempotency-Key` header's; a random one when neither is given.
         var requestId: String?
         var reason: String?
         /// Who asks, as the client knows it (`alice@laptop`); the API adds where the call came from.
@@ -34,17 +34,18 @@ extension RunnerAPI {
                 } catch {
                     throw HTTPError(.badRequest, message: "the body must be a JSON object with optional requestId, reason and requestedBy: \(error)")
                 }
-                let id = body.requestId ?? request.headers[HTTPField.Name("Idempotency-Key")!] ?? UUID().uuidString.lowercased()
-                guard JobRequest.isValidID(id) else {
-                    throw HTTPError(.badRequest, message: "a request id is 1-128 printable ASCII characters without spaces")
+                let header = request.headers[HTTPField.Name("Idempotency-Key")!]
+                for given in [body.requestId, header].compactMap({ $0 }) where !JobRequest.isValidID(given) {
+                    throw HTTPError(.badRequest, message: "a request id (requestId, Idempotency-Key) is 1-128 printable ASCII characters without spaces")
                 }
-                guard (body.reason?.count ?? 0) <= 1024, (body.requestedBy?.count ?? 0) <= 256 else {
+                let id = body.requestId ?? header ?? UUID().uuidString.lowercased()
+                guard (body.reason?.unicodeScalars.count ?? 0) <= 1024, (body.requestedBy?.unicodeScalars.count ?? 0) <= 256 else {
                     throw HTTPError(.badRequest, message: "reason is at most 1024 characters, requestedBy at most 256")
                 }
                 guard let desired = desired() else { throw HTTPError(.serviceUnavailable, message: "the manifests have not loaded yet") }
                 guard desired.jobs[name] != nil else { throw HTTPError(.notFound, message: "no job named '\(name)' in the manifests") }
                 let from = context.remoteAddress.map { $0.ipAddress ?? "\($0)" } ?? "unknown address"
-                let who = (body.requestedBy.map { "\($0) " } ?? "") + "via the API from \(from)"
+                let who = (body.requestedBy.flatMap { $0.isEmpty ? nil : "\($0) " } ?? "") + "via the API from \(from)"
                 let asked = JobRequest(id: id, job: name, kind: kind, reason: body.reason, requestedBy: who, requestedAt: Date())
                 let recorded = try await store.request(asked)
                 guard recorded.job == asked.job, recorded.kind == asked.kind else {

@@ -32,6 +32,7 @@ import Testing
         let base = "http://127.0.0.1:\(port)"
         let token = try String(contentsOfFile: workspace.state + "/api-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         // A range past the end of a log is a valid request the server answers 416 (RFC 9110);
+        // an operator's rerun or cancel of a job that exists is 202, of a used request id 409;
         // the job's name is the one that exists, so the log paths are reached.
         let config = try workspace.scratch.write("schemathesis.toml", """
             [parameters]
@@ -39,6 +40,10 @@ import Testing
 
             [checks.positive_data_acceptance]
             expected-statuses = ["2xx", "3xx", 401, 403, 404, 409, 416, 429]
+
+            # A body past a path's limit is refused before it is read (413), whatever it holds.
+            [checks.negative_data_rejection]
+            expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
             """)
         func schemathesis(_ arguments: String) async throws -> CommandResult {
             try await RunningCommand.shell(
@@ -51,14 +56,26 @@ import Testing
         #expect(anonymous.status == 0, "\(anonymous.stdout.suffix(3000))")
         #expect(anonymous.stdout.contains(" passed"), "\(anonymous.stdout.suffix(500))")
         #expect(try await Self.snapshot(workspace, job: "sleeper") == before, "requests without a token changed the store")
-        let authenticated = try await schemathesis("-H 'Authorization: Bearer \(token)'")
+        // With the token: first everything but the writes (so the job runs on), then, once it
+        // ended, the reruns and cancels.
+        let writes = "'/v1/jobs/[^/]+/(rerun|cancel)$'"
+        let authenticated = try await schemathesis("-H 'Authorization: Bearer \(token)' --exclude-path-regex \(writes)")
         #expect(authenticated.status == 0, "\(authenticated.stdout.suffix(3000))")
-        print("schemathesis (\(ContinuousClock.now - started)): " + (anonymous.stdout + authenticated.stdout).split(separator: "\n").filter { $0.contains("generated") }.joined(separator: "; "))
         let ready = try await HTTPClient().send(HTTPRequest(method: "GET", url: base + "/readyz"))
         #expect(ready.status == 200, "still ready")
         #expect(try await workspace.records()["sleeper"]?.state == .running, "its job still runs")
         try "go".write(toFile: workspace.root + "/go", atomically: true, encoding: .utf8)
         #expect(await RunningCommand.until { (try? await workspace.records()["sleeper"]?.state) == .succeeded }, "\(controller.stderr)")
+        let requests = try await schemathesis("-H 'Authorization: Bearer \(token)' --include-path-regex \(writes)")
+        #expect(requests.status == 0, "\(requests.stdout.suffix(3000))")
+        print("schemathesis (\(ContinuousClock.now - started)): "
+            + (anonymous.stdout + authenticated.stdout + requests.stdout).split(separator: "\n").filter { $0.contains("generated") }.joined(separator: "; "))
+        #expect(try await workspace.store().requests(job: "sleeper").count > 0, "its requests were recorded")
+        #expect(await RunningCommand.until(timeout: .seconds(120)) {
+            guard let records = try? await workspace.store().jobRecords(job: "sleeper"), let open = try? await workspace.store().openRequests()
+            else { return false }
+            return records.allSatisfy(\.state.isTerminal) && open.isEmpty
+        }, "every rerun ran and ended or was cancelled: \(controller.stderr.suffix(2000))")
         kill(controller.pid, SIGTERM)
         _ = await controller.wait(timeout: .seconds(60))
     }
