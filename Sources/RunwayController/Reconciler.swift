@@ -116,11 +116,16 @@ public struct Reconciler: Sendable {
 
     /// `runway_jobs` and `runway_tasks` from what a pass saw.
     private func report(_ outcome: Outcome, desired: DesiredState) {
-        var jobs: [String: Int] = [:]
+        // Each job's current run: its current generation's highest run that is not still
+        // waiting for a tick (or that one, when it has no other).
+        var current: [String: JobRecord] = [:]
         for record in outcome.records {
             guard let job = desired.jobs[record.job], job.generation == record.generation else { continue }
-            jobs[record.state.rawValue, default: 0] += 1
+            if let other = current[record.job], (other.awaitsTick ? 0 : 1, other.run) >= (record.awaitsTick ? 0 : 1, record.run) { continue }
+            current[record.job] = record
         }
+        var jobs: [String: Int] = [:]
+        for record in current.values { jobs[record.state.rawValue, default: 0] += 1 }
         metrics.setJobs(jobs)
         var tasks: [[String]: Int] = [:]
         let stopped = Set(outcome.plan.stops.map(\.task.id))

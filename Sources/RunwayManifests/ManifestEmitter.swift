@@ -53,8 +53,29 @@ public enum ManifestEmitter {
             field("environment", job.environment.isEmpty ? nil : yamlMap(job.environment))
             field("timeout", job.timeout.map { quoted($0.manifestDescription) })
             field("retries", job.retries == 0 ? nil : String(job.retries))
+            for (key, value) in runFields(job, quoted: quoted) { field(key, value) }
         }
         return out
+    }
+
+    /// The fields that say when a job runs, in the YAML's names (HCL writes them in snake_case),
+    /// each only when it is not its default.
+    private static func runFields(_ job: JobSpec, quoted: (String) -> String) -> [(String, String)] {
+        var fields: [(String, String?)] = [
+            ("rerun", job.rerun.map(quoted)),
+            ("after", job.after.isEmpty ? nil : "[" + job.after.map(quoted).joined(separator: ", ") + "]"),
+        ]
+        if let schedule = job.schedule {
+            fields += [
+                ("schedule", quoted(schedule.cron.text)),
+                ("timeZone", schedule.timeZone.identifier == "UTC" ? nil : quoted(schedule.timeZone.identifier)),
+                ("concurrencyPolicy", schedule.concurrencyPolicy == .forbid ? nil : quoted(schedule.concurrencyPolicy.rawValue)),
+                ("startingDeadline", schedule.startingDeadline.map { quoted($0.manifestDescription) }),
+                ("suspend", schedule.suspend ? "true" : nil),
+            ]
+        }
+        fields.append(("historyLimit", job.historyLimit == JobSpec.defaultHistoryLimit ? nil : String(job.historyLimit)))
+        return fields.compactMap { key, value in value.map { (key, $0) } }
     }
 
     private static func yamlMap(_ map: [String: String]) -> String {
@@ -101,6 +122,7 @@ public enum ManifestEmitter {
             field("environment", job.environment.isEmpty ? nil : hclMap(job.environment))
             field("timeout", job.timeout.map { hclQuoted($0.manifestDescription) })
             field("retries", job.retries == 0 ? nil : String(job.retries))
+            for (key, value) in runFields(job, quoted: hclQuoted) { field(HCLMapper.attributeName(key), value) }
         }
         let width = lines.map(\.0.count).max() ?? 0
         for (key, value) in lines { out += "  " + key.padding(toLength: width, withPad: " ", startingAt: 0) + " = " + value + "\n" }

@@ -140,6 +140,34 @@ import Testing
         #expect(try await runs(workspace, "deploy").map(\.run) == [1, 2])
     }
 
+    @Test func theHistoryLimitCompactsOlderRunsButKeepsTheirRecords() async throws {
+        let workspace = try Workspace()
+        try workspace.write("jobs.yaml", workspace.profile()
+            + workspace.job("count", "echo output-of-a-run").replacingOccurrences(of: "  retries: 0\n", with: "  retries: 0\n  historyLimit: 1\n"))
+        for run in 1...3 {
+            if run > 1 {
+                let rerun = try await RunningCommand(["rerun", "count", "--state-dir", workspace.state], directory: workspace.root).wait()
+                #expect(rerun.status == 0, "\(rerun.stderr)")
+            }
+            let applied = try await workspace.apply()
+            #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        }
+        let records = try await runs(workspace, "count")
+        #expect(records.map(\.run) == [1, 2, 3] && records.allSatisfy { $0.state == .succeeded })
+        #expect(records.map(\.compacted) == [true, true, false], "\(records)")
+        #expect(try await workspace.attempts("count").map(\.run) == [3])
+        #expect(try await workspace.store().events(job: "count").allSatisfy { $0.run == 3 })
+        let logFiles = try FileManager.default.contentsOfDirectory(atPath: workspace.state + "/logs")
+        #expect(logFiles == ["count.\(records[2].generation.digest).r3.1.log"], "\(logFiles)")
+        let status = try await RunningCommand(["status", "count", "--state-dir", workspace.state], directory: workspace.root).wait()
+        #expect(status.stdout.contains(" run 1: succeeded, 1 attempt(s), exit code 0 — exit code 0 [compacted"), "\(status.stdout)")
+        let old = try await RunningCommand(["logs", "count", "--run", "1", "--state-dir", workspace.state], directory: workspace.root).wait()
+        #expect(old.status == 1 && old.stderr.contains("no attempt of run 1 of job 'count'"), "\(old.stderr)")
+        let again = try await workspace.apply()
+        let count = try await runs(workspace, "count").count
+        #expect(again.status == 0 && count == 3, "a compacted run never runs again")
+    }
+
     @Test func anUpgradeAdoptsALiveTaskWithoutARunLabelAsRunOne() async throws {
         let workspace = try Workspace()
         let go = workspace.root + "/go"

@@ -48,4 +48,45 @@ import Testing
         stranger.waitUntilExit()
         #expect(stranger.terminationReason == .uncaughtSignal)
     }
+
+    /// A controller stopped between a spawn and the record of its pid: the record written before
+    /// the spawn lets the next controller find the process by its token, see it run, and stop it;
+    /// a record whose process never started counts as starting, then as an interrupted start.
+    @Test func aSpawnWhosePidWasNeverRecordedIsFoundByItsToken() async throws {
+        let scratch = FileManager.default.temporaryDirectory.path + "/runway-table-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let token = UUID().uuidString
+        let orphan = Process()
+        orphan.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        orphan.arguments = ["60"]
+        orphan.environment = [LocalTaskTable.spawnVariable: token]
+        try orphan.run()
+        defer {
+            if orphan.isRunning { orphan.terminate() }
+            orphan.waitUntilExit()
+        }
+        let interrupted = LocalTaskRecord(
+            name: "runway-orphan-00112233-1", pid: 0, startTicks: 0, labels: [:], startedAt: Date(), graceMilliseconds: 200,
+            spawnToken: token)
+        try JSONEncoder().encode(interrupted).write(to: URL(fileURLWithPath: scratch + "/runway-orphan-00112233-1.json"))
+        let table = LocalTaskTable(directory: scratch)
+        let found = try #require(try table.all().map(table.settled).first)
+        #expect(found.pid == orphan.processIdentifier && found.startTicks > 0)
+        #expect(table.status(of: found).state == .running)
+        #expect(try table.record(named: found.name)?.pid == orphan.processIdentifier, "written back")
+        try await table.stop(try #require(try table.record(named: found.name)))
+        orphan.waitUntilExit()
+        #expect(orphan.terminationReason == .uncaughtSignal)
+
+        // No process carries the token: starting for a while, then an interrupted start.
+        var lost = interrupted
+        lost.name = "runway-lost-00112233-1"
+        lost.spawnToken = UUID().uuidString
+        #expect(table.status(of: table.settled(lost)).state == .pending)
+        lost.startedAt = Date().addingTimeInterval(-(LocalTaskTable.spawnPatience + 1))
+        let status = table.status(of: table.settled(lost))
+        #expect(status.state == .exited && status.reason?.hasPrefix("start interrupted") == true)
+        try await table.stop(lost)  // nothing to signal: pid 0 is never used as a group
+    }
 }

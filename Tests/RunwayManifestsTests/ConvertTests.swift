@@ -8,7 +8,7 @@ import Testing
 @Suite(.leavesNoProcesses, .leavesNoProcesses) struct ConvertTests {
     static let sampleFiles: [String] = {
         var files: [String] = []
-        for directory in ["Samples/local", "Samples/hcl", "Samples/docker", "Samples/ecs", "Samples/failures"] {
+        for directory in ["Samples/local", "Samples/hcl", "Samples/docker", "Samples/ecs", "Samples/failures", "Samples/operate"] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: Repository.path(directory))) ?? [] {
                 files.append(directory + "/" + name)
             }

@@ -22,7 +22,9 @@ enum ModelComparison {
         if a.jobs.keys.sorted() != b.jobs.keys.sorted() { out.append("jobs \(a.jobs.keys.sorted()) vs \(b.jobs.keys.sorted())") }
         for (name, j) in a.jobs {
             guard let k = b.jobs[name] else { continue }
-            if j.generation != k.generation || j.profile != k.profile || j.spec.labels != k.spec.labels {
+            if j.generation != k.generation || j.profile != k.profile || j.spec.labels != k.spec.labels || j.spec.rerun != k.spec.rerun
+                || j.spec.after != k.spec.after || j.spec.schedule != k.spec.schedule || j.spec.historyLimit != k.spec.historyLimit
+            {
                 out.append("job \(name) differs")
             }
         }

@@ -108,4 +108,23 @@ struct RunTests {
         world.runToEnd()
         #expect(world.started == ["build", "build/r2", "deploy"])
     }
+
+    @Test func finishedRunsPastTheHistoryLimitAreCompactedOnce() {
+        var job = Fixture.runJob("build")
+        job.spec.historyLimit = 2
+        var world = RunWorld([job])
+        world.runToEnd()
+        for id in ["a", "b", "c"] {
+            world.now = world.now.addingTimeInterval(60)
+            world.pass([RunWorld.request(.rerun, "build", id: id, at: world.now)])
+            world.finish("build")
+        }
+        world.now = world.now.addingTimeInterval(60)
+        world.pass()
+        #expect(world.lastChanges?.compact.map(\.run) == [1, 2], "the two oldest of four finished runs")
+        for key in world.lastChanges?.compact ?? [] { world.records[key]?.compacted = true }
+        world.pass()
+        #expect(world.lastChanges?.compact.isEmpty == true, "never twice")
+        #expect(world.started == ["build", "build/r2", "build/r3", "build/r4"], "a compacted run never runs again")
+    }
 }

@@ -44,7 +44,7 @@ public struct LocalLauncher: TaskLauncher {
     }
 
     public func startTask(_ task: TaskSpec) async throws -> TaskHandle {
-        if let existing = try table.record(named: task.name) {
+        if let existing = try table.record(named: task.name).map(table.settled) {
             logger.info("adopting existing task", metadata: task.logMetadata.merging(["task.id": "\(existing.id)"]) { $1 })
             return handle(existing)
         }
@@ -70,7 +70,7 @@ public struct LocalLauncher: TaskLauncher {
     }
 
     public func listTasks(managedBy controllerID: String) async throws -> [ObservedTask] {
-        try table.all().filter { $0.labels[TaskLabels.managedBy] == controllerID }.map { record in
+        try table.all().filter { $0.labels[TaskLabels.managedBy] == controllerID }.map(table.settled).map { record in
             let status = table.status(of: record)
             return ObservedTask(
                 id: record.id, name: record.name, plugin: Self.plugin, labels: record.labels, state: status.state,

@@ -13,6 +13,10 @@ struct LocalTaskRecord: Codable, Sendable, Hashable {
     var exitCode: Int32?
     var signal: Int32?
     var exitedAt: Date?
+    /// Set in the environment of the process a spawn starts (`RUNWAY_LOCAL_SPAWN`), and
+    /// recorded before it starts: a controller stopped between the spawn and the record of its
+    /// pid leaves a record with pid 0 by which the next one finds the process.
+    var spawnToken: String?
 
     var id: String { "\(pid)-\(startTicks)" }
     var grace: Duration { .milliseconds(graceMilliseconds) }

@@ -59,24 +59,38 @@ final class LocalTaskTable: Sendable {
         return record
     }
 
-    /// Starts `argv` in a new process group, records it, and starts its reaper.
+    /// The variable carrying a spawn's token in its process's environment.
+    static let spawnVariable = "RUNWAY_LOCAL_SPAWN"
+    /// How long a record whose pid was never written (and whose process is not found) counts as
+    /// still starting, before it counts as a start that was interrupted.
+    static let spawnPatience: TimeInterval = 10
+
+    /// Records the task, then starts `argv` in a new process group, records its pid, and starts
+    /// its reaper. The record comes first, so a controller stopped in between leaves one the next
+    /// controller finds the process by (``settled(_:)``), never a process nobody knows of.
     func spawn(name: String, labels: [String: String], argv: [String], environment: [String: String], grace: Duration)
         throws -> LocalTaskRecord
     {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var options = ProcessSpawner.Options(argv: argv, environment: environment)
+        let token = UUID().uuidString
+        var record = LocalTaskRecord(
+            name: name, pid: 0, startTicks: 0, labels: labels, startedAt: Date(), graceMilliseconds: grace.wholeMilliseconds,
+            spawnToken: token)
+        try records.withLock { table in try write(record, into: &table) }
+        var options = ProcessSpawner.Options(argv: argv, environment: environment.merging([Self.spawnVariable: token]) { $1 })
         options.newProcessGroup = true  // a stop signals the group: the runner and the job it runs
         options.stdout = .file(directory + "/" + name + ".out", append: true)
         let pid: pid_t
         do {
             pid = try ProcessSpawner.spawn(options)
         } catch {
+            forget(name)
             throw LauncherError(.invalidSpec, plugin: LocalLauncher.plugin, task: name, "\(error)")
         }
-        let record = LocalTaskRecord(
-            name: name, pid: pid, startTicks: ProcessStat(pid: pid)?.startTicks ?? 0, labels: labels, startedAt: Date(),
-            graceMilliseconds: grace.wholeMilliseconds)
-        try records.withLock { table in try write(record, into: &table) }
+        record.pid = pid
+        record.startTicks = ProcessStat(pid: pid)?.startTicks ?? 0
+        let started = record
+        try records.withLock { table in try write(started, into: &table) }
         reaping.withLock { _ = $0.insert(name) }
         let reaper = Thread { [self] in reap(name: name, pid: pid) }
         reaper.name = "runway-reaper-\(pid)"
@@ -84,9 +98,46 @@ final class LocalTaskTable: Sendable {
         return record
     }
 
-    /// Running, or exited with its status (or vanished, when it was not our child).
+    /// The record with its process found, when its spawn never recorded the pid: the process
+    /// group leader whose environment carries the spawn's token. Unchanged otherwise.
+    func settled(_ record: LocalTaskRecord) -> LocalTaskRecord {
+        guard record.pid == 0, let token = record.spawnToken, let pid = Self.process(spawnToken: token) else { return record }
+        var found = record
+        found.pid = pid
+        found.startTicks = ProcessStat(pid: pid)?.startTicks ?? 0
+        let recorded = found
+        records.withLock { table in try? write(recorded, into: &table) }
+        return found
+    }
+
+    /// The process group leader whose environment holds `RUNWAY_LOCAL_SPAWN=token`.
+    static func process(spawnToken token: String) -> pid_t? {
+        let needle = Data("\0\(spawnVariable)=\(token)\0".utf8)
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), getpgid(pid) == pid,
+                let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ")
+            else { continue }
+            if (Data([0]) + environ).range(of: needle) != nil { return pid }
+        }
+        return nil
+    }
+
+    private func forget(_ name: String) {
+        records.withLock { table in
+            table[name] = nil
+            try? FileManager.default.removeItem(atPath: directory + "/" + name + ".json")
+        }
+    }
+
+    /// Running, or exited with its status (or vanished, when it was not our child). A record
+    /// whose process was never found is starting for ``spawnPatience``, then a start that was
+    /// interrupted.
     func status(of record: LocalTaskRecord) -> (state: ObservedTask.State, exitCode: Int32?, reason: String?) {
         let current = records.withLock { $0[record.name]?.record } ?? record
+        if current.pid == 0 {
+            guard Date().timeIntervalSince(current.startedAt) > Self.spawnPatience else { return (.pending, nil, nil) }
+            return (.exited, nil, "start interrupted: its controller stopped while starting it")
+        }
         if current.exitedAt != nil {
             return (.exited, current.exitCode, current.signal.map { "killed by signal \($0)" })
         }
@@ -98,6 +149,8 @@ final class LocalTaskTable: Sendable {
 
     /// SIGTERM to the task's process group, SIGKILL after its grace, then forget it.
     func stop(_ record: LocalTaskRecord) async throws {
+        let record = settled(record)
+        guard record.pid > 0 else { return forget(record.name) }  // never started, as far as anyone can find
         if isAlive(record) {
             kill(-record.pid, SIGTERM)
             kill(-record.pid, SIGCONT)  // a stopped (frozen) process must run to handle SIGTERM
@@ -124,6 +177,7 @@ final class LocalTaskTable: Sendable {
     /// the pid now belongs to another process (one with another start time): our group ended,
     /// the pid was reused, and the group of that id, if any, is someone else's.
     func groupIsOurs(_ record: LocalTaskRecord) -> Bool {
+        guard record.pid > 0 else { return false }
         guard let stat = ProcessStat(pid: record.pid) else { return true }
         return record.startTicks == 0 || stat.startTicks == record.startTicks
     }
@@ -131,7 +185,7 @@ final class LocalTaskTable: Sendable {
     /// Alive and still ours: the pid exists, is not a zombie, and started when ours did.
     private func isAlive(_ record: LocalTaskRecord) -> Bool {
         if records.withLock({ $0[record.name]?.record.exitedAt }) != nil { return false }
-        guard let stat = ProcessStat(pid: record.pid) else { return false }
+        guard record.pid > 0, let stat = ProcessStat(pid: record.pid) else { return false }
         return stat.state != "Z" && (record.startTicks == 0 || stat.startTicks == record.startTicks)
     }
 

@@ -133,6 +133,11 @@ struct HCLMapper {
         return String(parts[0]) + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     }
 
+    /// `maxConcurrent` → `max_concurrent`: how HCL writes a YAML field (``fieldName(_:)`` reads it back).
+    static func attributeName(_ field: String) -> String {
+        field.reduce(into: "") { out, character in out += character.isUppercase ? "_" + character.lowercased() : String(character) }
+    }
+
     private func entry(_ key: String, at: SourceLocation, _ value: ConfigNode) -> ConfigNode.Entry {
         ConfigNode.Entry(key: key, keyLocation: at, value: value)
     }

@@ -21,8 +21,10 @@ final class ProgressPrinter: Sendable {
     }
 
     func update(_ records: [JobRecord], desired: DesiredState) {
-        let current = desired.jobs.values.compactMap { job in records.first { $0.key == JobKey(job: job.name, generation: job.generation) } }
-            .sorted { $0.job < $1.job }
+        // Each job's current run: its current generation's latest (a scheduled job's run waiting
+        // for its tick only when it has no other).
+        let byJob = Dictionary(grouping: records.filter { desired.jobs[$0.job]?.generation == $0.generation }, by: \.job)
+        let current = byJob.values.compactMap { JobStatusDocument.current($0) }.sorted { $0.job < $1.job }
         let now = Date()
         state.withLock { state in
             if interactive {
@@ -37,7 +39,7 @@ final class ProgressPrinter: Sendable {
                 FileHandle.standardOutput.write(Data(out.utf8))
             } else {
                 for record in current {
-                    let line = "\(record.state.rawValue) (attempt \(record.attempt))"
+                    let line = "\(record.state.rawValue) (\(record.run > 1 ? "run \(record.run), " : "")attempt \(record.attempt))"
                     guard state.seen[record.job] != line else { continue }
                     state.seen[record.job] = line
                     let reason = record.state == .pending && record.attempt > 0 ? ": \(record.lastReason ?? "")" : ""
