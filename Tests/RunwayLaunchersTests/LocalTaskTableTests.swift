@@ -79,14 +79,18 @@ import Testing
         orphan.waitUntilExit()
         #expect(orphan.terminationReason == .uncaughtSignal)
 
-        // No process carries the token: starting for a while, then an interrupted start.
+        // No process carries the token: starting for a while, then a start that never happened,
+        // forgotten (so the attempt's start is resumed).
         var lost = interrupted
         lost.name = "runway-lost-00112233-1"
         lost.spawnToken = UUID().uuidString
-        #expect(table.status(of: table.settled(lost)).state == .pending)
-        lost.startedAt = Date().addingTimeInterval(-(LocalTaskTable.spawnPatience + 1))
-        let status = table.status(of: table.settled(lost))
-        #expect(status.state == .exited && status.reason?.hasPrefix("start interrupted") == true)
+        try JSONEncoder().encode(lost).write(to: URL(fileURLWithPath: scratch + "/\(lost.name).json"))
+        #expect(table.status(of: table.settled(lost)).state == .pending && !table.forgetIfAbandoned(lost))
         try await table.stop(lost)  // nothing to signal: pid 0 is never used as a group
+        #expect(try table.record(named: lost.name) == nil)
+        lost.startedAt = Date().addingTimeInterval(-(LocalTaskTable.spawnPatience + 1))
+        try JSONEncoder().encode(lost).write(to: URL(fileURLWithPath: scratch + "/\(lost.name).json"))
+        #expect(table.forgetIfAbandoned(table.settled(lost)))
+        #expect(try table.record(named: lost.name) == nil)
     }
 }

@@ -70,7 +70,8 @@ public struct LocalLauncher: TaskLauncher {
     }
 
     public func listTasks(managedBy controllerID: String) async throws -> [ObservedTask] {
-        try table.all().filter { $0.labels[TaskLabels.managedBy] == controllerID }.map(table.settled).map { record in
+        try table.all().filter { $0.labels[TaskLabels.managedBy] == controllerID }.map(table.settled)
+            .filter { !table.forgetIfAbandoned($0) }.map { record in
             let status = table.status(of: record)
             return ObservedTask(
                 id: record.id, name: record.name, plugin: Self.plugin, labels: record.labels, state: status.state,

@@ -129,15 +129,20 @@ final class LocalTaskTable: Sendable {
         }
     }
 
+    /// A record whose spawn was interrupted before its process started (none carries its token,
+    /// ``spawnPatience`` after it was written): it is forgotten, and true returned — the task was
+    /// never started, so the attempt's start is resumed, not counted as a failure.
+    func forgetIfAbandoned(_ record: LocalTaskRecord) -> Bool {
+        guard record.pid == 0, Date().timeIntervalSince(record.startedAt) > Self.spawnPatience else { return false }
+        forget(record.name)
+        return true
+    }
+
     /// Running, or exited with its status (or vanished, when it was not our child). A record
-    /// whose process was never found is starting for ``spawnPatience``, then a start that was
-    /// interrupted.
+    /// whose process was not found yet is starting.
     func status(of record: LocalTaskRecord) -> (state: ObservedTask.State, exitCode: Int32?, reason: String?) {
         let current = records.withLock { $0[record.name]?.record } ?? record
-        if current.pid == 0 {
-            guard Date().timeIntervalSince(current.startedAt) > Self.spawnPatience else { return (.pending, nil, nil) }
-            return (.exited, nil, "start interrupted: its controller stopped while starting it")
-        }
+        if current.pid == 0 { return (.pending, nil, nil) }
         if current.exitedAt != nil {
             return (.exited, current.exitCode, current.signal.map { "killed by signal \($0)" })
         }
