@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "runway", targets: ["runway"]),
+        .executable(name: "runway-runner", targets: ["runway-runner"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -117,6 +118,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The runner agent alone (`runway-runner`): what a task runs, with nothing of the controller.
+        .executableTarget(name: "runway-runner", dependencies: ["RunwayRunner", "RunwayModel"], swiftSettings: strict),
         .executableTarget(
             name: "runway-bench",
             dependencies: [

@@ -55,7 +55,7 @@ export RUNWAY_TEST_MOTO_URL="http://127.0.0.1:$moto_port"
 # port; its node "has" three images: the runner (this build's `runway runner`), a shell, and one
 # whose container sleeps and never connects.
 mkdir -p "$kube"
-printf '{"runway-runner:dev": {"entrypoint": ["%s/.build/debug/runway"], "cmd": ["runner"]}, "busybox:1.36": {"entrypoint": ["/bin/sh"]}, "silent:1": {"entrypoint": ["/bin/sh", "-c", "exec sleep 120"]}}\n' "$PWD" >"$kube/images.json"
+printf '{"runway-runner:dev": {"entrypoint": ["%s/.build/debug/runway-runner"], "cmd": ["runner"]}, "busybox:1.36": {"entrypoint": ["/bin/sh"]}, "silent:1": {"entrypoint": ["/bin/sh", "-c", "exec sleep 120"]}}\n' "$PWD" >"$kube/images.json"
 python3 Tests/Servers/kube_apiserver.py --state "$kube" --images "$kube/images.json" >"$kube.log" 2>&1 &
 kube_pid=$!
 for _ in $(seq 1 100); do [ -f "$kube/url" ] && break; sleep 0.2; done
@@ -85,6 +85,7 @@ if [ -n "$own_warnings" ]; then
   exit 1
 fi
 DOCKER_HOST=$RUNWAY_TEST_DOCKER_HOST scripts/build-runner-image .build/debug/runway
+DOCKER_HOST=$RUNWAY_TEST_DOCKER_HOST scripts/test-images
 swift test --skip-build
 # Timings mean something only on a machine not busy with the rest of the suite: the job that
 # leaves children in the background ends within the output drain plus 1 s, checked on its own.

@@ -159,7 +159,9 @@ extension Reconciler {
             guard let launcher = launchers[profile.plugin] else {
                 throw LauncherError(.unavailable, plugin: profile.plugin, task: name, "no launcher for this plugin")
             }
-            let spec = try taskSpec(name: name, owner: start.owner, attempt: attempt, token: token, profile: profile, timeout: job.spec.timeout)
+            let spec = try taskSpec(
+                name: name, owner: start.owner, attempt: attempt, token: token, profile: profile, timeout: job.spec.timeout,
+                jobImage: job.spec.image)
             let handle = try await measured(profile.plugin, "start") { try await launcher.startTask(spec) }
             let startedAt = Date()
             startedTasks.started(
@@ -190,7 +192,8 @@ extension Reconciler {
     }
 
     private func taskSpec(
-        name: String, owner: TaskOwner, attempt: AttemptRecord, token: String, profile: RunnerProfile, timeout: Duration?
+        name: String, owner: TaskOwner, attempt: AttemptRecord, token: String, profile: RunnerProfile, timeout: Duration?,
+        jobImage: String?
     ) throws
         -> TaskSpec
     {
@@ -205,6 +208,7 @@ extension Reconciler {
             secretEnvironment: try SecretResolver.resolve(profile.secretEnvironment, trust: launchers.trust), config: profile.config,
             deadline: timeout.map { $0 + profile.startTimeout })
         spec.platformSecrets = profile.secretEnvironment.filter { $0.value.platform != nil }
+        spec.jobImage = jobImage
         return spec
     }
 }

@@ -43,6 +43,14 @@ extension ManifestDecoder {
                     .error("out-of-range", "'spec.retries' must be between 0 and 100, found \(retries)", at: node.location))
             }
         }
+        if let node = spec.value("image"), let image = node.string("spec.image", diagnostics: &diagnostics) {
+            if image.isEmpty || image.contains(where: \.isWhitespace) {
+                diagnostics.append(.error("bad-value", "'spec.image' must be an image reference like debian:12, found '\(image)'", at: node.location))
+            } else {
+                job.image = image
+                job.imageLocation = node.location
+            }
+        }
         decodeRunFields(&job, spec: &spec, diagnostics: &diagnostics)
         return .job(job, profileAt: profileAt)
     }

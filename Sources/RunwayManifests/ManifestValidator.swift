@@ -60,8 +60,26 @@ struct ManifestValidator {
                         at: spec.location, hint: "set 'spec.profile', or 'default: true' on one profile"))
             }
         }
+        for name in jobs.keys.sorted() {
+            guard let job = jobs[name], job.spec.image != nil, let plugin = profiles[job.profile]?.plugin,
+                let reason = Self.imageRefusal(plugin: plugin)
+            else { continue }
+            diagnostics.append(.error("image-not-supported", "job '\(name)' sets 'spec.image', but its profile '\(job.profile)' \(reason)",
+                at: job.spec.imageLocation ?? job.spec.location,
+                hint: "run it on a docker profile, or drop 'spec.image' and use the profile's image"))
+            jobs[name] = nil
+        }
         jobs = DependencyCheck.valid(jobs, defined: Set(seenJobs.keys), diagnostics: &diagnostics)
         return DesiredState(profiles: profiles, jobs: jobs)
+    }
+
+    /// Why a job's own image cannot be used on `plugin`, or nil when the runner can be brought in.
+    static func imageRefusal(plugin: String) -> String? {
+        switch plugin {
+        case "docker": nil
+        case "local": "runs its tasks as processes on this machine, in no image"
+        default: "is plugin \(plugin), where bringing the runner into a job's image is not built yet (docker only)"
+        }
     }
 
     private func duplicate(_ object: ManifestObject, firstAt: SourceLocation) -> Diagnostic {

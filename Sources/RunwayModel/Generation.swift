@@ -11,7 +11,8 @@ public struct Generation: Sendable, Hashable, Comparable, Codable, CustomStringC
     }
 
     /// The generation of a job spec run on `profile`. Metadata labels and source positions are not
-    /// part of it; the resolved profile, command, directory, environment, timeout and retries are.
+    /// part of it; the resolved profile, command, directory, environment, timeout, retries and
+    /// (when set) image are.
     public init(of spec: JobSpec, profile: String) {
         let hash = SHA256.hash(data: Data(Generation.canonicalText(of: spec, profile: profile).utf8))
         digest = TaskToken.hex(Array(hash.prefix(8)))
@@ -41,6 +42,8 @@ public struct Generation: Sendable, Hashable, Comparable, Codable, CustomStringC
         }
         if let timeout = spec.timeout { field("timeout", timeout.manifestDescription) }
         field("retries", String(spec.retries))
+        // Only when set, so every job written before `image` existed keeps its generation.
+        if let image = spec.image { field("image", image) }
         return out
     }
 }

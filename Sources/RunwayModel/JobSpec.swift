@@ -16,6 +16,11 @@ public struct JobSpec: Sendable, Hashable {
     public var retries: Int
     /// Where the job's `metadata.name` was written.
     public var location: SourceLocation
+    /// The image the command runs in, when it is not the runner's: Runway brings the runner into
+    /// it (the image needs nothing of Runway). Part of the generation only when set.
+    public var image: String?
+    /// Where `spec.image` was written, for diagnostics.
+    public var imageLocation: SourceLocation?
     /// Any text; a change of it runs the current generation once more (like a Deployment's
     /// `restartedAt`). Not part of the generation.
     public var rerun: String?

@@ -24,6 +24,9 @@ public struct TaskSpec: Sendable {
     /// The longest this task should live (the job's timeout plus the profile's start timeout),
     /// for platforms that enforce a deadline of their own as a safety net; nil without a timeout.
     public var deadline: Duration?
+    /// How the runner gets into the task: nil, it is `image`'s entrypoint; set, the task runs this
+    /// job image, and the runner is brought in from `image` (its ``RunnerBundle``).
+    public var jobImage: String?
 
     public init(
         name: String, labels: [String: String], owner: TaskOwner, image: String? = nil, entrypoint: [String]? = nil,
@@ -41,6 +44,17 @@ public struct TaskSpec: Sendable {
         self.config = config
         self.deadline = deadline
     }
+}
+
+/// The runner as it is brought into a job's own image, one layout for every launcher: the lean
+/// runner, the dynamic loader and every library it loads under ``path`` (made by
+/// `scripts/runner-bundle`, carried by the runner image), started through that loader, so the
+/// job's image needs nothing of Runway: no shell and no particular C library.
+public enum RunnerBundle {
+    /// Where the bundle sits in the runner image and where a job's task mounts it.
+    public static let path = "/runway"
+    /// The task's entrypoint (the command `runner` follows, as for every runner).
+    public static let entrypoint = [path + "/lib/ld.so", "--library-path", path + "/lib", path + "/bin/runway-runner"]
 }
 
 /// A started task, as its launcher identifies it.

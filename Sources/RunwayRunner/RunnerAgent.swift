@@ -169,3 +169,21 @@ public struct RunnerAgent: Sendable {
         }
     }
 }
+
+extension RunnerAgent {
+    /// The agent as a process runs it (`runway runner`, `runway-runner`): its configuration from
+    /// `environment`, then the run; the process's exit status. 2 when the environment is not a
+    /// task's (the agent runs only inside a task the controller started).
+    public static func main(environment: [String: String], name: String) async -> Int32 {
+        let configuration: Configuration
+        do {
+            configuration = try Configuration.fromEnvironment(environment)
+        } catch {
+            FileHandle.standardError.write(Data("\(name): \(error): the runner agent runs inside a task the controller started\n".utf8))
+            return 2
+        }
+        var logger = Logger(label: "runway.runner")
+        logger.logLevel = .info
+        return await RunnerAgent(configuration: configuration, logger: logger).run()
+    }
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RunwayModel
 
 /// `runway`: argument parsing and wiring only; the work lives in the library targets.
 @main
@@ -11,7 +12,7 @@ struct Runway: AsyncParsableCommand {
             Runner profiles and jobs are YAML or JSON manifests in a directory. Runway compares \
             the runner tasks that should exist with those that do, and reconciles them.
             """,
-        version: "0.1.0",
+        version: RunwayVersion.current,
         subcommands: [
             ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ControllerCommand.self, StatusCommand.self, LogsCommand.self,
             ExplainCommand.self, RerunCommand.self, CancelCommand.self, ProfilesCommand.self, RunnerCommand.self, ConvertCommand.self, FmtCommand.self,

@@ -240,9 +240,11 @@ struct DockerTests {
         let setup = try Setup()
         let result = try await setup.apply(directory: Repository.path("Samples/docker"))
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
-        #expect(result.stdout.contains("3/3 jobs succeeded"))
+        #expect(result.stdout.contains("4/4 jobs succeeded"))
         let inside = try RunwayExecutable.run(["logs", "inside", "--state-dir", setup.workspace.state])
         #expect(inside.stdout.hasPrefix("hello from a container: Linux 0 in /work\n"), "\(inside.stdout)")
+        let debian = try RunwayExecutable.run(["logs", "in-debian", "--state-dir", setup.workspace.state])
+        #expect(debian.stdout.hasPrefix("Debian 12."), "\(debian.stdout)")
         #expect(setup.leftovers.isEmpty)
     }
 }

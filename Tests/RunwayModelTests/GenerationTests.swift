@@ -38,3 +38,18 @@ import Testing
         #expect(Generation(of: joined, profile: "p") != Generation(of: split, profile: "p"))
     }
 }
+
+@Suite struct JobImageGenerationTests {
+    @Test func anImageEntersTheGenerationOnlyWhenSet() {
+        let location = SourceLocation.file("j.yaml")
+        let plain = JobSpec(name: "build", command: ["make"], location: location)
+        var withImage = plain
+        withImage.image = "golang:1.23"
+        var otherImage = plain
+        otherImage.image = "golang:1.22"
+        let generations = [plain, withImage, otherImage].map { Generation(of: $0, profile: "docker") }
+        #expect(Set(generations).count == 3)
+        #expect(generations[0] == Generation(of: JobSpec(name: "build", command: ["make"], location: location), profile: "docker"),
+            "a job without an image keeps the generation it had")
+    }
+}

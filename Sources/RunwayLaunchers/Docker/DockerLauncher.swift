@@ -62,7 +62,17 @@ public final class DockerLauncher: TaskLauncher {
         let engine = try engine(for: settings, task: task.name)
         return try await call(engine, task: task.name) {
             try await ensureImage(image, settings: settings, engine: engine, task: task.name)
-            let id = try await create(task, image: image, settings: settings, engine: engine)
+            var task = task
+            var settings = settings
+            if let jobImage = task.jobImage {
+                // The job's own image, the runner brought in: its bundle, from the runner image,
+                // mounted read-only, and started as the entrypoint.
+                try await ensureImage(jobImage, settings: settings, engine: engine, task: task.name)
+                let volume = try await runnerVolume(runnerImage: image, engine: engine, task: task.name, controllerID: task.labels[TaskLabels.managedBy] ?? "")
+                settings.binds.append("\(volume):\(RunnerBundle.path):ro")
+                task.entrypoint = RunnerBundle.entrypoint
+            }
+            let id = try await create(task, image: task.jobImage ?? image, settings: settings, engine: engine)
             try await start(id: id, engine: engine, task: task.name)
             logger.info("started task", metadata: task.logMetadata.merging(["container": "\(id.prefix(12))"]) { $1 })
             return TaskHandle(plugin: Self.plugin, id: handleID(engine: engine, container: id), name: task.name)

@@ -16,15 +16,6 @@ struct RunnerCommand: AsyncParsableCommand {
     )
 
     func run() async throws {
-        let configuration: RunnerAgent.Configuration
-        do {
-            configuration = try RunnerAgent.Configuration.fromEnvironment(ProcessInfo.processInfo.environment)
-        } catch {
-            throw ValidationError("\(error): `runway runner` runs inside a task the controller started")
-        }
-        var logger = Wiring.logger("runway.runner")
-        logger.logLevel = .info
-        let status = await RunnerAgent(configuration: configuration, logger: logger).run()
-        throw ExitCode(status)
+        throw ExitCode(await RunnerAgent.main(environment: ProcessInfo.processInfo.environment, name: "runway runner"))
     }
 }

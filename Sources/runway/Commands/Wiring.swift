@@ -15,12 +15,19 @@ enum Wiring {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
+    /// What a local task runs: the lean `runway-runner` beside this executable (the package
+    /// builds both), else this executable (`runway runner`), as after `swift run runway`.
+    static var runnerExecutable: String {
+        let lean = URL(fileURLWithPath: executablePath).deletingLastPathComponent().appendingPathComponent("runway-runner").path
+        return FileManager.default.isExecutableFile(atPath: lean) ? lean : executablePath
+    }
+
     /// The launchers `enabled` names (nil: every one); the local one keeps its task records in
     /// `localTasks`.
     static func launchers(localTasks: String, enabled: Set<String>? = nil, trust: TrustPolicy) -> LauncherRegistry {
         LauncherRegistry([
             LocalLauncher(
-                configuration: .init(directory: localTasks, runnerExecutable: executablePath),
+                configuration: .init(directory: localTasks, runnerExecutable: runnerExecutable),
                 logger: logger("runway.launcher.local")),
             DockerLauncher(trust: trust, logger: logger("runway.launcher.docker")),
             ECSLauncher(trust: trust, logger: logger("runway.launcher.ecs")),
