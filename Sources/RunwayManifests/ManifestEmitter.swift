@@ -48,6 +48,7 @@ public enum ManifestEmitter {
             if !job.labels.isEmpty { out += "  labels: \(yamlMap(job.labels))\n" }
             out += "spec:\n"
             field("profile", job.profile.map(quoted))
+            field("image", job.image.map(quoted))
             field("command", "[" + job.command.map(quoted).joined(separator: ", ") + "]")
             field("workingDirectory", job.workingDirectory.map(quoted))
             field("environment", job.environment.isEmpty ? nil : yamlMap(job.environment))
@@ -117,6 +118,7 @@ public enum ManifestEmitter {
             out += "job \(hclQuoted(job.name)) {\n"
             field("profile", job.profile.map(hclQuoted))
             field("labels", job.labels.isEmpty ? nil : hclMap(job.labels))
+            field("image", job.image.map(hclQuoted))
             field("command", "[" + job.command.map(hclQuoted).joined(separator: ", ") + "]")
             field("working_directory", job.workingDirectory.map(hclQuoted))
             field("environment", job.environment.isEmpty ? nil : hclMap(job.environment))
