@@ -212,39 +212,7 @@ public enum OpenAPIDocument {
         }
       }
     },
-    "/v1/jobs/{name}/rerun": {
-      "post": {
-        "summary": "Run the job's current generation once more, as a new run (taken up by the controller's next pass).",
-        "security": [{"operatorToken": []}],
-        "parameters": [{"$ref": "#/components/parameters/jobName"}, {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"}}],
-        "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RequestBody"}}}},
-        "responses": {
-          "202": {"description": "The request as recorded (the first one under its id, with its outcome once taken up).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobRequest"}}}},
-          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
-          "404": {"$ref": "#/components/responses/NotFound"},
-          "409": {"description": "The request id was used for another job or kind.", "content": {"application/json": {"schema": {"type": "object"}}}},
-          "413": {"$ref": "#/components/responses/TooLarge"},
-          "503": {"description": "The manifests have not loaded yet.", "content": {"application/json": {"schema": {"type": "object"}}}}
-        }
-      }
-    },
-    "/v1/jobs/{name}/cancel": {
-      "post": {
-        "summary": "End the job's open run: its task is stopped, no retry follows (taken up by the controller's next pass).",
-        "security": [{"operatorToken": []}],
-        "parameters": [{"$ref": "#/components/parameters/jobName"}, {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"}}],
-        "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RequestBody"}}}},
-        "responses": {
-          "202": {"description": "The request as recorded (the first one under its id, with its outcome once taken up).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobRequest"}}}},
-          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
-          "404": {"$ref": "#/components/responses/NotFound"},
-          "409": {"description": "The request id was used for another job or kind.", "content": {"application/json": {"schema": {"type": "object"}}}},
-          "413": {"$ref": "#/components/responses/TooLarge"},
-          "503": {"description": "The manifests have not loaded yet.", "content": {"application/json": {"schema": {"type": "object"}}}}
-        }
-      }
-    },
-    "/v1/profiles": {
+\#(requestOperations)    "/v1/profiles": {
       "get": {
         "summary": "Every runner profile in force: plugin, image, default, maxConcurrent, live tasks by state, waiting jobs.",
         "security": [{"operatorToken": []}],
@@ -294,4 +262,31 @@ public enum OpenAPIDocument {
   }
 }
 """#
+
+    /// `POST /v1/jobs/{name}/rerun` and `/cancel`: one shape, two summaries.
+    static var requestOperations: String {
+        [
+            ("rerun", "Run the job's current generation once more, as a new run (taken up by the controller's next pass)."),
+            ("cancel", "End the job's open run: its task is stopped, no retry follows (taken up by the controller's next pass)."),
+        ].map { kind, summary in
+            #"""
+    "/v1/jobs/{name}/\#(kind)": {
+      "post": {
+        "summary": "\#(summary)",
+        "security": [{"operatorToken": []}],
+        "parameters": [{"$ref": "#/components/parameters/jobName"}, {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"}}],
+        "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RequestBody"}}}},
+        "responses": {
+          "202": {"description": "The request as recorded (the first one under its id, with its outcome once taken up).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobRequest"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "409": {"description": "The request id was used for another job or kind.", "content": {"application/json": {"schema": {"type": "object"}}}},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "503": {"description": "The manifests have not loaded yet.", "content": {"application/json": {"schema": {"type": "object"}}}}
+        }
+      }
+    },
+"""#
+        }.joined()
+    }
 }

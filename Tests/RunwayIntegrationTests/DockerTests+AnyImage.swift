@@ -7,7 +7,8 @@ extension DockerTests {
     /// Jobs in images that hold nothing of Runway (scripts/test-images): a debootstrapped Debian,
     /// busybox, one whose only C library is musl, and a scratch image with one static binary.
     /// The runner is brought in from the runner image's bundle on a read-only volume, runs each
-    /// command in its image, and nothing is left but that volume (one per runner image).
+    /// command in its image, and nothing is left but that volume (one per runner image). The five
+    /// start together, so they also check that no task mounts the volume before it is filled.
     @Test func jobsRunInAnyImageWithTheRunnerBroughtIn() async throws {
         let setup = try Setup()
         let workspace = setup.workspace
@@ -34,13 +35,14 @@ extension DockerTests {
         let image = try await RunningCommand.shell("\(docker) image inspect -f '{{.Id}}' \(TestDocker.image)", directory: workspace.root)
         let volume = "runway-runner-" + image.stdout.replacingOccurrences(of: "sha256:", with: "").prefix(16)
         let volumes = try await RunningCommand.shell("\(docker) volume ls -q --filter name=\(volume)", directory: workspace.root)
-        #expect(volumes.stdout == volume + "\n", "the bundle volume of this runner image stays, for the next task: \(volumes.stdout)")
+        #expect(volumes.stdout.split(separator: "\n").map(String.init).sorted() == [volume, volume + "-ready"],
+            "the bundle volume of this runner image (and its filled mark) stays, for the next task: \(volumes.stdout)")
     }
 
     /// A job image on a platform that cannot take one is refused at validate time, at its place.
     @Test func aJobImageOnALocalProfileIsAValidateError() async throws {
         let workspace = try Workspace()
-        let path = try workspace.write("all.yaml", workspace.profile() + workspace.job("x", "true").replacingOccurrences(of: "  retries: 0\n", with: "  retries: 0\n  image: debian:12\n"))
+        let path = try workspace.write("all.yaml", workspace.profile() + workspace.job("x", "true", spec: "  image: debian:12\n"))
         let result = try RunwayExecutable.run(["validate", workspace.manifests])
         #expect(result.status == 1)
         #expect(result.stderr.contains("\(path):16:10: error: job 'x' sets 'spec.image', but its profile 'local' runs its tasks as processes on this machine, in no image"), "\(result.stderr)")

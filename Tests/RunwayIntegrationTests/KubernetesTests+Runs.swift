@@ -13,15 +13,7 @@ extension KubernetesTests {
         let name = "long-" + String(repeating: "x", count: 57) + "z"
         #expect(name.count == 63)
         try workspace.write("all.yaml", setup.profile() + workspace.job(name, "echo run $RUNWAY_ATTEMPT"))
-        for run in 1...3 {
-            if run > 1 {
-                let rerun = try RunwayExecutable.run(["rerun", name, "--state-dir", workspace.state, "--request-id", "run-\(run)"])
-                #expect(rerun.status == 0, "\(rerun.stderr)")
-            }
-            let applied = try await setup.apply()
-            #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
-        }
-        let attempts = try await workspace.attempts(name)
+        let attempts = try await workspace.runRepeatedly(name, runs: 3) { try await setup.apply() }
         #expect(attempts.map(\.run) == [1, 2, 3] && attempts.allSatisfy { $0.state == .completed }, "\(attempts)")
         let names = attempts.map(\.taskName)
         #expect(Set(names).count == 3, "\(names)")

@@ -83,7 +83,7 @@ import Testing
         let started = workspace.root + "/started"
         try workspace.write("jobs.yaml", workspace.profile(config: "{grace: 2s}")
             + workspace.job("long", "touch '\(started)'; sleep 3211 & wait", retries: 3)
-            + workspace.job("after-long", "true").replacingOccurrences(of: "  retries: 0\n", with: "  retries: 0\n  after: [long]\n"))
+            + workspace.job("after-long", "true", spec: "  after: [long]\n"))
         let (controller, port) = try await RunningCommand.serving(directory: workspace.root) { port in
             ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--resync", "1s"]
         }
@@ -125,8 +125,8 @@ import Testing
         let ledger = workspace.root + "/ledger"
         func chain(_ version: String) -> String {
             workspace.profile()
-                + workspace.job("deploy", "echo deploy >> '\(ledger)'").replacingOccurrences(of: "  retries: 0\n", with: "  retries: 0\n  after: [test]\n")
-                + workspace.job("test", "echo test >> '\(ledger)'").replacingOccurrences(of: "  retries: 0\n", with: "  retries: 0\n  after: [build]\n")
+                + workspace.job("deploy", "echo deploy >> '\(ledger)'", spec: "  after: [test]\n")
+                + workspace.job("test", "echo test >> '\(ledger)'", spec: "  after: [build]\n")
                 + workspace.job("build", "echo build-\(version) >> '\(ledger)'")
         }
         try workspace.write("jobs.yaml", chain("1"))
@@ -143,15 +143,8 @@ import Testing
     @Test func theHistoryLimitCompactsOlderRunsButKeepsTheirRecords() async throws {
         let workspace = try Workspace()
         try workspace.write("jobs.yaml", workspace.profile()
-            + workspace.job("count", "echo output-of-a-run").replacingOccurrences(of: "  retries: 0\n", with: "  retries: 0\n  historyLimit: 1\n"))
-        for run in 1...3 {
-            if run > 1 {
-                let rerun = try await RunningCommand(["rerun", "count", "--state-dir", workspace.state], directory: workspace.root).wait()
-                #expect(rerun.status == 0, "\(rerun.stderr)")
-            }
-            let applied = try await workspace.apply()
-            #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
-        }
+            + workspace.job("count", "echo output-of-a-run", spec: "  historyLimit: 1\n"))
+        _ = try await workspace.runRepeatedly("count", runs: 3) { try await workspace.apply() }
         let records = try await runs(workspace, "count")
         #expect(records.map(\.run) == [1, 2, 3] && records.allSatisfy { $0.state == .succeeded })
         #expect(records.map(\.compacted) == [true, true, false], "\(records)")

@@ -42,7 +42,8 @@ final class Workspace: @unchecked Sendable {
         return text
     }
 
-    func job(_ name: String, _ script: String, retries: Int = 0, timeout: String? = nil, profile: String? = nil) -> String {
+    /// A job manifest; `spec` adds lines to its spec (each `  key: value\n`).
+    func job(_ name: String, _ script: String, retries: Int = 0, timeout: String? = nil, profile: String? = nil, spec: String = "") -> String {
         var text = """
             ---
             apiVersion: runway/v1
@@ -56,7 +57,7 @@ final class Workspace: @unchecked Sendable {
             """
         if let timeout { text += "  timeout: \(timeout)\n" }
         if let profile { text += "  profile: \(profile)\n" }
-        return text
+        return text + spec
     }
 
     private func json(_ text: String) -> String {
@@ -76,6 +77,20 @@ final class Workspace: @unchecked Sendable {
         async throws -> CommandResult
     {
         await (try startApply(port: port, extra: extra, directory: directory, environment: environment)).wait()
+    }
+
+    /// Runs `job` `runs` times through `apply`: once, then after each rerun recorded in the state
+    /// dir (request ids `run-2`, …); every apply must succeed. Returns the job's attempts.
+    func runRepeatedly(_ job: String, runs: Int, apply: () async throws -> CommandResult) async throws -> [AttemptRecord] {
+        for run in 1...runs {
+            if run > 1 {
+                let rerun = try RunwayExecutable.run(["rerun", job, "--state-dir", state, "--request-id", "run-\(run)"])
+                #expect(rerun.status == 0, "\(rerun.stderr)")
+            }
+            let applied = try await apply()
+            #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        }
+        return try await attempts(job)
     }
 
     func store() throws -> SQLiteStateStore { try SQLiteStateStore(directory: state) }

@@ -22,6 +22,9 @@ public final class DockerLauncher: TaskLauncher {
     let trust: TrustPolicy
     /// One engine per endpoint, made on first use; the mutex guards the table.
     private let engines = Mutex<[DockerEndpoint: DockerEngine]>([:])
+    /// Runner bundle volumes being filled, by name: concurrent starts of job images wait for the
+    /// one fill instead of mounting a volume still empty.
+    let bundleFills = Mutex<[String: Task<Void, any Error>]>([:])
 
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment, trust: TrustPolicy = TrustPolicy(),
