@@ -84,6 +84,7 @@ import Testing
         var lost = interrupted
         lost.name = "runway-lost-00112233-1"
         lost.spawnToken = UUID().uuidString
+        lost.startedAt = Date()  // just written (the orphan's part above may have taken a while)
         try JSONEncoder().encode(lost).write(to: URL(fileURLWithPath: scratch + "/\(lost.name).json"))
         #expect(table.status(of: table.settled(lost)).state == .pending && !table.forgetIfAbandoned(lost))
         try await table.stop(lost)  // nothing to signal: pid 0 is never used as a group
