@@ -15,9 +15,9 @@ extension Reconciler {
         let changes = RunQueue().queue(desired: desired, records: records, requests: requests, now: now, followsTicks: followsTicks)
         if changes.isEmpty && changes.compact.isEmpty { return records }
         let before = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        var change = StoreChange(events: changes.events)
-        change.requests = changes.handled
         var ending: [JobRecord] = []
+        var change = StoreChange()
+        change.requests = changes.handled
         for record in changes.records {
             if let previous = before[record.key], record.state == .cancelled, previous.state != .pending {
                 ending.append(record)  // a run that may have a runner: ended below, if still open
@@ -25,8 +25,12 @@ extension Reconciler {
                 change.records.append(record)
             }
         }
+        // A run that ends gets its events with it, written only if it does end.
+        let endingKeys = Set(ending.map(\.key))
+        func key(_ event: JobEvent) -> JobKey { JobKey(job: event.job, generation: event.generation, run: event.run) }
+        change.events = changes.events.filter { !endingKeys.contains(key($0)) }
         try await store.apply(fenced(change))
-        for record in ending { try await end(record, now: now) }
+        for record in ending { try await end(record, events: changes.events.filter { key($0) == record.key }, now: now) }
         if !changes.compact.isEmpty {
             try await store.compact(changes.compact)
             logger.info("compacted finished runs beyond their job's history limit", metadata: [
@@ -38,13 +42,13 @@ extension Reconciler {
 
     /// Ends an open run as `cancelled` (its attempt fails with the same reason) unless it ended
     /// on its own since the pass read it; its task is stopped by the plan (`cancelled`).
-    private func end(_ cancelled: JobRecord, now: Date) async throws {
+    private func end(_ cancelled: JobRecord, events: [JobEvent], now: Date) async throws {
         let authority = self.authority
         let ended: String? = try await store.modify(.job(cancelled.key)) { attempt, record in
             guard let record, !record.state.isTerminal else { return (StoreChange(), nil) }
             var next = Lifecycle.cancelled(record, reason: cancelled.lastReason ?? "cancelled", now: now)
             next.origin = record.origin
-            var change = StoreChange(records: [next], fence: authority)
+            var change = StoreChange(records: [next], events: events, fence: authority)
             var endedID: String?
             if var attempt, attempt.number == record.attempt, attempt.isOpen {
                 attempt.state = .failed
