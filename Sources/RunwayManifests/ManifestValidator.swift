@@ -61,24 +61,27 @@ struct ManifestValidator {
             }
         }
         for name in jobs.keys.sorted() {
-            guard let job = jobs[name], job.spec.image != nil, let plugin = profiles[job.profile]?.plugin,
-                let reason = Self.imageRefusal(plugin: plugin)
+            guard let job = jobs[name], job.spec.image != nil, let profile = profiles[job.profile],
+                let reason = Self.imageRefusal(profile)
             else { continue }
             diagnostics.append(.error("image-not-supported", "job '\(name)' sets 'spec.image', but its profile '\(job.profile)' \(reason)",
                 at: job.spec.imageLocation ?? job.spec.location,
-                hint: "run it on a docker profile, or drop 'spec.image' and use the profile's image"))
+                hint: "run it on a docker or ecs profile, or drop 'spec.image' and use the profile's image"))
             jobs[name] = nil
         }
         jobs = DependencyCheck.valid(jobs, defined: Set(seenJobs.keys), diagnostics: &diagnostics)
         return DesiredState(profiles: profiles, jobs: jobs)
     }
 
-    /// Why a job's own image cannot be used on `plugin`, or nil when the runner can be brought in.
-    static func imageRefusal(plugin: String) -> String? {
-        switch plugin {
+    /// Why a job's own image cannot be used on `profile`, or nil when the runner can be brought in.
+    static func imageRefusal(_ profile: RunnerProfile) -> String? {
+        switch profile.plugin {
         case "docker": nil
+        case "ecs" where profile.config?["taskDefinition"] != nil:
+            "names its own taskDefinition, whose containers Runway does not change (the job's image needs a definition of Runway's)"
+        case "ecs": nil
         case "local": "runs its tasks as processes on this machine, in no image"
-        default: "is plugin \(plugin), where bringing the runner into a job's image is not built yet (docker only)"
+        default: "is plugin \(profile.plugin), where bringing the runner into a job's image is not built yet (docker and ecs only)"
         }
     }
 

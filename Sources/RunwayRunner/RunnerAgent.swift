@@ -187,3 +187,18 @@ extension RunnerAgent {
         return await RunnerAgent(configuration: configuration, logger: logger).run()
     }
 }
+
+extension RunnerAgent {
+    /// `runway-runner --install DIR`: copies the runner bundle (``RunnerBundle/path``, as the
+    /// runner image holds it) into `DIR`, for a platform that brings the runner into a job's image
+    /// through a volume filled by a container of the runner image (ECS).
+    public static func installBundle(into directory: String, from bundle: String = RunnerBundle.path) throws {
+        let files = FileManager.default
+        try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for entry in try files.contentsOfDirectory(atPath: bundle) {
+            let target = directory + "/" + entry
+            if files.fileExists(atPath: target) { try files.removeItem(atPath: target) }
+            try files.copyItem(atPath: bundle + "/" + entry, toPath: target)
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import RunwayRunner
 import RunwayTestSupport
 import Testing
 
@@ -26,5 +27,22 @@ import Testing
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
         let logs = try RunwayExecutable.run(["logs", "who", "--state-dir", workspace.state])
         #expect(logs.stdout.hasSuffix("/runway-runner runner\n"), "the job's parent is the lean runner: \(logs.stdout)")
+    }
+
+    /// `--install DIR` copies the bundle the runner image holds into DIR (ECS's bundle container):
+    /// the bundle's files, and again over an earlier copy.
+    @Test func theBundleIsInstalledIntoADirectory() async throws {
+        let scratch = TemporaryDirectory()
+        let bundle = scratch.path + "/bundle"
+        let made = try await RunningCommand.shell("scripts/runner-bundle '\(Self.lean)' '\(bundle)'", directory: Repository.root.path)
+        #expect(made.status == 0, "\(made.stdout)")
+        for _ in 1...2 { try RunnerAgent.installBundle(into: scratch.path + "/volume", from: bundle) }
+        let run = try await RunningCommand.shell(
+            "'\(scratch.path)/volume/lib/ld.so' --library-path '\(scratch.path)/volume/lib' '\(scratch.path)/volume/bin/runway-runner' --version",
+            directory: Repository.root.path)
+        let version = try RunwayExecutable.run(["--version"]).stdout
+        #expect(run.status == 0 && run.stdout == version, "\(run.stdout)")
+        let missing = try await RunningCommand.shell("'\(Self.lean)' --install '\(scratch.path)/elsewhere' 2>&1", directory: Repository.root.path)
+        #expect(missing.status == 1 && missing.stdout.contains("cannot install the runner bundle"), "no /runway on this machine: \(missing.stdout)")
     }
 }

@@ -96,6 +96,45 @@ import Testing
         #expect(try await revisions() == 2, "changed content: a new revision")
     }
 
+    /// A job in its own image gets a task definition of its own (RunTask cannot change an
+    /// image): the runner image's container installs the bundle into a task volume and is not
+    /// essential; the job's container (`runner`) depends on its SUCCESS, mounts the volume
+    /// read-only and starts the bundle's runner. As registered on moto.
+    @Test(.enabled(if: TestMoto.shouldRun, "no moto server (RUNWAY_TEST_MOTO_URL unset)"))
+    func aJobImageGetsADefinitionWhoseJobContainerWaitsForTheBundle() async throws {
+        let world = try await TestMoto.ecsWorld()
+        let profile = "inject-\(UInt32.random(in: 0...UInt32.max))"
+        let config = try Self.config(world)
+        let owner = TaskOwner(job: "in-debian", generation: Generation(digest: "0123456789abcdef"), attempt: 1, profile: profile)
+        var spec = TaskSpec(name: "runway-in-debian-01234567-1", labels: TaskLabels.labels(controllerID: "inject", owner: owner), owner: owner,
+            image: "runway-runner:dev", arguments: ["runner"], config: config)
+        spec.jobImage = "debian:12"
+        let launcher = ECSLauncher(environment: Self.environment)
+        _ = launcher.validate(config: config)
+        _ = try await launcher.startTask(spec)
+        // The family is `runway-<profile>-<digest of the image>`; moto matches familyPrefix whole.
+        let listed = try await TestMoto.call(world.url, target: "AmazonEC2ContainerServiceV20141113.ListTaskDefinitions", json: "{}")
+        let arn = try #require(listed.split(separator: "\"").first { $0.contains("task-definition/runway-\(profile)-") }.map(String.init))
+        let described = try await TestMoto.call(world.url, target: "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition",
+            json: #"{"taskDefinition":"\#(arn)"}"#)
+        let definition = try #require((try JSONSerialization.jsonObject(with: Data(described.utf8)) as? [String: Any])?["taskDefinition"] as? [String: Any])
+        let containers = try #require(definition["containerDefinitions"] as? [[String: Any]])
+        let bundle = try #require(containers.first { $0["name"] as? String == "runway-bundle" })
+        let job = try #require(containers.first { $0["name"] as? String == "runner" })
+        #expect(bundle["image"] as? String == "runway-runner:dev" && bundle["essential"] as? Bool == false)
+        #expect(bundle["command"] as? [String] == ["--install", "/mnt/runway-bundle"])
+        #expect(bundle["memoryReservation"] as? Int == 64 && job["memoryReservation"] as? Int == 512 - 64 && job["memory"] == nil,
+            "the containers reserve the task's memory between them")
+        #expect(job["image"] as? String == "debian:12" && job["entryPoint"] as? [String] == RunnerBundle.entrypoint)
+        let dependsOn = try #require(job["dependsOn"] as? [[String: Any]])
+        #expect(dependsOn.count == 1 && dependsOn[0]["containerName"] as? String == "runway-bundle" && dependsOn[0]["condition"] as? String == "SUCCESS")
+        let mounts = try #require(job["mountPoints"] as? [[String: Any]])
+        #expect(mounts.first?["sourceVolume"] as? String == "runway-bundle" && mounts.first?["containerPath"] as? String == "/runway"
+            && mounts.first?["readOnly"] as? Bool == true)
+        let volumes = try #require(definition["volumes"] as? [[String: Any]])
+        #expect(volumes.map { $0["name"] as? String } == ["runway-bundle"])
+    }
+
     @Test(.enabled(if: TestMoto.shouldRun, "no moto server (RUNWAY_TEST_MOTO_URL unset)"))
     func awsErrorsNameTheFieldToFix() async throws {
         let world = try await TestMoto.ecsWorld()

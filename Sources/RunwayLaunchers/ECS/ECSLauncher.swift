@@ -189,8 +189,9 @@ public final class ECSLauncher: TaskLauncher {
         known.withLock { $0[name] }
     }
 
-    /// The task definition Runway keeps for a profile (family `runway-<profile>`), registered
-    /// again only when its content changes (a digest tag says which content it has).
+    /// The task definition Runway keeps for a profile (family `runway-<profile>`, or for a job
+    /// image `runway-<profile>-<image digest>`), registered again only when its content changes
+    /// (a digest tag says which content it has).
     private func registeredDefinition(profile: String, image: String, task: TaskSpec, settings: ECSSettings, client: ECSClient)
         async throws -> String
     {
@@ -215,9 +216,14 @@ public final class ECSLauncher: TaskLauncher {
                 "awslogs-group": group, "awslogs-region": settings.region ?? "", "awslogs-stream-prefix": "runway",
             ])
         }
-        let family = "runway-\(profile)"
+        var family = "runway-\(profile)"
+        var containers = [container]
+        var volumes: [RegisterTaskDefinitionRequest.Volume]?
+        if let jobImage = task.jobImage {
+            (family, containers, volumes) = Self.injected(family: family, runner: container, runnerImage: image, jobImage: jobImage)
+        }
         var request = RegisterTaskDefinitionRequest(
-            family: family, containerDefinitions: [container], requiresCompatibilities: fargate ? ["FARGATE"] : nil,
+            family: family, containerDefinitions: containers, volumes: volumes, requiresCompatibilities: fargate ? ["FARGATE"] : nil,
             networkMode: settings.subnets.isEmpty ? nil : "awsvpc", cpu: settings.cpu, memory: settings.memory,
             executionRoleArn: settings.executionRoleArn, taskRoleArn: settings.taskRoleArn, tags: [])
         let encoder = JSONEncoder()

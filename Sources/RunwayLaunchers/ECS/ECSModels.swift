@@ -111,9 +111,27 @@ struct RegisterTaskDefinitionRequest: Encodable {
         var entryPoint: [String]?
         var command: [String]?
         var memory: Int?
+        var memoryReservation: Int?
         var logConfiguration: Log?
         /// Secrets ECS reads itself (with the execution role) into the environment.
         var secrets: [Secret]?
+        var mountPoints: [MountPoint]?
+        var dependsOn: [Dependency]?
+    }
+
+    struct MountPoint: Encodable {
+        var sourceVolume: String
+        var containerPath: String
+        var readOnly: Bool
+    }
+
+    struct Dependency: Encodable {
+        var containerName: String
+        var condition: String
+    }
+
+    struct Volume: Encodable {
+        var name: String
     }
 
     struct Secret: Encodable, Hashable {
@@ -123,6 +141,7 @@ struct RegisterTaskDefinitionRequest: Encodable {
 
     var family: String
     var containerDefinitions: [Container]
+    var volumes: [Volume]?
     var requiresCompatibilities: [String]?
     var networkMode: String?
     var cpu: String
