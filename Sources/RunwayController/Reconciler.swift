@@ -116,16 +116,12 @@ public struct Reconciler: Sendable {
 
     /// `runway_jobs` and `runway_tasks` from what a pass saw.
     private func report(_ outcome: Outcome, desired: DesiredState) {
-        // Each job's current run: its current generation's highest run that is not still
-        // waiting for a tick (or that one, when it has no other).
-        var current: [String: JobRecord] = [:]
-        for record in outcome.records {
-            guard let job = desired.jobs[record.job], job.generation == record.generation else { continue }
-            if let other = current[record.job], (other.awaitsTick ? 0 : 1, other.run) >= (record.awaitsTick ? 0 : 1, record.run) { continue }
-            current[record.job] = record
-        }
+        // Each job's current run, of its current generation.
+        let ofCurrentGeneration = outcome.records.filter { desired.jobs[$0.job]?.generation == $0.generation }
         var jobs: [String: Int] = [:]
-        for record in current.values { jobs[record.state.rawValue, default: 0] += 1 }
+        for runs in Dictionary(grouping: ofCurrentGeneration, by: \.job).values {
+            if let record = JobRecord.current(of: runs) { jobs[record.state.rawValue, default: 0] += 1 }
+        }
         metrics.setJobs(jobs)
         var tasks: [[String]: Int] = [:]
         let stopped = Set(outcome.plan.stops.map(\.task.id))
@@ -156,7 +152,7 @@ public struct Reconciler: Sendable {
         // records its own attempt.
         let listed = Set(observed.map(\.name))
         let inFlight = launchers.plugins.filter { !unlisted.contains($0) }.flatMap { queue.starting(plugin: $0, notIn: listed) }
-        let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout, reachableSince: reachableSince)
+        let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout, reachableSince: reachableSince, queuesRuns: false)
         var plan = planner.plan(desired: desired, observed: observed + inFlight, records: records, now: now)
         if !allowStarts { plan = Plan(actions: plan.actions.filter { if case .start = $0 { false } else { true } }) }
         try await recordWaits(plan, records: records, now: now)

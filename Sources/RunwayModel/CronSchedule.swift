@@ -88,26 +88,24 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
     /// The first tick strictly after `date`, in `timeZone`; nil when none comes within five
     /// years (`0 0 30 2 *`).
     public func next(after date: Date, in timeZone: TimeZone) -> Date? {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        var day = calendar.startOfDay(for: date)
-        for _ in 0..<(5 * 366) {
-            if let tick = ticks(on: day, calendar).first(where: { $0 > date }) { return tick }
-            guard let following = calendar.date(byAdding: .day, value: 1, to: day) else { return nil }
-            day = following
-        }
-        return nil
+        walk(from: date, in: timeZone, step: 1) { $0.first { $0 > date } }
     }
 
     /// The last tick at or before `date`, in `timeZone`; nil when none within five years.
     public func previous(atOrBefore date: Date, in timeZone: TimeZone) -> Date? {
+        walk(from: date, in: timeZone, step: -1) { $0.last { $0 <= date } }
+    }
+
+    /// Day by day from `date`'s day (`step` 1 forward, -1 back) for at most five years, the first
+    /// tick `pick` takes from a day's ticks.
+    private func walk(from date: Date, in timeZone: TimeZone, step: Int, _ pick: ([Date]) -> Date?) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         var day = calendar.startOfDay(for: date)
         for _ in 0..<(5 * 366) {
-            if let tick = ticks(on: day, calendar).last(where: { $0 <= date }) { return tick }
-            guard let preceding = calendar.date(byAdding: .day, value: -1, to: day) else { return nil }
-            day = preceding
+            if let tick = pick(ticks(on: day, calendar)) { return tick }
+            guard let other = calendar.date(byAdding: .day, value: step, to: day) else { return nil }
+            day = other
         }
         return nil
     }

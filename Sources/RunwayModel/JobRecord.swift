@@ -101,6 +101,13 @@ public struct JobRecord: Sendable, Hashable {
     /// Pending, held back by a dependency whose current run failed or was cancelled.
     public var isBlocked: Bool { state == .pending && lastReason?.hasPrefix(Self.blockedPrefix) == true }
 
+    /// The record that stands for a job now, of its records: the latest updated, a scheduled
+    /// job's run waiting for its tick only when it has no other.
+    public static func current(of records: [JobRecord]) -> JobRecord? {
+        records.filter { !$0.awaitsTick }.max { ($0.updatedAt, $0.run) < ($1.updatedAt, $1.run) }
+            ?? records.max { $0.updatedAt < $1.updatedAt }
+    }
+
     /// A scheduled run whose tick has not come yet: not started, nothing to do but wait.
     public var awaitsTick: Bool { state == .pending && attempt == 0 && scheduledAfter != nil && scheduledFor == nil }
 }

@@ -14,16 +14,22 @@ public struct Planner: Sendable {
     /// judged silent, or late to connect, for time before that, when it had no one to talk to.
     public var reachableSince: Date
 
-    public init(heartbeatTimeout: Duration = .seconds(30), reachableSince: Date = .distantPast) {
+    /// Whether `plan` takes the runs ``RunQueue`` would queue as queued (`runway plan`, tests);
+    /// false for a caller that wrote them before it plans (the controller), so they are not
+    /// worked out twice.
+    public var queuesRuns: Bool
+
+    public init(heartbeatTimeout: Duration = .seconds(30), reachableSince: Date = .distantPast, queuesRuns: Bool = true) {
         self.heartbeatTimeout = heartbeatTimeout
         self.reachableSince = reachableSince
+        self.queuesRuns = queuesRuns
     }
 
     /// The plan for one pass. The runs ``RunQueue`` would queue are taken as queued (a
     /// controller has written them before it plans; `runway plan` shows what they would do);
     /// a schedule's tick is the controller's to take up, so a run waiting for one waits here.
     public func plan(desired: DesiredState, observed: [ObservedTask], records: [JobRecord], now: Date) -> Plan {
-        let queued = RunQueue().queue(desired: desired, records: records, now: now, followsTicks: false).records
+        let queued = queuesRuns ? RunQueue().queue(desired: desired, records: records, now: now, followsTicks: false).records : []
         var merged = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         for record in queued { merged[record.key] = record }
         var pass = Pass(

@@ -28,16 +28,10 @@ public struct JobStatusDocument: Codable, Sendable {
     /// Its attempts, events and logs were removed by the history limit (the record stays).
     public var compacted: Bool
 
-    /// The current run of every job (the latest updated, a scheduled job's run waiting for its
-    /// tick only when it has no other), sorted by job name.
+    /// The current run of every job (``JobRecord/current(of:)``), sorted by job name.
     public static func latest(of records: [JobRecord]) -> [JobStatusDocument] {
-        Dictionary(grouping: records, by: \.job).compactMap { current($0.value) }.sorted { $0.job < $1.job }.map(JobStatusDocument.init)
-    }
-
-    /// The record that stands for a job now, of its records.
-    public static func current(_ records: [JobRecord]) -> JobRecord? {
-        records.filter { !$0.awaitsTick }.max { ($0.updatedAt, $0.run) < ($1.updatedAt, $1.run) }
-            ?? records.max { $0.updatedAt < $1.updatedAt }
+        Dictionary(grouping: records, by: \.job).compactMap { JobRecord.current(of: $0.value) }.sorted { $0.job < $1.job }
+            .map(JobStatusDocument.init)
     }
 
     /// `blocked` for a run a failed dependency holds back, `scheduled` for one waiting for its

@@ -14,6 +14,13 @@ import Testing
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").count
     }
 
+    /// `runway controller` on the workspace (on `port`, or one the system picks), resyncing each second.
+    func startController(_ workspace: Workspace, port: Int = 0) async throws -> (RunningCommand, port: Int) {
+        try await RunningCommand.serving(port: port, directory: workspace.root) { port in
+            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--resync", "1s"]
+        }
+    }
+
     func runs(_ workspace: Workspace, _ job: String) async throws -> [JobRecord] {
         try await workspace.store().jobRecords(job: job).sorted { $0.run < $1.run }
     }
@@ -22,9 +29,7 @@ import Testing
         let workspace = try Workspace()
         let ledger = workspace.root + "/ledger"
         try workspace.write("jobs.yaml", workspace.profile() + workspace.job("count", "echo run >> '\(ledger)'; echo output-$RUNWAY_ATTEMPT"))
-        let (controller, port) = try await RunningCommand.serving(directory: workspace.root) { port in
-            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--resync", "1s"]
-        }
+        let (controller, port) = try await startController(workspace)
         defer { kill(controller.pid, SIGKILL) }
         let server = ["--server", "http://127.0.0.1:\(port)", "--state-dir", workspace.state]
         #expect(await RunningCommand.until { (try? await runs(workspace, "count"))?.last?.state == .succeeded }, "\(controller.stderr)")
@@ -84,9 +89,7 @@ import Testing
         try workspace.write("jobs.yaml", workspace.profile(config: "{grace: 2s}")
             + workspace.job("long", "touch '\(started)'; sleep 3211 & wait", retries: 3)
             + workspace.job("after-long", "true", spec: "  after: [long]\n"))
-        let (controller, port) = try await RunningCommand.serving(directory: workspace.root) { port in
-            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--resync", "1s"]
-        }
+        let (controller, port) = try await startController(workspace)
         defer { kill(controller.pid, SIGKILL) }
         let server = ["--server", "http://127.0.0.1:\(port)", "--state-dir", workspace.state]
         #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: started) }, "\(controller.stderr)")
@@ -165,9 +168,7 @@ import Testing
         let workspace = try Workspace()
         let go = workspace.root + "/go"
         try workspace.write("jobs.yaml", workspace.profile() + workspace.job("old", "while [ ! -f '\(go)' ]; do sleep 0.2; done"))
-        let (controller, port) = try await RunningCommand.serving(directory: workspace.root) { port in
-            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--resync", "1s"]
-        }
+        let (controller, port) = try await startController(workspace)
         #expect(await RunningCommand.until { (try? await runs(workspace, "old"))?.first?.state == .running }, "\(controller.stderr)")
         kill(controller.pid, SIGKILL)
         _ = await controller.wait()
@@ -181,9 +182,7 @@ import Testing
             object["labels"] = labels
             try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
         }
-        let (upgraded, _) = try await RunningCommand.serving(port: port, directory: workspace.root) { port in
-            ["controller", workspace.manifests, "--state-dir", workspace.state, "--listen", "127.0.0.1:\(port)", "--resync", "1s"]
-        }
+        let (upgraded, _) = try await startController(workspace, port: port)
         defer { kill(upgraded.pid, SIGKILL) }
         try await Task.sleep(for: .seconds(3))
         #expect(try await workspace.attempts("old").count == 1, "adopted, not started again")

@@ -57,7 +57,7 @@ struct PlanCommand: AsyncParsableCommand {
         records = Self.merged(records, queued.records)
         let changes = Settlement().settle(desired: load.desired, observed: observed, records: records, now: now) { 0.5 }
         records = Self.merged(records, changes)
-        let plan = Planner().plan(desired: load.desired, observed: observed, records: records, now: now)
+        let plan = Planner(queuesRuns: false).plan(desired: load.desired, observed: observed, records: records, now: now)
         switch output.output {
         case .text: print(PlanPrinter.text(plan), terminator: "")
         case .json: print(JSONOutput.encode(PlanPrinter.document(plan)))

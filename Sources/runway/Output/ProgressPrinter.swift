@@ -24,7 +24,7 @@ final class ProgressPrinter: Sendable {
         // Each job's current run: its current generation's latest (a scheduled job's run waiting
         // for its tick only when it has no other).
         let byJob = Dictionary(grouping: records.filter { desired.jobs[$0.job]?.generation == $0.generation }, by: \.job)
-        let current = byJob.values.compactMap { JobStatusDocument.current($0) }.sorted { $0.job < $1.job }
+        let current = byJob.values.compactMap { JobRecord.current(of: $0) }.sorted { $0.job < $1.job }
         let now = Date()
         state.withLock { state in
             if interactive {
