@@ -52,10 +52,19 @@ done
 export RUNWAY_TEST_MOTO_URL="http://127.0.0.1:$moto_port"
 
 # The Kubernetes tests' API server (Tests/Servers/kube_apiserver.py): TLS on a free loopback
-# port; its node "has" three images: the runner (this build's `runway runner`), a shell, and one
-# whose container sleeps and never connects.
+# port; its node "has" these images: the runner (this build's runner bundle, made below once it
+# is built, started through its own loader as in a job's image), a shell, one whose container
+# sleeps and never connects, and two stock images that hold nothing of Runway: one running as
+# root (as most do), one as a numeric non-root user.
 mkdir -p "$kube"
-printf '{"runway-runner:dev": {"entrypoint": ["%s/.build/debug/runway-runner"], "cmd": ["runner"]}, "busybox:1.36": {"entrypoint": ["/bin/sh"]}, "silent:1": {"entrypoint": ["/bin/sh", "-c", "exec sleep 120"]}}\n' "$PWD" >"$kube/images.json"
+bundle="$kube/bundle"
+cat >"$kube/images.json" <<JSON
+{"runway-runner:dev": {"entrypoint": ["$bundle/lib/ld.so", "--library-path", "$bundle/lib", "$bundle/bin/runway-runner"], "cmd": ["runner"], "user": "65532"},
+ "busybox:1.36": {"entrypoint": ["/bin/sh"]},
+ "silent:1": {"entrypoint": ["/bin/sh", "-c", "exec sleep 120"]},
+ "stock/root:1": {"entrypoint": ["/bin/sh"], "user": ""},
+ "stock/nonroot:1": {"entrypoint": ["/bin/sh"], "user": "1000:1000"}}
+JSON
 python3 Tests/Servers/kube_apiserver.py --state "$kube" --images "$kube/images.json" >"$kube.log" 2>&1 &
 kube_pid=$!
 for _ in $(seq 1 100); do [ -f "$kube/url" ] && break; sleep 0.2; done
@@ -84,6 +93,7 @@ if [ -n "$own_warnings" ]; then
   echo "$own_warnings" >&2
   exit 1
 fi
+scripts/runner-bundle .build/debug/runway-runner "$bundle" >/dev/null
 DOCKER_HOST=$RUNWAY_TEST_DOCKER_HOST scripts/build-runner-image .build/debug/runway
 DOCKER_HOST=$RUNWAY_TEST_DOCKER_HOST scripts/test-images
 swift test --skip-build

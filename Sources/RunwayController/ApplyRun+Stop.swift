@@ -24,19 +24,33 @@ extension ApplyRun {
                 "in.flight": "\(reconciler.queue.inFlight)",
             ])
         }
-        var remaining = await tasksToStop(jobs: jobs, until: end)
+        // Each round lists the platforms not listed yet (a task whose start answer was lost is
+        // found only there) and stops what is known; both retried with backoff until `end`.
+        var unlisted = reconciler.launchers.plugins
+        var remaining = reconciler.startedTasks.all.filter { jobs.contains($0.owner?.job ?? "") }
+        var stopped: Set<String> = []
         var delay = Duration.milliseconds(500)
-        while !remaining.isEmpty {
-            remaining = await stopRound(remaining, desired: cancelledDesired, until: end)
-            guard !remaining.isEmpty, clock.now + delay < end else { break }
-            logger.warning("some tasks are not stopped yet; trying again", metadata: [
-                "tasks": "\(remaining.map(\.name))", "retry.in": "\(delay)",
+        while true {
+            let (listed, failing) = await listTasks(of: unlisted, jobs: jobs, until: end)
+            unlisted = failing
+            for task in listed where !stopped.contains(task.name) && !remaining.contains(where: { $0.name == task.name }) {
+                remaining.append(task)
+            }
+            let left = await stopRound(remaining.sorted { $0.name < $1.name }, desired: cancelledDesired, until: end)
+            stopped.formUnion(Set(remaining.map(\.name)).subtracting(left.map(\.name)))
+            remaining = left
+            guard !remaining.isEmpty || !unlisted.isEmpty, clock.now + delay < end else { break }
+            logger.warning("some tasks are not stopped yet, or some platforms not listed; trying again", metadata: [
+                "tasks": "\(remaining.map(\.name))", "unlisted": "\(unlisted)", "retry.in": "\(delay)",
             ])
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))
         }
         for task in remaining {
             logger.error("could not stop a task this run started", metadata: ["task": "\(task.name)", "plugin": "\(task.plugin)"])
+        }
+        for plugin in unlisted {
+            logger.error("could not list the platform's tasks: a task whose start never answered may be left", metadata: ["plugin": "\(plugin)"])
         }
         let reason = failure == nil ? "cancelled by the operator" : "cancelled: the run failed (\(failure!))"
         do {
@@ -49,30 +63,31 @@ extension ApplyRun {
         let records = (try? await withDeadline(.seconds(5), "reading the job records") { try await reconciler.store.jobRecords() }) ?? []
         return Result(
             records: currentRecords(records, desired: desired, jobs: jobs), cancelled: failure == nil,
-            failure: failure.map { "\($0)" }, unstopped: remaining)
+            failure: failure.map { "\($0)" }, unstopped: remaining, unlisted: unlisted)
     }
 
-    /// The tasks of `jobs`: every platform's listing (one that does not answer in time is
-    /// skipped) and every task this run started, once each.
-    private func tasksToStop(jobs: Set<String>, until end: ContinuousClock.Instant) async -> [ObservedTask] {
+    /// The tasks of `jobs` on each of `plugins` (at most 5 s per listing), and the plugins whose
+    /// listing failed.
+    private func listTasks(of plugins: [String], jobs: Set<String>, until end: ContinuousClock.Instant) async -> ([ObservedTask], [String]) {
         let reconciler = self.reconciler
-        var byName: [String: ObservedTask] = [:]
-        for task in reconciler.startedTasks.all { byName[task.name] = task }
-        for plugin in reconciler.launchers.plugins {
+        var tasks: [ObservedTask] = []
+        var failing: [String] = []
+        for plugin in plugins {
             guard let launcher = reconciler.launchers[plugin] else { continue }
             do {
                 let limit = min(end - ContinuousClock.now, .seconds(5))
                 let listed = try await withDeadline(max(limit, .seconds(1)), "listing \(plugin) tasks") {
                     try await launcher.listTasks(managedBy: reconciler.configuration.controllerID)
                 }
-                for task in listed { byName[task.name] = task }
+                tasks += listed.filter { jobs.contains($0.owner?.job ?? "") }
             } catch {
-                logger.error("cannot list tasks; stopping the ones this run started by their handles", metadata: [
+                logger.warning("cannot list tasks; stopping the ones this run started by their handles, and listing again", metadata: [
                     "plugin": "\(plugin)", "error": "\(error)",
                 ])
+                failing.append(plugin)
             }
         }
-        return byName.values.filter { jobs.contains($0.owner?.job ?? "") }.sorted { $0.name < $1.name }
+        return (tasks, failing)
     }
 
     /// Tries to stop each task once, side by side; returns the ones still not stopped.

@@ -52,10 +52,13 @@ public struct ApplyRun: Sendable {
         public var cancelled: Bool
         public var failure: String?
         public var unstopped: [ObservedTask] = []
+        /// Platforms that could not be listed at the end: a task whose start never answered
+        /// may be left there.
+        public var unlisted: [String] = []
         /// The scheduled jobs (apply starts none), with their next run time.
         public var scheduled: [(job: String, next: Date?)] = []
         public var allSucceeded: Bool {
-            !cancelled && failure == nil && unstopped.isEmpty && records.allSatisfy { $0.state == .succeeded }
+            !cancelled && failure == nil && unstopped.isEmpty && unlisted.isEmpty && records.allSatisfy { $0.state == .succeeded }
         }
     }
 

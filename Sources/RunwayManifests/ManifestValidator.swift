@@ -66,7 +66,7 @@ struct ManifestValidator {
             else { continue }
             diagnostics.append(.error("image-not-supported", "job '\(name)' sets 'spec.image', but its profile '\(job.profile)' \(reason)",
                 at: job.spec.imageLocation ?? job.spec.location,
-                hint: "run it on a docker or ecs profile, or drop 'spec.image' and use the profile's image"))
+                hint: "run it on a docker, kubernetes, nomad (docker driver) or ecs profile, or drop 'spec.image' and use the profile's image"))
             jobs[name] = nil
         }
         jobs = DependencyCheck.valid(jobs, defined: Set(seenJobs.keys), diagnostics: &diagnostics)
@@ -76,12 +76,15 @@ struct ManifestValidator {
     /// Why a job's own image cannot be used on `profile`, or nil when the runner can be brought in.
     static func imageRefusal(_ profile: RunnerProfile) -> String? {
         switch profile.plugin {
-        case "docker": nil
+        case "docker", "kubernetes": nil
         case "ecs" where profile.config?["taskDefinition"] != nil:
             "names its own taskDefinition, whose containers Runway does not change (the job's image needs a definition of Runway's)"
         case "ecs": nil
+        case "nomad" where (profile.config?["driver"]?.scalar?.text ?? "docker") != "docker":
+            "runs the \(profile.config?["driver"]?.scalar?.text ?? "") driver, which runs commands on the client, in no image"
+        case "nomad": nil
         case "local": "runs its tasks as processes on this machine, in no image"
-        default: "is plugin \(profile.plugin), where bringing the runner into a job's image is not built yet (docker and ecs only)"
+        default: "is plugin \(profile.plugin), which cannot bring the runner into a job's image"
         }
     }
 

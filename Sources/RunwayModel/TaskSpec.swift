@@ -54,7 +54,13 @@ public enum RunnerBundle {
     /// Where the bundle sits in the runner image and where a job's task mounts it.
     public static let path = "/runway"
     /// The task's entrypoint (the command `runner` follows, as for every runner).
-    public static let entrypoint = [path + "/lib/ld.so", "--library-path", path + "/lib", path + "/bin/runway-runner"]
+    public static let entrypoint = entrypoint(at: path)
+
+    /// The entrypoint of the bundle installed at `directory` (a platform whose shared task
+    /// directory has a fixed place, as Nomad's `/alloc`).
+    public static func entrypoint(at directory: String) -> [String] {
+        [directory + "/lib/ld.so", "--library-path", directory + "/lib", directory + "/bin/runway-runner"]
+    }
 }
 
 /// A started task, as its launcher identifies it.

@@ -189,16 +189,28 @@ extension RunnerAgent {
 }
 
 extension RunnerAgent {
-    /// `runway-runner --install DIR`: copies the runner bundle (``RunnerBundle/path``, as the
-    /// runner image holds it) into `DIR`, for a platform that brings the runner into a job's image
-    /// through a volume filled by a container of the runner image (ECS).
-    public static func installBundle(into directory: String, from bundle: String = RunnerBundle.path) throws {
+    /// `runway-runner --install DIR`: copies the runner bundle into `DIR`, for a platform that
+    /// brings the runner into a job's image through a volume filled by a container of the runner
+    /// image (Kubernetes, Nomad, ECS). The bundle is the one this runner was started from (its
+    /// executable, or the bundle's loader, sits in a bundle's `bin` or `lib`), else the runner
+    /// image's, ``RunnerBundle/path``.
+    public static func installBundle(into directory: String, from given: String? = nil) throws {
         let files = FileManager.default
+        let bundle = given ?? ownBundle() ?? RunnerBundle.path
         try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for entry in try files.contentsOfDirectory(atPath: bundle) {
             let target = directory + "/" + entry
             if files.fileExists(atPath: target) { try files.removeItem(atPath: target) }
             try files.copyItem(atPath: bundle + "/" + entry, toPath: target)
         }
+    }
+
+    /// The bundle holding the running executable (`/proc/self/exe`: the runner, or the bundle's
+    /// `ld.so` when started through it), or nil when it runs from elsewhere.
+    static func ownBundle() -> String? {
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        let root = URL(fileURLWithPath: executable).deletingLastPathComponent().deletingLastPathComponent().path
+        let files = FileManager.default
+        return files.fileExists(atPath: root + "/bin/runway-runner") && files.fileExists(atPath: root + "/lib/ld.so") ? root : nil
     }
 }

@@ -284,8 +284,11 @@ struct KubernetesTests {
         let pod = ((spec["template"] as? [String: Any])?["spec"] as? [String: Any]) ?? [:]
         let container = (pod["containers"] as? [[String: Any]])?.first ?? [:]
         let security = container["securityContext"] as? [String: Any] ?? [:]
-        #expect(security["runAsUser"] as? Int == 1000 && security["runAsNonRoot"] as? Bool == true && security["allowPrivilegeEscalation"] as? Bool == false,
+        #expect(security["runAsUser"] as? Int == 1000 && security["allowPrivilegeEscalation"] as? Bool == false,
             "the defaults stay unless overridden: \(security)")
+        let podSecurity = pod["securityContext"] as? [String: Any] ?? [:]
+        #expect(podSecurity["runAsNonRoot"] as? Bool == true && podSecurity["runAsUser"] as? Int == 65532 && podSecurity["fsGroup"] as? Int == 2000,
+            "the pod's defaults stay beside the given keys, which name no user: \(podSecurity)")
         #expect(pod["terminationGracePeriodSeconds"] as? Int == 5 && pod["priorityClassName"] as? String == "batch-low")
         #expect(!(try await setup.requests()).contains { $0["status"] as? Int == 422 })
         try await launcher.stopTask(handle)

@@ -20,6 +20,11 @@ import Testing
         /// False for a platform emulator that runs nothing (moto's ECS): the exit-code step is
         /// then covered by the launcher's own mapping tests on recorded platform responses.
         var runsCommands = true
+        /// For a platform that brings the runner into a job's own image: a task of the runner
+        /// image given `arguments`, whose job image (`TaskSpec.jobImage`) holds nothing of Runway.
+        var anyImage: (@Sendable (_ name: String, _ arguments: [String], _ controllerID: String) -> TaskSpec)?
+        /// What the platform holds of such a task beyond its exit (ECS: the task definition).
+        var inspectAnyImage: (@Sendable (TaskHandle) async throws -> Void)?
     }
 
     static func owner(_ name: String) -> TaskOwner {
@@ -60,6 +65,7 @@ import Testing
         #expect(try await listed().allSatisfy { $0.name != long.name })
         try await launcher.stopTask(TaskHandle(task, config: long.config))
 
+        if let anyImage = subject.anyImage { try await checkAnyImage(anyImage, subject, launcher: launcher, controllerID: controllerID) }
         guard subject.runsCommands else { return }
         // The exit code of a task that ended on its own.
         let exits = subject.spec("runway-conformance-exits", "exit 7", controllerID)
@@ -72,6 +78,33 @@ import Testing
         #expect(ended?.exitCode == 7, "\(String(describing: ended))")
         try await launcher.stopTask(exitsHandle)
         #expect(try await listed().isEmpty)
+    }
+
+    /// Any image: the brought-in runner starts in an image that holds nothing of Runway (it runs
+    /// `--version`, which needs no controller, and exits 0; an unknown argument exits 2), and
+    /// the task is listed and stopped like any other.
+    func checkAnyImage(
+        _ anyImage: @Sendable (String, [String], String) -> TaskSpec, _ subject: Subject, launcher: any TaskLauncher, controllerID: String
+    ) async throws {
+        func listed() async throws -> [ObservedTask] { try await launcher.listTasks(managedBy: controllerID) }
+        for (name, arguments, code) in [("runway-conformance-any", ["--version"], Int32(0)), ("runway-conformance-any-bad", ["--bogus"], 2)] {
+            let spec = anyImage(name, arguments, controllerID)
+            #expect(spec.jobImage != nil)
+            let handle = try await launcher.startTask(spec)
+            if subject.runsCommands {
+                var ended: ObservedTask?
+                _ = await RunningCommand.until(timeout: .seconds(120)) {
+                    ended = (try? await listed())?.first { $0.name == spec.name && $0.state == .exited }
+                    return ended != nil
+                }
+                #expect(ended?.exitCode == code, "\(spec.name): \(String(describing: ended))")
+            } else {
+                #expect(try await listed().contains { $0.name == spec.name })
+            }
+            try await subject.inspectAnyImage?(handle)
+            try await launcher.stopTask(handle)
+            #expect(try await listed().allSatisfy { $0.name != spec.name })
+        }
     }
 
     @Test func localLauncher() async throws {
@@ -115,7 +148,26 @@ import Testing
                 return TaskSpec(
                     name: "\(name)-\(controllerID)", labels: TaskLabels.labels(controllerID: controllerID, owner: owner), owner: owner,
                     image: TestDocker.image, entrypoint: ["/bin/sh", "-c", script], config: Self.config("{pull: never, grace: 1s}"))
+            },
+            anyImage: { name, arguments, controllerID in
+                Self.anyImageSpec("\(name)-\(controllerID)", image: TestDocker.image, jobImage: "runway-test/scratch:1", arguments: arguments,
+                    controllerID: controllerID, config: Self.config("{pull: never, grace: 1s}"))
+            },
+            inspectAnyImage: { handle in
+                let inspected = try await RunningCommand.shell(
+                    "docker -H '\(host)' inspect -f '{{.Config.Image}} {{json .Config.Entrypoint}}' \(handle.id.split(separator: "#").last ?? "")", directory: "/")
+                #expect(inspected.stdout.hasPrefix("runway-test/scratch:1 [\"\(RunnerBundle.entrypoint[0])\""), "\(inspected.stdout)\(inspected.stderr)")
             }))
+    }
+
+    /// A task of the runner `image` running `arguments`, in `jobImage`.
+    static func anyImageSpec(_ name: String, image: String, jobImage: String, arguments: [String], controllerID: String, config: ConfigNode) -> TaskSpec {
+        let owner = Self.owner(name)
+        var spec = TaskSpec(
+            name: name, labels: TaskLabels.labels(controllerID: controllerID, owner: owner), owner: owner, image: image, arguments: arguments,
+            config: config)
+        spec.jobImage = jobImage
+        return spec
     }
 
     @Test(.enabled(if: TestMoto.shouldRun, "no moto server (RUNWAY_TEST_MOTO_URL unset)"))
@@ -133,7 +185,28 @@ import Testing
                     name: name, labels: TaskLabels.labels(controllerID: controllerID, owner: owner), owner: owner,
                     image: TestDocker.image, entrypoint: ["/bin/sh", "-c", script], config: Self.config(world.configYAML))
             },
-            runsCommands: false))
+            runsCommands: false,
+            anyImage: { name, arguments, controllerID in
+                Self.anyImageSpec(name, image: TestDocker.image, jobImage: "runway-test/scratch:1", arguments: arguments,
+                    controllerID: controllerID, config: Self.config(world.configYAML))
+            },
+            inspectAnyImage: { handle in
+                // The task runs a definition whose job container waits for the bundle's SUCCESS.
+                let arn = String(handle.id.split(separator: "|").last ?? "")
+                let tasks = try await TestMoto.call(world.url, target: "AmazonEC2ContainerServiceV20141113.DescribeTasks",
+                    json: #"{"cluster":"\#(world.cluster)","tasks":["\#(arn)"]}"#)
+                let task = ((try JSONSerialization.jsonObject(with: Data(tasks.utf8)) as? [String: Any])?["tasks"] as? [[String: Any]])?.first
+                let definitionARN = try #require(task?["taskDefinitionArn"] as? String, "\(tasks)")
+                let described = try await TestMoto.call(world.url, target: "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition",
+                    json: #"{"taskDefinition":"\#(definitionARN)"}"#)
+                let definition = (try JSONSerialization.jsonObject(with: Data(described.utf8)) as? [String: Any])?["taskDefinition"] as? [String: Any]
+                let containers = definition?["containerDefinitions"] as? [[String: Any]] ?? []
+                let job = containers.first { $0["name"] as? String == "runner" }
+                let dependsOn = job?["dependsOn"] as? [[String: Any]] ?? []
+                #expect(job?["image"] as? String == "runway-test/scratch:1")
+                #expect(dependsOn.first?["containerName"] as? String == "runway-bundle" && dependsOn.first?["condition"] as? String == "SUCCESS")
+                #expect((definition?["volumes"] as? [[String: Any]])?.map { $0["name"] as? String } == ["runway-bundle"])
+            }))
     }
 
     @Test(.enabled(if: TestKubernetes.shouldRun, "no test Kubernetes (RUNWAY_TEST_KUBECONFIG unset)"))
@@ -152,6 +225,16 @@ import Testing
                 return TaskSpec(
                     name: name, labels: TaskLabels.labels(controllerID: controllerID, owner: owner), owner: owner,
                     image: TestKubernetes.shellImage, entrypoint: ["/bin/sh", "-c", script], config: config)
+            },
+            anyImage: { name, arguments, controllerID in
+                Self.anyImageSpec(name, image: TestKubernetes.runnerImage, jobImage: "stock/root:1", arguments: arguments,
+                    controllerID: controllerID, config: config)
+            },
+            inspectAnyImage: { handle in
+                let job = try await cluster.object("/apis/batch/v1/namespaces/\(namespace)/jobs/\(handle.id.split(separator: "|").last ?? "")")
+                let pod = ((job["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any]
+                #expect((pod?["containers"] as? [[String: Any]])?.first?["image"] as? String == "stock/root:1")
+                #expect((pod?["initContainers"] as? [[String: Any]])?.first?["image"] as? String == TestKubernetes.runnerImage)
             }))
     }
 
@@ -160,6 +243,7 @@ import Testing
         let server = try TestNomad.server()
         let namespace = try await server.namespace("conformance")
         let config = Self.config(server.config(namespace: namespace, extra: ", driver: raw_exec, grace: 1s"))
+        let docker = Self.config(server.config(namespace: namespace, extra: ", driver: docker, grace: 1s"))
         try await check(Subject(
             makeLauncher: {
                 let launcher = NomadLauncher(environment: [:], trust: TestNomad.trust)
@@ -171,6 +255,16 @@ import Testing
                 return TaskSpec(
                     name: name, labels: TaskLabels.labels(controllerID: controllerID, owner: owner), owner: owner,
                     entrypoint: ["/bin/sh", "-c", script], config: config)
+            },
+            anyImage: { name, arguments, controllerID in
+                Self.anyImageSpec(name, image: TestKubernetes.runnerImage, jobImage: "stock/root:1", arguments: arguments,
+                    controllerID: controllerID, config: docker)
+            },
+            inspectAnyImage: { handle in
+                let text = try await server.request("GET", "/v1/job/\(handle.id.split(separator: "|").last ?? "")?namespace=\(namespace)")
+                let job = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                let tasks = (job?["TaskGroups"] as? [[String: Any]])?.first?["Tasks"] as? [[String: Any]] ?? []
+                #expect(tasks.map { ($0["Config"] as? [String: Any])?["image"] as? String } == [TestKubernetes.runnerImage, "stock/root:1"])
             }))
     }
 }

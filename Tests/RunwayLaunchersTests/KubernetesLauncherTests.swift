@@ -28,9 +28,26 @@ import Testing
         #expect(settings.tolerations == .array([.object(["key": .string("dedicated"), "operator": .string("Exists"), "tolerationSeconds": .integer(30)])]))
         #expect(settings.securityContext == .object(["runAsUser": .integer(1000), "runAsNonRoot": .bool(false), "allowPrivilegeEscalation": .bool(false)]),
             "given keys override the defaults, the others stay")
-        #expect(settings.podSecurityContext == .object(["runAsNonRoot": .bool(true), "supplementalGroups": .array([.integer(10), .integer(20)])]))
+        #expect(settings.podSecurityContext == .object([
+            "runAsNonRoot": .bool(true), "runAsUser": .integer(65532), "runAsGroup": .integer(65532),
+            "supplementalGroups": .array([.integer(10), .integer(20)]),
+        ]))
         #expect(read("{}").0.automountServiceAccountToken == false && read("{}").0.ttlSecondsAfterFinished == 3600)
         #expect(read("tolerations: [{key: a, efect: NoSchedule}]").1.first?.contains("unknown key 'efect' in 'spec.config.tolerations[0]' (did you mean 'effect'?)") == true)
+    }
+
+    /// The default runs as 65532 under runAsNonRoot; naming the user question in the pod's
+    /// context leaves the default UID and GID out; root under runAsNonRoot is refused.
+    @Test func thePodRunsAsAFixedNonRootUserUnlessTheProfileDecides() throws {
+        #expect(read("{}").0.podSecurityContext == .object(["runAsNonRoot": .bool(true), "runAsUser": .integer(65532), "runAsGroup": .integer(65532)]))
+        #expect(read("{}").0.securityContext == .object(["allowPrivilegeEscalation": .bool(false)]))
+        #expect(read("podSecurityContext: {runAsNonRoot: false}").0.podSecurityContext == .object(["runAsNonRoot": .bool(false)]), "the image's own user")
+        #expect(read("podSecurityContext: {runAsNonRoot: true}").0.podSecurityContext == .object(["runAsNonRoot": .bool(true)]))
+        #expect(read("podSecurityContext: {runAsUser: 1000}").0.podSecurityContext == .object(["runAsNonRoot": .bool(true), "runAsUser": .integer(1000)]))
+        #expect(read("podSecurityContext: {runAsUser: 0, runAsNonRoot: false}").1.isEmpty)
+        let refused = read("podSecurityContext: {runAsUser: 0}").1
+        #expect(refused.count == 1 && refused.first?.contains("runAsUser 0 under runAsNonRoot: true") == true, "\(refused)")
+        #expect(read("securityContext: {runAsUser: 0}").1.first?.contains("runAsUser 0 under runAsNonRoot: true") == true)
     }
 
     @Test func kubeconfigContextsUsersAndFiles() throws {

@@ -14,6 +14,10 @@ carries the API version: `/v1.41/images/create`) match:
 - `{"kind": "stall", "stall": 60}`: a 200 head and a chunked body that never sends a chunk,
   held for that many seconds (a stalled image pull), then the connection is closed.
 
+A fault with `"chance": 0.3` is taken by a matching request only that often (the others go
+through, or to the next fault), so faults spread over the run as a flaky platform's do instead
+of making one outage of consecutive requests; `--seed N` makes the draws repeatable.
+
 `GET /_test/injected` answers how many faults of each kind were injected; `DELETE /_test/faults`
 drops the faults left. Run: fault_proxy.py --listen SOCKET --upstream SOCKET (unix sockets; it
 writes SOCKET.ready once it listens) or --listen-tcp READY-FILE --upstream-tcp HOST:PORT (it
@@ -23,6 +27,7 @@ SIGTERM or SIGINT.
 import argparse
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -34,6 +39,7 @@ import time
 lock = threading.Lock()
 faults = []
 injected = {"reset": 0, "status": 0, "delay": 0, "stall": 0}
+draws = random.Random()
 
 
 def read_request(stream):
@@ -76,6 +82,8 @@ def take_fault(method, path):
             if fault.get("method") and fault["method"] != method:
                 continue
             if fault.get("path") and not re.search(fault["path"], path):
+                continue
+            if draws.random() >= fault.get("chance", 1):
                 continue
             fault["count"] -= 1
             injected[fault["kind"]] += 1
@@ -163,7 +171,10 @@ def main():
     parser.add_argument("--upstream")
     parser.add_argument("--listen-tcp", metavar="READY-FILE")
     parser.add_argument("--upstream-tcp", metavar="HOST:PORT")
+    parser.add_argument("--seed", type=int)
     arguments = parser.parse_args()
+    if arguments.seed is not None:
+        draws.seed(arguments.seed)
     if arguments.listen:
         if os.path.exists(arguments.listen):
             os.unlink(arguments.listen)

@@ -14,11 +14,13 @@ Runway uses, and plays the Job controller, scheduler, kubelet and garbage collec
   value is 422 Invalid with a cause per field.
 - Errors are metav1.Status bodies. Requests carry a bearer token (or a client certificate whose
   CN names a user); each user has RBAC rules; 401 and 403 read as the real server's.
-- A Job gets a Pod; a schedulable Pod whose image is known runs its container's command as a
-  local process with its env (envFrom Secrets and secretKeyRef values included), Pending → Running → Succeeded/Failed.
-  An unknown image is ErrImagePull then ImagePullBackOff; a nodeSelector no node matches is
-  Unschedulable; a missing Secret is CreateContainerConfigError. activeDeadlineSeconds and
-  ttlSecondsAfterFinished are honoured; deleting a Pod kills its process after its grace period.
+- A Job gets a Pod; a schedulable Pod whose images are known runs its init containers in order,
+  then its container, each as a local process with its env (envFrom Secrets and secretKeyRef
+  values included) and its emptyDir volumes (kube_kubelet.py), Pending → Running →
+  Succeeded/Failed. An unknown image is ErrImagePull then ImagePullBackOff; a nodeSelector no
+  node matches is Unschedulable; a missing Secret, or runAsNonRoot with an image that runs as
+  root, is CreateContainerConfigError. activeDeadlineSeconds and ttlSecondsAfterFinished are
+  honoured; deleting a Pod kills its process after its grace period.
 - Test controls under /_test/ (admin token only): faults (status codes with Retry-After, delays
   before or after handling, `stale` lists that leave out objects created in the last `stale`
   seconds, as a lagging cache would), users, the request log, counters.
@@ -36,7 +38,6 @@ import os
 import re
 import signal
 import ssl
-import subprocess
 import sys
 import threading
 import time
@@ -49,11 +50,10 @@ import jsonschema
 import referencing
 from kubernetes_validate import utils as kv
 
+from kube_kubelet import Kubelet
 from testserver import add_fault, requests_in, run, serve_tls
 
 SCHEMA_VERSION = "1.30.0"
-NODE = "runway-test-node"
-NODE_LABELS = {"kubernetes.io/hostname": NODE, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -314,17 +314,13 @@ def json_patch(target, operations):
 
 # MARK: - The store, the controllers and the kubelet
 
-class Cluster:
-    def __init__(self, images, log_directory):
+class Cluster(Kubelet):
+    def __init__(self, images, log_directory, volume_directory):
         self.lock = threading.RLock()
         self.objects = {resource: {} for resource in RESOURCES}  # resource → {(namespace, name): obj}
         self.revision = 1000
         self.validator = Validator()
-        self.images = images
-        self.log_directory = log_directory
-        self.processes = {}  # pod uid → Popen
-        self.kills = {}  # pod uid → SIGKILL deadline
-        self.pulls = {}  # pod uid → attempts
+        self.init_kubelet(images, log_directory, volume_directory)
         self.counters = {"invalid": 0, "created": {}, "requests": 0}
         self.users = {}
         self.faults = []
@@ -501,7 +497,7 @@ class Cluster:
                     if len(kept) != len(references):
                         dependent["metadata"]["ownerReferences"] = kept
                         dependent["metadata"]["resourceVersion"] = self.next_revision()
-        if resource == "pods" and obj["metadata"]["uid"] in self.processes and self.processes[meta["uid"]].poll() is None:
+        if resource == "pods" and self.process_alive(meta["uid"]):
             # Graceful: SIGTERM now, SIGKILL after the grace period; gone once the process is.
             if not meta.get("deletionTimestamp"):
                 period = obj["spec"].get("terminationGracePeriodSeconds", 30) if grace is None else grace
@@ -521,14 +517,6 @@ class Cluster:
         del self.objects[resource][(namespace, name)]
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "details": {"name": name, "group": RESOURCES[resource][0], "kind": resource, "uid": meta["uid"]}}
-
-    def signal(self, uid, number, group=True):
-        process = self.processes.get(uid)
-        if process and process.poll() is None:
-            try:
-                os.killpg(process.pid, number) if group else os.kill(process.pid, number)
-            except ProcessLookupError:
-                pass
 
     # The control loop: garbage collector, Job controller, scheduler and kubelet.
 
@@ -642,121 +630,6 @@ class Cluster:
         if changed:
             meta["resourceVersion"] = self.next_revision()
 
-    def sync_pod(self, key, pod):
-        meta, spec, status = pod["metadata"], pod["spec"], pod["status"]
-        uid = meta["uid"]
-        process = self.processes.get(uid)
-        if meta.get("deletionTimestamp"):
-            if process is None or process.poll() is not None:
-                del self.objects["pods"][key]
-                self.processes.pop(uid, None)
-            elif time.time() >= self.kills.get(uid, 0):
-                self.signal(uid, signal.SIGKILL)
-            return
-        if status.get("phase") in ("Succeeded", "Failed"):
-            return
-        container = spec["containers"][0]
-        before = json.dumps(status, sort_keys=True)
-        if process is not None:
-            code = process.poll()
-            if code is not None:
-                exit_code = code if code >= 0 else 128 - code
-                status["phase"] = "Succeeded" if exit_code == 0 else "Failed"
-                started = status["containerStatuses"][0]["state"].get("running", {}).get("startedAt", now_text())
-                status["containerStatuses"][0].update(ready=False, started=False, state={"terminated": {
-                    "exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error", "startedAt": started, "finishedAt": now_text(),
-                    "containerID": f"containerd://{uid}"}})
-                status["conditions"] = [c if c["type"] not in ("Ready", "ContainersReady") else {**c, "status": "False", "reason": "PodCompleted"} for c in status["conditions"]]
-        elif not spec.get("nodeName"):
-            selector = spec.get("nodeSelector") or {}
-            already = any(c.get("reason") == "Unschedulable" for c in status.get("conditions") or [])
-            if any(NODE_LABELS.get(k) != v for k, v in selector.items()):
-                if already:
-                    return  # still unschedulable, since the condition's lastTransitionTime
-                status["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "lastProbeTime": None,
-                                         "lastTransitionTime": now_text(),
-                                         "message": "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. "
-                                                    "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."}]
-            else:
-                spec["nodeName"] = NODE
-                status["conditions"] = [{"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now_text()}]
-        else:
-            self.start_container(pod, container)
-        if json.dumps(status, sort_keys=True) != before:
-            meta["resourceVersion"] = self.next_revision()
-
-    def start_container(self, pod, container):
-        meta, status = pod["metadata"], pod["status"]
-        status.setdefault("startTime", now_text())
-        status.setdefault("hostIP", "127.0.0.1")
-
-        def waiting(reason, message):
-            status["containerStatuses"] = [{"name": container["name"], "image": container["image"], "imageID": "", "ready": False,
-                                            "restartCount": 0, "started": False, "state": {"waiting": {"reason": reason, "message": message}},
-                                            "lastState": {}}]
-
-        image = self.images.get(container["image"])
-        if image is None:
-            attempts = self.pulls[meta["uid"]] = self.pulls.get(meta["uid"], 0) + 1
-            if attempts == 1 or attempts % 20 == 0:
-                waiting("ErrImagePull", f'failed to pull and unpack image "{container["image"]}": failed to resolve reference '
-                                        f'"{container["image"]}": not found')
-            else:
-                waiting("ImagePullBackOff", f'Back-off pulling image "{container["image"]}"')
-            return
-        environment = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": meta["name"]}
-        environment.update(image.get("env", {}))
-        for source in container.get("envFrom") or []:
-            reference = source.get("secretRef")
-            if not reference:
-                continue
-            secret = self.objects["secrets"].get((meta["namespace"], reference["name"]))
-            if secret is None:
-                if reference.get("optional"):
-                    continue
-                waiting("CreateContainerConfigError", f'secret "{reference["name"]}" not found')
-                return
-            for name, value in (secret.get("data") or {}).items():
-                environment[source.get("prefix", "") + name] = base64.b64decode(value).decode()
-        for variable in container.get("env") or []:
-            reference = (variable.get("valueFrom") or {}).get("secretKeyRef")
-            if reference is None:
-                environment[variable["name"]] = variable.get("value", "")
-                continue
-            # As the kubelet does: the Secret's key, or the container cannot be configured.
-            secret = self.objects["secrets"].get((meta["namespace"], reference["name"]))
-            data = (secret or {}).get("data") or {}
-            if secret is None or reference["key"] not in data:
-                if reference.get("optional"):
-                    continue
-                waiting("CreateContainerConfigError", f'secret "{reference["name"]}" not found' if secret is None
-                        else f'couldn\'t find key {reference["key"]} in Secret {meta["namespace"]}/{reference["name"]}')
-                return
-            environment[variable["name"]] = base64.b64decode(data[reference["key"]]).decode()
-        command = container.get("command") or image.get("entrypoint", [])
-        arguments = container.get("args") if container.get("args") is not None else ([] if container.get("command") else image.get("cmd", []))
-        argv = list(command) + list(arguments)
-        log = open(os.path.join(self.log_directory, f"{meta['namespace']}_{meta['name']}.log"), "ab")
-        try:
-            process = subprocess.Popen(argv, env=environment, cwd=container.get("workingDir") or image.get("workingDir") or "/",
-                                       stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        except OSError as error:
-            waiting("RunContainerError", f"failed to create containerd task: exec: {argv[0] if argv else ''!r}: {error.strerror}")
-            return
-        finally:
-            log.close()
-        self.processes[meta["uid"]] = process
-        status["phase"] = "Running"
-        status["podIP"] = "127.0.0.1"
-        status["conditions"] = [{"type": kind, "status": "True", "lastProbeTime": None, "lastTransitionTime": now_text()}
-                                for kind in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")]
-        status["containerStatuses"] = [{"name": container["name"], "image": container["image"], "imageID": f"sha256:{uuid.uuid4().hex}",
-                                        "containerID": f"containerd://{meta['uid']}", "ready": True, "restartCount": 0, "started": True,
-                                        "state": {"running": {"startedAt": now_text()}}, "lastState": {}}]
-
-    def shutdown(self):
-        for uid in list(self.processes):
-            self.signal(uid, signal.SIGKILL)
 
 
 # MARK: - HTTP
@@ -1067,14 +940,16 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--state", required=True, help="directory for certificates, kubeconfig, url and pod logs")
-    parser.add_argument("--images", help='JSON: {"image": {"entrypoint": [...], "cmd": [...], "env": {...}}} the node "has"')
+    parser.add_argument("--images", help='JSON: {"image": {"entrypoint": [...], "cmd": [...], "env": {...}, "user": "65532"}} the node "has"')
     parser.add_argument("--port", type=int, default=0)
     arguments = parser.parse_args()
     os.makedirs(arguments.state, exist_ok=True)
     images = json.load(open(arguments.images)) if arguments.images else {}
     logs = os.path.join(arguments.state, "pods")
     os.makedirs(logs, exist_ok=True)
-    cluster = Cluster(images, logs)
+    volumes = os.path.join(arguments.state, "volumes")
+    os.makedirs(volumes, exist_ok=True)
+    cluster = Cluster(images, logs, volumes)
     admin_token = uuid.uuid4().hex
     Handler.cluster = cluster
     Handler.admin_token = admin_token

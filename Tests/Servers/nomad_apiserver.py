@@ -18,9 +18,10 @@ documented API, and playing the scheduler and one client node.
   keys are refused too (stricter than Nomad, which drops them, to catch mistakes).
 - The scheduler places a group's allocation on the node (datacenter `dc1`, `node.class` "ci",
   `attr.kernel.name` "linux") when its datacenters and constraints allow, else the evaluation
-  is blocked with its FailedTGAllocs. The client runs each task: `raw_exec`/`exec` run
-  `Config.command` with `Config.args`; `docker` runs the image's command from --images (an
-  unknown image is a "Driver Failure"), with the task's `Env`. Allocations go pending →
+  is blocked with its FailedTGAllocs. The client (nomad_client.py) runs the prestart tasks, then
+  the main task, sharing an allocation directory: `raw_exec`/`exec` run `Config.command` with
+  `Config.args`; `docker` runs the image's command from --images (an unknown image is a "Driver
+  Failure"), with the task's `Env`. Allocations go pending →
   running → complete/failed with task events (Received, Task Setup, Started, Terminated with
   its ExitCode, Driver Failure, Killing, Killed). A deregistered job's tasks get `KillSignal`,
   then SIGKILL after `KillTimeout`.
@@ -34,20 +35,15 @@ HTTPS with a fresh CA (DIR/ca.crt) and a certificate for `server.global.nomad` a
 import argparse
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-import traceback
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler
 
+from nomad_client import NODE, Client
 from testserver import add_fault, requests_in, run, serve_tls
 
-NODE = {"ID": "4f1c5d3e-0000-4000-8000-000000000001", "Name": "runway-test-node", "Datacenter": "dc1",
-        "attrs": {"${node.class}": "ci", "${node.datacenter}": "dc1", "${attr.kernel.name}": "linux", "${attr.cpu.arch}": "amd64"}}
 
 
 class NomadError(Exception):
@@ -68,7 +64,7 @@ TEMPLATE = {"SourcePath": STRING, "DestPath": STRING, "EmbeddedTmpl": STRING, "C
             "Splay": INT, "Perms": STRING, "LeftDelim": STRING, "RightDelim": STRING, "Envvars": BOOL, "VaultGrace": INT}
 TASK = {"Name": STRING, "Driver": STRING, "Config": "object", "Env": {"*": STRING}, "Meta": {"*": STRING}, "User": STRING,
         "Resources": {"CPU": INT, "MemoryMB": INT, "MemoryMaxMB": INT, "Cores": INT}, "KillTimeout": INT, "KillSignal": STRING,
-        "Constraints": [CONSTRAINT], "Templates": [TEMPLATE]}
+        "Constraints": [CONSTRAINT], "Templates": [TEMPLATE], "Lifecycle": {"Hook": STRING, "Sidecar": BOOL}}
 GROUP = {"Name": STRING, "Count": INT, "Meta": {"*": STRING}, "Constraints": [CONSTRAINT], "Tasks": [TASK],
          "RestartPolicy": {"Attempts": INT, "Interval": INT, "Delay": INT, "Mode": STRING, "RenderTemplates": BOOL},
          "ReschedulePolicy": {"Attempts": INT, "Interval": INT, "Delay": INT, "DelayFunction": STRING, "MaxDelay": INT, "Unlimited": BOOL}}
@@ -154,8 +150,13 @@ def validate(job):
                     task_problems.append(f"Template {index + 1} validation failed: destination escapes allocation directory")
                 if template.get("ChangeMode", "restart") not in ("noop", "restart", "signal", "script"):
                     task_problems.append(f"Template {index + 1} validation failed: Invalid change mode ({template.get('ChangeMode')})")
+            lifecycle = task.get("Lifecycle")
+            if lifecycle and lifecycle.get("Hook") not in ("prestart", "poststart", "poststop"):
+                task_problems.append(f'invalid hook: {lifecycle.get("Hook")}')  # Nomad's TaskLifecycleConfig.Validate
             if task_problems:
                 problems.append(f'Task {task.get("Name", "")} validation failed: ' + "; ".join(task_problems))
+        if group.get("Tasks") and all(task.get("Lifecycle") for task in group["Tasks"]):
+            problems.append("Task group must have at least one main task")  # a group of lifecycle hooks only
         if problems:
             errors.append(f'Task group {group.get("Name", "")} validation failed: ' + "; ".join(problems))
     return errors
@@ -163,7 +164,7 @@ def validate(job):
 
 # MARK: - The cluster
 
-class Cluster:
+class Cluster(Client):
     def __init__(self, regions, images, logs):
         self.lock = threading.RLock()
         self.regions = set(regions)
@@ -279,107 +280,6 @@ class Cluster:
         if allocs and all(a["ClientStatus"] in ("complete", "failed", "lost") for a in allocs) and not blocked:
             return "dead"
         return "running" if any(a["ClientStatus"] == "running" for a in allocs) else "pending"
-
-    # The client: runs tasks, reports their states.
-
-    def run_forever(self):
-        while True:
-            time.sleep(0.05)
-            try:
-                with self.lock:
-                    self.step()
-            except Exception:
-                print("nomad_apiserver: client loop:", traceback.format_exc(), file=sys.stderr, flush=True)
-
-    def step(self):
-        for alloc_id, alloc in list(self.allocations.items()):
-            group = alloc["_group"]
-            task = group["Tasks"][0]
-            state = alloc["TaskStates"][task["Name"]]
-            process = alloc.get("_process")
-            if alloc["DesiredStatus"] == "stop":
-                if process is not None and process.poll() is None:
-                    if "_kill_at" not in alloc:
-                        signal_name = task.get("KillSignal") or "SIGINT"
-                        self.signal(process, getattr(signal, signal_name, signal.SIGINT), group=False)  # the task's process, as Nomad does
-                        alloc["_kill_at"] = time.time() + (task.get("KillTimeout") or 5_000_000_000) / 1e9
-                        state["Events"].append(self.event("Killing", f"Sent interrupt. Waiting {task.get('KillTimeout', 5e9) / 1e9:.0f}s before force killing"))
-                    elif time.time() >= alloc["_kill_at"]:
-                        self.signal(process, signal.SIGKILL)
-                    continue
-                if alloc["_key"] not in self.jobs:  # purged: the allocation is garbage-collected once stopped
-                    del self.allocations[alloc_id]
-                    continue
-                if alloc["ClientStatus"] in ("pending", "running"):
-                    state.update(State="dead", FinishedAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-                    state["Events"].append(self.event("Killed", "Task successfully killed"))
-                    alloc.update(ClientStatus="complete", ClientDescription="All tasks have completed", ModifyIndex=self.next_index())
-                continue
-            if process is None and alloc["ClientStatus"] == "pending":
-                self.start(alloc, task, state)
-            elif process is not None and alloc["ClientStatus"] == "running":
-                code = process.poll()
-                if code is None:
-                    continue
-                exit_code, sig = (code, 0) if code >= 0 else (0, -code)
-                failed = code != 0
-                state["Events"].append(self.event("Terminated", f"Exit Code: {exit_code}" + (f", Signal: {sig}" if sig else ""), ExitCode=exit_code, Signal=sig))
-                if failed:
-                    state["Events"].append(self.event("Not Restarting", "Policy allows no restarts", RestartReason="Policy allows no restarts"))
-                state.update(State="dead", Failed=failed, FinishedAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-                alloc.update(ClientStatus="failed" if failed else "complete",
-                             ClientDescription="Failed tasks" if failed else "All tasks have completed", ModifyIndex=self.next_index())
-
-    def start(self, alloc, task, state):
-        config = task.get("Config") or {}
-        driver = task.get("Driver")
-        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NOMAD_ALLOC_ID": alloc["ID"],
-               "NOMAD_JOB_ID": alloc["JobID"], "NOMAD_NAMESPACE": alloc["Namespace"], "NOMAD_REGION": alloc["_key"][0],
-               "NOMAD_TASK_NAME": task["Name"], "NOMAD_GROUP_NAME": alloc["TaskGroup"], "NOMAD_DC": NODE["Datacenter"]}
-        if driver == "docker":
-            image = self.images.get(config.get("image", ""))
-            if image is None:
-                return self.driver_failure(alloc, state, f'Failed to pull `{config.get("image")}`: API error (404): manifest for {config.get("image")} not found')
-            env.update(image.get("env", {}))
-            argv = (config.get("entrypoint") or image.get("entrypoint", [])) + ([config["command"]] if config.get("command") else []) + (
-                config.get("args") if config.get("args") is not None else ([] if config.get("command") else image.get("cmd", [])))
-        elif driver in ("raw_exec", "exec"):
-            if not config.get("command"):
-                return self.driver_failure(alloc, state, "failed to launch command: no command given")
-            argv = [config["command"]] + list(config.get("args") or [])
-        else:
-            return self.driver_failure(alloc, state, f'missing drivers: driver "{driver}" is not available on this node')
-        env.update(task.get("Env") or {})
-        state["Events"].append(self.event("Task Setup", "Building Task Directory"))
-        log = open(os.path.join(self.logs, f"{alloc['JobID']}-{alloc['ID'][:8]}.log"), "ab")
-        try:
-            process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        except OSError as error:
-            return self.driver_failure(alloc, state, f"failed to launch command with executor: {error.strerror}: {argv[0]}")
-        finally:
-            log.close()
-        alloc["_process"] = process
-        state.update(State="running", StartedAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        state["Events"].append(self.event("Started", "Task started by client"))
-        alloc.update(ClientStatus="running", ClientDescription="Tasks are running", ModifyIndex=self.next_index())
-
-    def driver_failure(self, alloc, state, message):
-        state["Events"].append(self.event("Driver Failure", message, DriverError=message, FailsTask=True))
-        state["Events"].append(self.event("Not Restarting", "Error was unrecoverable", RestartReason="Error was unrecoverable"))
-        state.update(State="dead", Failed=True)
-        alloc.update(ClientStatus="failed", ClientDescription="Failed tasks", ModifyIndex=self.next_index())
-
-    @staticmethod
-    def signal(process, number, group=True):
-        try:
-            os.killpg(process.pid, number) if group else os.kill(process.pid, number)
-        except ProcessLookupError:
-            pass
-
-    def shutdown(self):
-        for alloc in self.allocations.values():
-            if alloc.get("_process") is not None:
-                self.signal(alloc["_process"], signal.SIGKILL)
 
 
 def parse_bool(text):

@@ -236,13 +236,14 @@ public final class KubernetesLauncher: TaskLauncher {
             args: task.arguments.isEmpty ? nil : task.arguments,
             env: environment.map { Kubernetes.EnvVar(name: $0.key, value: $0.value) } + secretKeyRefs(task),
             envFrom: [.init(secretRef: .init(name: secret))], resources: resources, securityContext: settings.securityContext)
-        let pod = Kubernetes.PodSpec(
+        var pod = Kubernetes.PodSpec(
             restartPolicy: "Never", serviceAccountName: settings.serviceAccount,
             automountServiceAccountToken: settings.automountServiceAccountToken,
             imagePullSecrets: settings.imagePullSecrets.isEmpty ? nil : settings.imagePullSecrets.map { .init(name: $0) },
             nodeSelector: settings.nodeSelector.isEmpty ? nil : settings.nodeSelector, tolerations: settings.tolerations,
             affinity: settings.affinity, priorityClassName: settings.priorityClassName, securityContext: settings.podSecurityContext,
             terminationGracePeriodSeconds: seconds(settings.grace), containers: [container])
+        if let jobImage = task.jobImage { injectRunner(into: &pod, runnerImage: image, jobImage: jobImage) }
         return Kubernetes.Job(
             metadata: .init(name: name, labels: labels, annotations: annotations),
             spec: .init(
@@ -260,6 +261,7 @@ public final class KubernetesLauncher: TaskLauncher {
         let runner = pod?.status?.containerStatuses?.first { $0.name == "runner" } ?? pod?.status?.containerStatuses?.first
         let terminated = runner?.state?.terminated
         let containerReason = terminated?.reason.flatMap { ["Completed", "Error"].contains($0) ? nil : $0 }
+        let initFailure = pod.flatMap(initContainerFailure)
         let conditions = job.status?.conditions ?? []
         if let failed = conditions.first(where: { $0.type == "Failed" && $0.status == "True" }) {
             switch failed.reason {
@@ -267,6 +269,8 @@ public final class KubernetesLauncher: TaskLauncher {
                 return (.exited, terminated?.exitCode, "deadline exceeded: the Job ran past its activeDeadlineSeconds")
             case "BackoffLimitExceeded" where terminated != nil:
                 return (.exited, terminated?.exitCode, containerReason)
+            case "BackoffLimitExceeded" where initFailure != nil:
+                return (.exited, nil, initFailure)
             default:
                 return (.exited, terminated?.exitCode, "job failed: \(failed.reason ?? "")\(failed.message.map { ": \($0)" } ?? "")")
             }
@@ -277,12 +281,13 @@ public final class KubernetesLauncher: TaskLauncher {
         guard let pod, let status = pod.status else { return (.pending, nil, nil) }
         switch status.phase {
         case "Succeeded", "Failed":
-            return (.exited, terminated?.exitCode, containerReason)
+            return (.exited, terminated?.exitCode, containerReason ?? (terminated == nil ? initFailure : nil))
         case "Running":
             return (.running, nil, nil)
         default:
+            if let initFailure { return (.exited, nil, initFailure) }
             if let waiting = runner?.state?.waiting, let reason = waiting.reason, startFailures.contains(reason) {
-                return (.exited, nil, "\(reason): \(waiting.message ?? "the pod cannot start")")
+                return (.exited, nil, startFailure(reason, waiting.message))
             }
             if let scheduled = status.conditions?.first(where: { $0.type == "PodScheduled" && $0.status == "False" && $0.reason == "Unschedulable" }),
                 let since = Kubernetes.date(scheduled.lastTransitionTime),
@@ -292,6 +297,29 @@ public final class KubernetesLauncher: TaskLauncher {
             }
             return (.pending, nil, nil)
         }
+    }
+
+    /// Why an init container (the runner bundle's) keeps the pod from starting, or nil.
+    static func initContainerFailure(_ pod: Kubernetes.Pod) -> String? {
+        for status in pod.status?.initContainerStatuses ?? [] {
+            if let terminated = status.state?.terminated, terminated.exitCode != 0 {
+                let reason = terminated.reason.map { " (\($0))" } ?? ""
+                return "init container \(status.name) exited with code \(terminated.exitCode)\(reason): the runner could not be brought into the pod"
+            }
+            if let waiting = status.state?.waiting, let reason = waiting.reason, startFailures.contains(reason) {
+                return startFailure(reason, waiting.message) + " (init container \(status.name))"
+            }
+        }
+        return nil
+    }
+
+    /// A container that cannot start, said plainly where the kubelet's words need it: the
+    /// `runAsNonRoot` check of an image that runs as root (most stock images) names both ways out.
+    static func startFailure(_ reason: String, _ message: String?) -> String {
+        let text = "\(reason): \(message ?? "the pod cannot start")"
+        guard message?.contains("runAsNonRoot and image") == true else { return text }
+        return text + ". The image runs as root (or names no numeric user) and the profile's security context says runAsNonRoot: "
+            + "give podSecurityContext a non-root runAsUser (Runway's default is 65532), or set runAsNonRoot: false to let it run as root"
     }
 
     static func seconds(_ duration: Duration) -> Int {

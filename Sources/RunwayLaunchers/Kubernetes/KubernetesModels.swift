@@ -66,7 +66,22 @@ enum Kubernetes {
         var priorityClassName: String?
         var securityContext: JSONValue?
         var terminationGracePeriodSeconds: Int?
+        var initContainers: [Container]?
         var containers: [Container]
+        var volumes: [Volume]?
+    }
+
+    /// A pod volume; Runway uses only `emptyDir` (the runner bundle brought into a job's image).
+    struct Volume: Codable, Sendable {
+        struct EmptyDir: Codable, Sendable {}
+        var name: String
+        var emptyDir: EmptyDir?
+    }
+
+    struct VolumeMount: Codable, Sendable {
+        var name: String
+        var mountPath: String
+        var readOnly: Bool?
     }
 
     struct LocalReference: Codable, Sendable {
@@ -83,6 +98,7 @@ enum Kubernetes {
         var envFrom: [EnvFromSource]?
         var resources: Resources?
         var securityContext: JSONValue?
+        var volumeMounts: [VolumeMount]?
     }
 
     struct EnvVar: Codable, Sendable {
@@ -136,6 +152,7 @@ enum Kubernetes {
     struct PodStatus: Decodable, Sendable {
         var phase: String?
         var conditions: [Condition]?
+        var initContainerStatuses: [ContainerStatus]?
         var containerStatuses: [ContainerStatus]?
     }
 

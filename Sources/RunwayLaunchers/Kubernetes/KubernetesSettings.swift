@@ -32,9 +32,18 @@ struct KubernetesSettings: LauncherSettings, Hashable {
     /// How long a stop lets the runner finish after SIGTERM (the pod's grace period). Default 10s.
     var grace: Duration = .seconds(10)
 
-    /// Non-root, no privilege escalation: the runner needs neither. Each key can be overridden.
-    static let defaultSecurityContext = JSONValue.object(["runAsNonRoot": .bool(true), "allowPrivilegeEscalation": .bool(false)])
-    static let defaultPodSecurityContext = JSONValue.object(["runAsNonRoot": .bool(true)])
+    /// No privilege escalation: the runner needs none. Each key can be overridden.
+    static let defaultSecurityContext = JSONValue.object(["allowPrivilegeEscalation": .bool(false)])
+    /// Non-root as a fixed user, 65532:65532 (distroless's `nonroot`): most stock images (golang,
+    /// node, python) run as root, which `runAsNonRoot` alone would refuse to start. A profile that
+    /// names any of ``userKeys`` in its `podSecurityContext` decides the user itself: the default
+    /// UID and GID are then left out (`runAsNonRoot: false` runs the image's own user, root for
+    /// most; `runAsNonRoot: true` alone needs an image that names a numeric non-root user).
+    static let defaultPodSecurityContext = JSONValue.object([
+        "runAsNonRoot": .bool(true), "runAsUser": .integer(nonRootUser), "runAsGroup": .integer(nonRootUser),
+    ])
+    static let nonRootUser = 65532
+    static let userKeys: Set = ["runAsNonRoot", "runAsUser", "runAsGroup"]
 
     init() {}
 
@@ -78,8 +87,23 @@ struct KubernetesSettings: LauncherSettings, Hashable {
         tolerations = shaped("tolerations", .list(KubernetesShapes.toleration))
         affinity = shaped("affinity", KubernetesShapes.affinity)
         priorityClassName = string("priorityClassName")
-        if let given = shaped("securityContext", KubernetesShapes.securityContext) { securityContext = securityContext.overlaid(with: given) }
-        if let given = shaped("podSecurityContext", KubernetesShapes.podSecurityContext) { podSecurityContext = podSecurityContext.overlaid(with: given) }
+        let containerNode = reader.value("securityContext"), podNode = reader.value("podSecurityContext")
+        if let node = containerNode, let given = KubernetesShapes.securityContext.value(of: node, field: "spec.config.securityContext", diagnostics: &diagnostics) {
+            securityContext = securityContext.overlaid(with: given)
+        }
+        if let node = podNode, let given = KubernetesShapes.podSecurityContext.value(of: node, field: "spec.config.podSecurityContext", diagnostics: &diagnostics) {
+            if case .object(let keys) = given, !Self.userKeys.isDisjoint(with: keys.keys), case .object(var base) = podSecurityContext {
+                base["runAsUser"] = nil
+                base["runAsGroup"] = nil
+                podSecurityContext = .object(base)
+            }
+            podSecurityContext = podSecurityContext.overlaid(with: given)
+        }
+        if let (user, nonRoot) = effectiveUser(), nonRoot, user == 0 {
+            diagnostics.append(.error(
+                "bad-value", "runAsUser 0 under runAsNonRoot: true: the kubelet would refuse every container of the pod (\"container's runAsUser breaks non-root policy\")",
+                at: (containerNode ?? podNode ?? node).location, hint: "to run as root, set 'runAsNonRoot: false' in spec.config.podSecurityContext"))
+        }
         annotations = reader.value("annotations")?.stringMap("spec.config.annotations", diagnostics: &diagnostics) ?? [:]
         if let node = reader.value("labels") {
             labels = node.extraLabels("spec.config.labels", diagnostics: &diagnostics)
@@ -106,6 +130,19 @@ struct KubernetesSettings: LauncherSettings, Hashable {
         }
         if let node = reader.value("grace"), let value = node.duration("spec.config.grace", atMost: LauncherLimits.grace, diagnostics: &diagnostics) { grace = value }
         reader.reportUnknownKeys(diagnostics: &diagnostics)
+    }
+
+    /// The runner container's user and `runAsNonRoot` as the kubelet sees them (the container's
+    /// security context over the pod's), when both are known.
+    func effectiveUser() -> (Int, Bool)? {
+        func field(_ key: String) -> JSONValue? {
+            for context in [securityContext, podSecurityContext] {
+                if case .object(let keys) = context, let value = keys[key] { return value }
+            }
+            return nil
+        }
+        guard case .integer(let user) = field("runAsUser"), case .bool(let nonRoot) = field("runAsNonRoot") else { return nil }
+        return (user, nonRoot)
     }
 
     static func isDNSLabel(_ text: String) -> Bool {

@@ -215,18 +215,22 @@ public final class NomadLauncher: TaskLauncher {
         var meta = settings.meta.merging(task.labels) { $1 }
         meta[taskMeta] = task.name
         let nanoseconds = { (duration: Duration) in Int64((duration.timeInterval * 1e9).rounded()) }
-        let runner = Nomad.Task(
+        var runner = Nomad.Task(
             Name: group, Driver: settings.driver.rawValue, Config: config,
             Env: task.environment.merging(task.secretEnvironment) { $1 },
             Resources: settings.cpu == nil && settings.memory == nil ? nil : .init(CPU: settings.cpu, MemoryMB: settings.memory),
             KillTimeout: nanoseconds(settings.grace), Templates: variableTemplate(task).map { [$0] })
+        var tasks = [runner]
+        if let jobImage = task.jobImage, settings.driver == .docker {
+            tasks = injected(runner: &runner, jobImage: jobImage, grace: nanoseconds(settings.grace))
+        }
         return Nomad.Job(
             ID: task.name, Name: task.name, Region: region, Namespace: namespace,
             Datacenters: settings.datacenters.isEmpty ? ["*"] : settings.datacenters, Priority: settings.priority, Meta: meta,
             Constraints: settings.constraints.isEmpty ? nil : settings.constraints.map { .init(LTarget: $0.attribute, RTarget: $0.value, Operand: $0.operator) },
             TaskGroups: [.init(
                 Name: group, RestartPolicy: .init(Interval: nanoseconds(.seconds(86_400)), Delay: nanoseconds(.seconds(15))),
-                ReschedulePolicy: .init(), Tasks: [runner])])
+                ReschedulePolicy: .init(), Tasks: tasks)])
     }
 
     /// An ended job's allocation onto Runway's terms: the runner's exit code from its
@@ -236,6 +240,7 @@ public final class NomadLauncher: TaskLauncher {
             return (.exited, nil, "stopped: the job has no allocation")
         }
         let events = allocation.TaskStates?[group]?.Events ?? []
+        if let failure = bundleFailure(allocation) { return (.exited, nil, failure) }
         switch allocation.ClientStatus {
         case "pending": return (.pending, nil, nil)
         case "running": return (.running, nil, nil)

@@ -58,6 +58,13 @@ enum Nomad {
         var KillTimeout: Int64
         var KillSignal = "SIGTERM"
         var Templates: [Template]?
+        var Lifecycle: TaskLifecycle?
+    }
+
+    /// A task's `lifecycle` block: a `prestart` task runs to completion before the main tasks.
+    struct TaskLifecycle: Codable, Sendable {
+        var Hook: String
+        var Sidecar = false
     }
 
     /// A `template` block: Nomad renders it in the task's directory before the task starts.

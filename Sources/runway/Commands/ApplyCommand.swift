@@ -93,6 +93,10 @@ struct ApplyCommand: AsyncParsableCommand {
         for task in result.unstopped {
             FileHandle.standardError.write(Data("runway apply: could not stop task \(task.name) on \(task.plugin) (id \(task.id))\n".utf8))
         }
+        for plugin in result.unlisted {
+            FileHandle.standardError.write(Data(
+                "runway apply: could not list the tasks on \(plugin): a task whose start never answered may be left there (label runway.io/managed-by)\n".utf8))
+        }
         switch output.output {
         case .text:
             print(SummaryTable.text(result.records.map(JobStatusDocument.init), cancelled: result.cancelled), terminator: "")
