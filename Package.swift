@@ -52,8 +52,12 @@ let package = Package(
         // The pure diff: desired + observed + records + now -> Plan.
         .target(name: "RunwayPlanner", dependencies: ["RunwayModel"], swiftSettings: strict),
 
-        // The libcurl HTTP client every launcher and the runner agent use.
-        .target(name: "RunwayHTTP", dependencies: ["CCurl"], swiftSettings: strict),
+        // The libcurl HTTP client every launcher uses.
+        .target(name: "RunwayHTTP", dependencies: ["CCurl", "RunwayWire"], swiftSettings: strict),
+        // The runner's own small HTTP/1.1 client (TLS through the system's OpenSSL), so a runner
+        // loads none of libcurl's libraries; and the TLS options both clients take.
+        .target(name: "CRunwayTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(name: "RunwayWire", dependencies: ["CRunwayTLS"], swiftSettings: strict),
         // AWS: SigV4 signing and the credentials chain (for the ECS launcher).
         .target(
             name: "RunwayAWS",
@@ -100,7 +104,7 @@ let package = Package(
         // The runner agent: claim, run, stream logs, heartbeat, report.
         .target(
             name: "RunwayRunner",
-            dependencies: ["RunwayModel", "RunwayHTTP", "RunwayProcess", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RunwayModel", "RunwayWire", "RunwayProcess", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 

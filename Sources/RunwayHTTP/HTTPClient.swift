@@ -1,3 +1,4 @@
+@_exported import RunwayWire
 import CCurl
 import Foundation
 import Synchronization

@@ -1,5 +1,5 @@
 import Foundation
-import RunwayHTTP
+import RunwayWire
 import RunwayModel
 import Synchronization
 
@@ -9,7 +9,7 @@ import Synchronization
 final class ControllerClient: Sendable {
     let baseURLs: [String]
     let token: String
-    let http: HTTPClient
+    let http: WireClient
     /// Index in `baseURLs` of the URL calls go to.
     private let current = Mutex(0)
 
@@ -17,9 +17,7 @@ final class ControllerClient: Sendable {
     init(baseURL: String, token: String, serverCA: TLSOptions.Source?) {
         self.baseURLs = Self.urls(baseURL)
         self.token = token
-        var configuration = HTTPClient.Configuration()
-        configuration.tls.certificateAuthority = serverCA
-        self.http = HTTPClient(configuration: configuration)
+        self.http = WireClient(trust: serverCA)
     }
 
     /// This runner's claim id, sent with every try of its claim.
@@ -59,19 +57,18 @@ final class ControllerClient: Sendable {
 
     private func post(
         _ path: String, body: [UInt8], contentType: String = "application/octet-stream", extraHeaders: [(String, String)] = []
-    ) async throws -> HTTPResponse {
+    ) async throws -> WireResponse {
         let index = current.withLock { $0 }
         var url = baseURLs[index] + path
-        var response: HTTPResponse
+        var response: WireResponse
         var hops = 0
         while true {
-            let request = HTTPRequest(
-                method: "POST", url: url,
-                headers: [("Authorization", "Bearer \(token)"), ("Content-Type", contentType)] + extraHeaders, body: body,
-                timeout: .seconds(15))
             do {
-                response = try await http.send(request)
-            } catch let error as HTTPError where error.isCertificateProblem {
+                response = try await http.send(
+                    method: "POST", url: url,
+                    headers: [("Authorization", "Bearer \(token)"), ("Content-Type", contentType)] + extraHeaders, body: body,
+                    timeout: .seconds(15))
+            } catch let error as WireError where error.isCertificateProblem {
                 throw RunnerError.untrusted("\(error)")
             } catch {
                 moveOn(from: index)

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import RunwayHTTP
+import RunwayWire
 import RunwayModel
 import RunwayProcess
 
