@@ -1,5 +1,6 @@
 import CRunwayTLS
 import FoundationEssentials
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -10,23 +11,33 @@ import Glibc
 /// runner starts without libcurl's tree of libraries (krb5, ldap, gnutls, …), which was most of
 /// its start-up. No proxy: a runner calls its own controller directly.
 public final class WireClient: Sendable {
-    private let context: TLSContext?
-    private let contextError: String?
+    let trust: TLSOptions.Source?
+    /// Made at the first https request (reading the system's store costs milliseconds a plain
+    /// http runner need not spend): the context, or why there is none.
+    private let context = Mutex<Result<TLSContext, WireContextError>?>(nil)
     public let connectTimeout: Duration
 
     /// `trust`: the CA certificates an https controller's certificate must chain to; nil for the
     /// system's store.
     public init(trust: TLSOptions.Source? = nil, connectTimeout: Duration = .seconds(5)) {
+        self.trust = trust
         self.connectTimeout = connectTimeout
-        var error = [CChar](repeating: 0, count: 512)
-        let made: OpaquePointer?
-        switch trust {
-        case .file(let path): made = runway_tls_context_new(path, nil, &error, error.count)
-        case .pem(let text): made = runway_tls_context_new(nil, text, &error, error.count)
-        case nil: made = runway_tls_context_new(nil, nil, &error, error.count)
+    }
+
+    private func tlsContext() -> Result<TLSContext, WireContextError> {
+        context.withLock { made in
+            if let made { return made }
+            var error = [CChar](repeating: 0, count: 512)
+            let pointer: OpaquePointer?
+            switch trust {
+            case .file(let path): pointer = runway_tls_context_new(path, nil, &error, error.count)
+            case .pem(let text): pointer = runway_tls_context_new(nil, text, &error, error.count)
+            case nil: pointer = runway_tls_context_new(nil, nil, &error, error.count)
+            }
+            let result: Result<TLSContext, WireContextError> = pointer.map { .success(TLSContext($0)) } ?? .failure(WireContextError(cause: cText(error)))
+            made = result
+            return result
         }
-        context = made.map(TLSContext.init)
-        contextError = made == nil ? cText(error) : nil
     }
 
     /// Sends one request and reads the whole answer (at most `limit` bytes of body).
@@ -53,7 +64,11 @@ public final class WireClient: Sendable {
         defer { connection.close() }
         var stream: any WireStream = connection
         if target.secure {
-            guard let context else { throw failure(contextError ?? "no TLS context", certificate: true) }
+            let context: TLSContext
+            switch tlsContext() {
+            case .success(let made): context = made
+            case .failure(let error): throw failure(error.cause, certificate: true)
+            }
             try connection.setTimeouts(until: deadline) { failure($0, timedOut: $1) }
             stream = try TLSStream(context: context, socket: connection, host: target.host) { failure($0, certificate: $1) }
         }
@@ -108,6 +123,10 @@ struct WireURL {
         let named = self.host.contains(":") ? "[\(self.host)]" : self.host
         hostHeader = url.port == nil ? named : "\(named):\(port)"
     }
+}
+
+struct WireContextError: Error {
+    var cause: String
 }
 
 final class TLSContext: @unchecked Sendable {
