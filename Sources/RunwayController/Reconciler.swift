@@ -137,6 +137,7 @@ public struct Reconciler: Sendable {
         try await beforePass()
         try await reloadTokens()
         let (observed, unlisted) = try await observe(isolating: isolatingPlatforms)
+        let readStartedAt = ContinuousClock.now
         var records = try await store.jobRecords()
         records = try await queueRuns(desired: everything, records: records, now: now, followsTicks: followsSchedules)
         // Jobs on a platform that could not be listed are out of this pass: not knowing their
@@ -146,7 +147,7 @@ public struct Reconciler: Sendable {
             profiles: everything.profiles, jobs: everything.jobs.filter { !blind.contains($0.value.profile) })
         if !blind.isEmpty { records = records.filter { !blind.contains($0.profile) } }
         records = try await settle(desired: desired, observed: observed, records: records, now: now)
-        rehold(desired: everything, records: records)
+        rehold(desired: everything, records: records, readStartedAt: readStartedAt)
         // Starts still in flight stand in for their tasks in the plan only (they hold their
         // slot, and are not started twice); the settlement must not adopt one, since the start
         // records its own attempt.
@@ -267,13 +268,14 @@ public struct Reconciler: Sendable {
     /// every attempt that waits for its runner or runs (a runner whose claim answer died with the
     /// last leader claims again here), and drop those of attempts that ended. Built from the
     /// manifests, so no store read.
-    private func rehold(desired: DesiredState, records: [JobRecord]) {
-        holding.holdOnly(records.compactMap { record in
+    private func rehold(desired: DesiredState, records: [JobRecord], readStartedAt: ContinuousClock.Instant) {
+        let jobs = records.compactMap { record -> ClaimedJob? in
             guard record.state == .held || record.state == .running, let job = desired.jobs[record.job],
                 job.generation == record.generation
             else { return nil }
             return payload(for: job, run: record.run, attempt: record.attempt)
-        })
+        }
+        holding.holdOnly(jobs, readStartedAt: readStartedAt)
     }
 
     /// Reloads the tokens runners may call with from the store: those of open attempts, and of

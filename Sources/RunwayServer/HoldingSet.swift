@@ -6,15 +6,16 @@ import Synchronization
 /// until the attempt ends, so a runner whose claim answer was lost (a failover) can ask again.
 /// Read inside the claim's store transaction, so the mutex guards it, not an actor.
 public final class HoldingSet: Sendable {
-    private let held = Mutex<[String: ClaimedJob]>([:])
+    /// Each held job, with when it was held.
+    private let held = Mutex<[String: (job: ClaimedJob, since: ContinuousClock.Instant)]>([:])
     /// The tokens their runners call with.
     public let tokens = TaskTokens()
 
     public init() {}
 
-    public func hold(_ job: ClaimedJob) { held.withLock { $0[job.attemptID] = job } }
+    public func hold(_ job: ClaimedJob) { held.withLock { $0[job.attemptID] = (job, .now) } }
 
-    public func peek(attemptID: String) -> ClaimedJob? { held.withLock { $0[attemptID] } }
+    public func peek(attemptID: String) -> ClaimedJob? { held.withLock { $0[attemptID]?.job } }
 
     /// Drops every held job of `attemptIDs` (attempts that ended).
     public func release(attempts attemptIDs: Set<String>) {
@@ -23,9 +24,15 @@ public final class HoldingSet: Sendable {
         }
     }
 
-    public func holdOnly(_ jobs: [ClaimedJob]) {
-        let fresh = Dictionary(jobs.map { ($0.attemptID, $0) }, uniquingKeysWith: { _, last in last })
-        held.withLock { $0 = fresh }
+    /// Holds exactly `jobs`, as a pass read them from the store starting at `readStartedAt`,
+    /// and keeps every job held since then: a start still in flight holds its job before its
+    /// task starts, and its runner's claim must find it even though the pass's read missed it.
+    public func holdOnly(_ jobs: [ClaimedJob], readStartedAt: ContinuousClock.Instant) {
+        held.withLock { held in
+            var fresh = held.filter { $0.value.since >= readStartedAt }
+            for job in jobs where fresh[job.attemptID] == nil { fresh[job.attemptID] = (job, held[job.attemptID]?.since ?? .now) }
+            held = fresh
+        }
     }
 
     public var count: Int { held.withLock { $0.count } }

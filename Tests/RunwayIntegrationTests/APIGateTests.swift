@@ -126,6 +126,27 @@ extension RunnerAPITests {
         #expect(holding.tokens.verdict(token: "issued") == .unknown, "the store's answer wins for tokens it had seen")
         #expect(holding.tokens.verdict(token: "anything") == .unknown)
     }
+
+    /// A pass's rehold holds exactly what its store read found, but keeps a job held after the
+    /// read began: a start in flight holds its job, and its runner's claim must find it (before,
+    /// about one claim in five met a 503 and waited 250 ms for the next pass).
+    @Test func aReholdKeepsTheJobsHeldAfterItsReadBegan() {
+        func job(_ id: String) -> ClaimedJob {
+            ClaimedJob(attemptID: id, job: id, generation: "0011223344556677", attempt: 1, command: ["true"], workingDirectory: nil,
+                environment: [:], heartbeatIntervalMilliseconds: 1000, maxLogChunkBytes: 1024)
+        }
+        let holding = HoldingSet()
+        holding.hold(job("ended.1"))
+        holding.hold(job("stored.1"))
+        let readStarted = ContinuousClock.now
+        holding.hold(job("starting.1"))
+        holding.holdOnly([job("stored.1"), job("restored.1")], readStartedAt: readStarted)
+        #expect(holding.peek(attemptID: "starting.1") != nil, "held after the read began")
+        #expect(holding.peek(attemptID: "stored.1") != nil && holding.peek(attemptID: "restored.1") != nil, "what the store holds")
+        #expect(holding.peek(attemptID: "ended.1") == nil, "held before the read, not in it: the attempt ended")
+        holding.holdOnly([], readStartedAt: .now)
+        #expect(holding.count == 0)
+    }
 }
 
 /// The output cap and log reads by range.
