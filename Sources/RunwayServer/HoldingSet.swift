@@ -6,14 +6,29 @@ import Synchronization
 /// until the attempt ends, so a runner whose claim answer was lost (a failover) can ask again.
 /// Read inside the claim's store transaction, so the mutex guards it, not an actor.
 public final class HoldingSet: Sendable {
-    /// Each held job, with when it was held.
-    private let held = Mutex<[String: (job: ClaimedJob, since: ContinuousClock.Instant)]>([:])
+    /// Each held job, with when it was held and whether its runner is known to run it here.
+    private let held = Mutex<[String: Held]>([:])
+
+    struct Held {
+        var job: ClaimedJob
+        var since: ContinuousClock.Instant
+        /// The token hash of its runner, once that runner claimed it here or the store confirmed
+        /// it runs with that token: then its heartbeats need no store read.
+        var claimedBy: String?
+    }
     /// The tokens their runners call with.
     public let tokens = TaskTokens()
 
     public init() {}
 
-    public func hold(_ job: ClaimedJob) { held.withLock { $0[job.attemptID] = (job, .now) } }
+    public func hold(_ job: ClaimedJob) { held.withLock { $0[job.attemptID] = Held(job: job, since: .now) } }
+
+    /// The runner with the token `tokenHash` runs the held attempt (it claimed here, or the
+    /// store said so). Only that token: a resumed attempt's other token stays refused.
+    public func markClaimed(attemptID: String, tokenHash: String) { held.withLock { $0[attemptID]?.claimedBy = tokenHash } }
+
+    /// Whether `attemptID` is held and run by the runner with the token `tokenHash`.
+    public func isClaimed(attemptID: String, tokenHash: String) -> Bool { held.withLock { $0[attemptID]?.claimedBy == tokenHash } }
 
     public func peek(attemptID: String) -> ClaimedJob? { held.withLock { $0[attemptID]?.job } }
 
@@ -30,7 +45,9 @@ public final class HoldingSet: Sendable {
     public func holdOnly(_ jobs: [ClaimedJob], readStartedAt: ContinuousClock.Instant) {
         held.withLock { held in
             var fresh = held.filter { $0.value.since >= readStartedAt }
-            for job in jobs where fresh[job.attemptID] == nil { fresh[job.attemptID] = (job, held[job.attemptID]?.since ?? .now) }
+            for job in jobs where fresh[job.attemptID] == nil {
+                fresh[job.attemptID] = held[job.attemptID].map { Held(job: job, since: $0.since, claimedBy: $0.claimedBy) } ?? Held(job: job, since: .now)
+            }
             held = fresh
         }
     }

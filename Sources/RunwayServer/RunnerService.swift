@@ -13,6 +13,9 @@ public struct RunnerService: Sendable {
     public struct Configuration: Sendable {
         /// How often runners heartbeat. Default 5 seconds.
         public var heartbeatInterval: Duration = .seconds(5)
+        /// How long a heartbeat noted in memory may wait to be written (with the others noted
+        /// meanwhile, in one transaction). Passes write them first too. Default 1 second.
+        public var heartbeatFlushInterval: Duration = .seconds(1)
         /// Largest log chunk accepted. Default 256 KiB.
         public var maxLogChunkBytes: Int = 256 << 10
         /// Backoff between a failed attempt and its retry.
@@ -38,6 +41,8 @@ public struct RunnerService: Sendable {
     let onChange: @Sendable () -> Void
     /// Reports received while the store could not record them.
     let pending = PendingReports()
+    /// Heartbeats noted in memory, not written yet.
+    let heartbeats: HeartbeatBook
 
     public init(
         configuration: Configuration, store: any StateStore, holding: HoldingSet, logs: LogFiles, logger: Logger,
@@ -50,6 +55,7 @@ public struct RunnerService: Sendable {
         self.logs = logs
         self.logger = logger
         self.onChange = onChange
+        self.heartbeats = HeartbeatBook(flushInterval: configuration.heartbeatFlushInterval)
     }
 
     /// Hands the runner exactly the job its token was issued for, once. `claimID` (a runner's
@@ -100,6 +106,7 @@ public struct RunnerService: Sendable {
             change.tokenAliases = aliases
             return (change, (payload, waits))
         }
+        holding.markClaimed(attemptID: claimed.attemptID, tokenHash: hash)
         guard let waits else {
             logger.info("runner claimed its job again", metadata: ["job.name": "\(claimed.job)", "attempt.id": "\(claimed.attemptID)"])
             return claimed
@@ -111,8 +118,21 @@ public struct RunnerService: Sendable {
         return claimed
     }
 
-    /// Records a sign of life from the runner of `attemptID`.
+    /// Records a sign of life from the runner of `attemptID`. A runner known to run its attempt
+    /// here (it claimed here, or an earlier heartbeat was checked with the store), with its
+    /// attempt's token, is noted in memory and written in a batch (``HeartbeatBook``): no store
+    /// call. Any other is checked and written in the store, as before.
     public func heartbeat(attemptID: String, token: String, now: Date = Date()) async throws {
+        let hash = TaskToken.hash(token)
+        if holding.isClaimed(attemptID: attemptID, tokenHash: hash) {
+            heartbeats.note(attemptID: attemptID, at: now, service: self)
+            return
+        }
+        try await heartbeatInStore(attemptID: attemptID, token: token, now: now)
+        holding.markClaimed(attemptID: attemptID, tokenHash: hash)
+    }
+
+    func heartbeatInStore(attemptID: String, token: String, now: Date) async throws {
         try await withRunningAttempt(attemptID, token: token) { attempt, record in
             var next = attempt
             next.lastHeartbeatAt = now

@@ -18,6 +18,22 @@ extension PostgresStateStore {
         try await rows(RequestRow.self, "job_request", where: "job = $1", order: "requested_at, id", [job]).map(\.model)
     }
 
+    public func recordHeartbeats(_ beats: [String: Date]) async throws {
+        guard !beats.isEmpty else { return }
+        try await transaction("record \(beats.count) heartbeats") { connection in
+            for (id, at) in beats {
+                var binds = PostgresBindings()
+                binds.append(at.timeIntervalSinceReferenceDate)
+                binds.append(id)
+                let updated = try await connection.query(PostgresQuery(unsafeSQL: HeartbeatSQL.attempt { "$\($0)" } + " RETURNING id", binds: binds), logger: self.logger)
+                var found = false
+                for try await _ in updated.decode(String.self) { found = true }
+                guard found else { continue }
+                _ = try await connection.query(PostgresQuery(unsafeSQL: HeartbeatSQL.record { "$\($0)" }, binds: binds), logger: self.logger)
+            }
+        }
+    }
+
     public func compact(_ runs: [JobKey]) async throws {
         guard !runs.isEmpty else { return }
         try await transaction("compact \(runs.count) runs") { connection in

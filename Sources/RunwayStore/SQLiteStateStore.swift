@@ -128,6 +128,18 @@ public final class SQLiteStateStore: StateStore {
         return result
     }
 
+    public func recordHeartbeats(_ beats: [String: Date]) async throws {
+        guard !beats.isEmpty else { return }
+        try await database.write { db in
+            for (id, at) in beats {
+                let arguments: StatementArguments = [at.timeIntervalSinceReferenceDate, id]
+                try db.execute(sql: HeartbeatSQL.attempt { "?\($0)" }, arguments: arguments)
+                guard db.changesCount > 0 else { continue }
+                try db.execute(sql: HeartbeatSQL.record { "?\($0)" }, arguments: arguments)
+            }
+        }
+    }
+
     /// A SQLite store lives on one host: its clock is this host's.
     public func acquireLease(_ name: String, holder: String, duration: Duration, now given: Date?, localNow: Date) async throws -> Lease? {
         let now = given ?? Date()

@@ -73,11 +73,31 @@ public protocol StateStore: Sendable {
     /// Sets (or, with nil, removes) published facts.
     func publish(_ facts: [String: String?]) async throws
 
+    /// Writes the latest heartbeat of each attempt (id → when), in one transaction: to the
+    /// attempt and its job record, each only while running, and never backwards in time.
+    func recordHeartbeats(_ beats: [String: Date]) async throws
+
     /// Reads the attempt found by `lookup` and its job record, lets `decide` say what changes,
     /// and writes that, all in one transaction (so two claims of one token cannot both win).
     func modify<T: Sendable>(
         _ lookup: AttemptLookup, _ decide: @escaping @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
     ) async throws -> T
+}
+
+/// The heartbeat writes both stores run, with `placeholder(n)` their way of naming argument n
+/// (1: the time, 2: the attempt id): the attempt's, while it runs; its job record's, while that
+/// runs this attempt; neither ever backwards.
+enum HeartbeatSQL {
+    static func attempt(_ placeholder: (Int) -> String) -> String {
+        "UPDATE attempt SET last_heartbeat_at = \(placeholder(1)) WHERE id = \(placeholder(2)) AND state = 'running' "
+            + "AND (last_heartbeat_at IS NULL OR last_heartbeat_at < \(placeholder(1)))"
+    }
+
+    static func record(_ placeholder: (Int) -> String) -> String {
+        "UPDATE job SET last_heartbeat_at = \(placeholder(1)) WHERE state = 'running' "
+            + "AND (last_heartbeat_at IS NULL OR last_heartbeat_at < \(placeholder(1))) "
+            + "AND (job, generation, run, attempt) IN (SELECT job, generation, run, number FROM attempt WHERE id = \(placeholder(2)))"
+    }
 }
 
 /// How `modify` finds its attempt and job record.

@@ -47,6 +47,7 @@ final class CountingStore: StateStore {
     func lease(_ name: String, localNow: Date) async throws -> Lease? { count(); return try await inner.lease(name, localNow: localNow) }
     func controllerFacts() async throws -> [String: String] { count(); return try await inner.controllerFacts() }
     func publish(_ facts: [String: String?]) async throws { count(); try await inner.publish(facts) }
+    func recordHeartbeats(_ beats: [String: Date]) async throws { count(); try await inner.recordHeartbeats(beats) }
     func modify<T: Sendable>(
         _ lookup: AttemptLookup, _ decide: @escaping @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
     ) async throws -> T {

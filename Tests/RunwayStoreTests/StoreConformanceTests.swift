@@ -102,6 +102,35 @@ import Testing
         #expect(try await subject.migrations() == kind.migrations)
     }
 
+    /// Heartbeats written in a batch: to a running attempt and its record (which runs it), never
+    /// backwards; not to an attempt that ended, nor to a record that moved on to another attempt.
+    @Test(arguments: Kind.available)
+    func heartbeatsAreWrittenInABatchOnlyToWhatRuns(kind: Kind) async throws {
+        let store = try await subject(kind).open()
+        var running = attempt("runs")
+        running.state = .running
+        var runningRecord = record("runs", .running)
+        runningRecord.lastHeartbeatAt = now
+        running.lastHeartbeatAt = now
+        var ended = attempt("ended")
+        ended.state = .completed
+        var movedOn = attempt("moved", number: 1)
+        movedOn.state = .running
+        try await store.apply(StoreChange(
+            records: [runningRecord, record("ended", .succeeded), record("moved", .running, attempt: 2)], attempts: [running, ended, movedOn]))
+        let later = now.addingTimeInterval(7.25)
+        try await store.recordHeartbeats([running.id: later, ended.id: later, movedOn.id: later, "no-such-attempt": later])
+        #expect(try await store.attempt(id: running.id)?.lastHeartbeatAt == later)
+        #expect(try await store.jobRecords(job: "runs").first?.lastHeartbeatAt == later)
+        #expect(try await store.attempt(id: ended.id)?.lastHeartbeatAt == nil, "an attempt that ended keeps what it had")
+        #expect(try await store.jobRecords(job: "ended").first?.lastHeartbeatAt == nil)
+        #expect(try await store.attempt(id: movedOn.id)?.lastHeartbeatAt == later)
+        #expect(try await store.jobRecords(job: "moved").first?.lastHeartbeatAt == nil, "the record runs attempt 2, not this one")
+        try await store.recordHeartbeats([running.id: now])
+        #expect(try await store.attempt(id: running.id)?.lastHeartbeatAt == later, "never backwards")
+        try await store.recordHeartbeats([:])
+    }
+
     @Test(arguments: Kind.available)
     func modifyIsAtomicSoOnlyOneOfTwoClaimsWins(kind: Kind) async throws {
         let store = try await subject(kind).open()

@@ -55,7 +55,10 @@ struct ControllerRuntime: Sendable {
                 port: actualPort, serverCA: serverCA, launchers: launchers, store: store, holding: holding, metrics: metrics.runway,
                 logger: logger)
             let service = api.service
-            reconciler.beforePass = { try await service.flushPendingReports() }
+            reconciler.beforePass = {
+                try await service.flushPendingReports()
+                try await service.flushHeartbeats()  // the pass judges heartbeat loss on the store's records
+            }
             let wakeups = self.wakeups
             reconciler.afterAction = { wakeups.signal() }
             let lease = reconciler.lease

@@ -1,0 +1,44 @@
+import Foundation
+import RunwayModel
+import RunwayServer
+import RunwayStore
+import RunwayTestSupport
+import Testing
+
+extension RunnerAPITests {
+    /// A runner that claimed here heartbeats without a store call: its heartbeats are noted in
+    /// memory and written together, within the flush interval, in one transaction. A runner this
+    /// controller did not see claim (a failover) is checked with the store once, then likewise.
+    @Test func heartbeatsOfARunningRunnerAreWrittenInBatches() async throws {
+        try await withServer { base, store, holding in
+            let a = try await Self.hold("beats-a", store: store, holding: holding)
+            let b = try await Self.hold("beats-b", store: store, holding: holding)
+            #expect(try await post(base + "/v1/runner/claim", token: a.token).status == 200)
+            // b's runner claimed before a failover: the store says it runs; this controller holds it.
+            try await store.modify(.id(b.attempt.id)) { attempt, record in
+                var attempt = attempt!, record = record!
+                attempt.state = .running
+                record.state = .running
+                return (StoreChange(records: [record], attempts: [attempt]), ())
+            }
+            let claimedAt = try #require(try await store.attempt(id: a.attempt.id)?.lastHeartbeatAt)
+            let before = store.counts
+            for _ in 0..<40 {
+                #expect(try await post(base + "/v1/runner/attempts/\(a.attempt.id)/heartbeat", token: a.token).status == 204)
+                #expect(try await post(base + "/v1/runner/attempts/\(b.attempt.id)/heartbeat", token: b.token).status == 204)
+            }
+            let modifies = store.counts["modify(_:_:)", default: 0] - before["modify(_:_:)", default: 0]
+            #expect(modifies == 1, "one store check, for b's first heartbeat; a's and the rest are noted in memory: \(store.counts)")
+            var written: Date?
+            #expect(await RunningCommand.until(timeout: .seconds(30)) {
+                written = try? await store.attempt(id: a.attempt.id)?.lastHeartbeatAt
+                return written.map { $0 > claimedAt } ?? false
+            }, "written within the flush interval")
+            #expect(try await store.jobRecords(job: "beats-a").first?.lastHeartbeatAt == written)
+            let batches = store.counts["recordHeartbeats(_:)", default: 0] - before["recordHeartbeats(_:)", default: 0]
+            #expect((1...10).contains(batches), "80 heartbeats in a few batches: \(batches)")
+            // Another attempt's token is still refused (checked with the store).
+            #expect(try await post(base + "/v1/runner/attempts/\(a.attempt.id)/heartbeat", token: b.token).status == 401)
+        }
+    }
+}
