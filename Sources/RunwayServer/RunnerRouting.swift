@@ -20,8 +20,16 @@ public enum RunnerRoute: Sendable, Equatable {
 public final class RunnerRouting: Sendable {
     let store: any StateStore
     let leaseName: String
-    /// Whether this controller leads now; nil until the controller is set up.
-    private let leading = Mutex<(@Sendable () -> Bool)?>(nil)
+    /// Whether this controller leads now; nil until the controller is set up. The function sits
+    /// in a struct: a function value stored directly in a `Mutex` is re-wrapped in two
+    /// reabstraction thunks by every `withLock`, even one that only reads it, so each runner call
+    /// made the chain longer (a runner API that slowed with every call, and would in the end
+    /// overflow its stack).
+    private let leading = Mutex<LeaderCheck?>(nil)
+
+    private struct LeaderCheck: Sendable {
+        let isLeader: @Sendable () -> Bool
+    }
     /// The standby's last answer and when it was found: one store read per second at most,
     /// however many runners call during a failover.
     private let cached = Mutex<(route: RunnerRoute, at: ContinuousClock.Instant)?>(nil)
@@ -33,12 +41,12 @@ public final class RunnerRouting: Sendable {
 
     /// Serves runner calls whenever `isLeader` says so.
     public func follow(_ isLeader: @escaping @Sendable () -> Bool) {
-        leading.withLock { $0 = isLeader }
+        leading.withLock { $0 = LeaderCheck(isLeader: isLeader) }
     }
 
     public func route() async -> RunnerRoute {
-        guard let isLeader = leading.withLock({ $0 }) else { return .unavailable("the controller is starting") }
-        if isLeader() { return .serve }
+        guard let check = leading.withLock({ $0 }) else { return .unavailable("the controller is starting") }
+        if check.isLeader() { return .serve }
         if let last = cached.withLock({ $0 }), ContinuousClock.now - last.at < .seconds(1) { return last.route }
         let route: RunnerRoute
         do {

@@ -42,3 +42,18 @@ extension RunnerAPITests {
         }
     }
 }
+
+extension RunnerAPITests {
+    /// Every runner call asks the routing whether this controller leads. That must cost the same
+    /// on the millionth call as on the first: the leader check used to be re-wrapped on every
+    /// read, so the chain of wrappers grew with each call until a call overflowed the stack.
+    @Test func routingARunnerCallCostsTheSameEveryTime() async throws {
+        let scratch = TemporaryDirectory()
+        let routing = RunnerRouting(store: try SQLiteStateStore(directory: scratch.path), leaseName: "test")
+        #expect(await routing.route() == .unavailable("the controller is starting"))
+        routing.follow { true }
+        for _ in 0..<300_000 {
+            guard await routing.route() == .serve else { Issue.record("not served"); return }
+        }
+    }
+}
