@@ -1,4 +1,5 @@
 import Foundation
+import RunwayTestSupport
 import Testing
 
 @testable import RunwayLaunchers
@@ -66,6 +67,12 @@ import Testing
             if orphan.isRunning { orphan.terminate() }
             orphan.waitUntilExit()
         }
+        // Until the child has exec'd, /proc shows the parent's environment (a loaded machine
+        // can take a while); a controller looking later always finds the process's own.
+        let needle = Data("\(LocalTaskTable.spawnVariable)=\(token)".utf8)
+        #expect(await RunningCommand.until(timeout: .seconds(60)) {
+            FileManager.default.contents(atPath: "/proc/\(orphan.processIdentifier)/environ")?.range(of: needle) != nil
+        })
         let interrupted = LocalTaskRecord(
             name: "runway-orphan-00112233-1", pid: 0, startTicks: 0, labels: [:], startedAt: Date(), graceMilliseconds: 200,
             spawnToken: token)
