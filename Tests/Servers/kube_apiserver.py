@@ -38,10 +38,8 @@ import os
 import re
 import signal
 import ssl
-import sys
 import threading
 import time
-import traceback
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler
@@ -51,7 +49,7 @@ import referencing
 from kubernetes_validate import utils as kv
 
 from kube_kubelet import Kubelet
-from testserver import add_fault, requests_in, run, serve_tls
+from testserver import add_fault, control_loop, requests_in, run, serve_tls
 
 SCHEMA_VERSION = "1.30.0"
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -521,13 +519,7 @@ class Cluster(Kubelet):
     # The control loop: garbage collector, Job controller, scheduler and kubelet.
 
     def run_forever(self):
-        while True:
-            time.sleep(0.05)
-            try:
-                with self.lock:
-                    self.step()
-            except Exception:  # keep the loop alive; the tests see the symptom
-                print("kube_apiserver: control loop:", traceback.format_exc(), file=sys.stderr, flush=True)
+        control_loop(self.lock, self.step, "kube_apiserver")
 
     def step(self):
         uids = {obj["metadata"]["uid"]: obj for table in self.objects.values() for obj in table.values()}

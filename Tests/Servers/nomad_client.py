@@ -14,9 +14,9 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
-import traceback
+
+from testserver import control_loop
 
 NODE = {"ID": "4f1c5d3e-0000-4000-8000-000000000001", "Name": "runway-test-node", "Datacenter": "dc1",
         "attrs": {"${node.class}": "ci", "${node.datacenter}": "dc1", "${attr.kernel.name}": "linux", "${attr.cpu.arch}": "amd64"}}
@@ -36,13 +36,7 @@ def ordered_tasks(group):
 
 class Client:
     def run_forever(self):
-        while True:
-            time.sleep(0.05)
-            try:
-                with self.lock:
-                    self.step()
-            except Exception:
-                print("nomad_apiserver: client loop:", traceback.format_exc(), file=sys.stderr, flush=True)
+        control_loop(self.lock, self.step, "nomad_apiserver")
 
     def step(self):
         for alloc_id, alloc in list(self.allocations.items()):

@@ -5,7 +5,10 @@ import os
 import signal
 import ssl
 import subprocess
+import sys
 import threading
+import time
+import traceback
 from http.server import ThreadingHTTPServer
 
 
@@ -72,3 +75,15 @@ def run(server, state, url, control_loop, shutdown):
     threading.Thread(target=control_loop, daemon=True).start()
     announce(state, url)
     server.serve_forever()
+
+
+def control_loop(lock, step, name):
+    """Runs `step` with `lock` held every 50 ms, for ever: a test server's controllers and node.
+    An error is printed and the loop goes on (the tests see its symptom)."""
+    while True:
+        time.sleep(0.05)
+        try:
+            with lock:
+                step()
+        except Exception:
+            print(f"{name}: control loop:", traceback.format_exc(), file=sys.stderr, flush=True)
