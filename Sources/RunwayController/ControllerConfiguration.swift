@@ -20,6 +20,10 @@ public struct ControllerConfiguration: Sendable {
     public var heartbeatInterval: Duration = .seconds(5)
     /// A running attempt silent for this long is stopped as `heartbeat-lost`. Default 30 seconds.
     public var heartbeatTimeout: Duration = .seconds(30)
+    /// Finished runs older than this are compacted (attempts, events and logs removed; the record
+    /// and its result stay), whatever their job's `historyLimit`; nil keeps them by the limit
+    /// only. Default 30 days.
+    public var historyRetention: Duration? = .seconds(30 * 86_400)
     /// Largest log chunk the runner API accepts. Default 256 KiB.
     public var maxLogChunkBytes: Int = 256 << 10
     /// Starts and stops carried out at once on each platform. Default 8.

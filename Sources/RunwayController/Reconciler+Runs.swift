@@ -6,13 +6,15 @@ import RunwayStore
 extension Reconciler {
     /// Writes the runs the run queue decides on (new generations, reruns, a changed `rerun`
     /// field, dependencies that ran again, schedule ticks) and takes up operators' requests,
-    /// then compacts finished runs beyond their job's history limit. New runs, their events and
+    /// then compacts finished runs beyond their job's history limit or the history retention. New runs, their events and
     /// the requests taken up go in one transaction, so a request is never taken up twice; a run
     /// that ends (cancelled) is written only if it is still open, in its own transaction, so a
     /// report that landed since this pass read it is never overwritten.
     func queueRuns(desired: DesiredState, records: [JobRecord], now: Date, followsTicks: Bool) async throws -> [JobRecord] {
         let requests = try await store.openRequests()
-        let changes = RunQueue().queue(desired: desired, records: records, requests: requests, now: now, followsTicks: followsTicks)
+        let changes = RunQueue().queue(
+            desired: desired, records: records, requests: requests, now: now, followsTicks: followsTicks,
+            retention: configuration.historyRetention)
         if changes.isEmpty && changes.compact.isEmpty { return records }
         let before = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         var ending: [JobRecord] = []
@@ -33,7 +35,7 @@ extension Reconciler {
         for record in ending { try await end(record, events: changes.events.filter { key($0) == record.key }, now: now) }
         if !changes.compact.isEmpty {
             try await store.compact(changes.compact)
-            logger.info("compacted finished runs beyond their job's history limit", metadata: [
+            logger.info("compacted finished runs beyond their job's history limit or retention", metadata: [
                 "runs": "\(changes.compact.count)", "first": "\(changes.compact[0])",
             ])
         }

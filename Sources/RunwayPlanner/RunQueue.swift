@@ -14,7 +14,8 @@ public struct RunQueue: Sendable {
         public var events: [JobEvent] = []
         /// Requests taken up, with their outcome.
         public var handled: [JobRequest] = []
-        /// Finished runs beyond their job's `historyLimit`, to compact.
+        /// Finished runs beyond their job's `historyLimit`, or older than the history retention
+        /// (of any job, also one no longer in the manifests), to compact.
         public var compact: [JobKey] = []
 
         public var isEmpty: Bool { records.isEmpty && handled.isEmpty }
@@ -24,9 +25,12 @@ public struct RunQueue: Sendable {
 
     /// `followsTicks: false` (`runway apply`): a schedule's tick starts nothing; its job keeps a
     /// run waiting for the next one.
-    public func queue(desired: DesiredState, records: [JobRecord], requests: [JobRequest] = [], now: Date, followsTicks: Bool = true)
-        -> Changes
-    {
+    /// `retention`: finished runs that ended longer ago than this are compacted whatever their
+    /// job's `historyLimit` (nil: kept by the limit only).
+    public func queue(
+        desired: DesiredState, records: [JobRecord], requests: [JobRequest] = [], now: Date, followsTicks: Bool = true,
+        retention: Duration? = nil
+    ) -> Changes {
         let index = RunIndex(desired: desired, records: records)
         let requestsByJob = Dictionary(grouping: requests.filter { $0.handledAt == nil }, by: \.job)
         var changes = Changes()
@@ -43,7 +47,16 @@ public struct RunQueue: Sendable {
             changes.events += runs.events
             changes.compact += Self.beyondHistory(index.byJob[name] ?? [], limit: runs.job.spec.historyLimit, changed: runs.changed)
         }
+        if let retention {
+            let changed = Set(changes.records.map(\.key)).union(changes.compact)
+            changes.compact += Self.pastRetention(records, before: now.addingTimeInterval(-retention.timeInterval), changed: changed)
+        }
         return changes
+    }
+
+    /// Finished runs, of every job, that ended before `cutoff` and are not compacted yet.
+    static func pastRetention(_ records: [JobRecord], before cutoff: Date, changed: Set<JobKey>) -> [JobKey] {
+        records.filter { $0.state.isTerminal && !$0.compacted && $0.updatedAt < cutoff && !changed.contains($0.key) }.map(\.key).sorted()
     }
 
     /// Finished runs of one job past the newest `limit`, not compacted yet.

@@ -127,4 +127,31 @@ struct RunTests {
         #expect(world.lastChanges?.compact.isEmpty == true, "never twice")
         #expect(world.started == ["build", "build/r2", "build/r3", "build/r4"], "a compacted run never runs again")
     }
+
+    /// Past the retention, a finished run is compacted whatever its job's history limit, also
+    /// the run of a job no longer in the manifests; a run still open, or that ended within the
+    /// retention, is not.
+    @Test func finishedRunsPastTheRetentionAreCompactedAlsoOfRemovedJobs() {
+        var world = RunWorld([Fixture.runJob("build"), Fixture.runJob("gone"), Fixture.runJob("long")])
+        world.retention = .seconds(3600)
+        world.pass()
+        world.finish("build")
+        world.finish("gone")
+        world.desired.jobs["gone"] = nil  // removed from the directory; its record stays
+        world.now = world.now.addingTimeInterval(1800)
+        world.pass()
+        #expect(world.lastChanges?.compact.isEmpty == true, "within the retention")
+        world.now = world.now.addingTimeInterval(1801)
+        world.pass()
+        #expect(world.lastChanges?.compact.map(\.job) == ["build", "gone"], "\(String(describing: world.lastChanges?.compact))")
+        for key in world.lastChanges?.compact ?? [] { world.records[key]?.compacted = true }
+        world.pass()
+        #expect(world.lastChanges?.compact.isEmpty == true, "never twice; the long job still runs")
+        #expect(world.started == ["build", "gone", "long"], "a compacted run never runs again")
+        world.retention = nil
+        world.finish("long")
+        world.now = world.now.addingTimeInterval(86_400 * 365)
+        world.pass()
+        #expect(world.lastChanges?.compact.isEmpty == true, "without a retention the history limit alone decides")
+    }
 }

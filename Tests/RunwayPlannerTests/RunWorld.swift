@@ -15,6 +15,8 @@ struct RunWorld {
     /// Runs whose task a plan stopped.
     var stopped = Set<JobKey>()
     var lastChanges: RunQueue.Changes?
+    /// The controller's history retention (nil: by `historyLimit` only).
+    var retention: Duration?
 
     init(_ jobs: [Job], profiles: [RunnerProfile] = [Fixture.profile("default")], now: Date = Fixture.now) {
         desired = Fixture.desired(profiles, jobs)
@@ -24,7 +26,8 @@ struct RunWorld {
     /// One pass: queue, plan, hold what starts. `ticks: false` is `apply`.
     @discardableResult
     mutating func pass(_ requests: [JobRequest] = [], ticks: Bool = true) -> Plan {
-        let changes = RunQueue().queue(desired: desired, records: Array(records.values), requests: requests, now: now, followsTicks: ticks)
+        let changes = RunQueue().queue(
+            desired: desired, records: Array(records.values), requests: requests, now: now, followsTicks: ticks, retention: retention)
         for record in changes.records { records[record.key] = record }
         lastChanges = changes
         let plan = Planner().plan(desired: desired, observed: observed, records: Array(records.values), now: now)

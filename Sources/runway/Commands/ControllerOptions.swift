@@ -39,6 +39,11 @@ struct ControllerOptions: ParsableArguments {
     @Option(name: .long, help: "A running job whose runner is silent this long is stopped (heartbeat-lost). Env: RUNWAY_HEARTBEAT_TIMEOUT.")
     var heartbeatTimeout: ManifestDuration = Environment.duration("RUNWAY_HEARTBEAT_TIMEOUT", default: .seconds(30))
 
+    @Option(
+        name: .long,
+        help: "Finished runs that ended longer ago than this are compacted (attempts, events and logs removed; the record and its result stay), whatever their job's historyLimit, also those of jobs no longer in the manifests. Env: RUNWAY_HISTORY_RETENTION.")
+    var historyRetention: ManifestDuration = Environment.duration("RUNWAY_HISTORY_RETENTION", default: .seconds(30 * 86_400))
+
     @Option(name: .long, help: "Starts and stops carried out at once. Env: RUNWAY_PARALLELISM.")
     var parallelism: Int = Environment.integer("RUNWAY_PARALLELISM", default: 8)
 
@@ -160,6 +165,7 @@ struct ControllerOptions: ParsableArguments {
         try Environment.checkValues()
         guard maxConnections >= 16 else { throw ValidationError("--max-connections must be at least 16") }
         guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
+        guard historyRetention.value >= .seconds(60) else { throw ValidationError("--history-retention must be at least 1m") }
         guard heartbeatTimeout.value > heartbeatInterval.value else {
             throw ValidationError("--heartbeat-timeout must be longer than --heartbeat-interval")
         }
@@ -196,6 +202,7 @@ struct ControllerOptions: ParsableArguments {
         configuration.controllerID = controllerID
         configuration.heartbeatInterval = heartbeatInterval.value
         configuration.heartbeatTimeout = heartbeatTimeout.value
+        configuration.historyRetention = historyRetention.value
         configuration.parallelism = parallelism
         configuration.image = image
         var leaseConfiguration = LeaderLease.Configuration()
