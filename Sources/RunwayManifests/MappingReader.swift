@@ -7,7 +7,9 @@ public struct MappingReader {
     public let node: ConfigNode
     /// Where the mapping sits, for messages: `spec`, `metadata`.
     public let context: String
-    private var used: Set<String> = []
+    /// The keys asked for, in order (a list: most are absent, and hashing each one cost more
+    /// than the few comparisons `reportUnknownKeys` makes with the keys present).
+    private var asked: [String] = []
 
     /// Nil (with a diagnostic) when `node` is not a mapping.
     public init?(_ node: ConfigNode, context: String, diagnostics: inout [Diagnostic]) {
@@ -22,7 +24,7 @@ public struct MappingReader {
 
     /// The value of `key`, marking it used.
     public mutating func value(_ key: String) -> ConfigNode? {
-        used.insert(key)
+        asked.append(key)
         return node[key]
     }
 
@@ -38,8 +40,8 @@ public struct MappingReader {
 
     /// Reports every key that was never asked for.
     public func reportUnknownKeys(diagnostics: inout [Diagnostic]) {
-        let known = used.sorted()
-        for entry in node.entries ?? [] where !used.contains(entry.key) {
+        for entry in node.entries ?? [] where !asked.contains(entry.key) {
+            let known = Set(asked).sorted()
             let hint = Suggestion.closest(to: entry.key, in: known).map { "did you mean '\($0)'?" }
             diagnostics.append(
                 .error("unknown-key", "unknown key '\(entry.key)' in '\(context)'", at: entry.keyLocation,
