@@ -5,8 +5,11 @@ import RunwayModel
 /// job that depends on one left out: the rest run.
 enum DependencyCheck {
     static func valid(_ jobs: [String: Job], defined: Set<String>, diagnostics: inout [Diagnostic]) -> [String: Job] {
+        // Only a job with `after` can name an unknown job, be in a cycle or lose a dependency.
+        let dependents = jobs.compactMap { $0.value.spec.after.isEmpty ? nil : $0.key }.sorted()
+        guard !dependents.isEmpty else { return jobs }
         var valid = jobs
-        for name in jobs.keys.sorted() {
+        for name in dependents {
             let spec = jobs[name]!.spec
             for (dependency, location) in zip(spec.after, spec.afterLocations) where jobs[dependency] == nil {
                 let hint = Suggestion.closest(to: dependency, in: jobs.keys.sorted()).map { "did you mean '\($0)'?" }
@@ -17,7 +20,7 @@ enum DependencyCheck {
                 valid[name] = nil
             }
         }
-        for cycle in cycles(in: valid) {
+        for cycle in cycles(in: valid, from: dependents) {
             let first = valid[cycle[0]]!.spec
             let location = first.afterLocations[first.after.firstIndex(of: cycle[1])!]
             diagnostics.append(.error("dependency-cycle",
@@ -29,8 +32,8 @@ enum DependencyCheck {
         var changed = true
         while changed {
             changed = false
-            for name in valid.keys.sorted() {
-                let spec = valid[name]!.spec
+            for name in dependents {
+                guard let spec = valid[name]?.spec else { continue }
                 guard let index = spec.after.firstIndex(where: { valid[$0] == nil && jobs[$0] != nil }) else { continue }
                 diagnostics.append(.error("unknown-job",
                     "job '\(name)' runs after '\(spec.after[index])', which is left out for the errors above", at: spec.afterLocations[index]))
@@ -43,11 +46,12 @@ enum DependencyCheck {
 
     /// Each cycle once, starting at its smallest name, in name order. Iterative (a depth-first
     /// walk with its own stack), so a chain of any length cannot exhaust the thread's stack.
-    static func cycles(in jobs: [String: Job]) -> [[String]] {
+    /// `roots`: where walks start (every job of a cycle has `after`, so those jobs suffice).
+    static func cycles(in jobs: [String: Job], from roots: [String]? = nil) -> [[String]] {
         var done = Set<String>()
         var onPath: [String: Int] = [:]
         var found = Set<[String]>()
-        for root in jobs.keys.sorted() where !done.contains(root) {
+        for root in roots ?? jobs.keys.sorted() where !done.contains(root) && jobs[root] != nil {
             var stack: [(name: String, next: Int)] = [(root, 0)]
             onPath[root] = 0
             while let top = stack.last {

@@ -41,9 +41,15 @@ struct DirectoryWalker {
                     at: .file(directory)))
             return
         }
-        guard let names = entries(of: directory, diagnostics: &diagnostics) else { return }
-        for name in names.sorted() where !name.hasPrefix(".") {
+        guard let entries = entries(of: directory, diagnostics: &diagnostics) else { return }
+        for (name, type) in entries.sorted(by: { $0.name < $1.name }) where !name.hasPrefix(".") {
             let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            // A regular file needs no stat: its read reports what goes wrong. Directories,
+            // symlinks and what the file system does not type are looked at.
+            if type == UInt8(DT_REG) {
+                if isManifestName(name) { files.append(path) }
+                continue
+            }
             var info = stat()
             guard stat(path, &info) == 0 else {
                 if isManifestName(name) {
@@ -65,18 +71,20 @@ struct DirectoryWalker {
         }
     }
 
-    private func entries(of directory: String, diagnostics: inout [Diagnostic]) -> [String]? {
+    /// The names in `directory` and their types as `readdir` tells them (`DT_UNKNOWN` where the
+    /// file system does not say).
+    private func entries(of directory: String, diagnostics: inout [Diagnostic]) -> [(name: String, type: UInt8)]? {
         guard let handle = opendir(directory) else {
             diagnostics.append(.error("unreadable", "cannot list directory: \(lastErrorText())", at: .file(directory)))
             return nil
         }
         defer { closedir(handle) }
-        var names: [String] = []
+        var names: [(name: String, type: UInt8)] = []
         while let entry = readdir(handle) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != ".." { names.append((name, entry.pointee.d_type)) }
         }
         return names
     }

@@ -6,7 +6,9 @@ import RunwayModel
 struct ManifestValidator {
     func desiredState(from objects: [ManifestObject], diagnostics: inout [Diagnostic]) -> DesiredState {
         // Objects arrive in file order; the first definition wins and later ones are reported.
-        let ordered = objects.sorted { $0.location < $1.location }
+        // (Indices are sorted, not the objects: moving a job's whole spec costs more.)
+        let locations = objects.map(\.location)
+        let ordered = objects.indices.sorted { locations[$0] < locations[$1] }.lazy.map { objects[$0] }
         var profiles: [String: RunnerProfile] = [:]
         var specs: [(spec: JobSpec, profileAt: SourceLocation?)] = []
         var seenJobs: [String: SourceLocation] = [:]
@@ -60,7 +62,7 @@ struct ManifestValidator {
                         at: spec.location, hint: "set 'spec.profile', or 'default: true' on one profile"))
             }
         }
-        for name in jobs.keys.sorted() {
+        for name in jobs.compactMap({ $0.value.spec.image == nil ? nil : $0.key }).sorted() {
             guard let job = jobs[name], job.spec.image != nil, let profile = profiles[job.profile],
                 let reason = Self.imageRefusal(profile)
             else { continue }

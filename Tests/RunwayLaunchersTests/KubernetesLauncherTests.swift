@@ -158,7 +158,9 @@ import Testing
             pluginTimeout: .seconds(1))
         let error = await #expect(throws: KubernetesAccessError.self) { try await stuck.header() }
         #expect(error?.description == "the credential plugin '\(hanging)' did not finish within 1.0 seconds and was killed")
-        #expect(processes(withEnvironment: "RWTAG_PLUGIN=\(scratch.path)").isEmpty, "the plugin's own child was killed too")
+        // SIGKILL is delivered, and the process gone, a moment after the timeout's error.
+        #expect(await RunningCommand.until(timeout: .seconds(30)) { processes(withEnvironment: "RWTAG_PLUGIN=\(scratch.path)").isEmpty },
+            "the plugin's own child was killed too: \(processes(withEnvironment: "RWTAG_PLUGIN=\(scratch.path)"))")
     }
 
     // MARK: - States
