@@ -14,7 +14,7 @@ public struct Generation: Sendable, Hashable, Comparable, Codable, CustomStringC
     /// part of it; the resolved profile, command, directory, environment, timeout, retries and
     /// (when set) image are.
     public init(of spec: JobSpec, profile: String) {
-        let hash = SHA256.hash(data: Data(Generation.canonicalText(of: spec, profile: profile).utf8))
+        let hash = SHA256.hash(data: Generation.canonicalBytes(of: spec, profile: profile))
         digest = TaskToken.hex(Array(hash.prefix(8)))
     }
 
@@ -28,9 +28,21 @@ public struct Generation: Sendable, Hashable, Comparable, Codable, CustomStringC
     /// A canonical, order-independent text of the spec fields that define a run. Each field is
     /// length-prefixed so no two different specs share a text.
     static func canonicalText(of spec: JobSpec, profile: String) -> String {
-        var out = "runway/v1 job\n"
+        String(decoding: canonicalBytes(of: spec, profile: profile), as: UTF8.self)
+    }
+
+    /// The canonical text's UTF-8 bytes, written straight into one buffer (a generation is
+    /// computed for every job at every load).
+    static func canonicalBytes(of spec: JobSpec, profile: String) -> [UInt8] {
+        var out: [UInt8] = Array("runway/v1 job\n".utf8)
+        out.reserveCapacity(512)
         func field(_ key: String, _ value: String) {
-            out += "\(key) \(value.utf8.count):\(value)\n"
+            out += key.utf8
+            out.append(UInt8(ascii: " "))
+            out += String(value.utf8.count).utf8
+            out.append(UInt8(ascii: ":"))
+            out += value.utf8
+            out.append(UInt8(ascii: "\n"))
         }
         field("name", spec.name)
         field("profile", profile)
