@@ -4,13 +4,12 @@ import RunwayModel
 /// fails the check is left out (with an error at the name's file:line:column), and so is every
 /// job that depends on one left out: the rest run.
 enum DependencyCheck {
-    static func valid(_ jobs: [String: Job], defined: Set<String>, diagnostics: inout [Diagnostic]) -> [String: Job] {
-        // Only a job with `after` can name an unknown job, be in a cycle or lose a dependency.
-        let dependents = jobs.compactMap { $0.value.spec.after.isEmpty ? nil : $0.key }.sorted()
-        guard !dependents.isEmpty else { return jobs }
+    /// `dependents`: the names of the jobs with `after`, sorted (only such a job can name an
+    /// unknown job, be in a cycle or lose a dependency).
+    static func valid(_ jobs: [String: Job], dependents: [String], defined: Set<String>, diagnostics: inout [Diagnostic]) -> [String: Job] {
         var valid = jobs
         for name in dependents {
-            let spec = jobs[name]!.spec
+            guard let spec = jobs[name]?.spec else { continue }  // left out already (its profile, its image)
             for (dependency, location) in zip(spec.after, spec.afterLocations) where jobs[dependency] == nil {
                 let hint = Suggestion.closest(to: dependency, in: jobs.keys.sorted()).map { "did you mean '\($0)'?" }
                 let message = defined.contains(dependency)

@@ -44,6 +44,10 @@ struct ManifestValidator {
         }
 
         var jobs: [String: Job] = [:]
+        jobs.reserveCapacity(specs.count)
+        // Read here, once: iterating the jobs later copies each whole job.
+        let withImage = specs.compactMap { $0.spec.image == nil ? nil : $0.spec.name }.sorted()
+        let dependents = specs.compactMap { $0.spec.after.isEmpty ? nil : $0.spec.name }.sorted()
         for (spec, profileAt) in specs {
             if let name = spec.profile {
                 guard profiles[name] != nil else {
@@ -62,7 +66,7 @@ struct ManifestValidator {
                         at: spec.location, hint: "set 'spec.profile', or 'default: true' on one profile"))
             }
         }
-        for name in jobs.compactMap({ $0.value.spec.image == nil ? nil : $0.key }).sorted() {
+        for name in withImage {
             guard let job = jobs[name], job.spec.image != nil, let profile = profiles[job.profile],
                 let reason = Self.imageRefusal(profile)
             else { continue }
@@ -71,7 +75,9 @@ struct ManifestValidator {
                 hint: "run it on a docker, kubernetes, nomad (docker driver) or ecs profile, or drop 'spec.image' and use the profile's image"))
             jobs[name] = nil
         }
-        jobs = DependencyCheck.valid(jobs, defined: Set(seenJobs.keys), diagnostics: &diagnostics)
+        if !dependents.isEmpty {
+            jobs = DependencyCheck.valid(jobs, dependents: dependents, defined: Set(seenJobs.keys), diagnostics: &diagnostics)
+        }
         return DesiredState(profiles: profiles, jobs: jobs)
     }
 
