@@ -48,7 +48,7 @@ public struct ManifestLoader: Sendable {
         for file in files where !file.hasSuffix(".hcl") {
             objects += loadFile(file, roots: roots, configFiles: &configFiles, diagnostics: &diagnostics)
         }
-        for file in files where file.hasSuffix(".hcl") && !configFiles.contains(PathNames.normalized(file)) {
+        for file in files where file.hasSuffix(".hcl") && (configFiles.isEmpty || !configFiles.contains(PathNames.normalized(file))) {
             objects += loadFile(file, roots: roots, configFiles: &configFiles, diagnostics: &diagnostics)
         }
         let desired = ManifestValidator().desiredState(from: objects, diagnostics: &diagnostics)
