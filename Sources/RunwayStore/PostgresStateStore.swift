@@ -37,6 +37,11 @@ public final class PostgresStateStore: StateStore {
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password, database: location.database, tls: tls)
         configuration.options.maximumConnections = 8
+        // A controller frozen in the middle of a transaction (a paused VM, SIGSTOP, a long stall)
+        // must not keep the lease row or a job's lock from the others for ever: the server ends a
+        // session left idle inside a transaction for longer than any operation may take.
+        let idleLimit = max(Int(location.operationTimeout.timeInterval * 1000), 1000)
+        configuration.options.additionalStartupParameters = [("idle_in_transaction_session_timeout", String(idleLimit))]
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         // Started at once (not just scheduled), so the pool runs before the first lease.
