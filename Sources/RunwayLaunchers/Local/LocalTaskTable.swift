@@ -30,8 +30,12 @@ final class LocalTaskTable: Sendable {
         removeAbandonedWrites(files)
         let names = files.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".tmp-") }.map { String($0.dropLast(5)) }
         return records.withLock { table in
-            for gone in Set(table.keys).subtracting(names) { table[gone] = nil }
-            return names.compactMap { read($0, into: &table) }
+            // readdir may miss an entry renamed over while it reads (every record is rewritten
+            // by a rename; with hundreds of tasks starting, a running task went missing and was
+            // called lost): a task this table knows is looked up by its name before it counts
+            // as gone (`read` forgets it when its file really is gone).
+            let unlisted = Set(table.keys).subtracting(names).sorted()
+            return (names + unlisted).compactMap { read($0, into: &table) }
         }
     }
 
