@@ -40,8 +40,10 @@ public struct MappingReader {
 
     /// Reports every key that was never asked for.
     public func reportUnknownKeys(diagnostics: inout [Diagnostic]) {
-        for entry in node.entries ?? [] where !asked.contains(entry.key) {
-            let known = Set(asked).sorted()
+        let unknown = (node.entries ?? []).filter { !asked.contains($0.key) }
+        guard !unknown.isEmpty else { return }
+        let known = Set(asked).sorted()
+        for entry in unknown {
             let hint = Suggestion.closest(to: entry.key, in: known).map { "did you mean '\($0)'?" }
             diagnostics.append(
                 .error("unknown-key", "unknown key '\(entry.key)' in '\(context)'", at: entry.keyLocation,

@@ -25,14 +25,9 @@ public struct Generation: Sendable, Hashable, Comparable, Codable, CustomStringC
 
     public static func < (lhs: Generation, rhs: Generation) -> Bool { lhs.digest < rhs.digest }
 
-    /// A canonical, order-independent text of the spec fields that define a run. Each field is
-    /// length-prefixed so no two different specs share a text.
-    static func canonicalText(of spec: JobSpec, profile: String) -> String {
-        String(decoding: canonicalBytes(of: spec, profile: profile), as: UTF8.self)
-    }
-
-    /// The canonical text's UTF-8 bytes, written straight into one buffer (a generation is
-    /// computed for every job at every load).
+    /// A canonical, order-independent text of the spec fields that define a run, as UTF-8 bytes
+    /// written straight into one buffer (a generation is computed for every job at every load).
+    /// Each field is length-prefixed so no two different specs share a text.
     static func canonicalBytes(of spec: JobSpec, profile: String) -> [UInt8] {
         var out: [UInt8] = Array("runway/v1 job\n".utf8)
         out.reserveCapacity(512)
