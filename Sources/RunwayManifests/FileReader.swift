@@ -11,6 +11,14 @@ struct FileReader {
     var maxSize: Int
 
     func read(_ path: String, diagnostics: inout [Diagnostic]) -> [UInt8]? {
+        var fingerprint: FileFingerprint?
+        return read(path, diagnostics: &diagnostics, fingerprint: &fingerprint)
+    }
+
+    /// Reads `path`, setting `fingerprint` to that of the file opened (nil when it could not
+    /// be opened), so a cache knows exactly what the bytes or the diagnostics came from.
+    func read(_ path: String, diagnostics: inout [Diagnostic], fingerprint: inout FileFingerprint?) -> [UInt8]? {
+        fingerprint = nil
         // O_NONBLOCK so that opening a FIFO returns at once instead of waiting for a writer.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
@@ -23,6 +31,7 @@ struct FileReader {
             diagnostics.append(.error("unreadable", "cannot read: \(lastErrorText())", at: .file(path)))
             return nil
         }
+        fingerprint = FileFingerprint(info)
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             diagnostics.append(.error("not-a-file", "not a regular file; manifests must be files", at: .file(path)))
             return nil

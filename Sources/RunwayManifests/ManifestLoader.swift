@@ -39,18 +39,40 @@ public struct ManifestLoader: Sendable {
     /// read whatever their extension). YAML and JSON files are read first: an `.hcl` file that a
     /// profile names as its `configFile` is that profile's config, not a manifest.
     public func load(paths: [String]) -> ManifestLoad {
+        var cache = ManifestCache()
+        return load(paths: paths, cache: &cache)
+    }
+
+    /// Loads as ``load(paths:)`` does, decoding only the files that changed since `cache` was
+    /// filled (or whose config files did); the rest are taken from it. The cross-file checks
+    /// and the desired state are made anew from every file's objects each time.
+    public func load(paths: [String], cache: inout ManifestCache) -> ManifestLoad {
         var diagnostics: [Diagnostic] = []
-        var objects: [ManifestObject] = []
         let walker = DirectoryWalker(maxDepth: configuration.maxDirectoryDepth)
         let files = walker.manifestFiles(under: paths, diagnostics: &diagnostics)
         let roots = paths.map(Self.root(of:))
+        if roots != cache.roots { cache.files = [:] }
+        var kept: [String: DecodedFile] = [:]
+        kept.reserveCapacity(files.count)
+        var objects: [ManifestObject] = []
         var configFiles = Set<String>()
-        for file in files where !file.hasSuffix(".hcl") {
-            objects += loadFile(file, roots: roots, configFiles: &configFiles, diagnostics: &diagnostics)
+        var reused = 0
+        func take(_ file: String) {
+            let cached = cache.reusable(file)
+            if cached != nil { reused += 1 }
+            let decoded = cached ?? loadFile(file, roots: roots, settleWindow: cache.settleNanoseconds)
+            objects += decoded.objects
+            diagnostics += decoded.diagnostics
+            configFiles.formUnion(decoded.configFiles)
+            if decoded.fingerprint != nil { kept[file] = decoded }
         }
+        for file in files where !file.hasSuffix(".hcl") { take(file) }
         for file in files where file.hasSuffix(".hcl") && (configFiles.isEmpty || !configFiles.contains(PathNames.normalized(file))) {
-            objects += loadFile(file, roots: roots, configFiles: &configFiles, diagnostics: &diagnostics)
+            take(file)
         }
+        cache.roots = roots
+        cache.files = kept
+        cache.reusedLastLoad = reused
         let desired = ManifestValidator().desiredState(from: objects, diagnostics: &diagnostics)
         return ManifestLoad(desired: desired, diagnostics: diagnostics.sortedByLocation(), fileCount: files.count - configFiles.count)
     }
@@ -88,13 +110,21 @@ public struct ManifestLoader: Sendable {
         return (documents, diagnostics.sortedByLocation())
     }
 
-    private func loadFile(_ path: String, roots: [String], configFiles: inout Set<String>, diagnostics: inout [Diagnostic])
-        -> [ManifestObject]
-    {
-        guard let bytes = FileReader(maxSize: configuration.maxFileSize).read(path, diagnostics: &diagnostics) else {
-            return []
-        }
-        return decode(bytes: bytes, path: path, roots: roots, configFiles: &configFiles, diagnostics: &diagnostics)
+    /// One file read and decoded, with what it was read from.
+    private func loadFile(_ path: String, roots: [String], settleWindow: Int64) -> DecodedFile {
+        var decoded = DecodedFile()
+        let readAt = FileFingerprint.now
+        let bytes = FileReader(maxSize: configuration.maxFileSize).read(path, diagnostics: &decoded.diagnostics, fingerprint: &decoded.fingerprint)
+        decoded.settled = decoded.fingerprint?.isSettled(readAt: readAt, window: settleWindow) ?? false
+        guard let bytes else { return decoded }
+        var configFiles = Set<String>()
+        var dependencies = ConfigDependencies(settleWindow: settleWindow)
+        decoded.objects = decode(
+            bytes: bytes, path: path, roots: roots, configFiles: &configFiles, dependencies: &dependencies, diagnostics: &decoded.diagnostics)
+        decoded.configFiles = configFiles
+        decoded.dependencies = dependencies.seen
+        decoded.settled = decoded.settled && dependencies.settled
+        return decoded
     }
 
     /// The documents of one file, YAML/JSON or HCL by its name.
@@ -109,16 +139,26 @@ public struct ManifestLoader: Sendable {
     private func decode(
         bytes: [UInt8], path: String, roots: [String], configFiles: inout Set<String>, diagnostics: inout [Diagnostic]
     ) -> [ManifestObject] {
+        var dependencies = ConfigDependencies(settleWindow: 0)
+        return decode(bytes: bytes, path: path, roots: roots, configFiles: &configFiles, dependencies: &dependencies, diagnostics: &diagnostics)
+    }
+
+    private func decode(
+        bytes: [UInt8], path: String, roots: [String], configFiles: inout Set<String>, dependencies: inout ConfigDependencies,
+        diagnostics: inout [Diagnostic]
+    ) -> [ManifestObject] {
         let documents = documents(bytes: bytes, path: path, diagnostics: &diagnostics)
         if documents.isEmpty && !diagnostics.contains(where: { $0.location.path == path }) {
             diagnostics.append(.warning("empty-file", "no manifest in this file", at: .file(path)))
         }
         var named = Set<String>()
+        var seen = dependencies
         let decoder = ManifestDecoder(plugins: configuration.plugins) { reference, location, diagnostics in
-            readConfigFile(reference, from: location, roots: roots, named: &named, diagnostics: &diagnostics)
+            readConfigFile(reference, from: location, roots: roots, named: &named, dependencies: &seen, diagnostics: &diagnostics)
         }
         var found: [Diagnostic] = []
         let objects = documents.compactMap { decoder.decode($0, diagnostics: &found) }
+        dependencies = seen
         // A config file may hold values its author would not print: no diagnostic quotes one.
         diagnostics += found.map { named.contains(PathNames.normalized($0.location.path)) ? $0.withoutQuotedValues() : $0 }
         configFiles.formUnion(named)
@@ -129,10 +169,14 @@ public struct ManifestLoader: Sendable {
     /// relative to the manifest that names it, and inside the manifest directory (`roots`), symlinks
     /// followed: a manifest author may not make the controller read its other files.
     private func readConfigFile(
-        _ reference: String, from location: SourceLocation, roots: [String], named: inout Set<String>, diagnostics: inout [Diagnostic]
+        _ reference: String, from location: SourceLocation, roots: [String], named: inout Set<String>,
+        dependencies: inout ConfigDependencies, diagnostics: inout [Diagnostic]
     ) -> ConfigNode? {
         let directory = location.path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         let path = reference.hasPrefix("/") || directory.isEmpty ? reference : directory + "/" + reference
+        let readAt = FileFingerprint.now
+        var fingerprint = FileFingerprint.of(path)
+        defer { dependencies.saw(path, fingerprint, readAt: readAt) }
         let real = PathNames.resolved(path)
         guard roots.contains(where: { PathNames.isInside(real, $0) }) else {
             diagnostics.append(.error(
@@ -141,7 +185,7 @@ public struct ManifestLoader: Sendable {
             return nil
         }
         var problems: [Diagnostic] = []
-        guard let bytes = FileReader(maxSize: configuration.maxFileSize).read(path, diagnostics: &problems) else {
+        guard let bytes = FileReader(maxSize: configuration.maxFileSize).read(path, diagnostics: &problems, fingerprint: &fingerprint) else {
             diagnostics.append(.error(
                 "bad-config-file", "cannot read configFile '\(reference)': \(problems.first?.message ?? "unreadable")", at: location))
             return nil

@@ -44,9 +44,10 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         controller.bootstrapLogging(defaultLevel: .warning)
         let launchers = launcherOptions.launchers(state: state, ownFiles: controller.credentialFiles)
-        let loader = Wiring.loader(launchers)
         let paths = self.paths
-        let load = loader.load(paths: paths)
+        // Each pass reads again only the files that changed (every file again every 10 minutes).
+        let loader = IncrementalManifestLoader(loader: Wiring.loader(launchers), paths: paths, fullReload: .seconds(600))
+        let load = loader.load()
         DiagnosticPrinter.printToStandardError(load.diagnostics)
         guard load.isValid else {
             print(ValidationSummary(load: load, paths: paths).text)
@@ -71,7 +72,7 @@ struct ApplyCommand: AsyncParsableCommand {
             settings.stopTimeout = stopTimeout.value
             settings.failureTimeout = failureTimeout.value
             let run = ApplyRun(
-                reconciler: reconciler, settings: settings, reload: { loader.load(paths: paths) }, wakeups: wakeups, cancellation: cancellation,
+                reconciler: reconciler, settings: settings, reload: { loader.load() }, wakeups: wakeups, cancellation: cancellation,
                 logger: logger,
                 onWaitForLease: { leader in
                     let who = leader.map { "\($0.holder), until \($0.expiresAt.formatted(.iso8601))" } ?? "another controller"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RunwayController
+import RunwayManifests
 import RunwayServer
 import RunwayStore
 
@@ -33,6 +34,11 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Longest time between passes (catches drift made out of band). Env: RUNWAY_RESYNC.")
     var resync: ManifestDuration = Environment.duration("RUNWAY_RESYNC", default: .seconds(30))
 
+    @Option(
+        name: .long,
+        help: "How often every manifest file is read again, changed or not (between, only changed files are). Env: RUNWAY_FULL_RELOAD.")
+    var fullReload: ManifestDuration = Environment.duration("RUNWAY_FULL_RELOAD", default: .seconds(600))
+
     @Option(name: .customLong("poll"), help: "Poll the directory at this interval instead of watching it with inotify. Env: RUNWAY_POLL.")
     var pollFlag: ManifestDuration?
     /// `--poll`, else $RUNWAY_POLL.
@@ -48,8 +54,8 @@ struct ControllerCommand: AsyncParsableCommand {
         let runtime = try await ControllerRuntime(
             options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { health.readiness },
             desired: { health.desired })
-        let loader = Wiring.loader(launchers)
         let paths = self.paths
+        let loader = IncrementalManifestLoader(loader: Wiring.loader(launchers), paths: paths, fullReload: fullReload.value)
         let wakeups = runtime.wakeups
         let shutdown = AtomicFlag()
         let directoryChanged = AtomicFlag()
@@ -77,7 +83,7 @@ struct ControllerCommand: AsyncParsableCommand {
             var settings = ControllerRun.Settings()
             settings.resync = resync.value
             let run = ControllerRun(
-                reconciler: reconciler, lease: reconciler.lease!, settings: settings, reload: { loader.load(paths: paths) },
+                reconciler: reconciler, lease: reconciler.lease!, settings: settings, reload: { loader.load() },
                 wakeups: wakeups, directoryChanged: directoryChanged, shutdown: shutdown, health: health, logger: logger)
             await run.run()
         }
