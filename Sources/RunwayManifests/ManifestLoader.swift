@@ -40,20 +40,25 @@ public struct ManifestLoader: Sendable {
     /// profile names as its `configFile` is that profile's config, not a manifest.
     public func load(paths: [String]) -> ManifestLoad {
         var cache = ManifestCache()
-        return load(paths: paths, cache: &cache)
+        return load(paths: paths, cache: &cache, keeping: false)
     }
 
     /// Loads as ``load(paths:)`` does, decoding only the files that changed since `cache` was
     /// filled (or whose config files did); the rest are taken from it. The cross-file checks
     /// and the desired state are made anew from every file's objects each time.
     public func load(paths: [String], cache: inout ManifestCache) -> ManifestLoad {
+        load(paths: paths, cache: &cache, keeping: true)
+    }
+
+    /// `keeping: false` fills no cache (a one-off load need not pay for it).
+    private func load(paths: [String], cache: inout ManifestCache, keeping: Bool) -> ManifestLoad {
         var diagnostics: [Diagnostic] = []
         let walker = DirectoryWalker(maxDepth: configuration.maxDirectoryDepth)
         let files = walker.manifestFiles(under: paths, diagnostics: &diagnostics)
         let roots = paths.map(Self.root(of:))
         if roots != cache.roots { cache.files = [:] }
         var kept: [String: DecodedFile] = [:]
-        kept.reserveCapacity(files.count)
+        if keeping { kept.reserveCapacity(files.count) }
         var objects: [ManifestObject] = []
         var configFiles = Set<String>()
         var reused = 0
@@ -64,7 +69,7 @@ public struct ManifestLoader: Sendable {
             objects += decoded.objects
             diagnostics += decoded.diagnostics
             configFiles.formUnion(decoded.configFiles)
-            if decoded.fingerprint != nil { kept[file] = decoded }
+            if keeping && decoded.fingerprint != nil { kept[file] = decoded }
         }
         for file in files where !file.hasSuffix(".hcl") { take(file) }
         for file in files where file.hasSuffix(".hcl") && (configFiles.isEmpty || !configFiles.contains(PathNames.normalized(file))) {
