@@ -24,6 +24,9 @@ public struct ControllerConfiguration: Sendable {
     /// and its result stay), whatever their job's `historyLimit`; nil keeps them by the limit
     /// only. Default 30 days.
     public var historyRetention: Duration? = .seconds(30 * 86_400)
+    /// How often the job records are all read again; between, a pass reads only those written
+    /// since the last (`StateStore.jobRecords(changedSince:)`). Default 10 minutes.
+    public var fullReload: Duration = .seconds(600)
     /// Largest log chunk the runner API accepts. Default 256 KiB.
     public var maxLogChunkBytes: Int = 256 << 10
     /// Starts and stops carried out at once on each platform. Default 8.

@@ -39,7 +39,7 @@ extension Reconciler {
                 "runs": "\(changes.compact.count)", "first": "\(changes.compact[0])",
             ])
         }
-        return try await store.jobRecords()
+        return try await recordBook.read(from: store)
     }
 
     /// Ends an open run as `cancelled` (its attempt fails with the same reason) unless it ended

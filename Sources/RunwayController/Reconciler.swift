@@ -9,7 +9,8 @@ import Synchronization
 
 /// One reconcile pass: observe every launcher, record new generations, settle what the world
 /// says, plan, and carry out the plan's starts and stops with bounded parallelism.
-/// Level-based: each pass re-reads the world and trusts no earlier event.
+/// Level-based: each pass lists every platform and brings the job records up to date from
+/// the store (only those written since the last read; all of them every `fullReload`).
 public struct Reconciler: Sendable {
     public let configuration: ControllerConfiguration
     let launchers: LauncherRegistry
@@ -37,6 +38,8 @@ public struct Reconciler: Sendable {
     let queue: ActionQueue
     /// Each platform's listing, kept across passes (a slow one does not hold a pass up).
     let listings = Listings()
+    /// The job records, kept across passes: a pass reads only those written since the last.
+    let recordBook: RecordBook
     /// When this controller was made: with no lease, runners could reach it from then on.
     let createdAt = Date()
 
@@ -59,6 +62,7 @@ public struct Reconciler: Sendable {
         self.lease = lease
         self.logger = logger
         self.queue = ActionQueue(parallelism: configuration.parallelism)
+        self.recordBook = RecordBook(fullReload: configuration.fullReload)
     }
 
     /// What one pass saw and did.
@@ -138,7 +142,7 @@ public struct Reconciler: Sendable {
         try await reloadTokens()
         let (observed, unlisted) = try await observe(isolating: isolatingPlatforms)
         let readStartedAt = ContinuousClock.now
-        var records = try await store.jobRecords()
+        var records = try await recordBook.read(from: store)
         records = try await queueRuns(desired: everything, records: records, now: now, followsTicks: followsSchedules)
         // Jobs on a platform that could not be listed are out of this pass: not knowing their
         // tasks, it must neither call them lost nor start them again.
@@ -158,7 +162,7 @@ public struct Reconciler: Sendable {
         if !allowStarts { plan = Plan(actions: plan.actions.filter { if case .start = $0 { false } else { true } }) }
         try await recordWaits(plan, records: records, now: now)
         execute(plan, desired: desired, records: records, now: now)
-        return Outcome(plan: plan, records: try await store.jobRecords(), observed: observed + inFlight, actionsInFlight: queue.inFlight)
+        return Outcome(plan: plan, records: try await recordBook.read(from: store), observed: observed + inFlight, actionsInFlight: queue.inFlight)
     }
 
     /// Every task of ours on every platform.
@@ -233,7 +237,7 @@ public struct Reconciler: Sendable {
             }
         }
         holding.release(attempts: ended)
-        return try await store.jobRecords()
+        return try await recordBook.read(from: store)
     }
 
     /// Applies what `build` returns only if the job's record is still `expected` (nil: still

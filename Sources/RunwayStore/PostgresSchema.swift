@@ -67,5 +67,20 @@ enum PostgresSchema {
             """,
             "CREATE INDEX job_request_open ON job_request (handled_at)",
         ]),
+        // Every insert or update of a job record notes the transaction that wrote it, so a
+        // reader can ask for the records written since its last read (see
+        // `jobRecords(changedSince:)`), whoever wrote them. PostgreSQL 13 or later.
+        ("v7: record writers", [
+            "ALTER TABLE job ADD COLUMN writer bigint NOT NULL DEFAULT 0",
+            "CREATE INDEX job_writer ON job (writer)",
+            """
+            CREATE FUNCTION runway_job_writer() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                NEW.writer := pg_current_xact_id()::text::bigint;
+                RETURN NEW;
+            END $$
+            """,
+            "CREATE TRIGGER job_writer BEFORE INSERT OR UPDATE ON job FOR EACH ROW EXECUTE FUNCTION runway_job_writer()",
+        ]),
     ]
 }

@@ -311,7 +311,7 @@ public final class PostgresStateStore: StateStore {
         try await rows(type, table, where: condition, order: "1", values, on: connection).first
     }
 
-    private func rows<Row: Decodable>(
+    func rows<Row: Decodable>(
         _ type: Row.Type, _ table: String, where condition: String, order: String, _ values: [String], on connection: PostgresConnection
     ) async throws -> [Row] {
         var binds = PostgresBindings()
@@ -349,7 +349,7 @@ public final class PostgresStateStore: StateStore {
         return decoder
     }()
 
-    private static func strings(_ rows: PostgresRowSequence) async throws -> [String] {
+    static func strings(_ rows: PostgresRowSequence) async throws -> [String] {
         var strings: [String] = []
         for try await (text,) in rows.decode((String,).self) { strings.append(text) }
         return strings

@@ -34,6 +34,15 @@ public final class SQLiteStateStore: StateStore {
         try await read("read job records") { db in try JobRow.fetchAll(db).map(\.model) }
     }
 
+    /// Writes are serial here, so the revision counter is the order they committed in.
+    public func jobRecords(changedSince cursor: Int64?) async throws -> (records: [JobRecord], cursor: Int64) {
+        try await read("read changed job records") { db in
+            let latest = try Int64.fetchOne(db, sql: "SELECT value FROM record_revision") ?? 0
+            let rows = try JobRow.filter(Column("revision") > (cursor ?? -1)).fetchAll(db)
+            return (rows.map(\.model), latest)
+        }
+    }
+
     public func jobRecords(job: String) async throws -> [JobRecord] {
         try await read("read records of \(job)") { db in
             try JobRow.filter(Column("job") == job).order(Column("updated_at").desc).fetchAll(db).map(\.model)

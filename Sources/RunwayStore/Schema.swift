@@ -110,6 +110,27 @@ enum Schema {
                 CREATE INDEX job_request_open ON job_request (handled_at);
                 """)
         }
+        migrator.registerMigration("v6: record revisions") { db in
+            // Every insert or update of a job record takes the next revision (one counter, in the
+            // write's own transaction), so a reader can ask for the records written since the
+            // last revision it saw, whoever wrote them.
+            try db.execute(sql: """
+                ALTER TABLE job ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX job_revision ON job (revision);
+                CREATE TABLE record_revision (value INTEGER NOT NULL);
+                INSERT INTO record_revision (value) VALUES (0);
+                CREATE TRIGGER job_revision_insert AFTER INSERT ON job BEGIN
+                    UPDATE record_revision SET value = value + 1;
+                    UPDATE job SET revision = (SELECT value FROM record_revision)
+                        WHERE job = NEW.job AND generation = NEW.generation AND run = NEW.run;
+                END;
+                CREATE TRIGGER job_revision_update AFTER UPDATE ON job WHEN NEW.revision = OLD.revision BEGIN
+                    UPDATE record_revision SET value = value + 1;
+                    UPDATE job SET revision = (SELECT value FROM record_revision)
+                        WHERE job = NEW.job AND generation = NEW.generation AND run = NEW.run;
+                END;
+                """)
+        }
         return migrator
     }
 }

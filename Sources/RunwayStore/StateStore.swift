@@ -12,6 +12,10 @@ public typealias CommitObserver = @Sendable (_ change: StoreChange, _ record: Jo
 public protocol StateStore: Sendable {
     /// Every job record, all generations.
     func jobRecords() async throws -> [JobRecord]
+    /// The job records written since `cursor` (every one when nil), by anyone, and the cursor
+    /// to ask from next time. It may return some records again that did not change; it never
+    /// leaves out one that did.
+    func jobRecords(changedSince cursor: Int64?) async throws -> (records: [JobRecord], cursor: Int64)
     /// The records of one job, newest first.
     func jobRecords(job: String) async throws -> [JobRecord]
     /// The attempts of one job, oldest first.

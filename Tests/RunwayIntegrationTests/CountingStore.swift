@@ -18,6 +18,10 @@ final class CountingStore: StateStore {
     private func count(_ method: String = #function) { calls.withLock { $0[method, default: 0] += 1 } }
 
     func jobRecords() async throws -> [JobRecord] { count(); return try await inner.jobRecords() }
+    func jobRecords(changedSince cursor: Int64?) async throws -> (records: [JobRecord], cursor: Int64) {
+        count()
+        return try await inner.jobRecords(changedSince: cursor)
+    }
     func jobRecords(job: String) async throws -> [JobRecord] { count(); return try await inner.jobRecords(job: job) }
     func attempts(job: String) async throws -> [AttemptRecord] { count(); return try await inner.attempts(job: job) }
     func openAttempts() async throws -> [AttemptRecord] { count(); return try await inner.openAttempts() }

@@ -45,8 +45,8 @@ struct ApplyCommand: AsyncParsableCommand {
         controller.bootstrapLogging(defaultLevel: .warning)
         let launchers = launcherOptions.launchers(state: state, ownFiles: controller.credentialFiles)
         let paths = self.paths
-        // Each pass reads again only the files that changed (every file again every 10 minutes).
-        let loader = IncrementalManifestLoader(loader: Wiring.loader(launchers), paths: paths, fullReload: .seconds(600))
+        // Each pass reads again only the files that changed (every file again every --full-reload).
+        let loader = IncrementalManifestLoader(loader: Wiring.loader(launchers), paths: paths, fullReload: controller.fullReload.value)
         let load = loader.load()
         DiagnosticPrinter.printToStandardError(load.diagnostics)
         guard load.isValid else {

@@ -34,11 +34,6 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Longest time between passes (catches drift made out of band). Env: RUNWAY_RESYNC.")
     var resync: ManifestDuration = Environment.duration("RUNWAY_RESYNC", default: .seconds(30))
 
-    @Option(
-        name: .long,
-        help: "How often every manifest file is read again, changed or not (between, only changed files are). Env: RUNWAY_FULL_RELOAD.")
-    var fullReload: ManifestDuration = Environment.duration("RUNWAY_FULL_RELOAD", default: .seconds(600))
-
     @Option(name: .customLong("poll"), help: "Poll the directory at this interval instead of watching it with inotify. Env: RUNWAY_POLL.")
     var pollFlag: ManifestDuration?
     /// `--poll`, else $RUNWAY_POLL.
@@ -55,7 +50,7 @@ struct ControllerCommand: AsyncParsableCommand {
             options: controller, stateDirectory: state.stateDir, launchers: launchers, readiness: { health.readiness },
             desired: { health.desired })
         let paths = self.paths
-        let loader = IncrementalManifestLoader(loader: Wiring.loader(launchers), paths: paths, fullReload: fullReload.value)
+        let loader = IncrementalManifestLoader(loader: Wiring.loader(launchers), paths: paths, fullReload: controller.fullReload.value)
         let wakeups = runtime.wakeups
         let shutdown = AtomicFlag()
         let directoryChanged = AtomicFlag()

@@ -44,6 +44,11 @@ struct ControllerOptions: ParsableArguments {
         help: "Finished runs that ended longer ago than this are compacted (attempts, events and logs removed; the record and its result stay), whatever their job's historyLimit, also those of jobs no longer in the manifests. Env: RUNWAY_HISTORY_RETENTION.")
     var historyRetention: ManifestDuration = Environment.duration("RUNWAY_HISTORY_RETENTION", default: .seconds(30 * 86_400))
 
+    @Option(
+        name: .long,
+        help: "How often every manifest file and every job record is read again, changed or not (between, only changed ones are). Env: RUNWAY_FULL_RELOAD.")
+    var fullReload: ManifestDuration = Environment.duration("RUNWAY_FULL_RELOAD", default: .seconds(600))
+
     @Option(name: .long, help: "Starts and stops carried out at once. Env: RUNWAY_PARALLELISM.")
     var parallelism: Int = Environment.integer("RUNWAY_PARALLELISM", default: 8)
 
@@ -166,6 +171,7 @@ struct ControllerOptions: ParsableArguments {
         guard maxConnections >= 16 else { throw ValidationError("--max-connections must be at least 16") }
         guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
         guard historyRetention.value >= .seconds(60) else { throw ValidationError("--history-retention must be at least 1m") }
+        guard fullReload.value >= .seconds(1) else { throw ValidationError("--full-reload must be at least 1s") }
         guard heartbeatTimeout.value > heartbeatInterval.value else {
             throw ValidationError("--heartbeat-timeout must be longer than --heartbeat-interval")
         }
@@ -203,6 +209,7 @@ struct ControllerOptions: ParsableArguments {
         configuration.heartbeatInterval = heartbeatInterval.value
         configuration.heartbeatTimeout = heartbeatTimeout.value
         configuration.historyRetention = historyRetention.value
+        configuration.fullReload = fullReload.value
         configuration.parallelism = parallelism
         configuration.image = image
         var leaseConfiguration = LeaderLease.Configuration()
