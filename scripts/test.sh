@@ -62,6 +62,7 @@ cat >"$kube/images.json" <<JSON
 {"runway-runner:dev": {"entrypoint": ["$bundle/lib/ld.so", "--library-path", "$bundle/lib", "$bundle/bin/runway-runner"], "cmd": ["runner"], "user": "65532"},
  "busybox:1.36": {"entrypoint": ["/bin/sh"]},
  "silent:1": {"entrypoint": ["/bin/sh", "-c", "exec sleep 120"]},
+ "inert:1": {"entrypoint": ["/bin/true"], "inert": true},
  "stock/root:1": {"entrypoint": ["/bin/sh"], "user": ""},
  "stock/nonroot:1": {"entrypoint": ["/bin/sh"], "user": "1000:1000"}}
 JSON

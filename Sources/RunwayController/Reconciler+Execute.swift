@@ -13,7 +13,8 @@ extension Reconciler {
     func execute(_ plan: Plan, desired: DesiredState, records: [JobRecord], now: Date) {
         let byKey = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         var stopsByProfile: [String: [Task<Void, Never>]] = [:]
-        for stop in plan.stops {
+        // A stop that finished after this pass observed its task is not carried out twice.
+        for stop in plan.stops where !startedTasks.isStopping(stop.task.name) {
             let work = queue.dispatch(stop.task.name, plugin: stop.task.plugin, done: afterAction) {
                 await self.carryOut(.stop(stop)) { try await self.stop(stop, desired: desired) }
             }

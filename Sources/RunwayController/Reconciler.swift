@@ -150,13 +150,14 @@ public struct Reconciler: Sendable {
         let desired = blind.isEmpty ? everything : DesiredState(
             profiles: everything.profiles, jobs: everything.jobs.filter { !blind.contains($0.value.profile) })
         if !blind.isEmpty { records = records.filter { !blind.contains($0.profile) } }
-        records = try await settle(desired: desired, observed: observed, records: records, now: now)
-        rehold(desired: everything, records: records, readStartedAt: readStartedAt)
-        // Starts still in flight stand in for their tasks in the plan only (they hold their
-        // slot, and are not started twice); the settlement must not adopt one, since the start
-        // records its own attempt.
+        // Starts still in flight stand in for their tasks: in the plan (they hold their slot, and
+        // are not started twice) and, for the settlement, as tasks that exist (a runner may
+        // connect before its start returns), which it must not adopt (the start records its
+        // own attempt).
         let listed = Set(observed.map(\.name))
         let inFlight = launchers.plugins.filter { !unlisted.contains($0) }.flatMap { queue.starting(plugin: $0, notIn: listed) }
+        records = try await settle(desired: desired, observed: observed, starting: inFlight, records: records, now: now)
+        rehold(desired: everything, records: records, readStartedAt: readStartedAt)
         let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout, reachableSince: reachableSince, queuesRuns: false)
         var plan = planner.plan(desired: desired, observed: observed + inFlight, records: records, now: now)
         if !allowStarts { plan = Plan(actions: plan.actions.filter { if case .start = $0 { false } else { true } }) }
@@ -209,11 +210,13 @@ public struct Reconciler: Sendable {
         return (tasks, unlisted)
     }
 
-    private func settle(desired: DesiredState, observed: [ObservedTask], records: [JobRecord], now: Date) async throws
-        -> [JobRecord]
+    private func settle(desired: DesiredState, observed: [ObservedTask], starting: [ObservedTask], records: [JobRecord], now: Date)
+        async throws -> [JobRecord]
     {
         let settlement = Settlement(backoff: configuration.backoff, reachableSince: reachableSince)
-        let changes = settlement.settle(desired: desired, observed: observed, records: records, now: now) { Double.random(in: 0..<1) }
+        let changes = settlement.settle(desired: desired, observed: observed, starting: starting, records: records, now: now) {
+            Double.random(in: 0..<1)
+        }
         guard !changes.isEmpty else { return records }
         let before = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         var ended = Set<String>()

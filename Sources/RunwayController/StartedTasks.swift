@@ -36,6 +36,12 @@ final class StartedTasks: Sendable {
         stopping.withLock { $0[task.name] = (task.plugin, until) }
     }
 
+    /// Whether the task was stopped a moment ago (a pass that observed it before the stop must
+    /// not stop it again).
+    func isStopping(_ name: String) -> Bool {
+        stopping.withLock { $0[name].map { $0.until > Date() } ?? false }
+    }
+
     /// `listed` (one platform's whole listing) plus the tasks of `plugin` it does not show yet.
     /// A task once listed and now missing is gone, and forgotten.
     func complete(_ listed: [ObservedTask], plugin: String, now: Date) -> [ObservedTask] {

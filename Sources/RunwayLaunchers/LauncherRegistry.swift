@@ -26,6 +26,11 @@ public struct LauncherRegistry: Sendable {
     /// The plugin names, in a stable order.
     public var plugins: [String] { launchers.keys.sorted() }
 
+    /// Has every launcher that watches its platform call `changed` on a task change.
+    public func notifyChanges(_ changed: @escaping @Sendable () -> Void) {
+        for launcher in launchers.values { launcher.notifyChanges(changed) }
+    }
+
     /// Every task of `controllerID` on every platform.
     public func listTasks(managedBy controllerID: String) async throws -> [ObservedTask] {
         var tasks: [ObservedTask] = []

@@ -26,10 +26,16 @@ public protocol TaskLauncher: Sendable {
     /// The platform's own word on how a finished task's job ended (`OOMKilled`), asked just
     /// before the task is stopped; nil when it has none or cannot tell.
     func platformReason(_ handle: TaskHandle) async -> String?
+
+    /// Asks the launcher to watch its platform and call `changed` whenever it sees a task change
+    /// (a Kubernetes watch); ``listTasks(managedBy:)`` may then answer from what it watched.
+    /// Launchers that only list ignore it. Default: nothing.
+    func notifyChanges(_ changed: @escaping @Sendable () -> Void)
 }
 
 extension TaskLauncher {
     public func platformReason(_ handle: TaskHandle) async -> String? { nil }
+    public func notifyChanges(_ changed: @escaping @Sendable () -> Void) {}
 }
 
 /// A launcher failure: what kind, which plugin and task, and the cause. Whether to retry is a

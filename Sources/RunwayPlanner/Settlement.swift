@@ -14,11 +14,15 @@ public struct Settlement: Sendable {
         self.reachableSince = reachableSince
     }
 
-    /// Records that change because of what is (or is not) observed.
+    /// Records that change because of what is (or is not) observed. `starting` are the tasks
+    /// whose start is still being carried out: not listed yet, they exist all the same (a runner
+    /// may connect before its start returns), so their attempts are not lost; they are not
+    /// adopted either (the start records its own attempt).
     public func settle(
-        desired: DesiredState, observed: [ObservedTask], records: [JobRecord], now: Date, jitter: () -> Double
+        desired: DesiredState, observed: [ObservedTask], starting: [ObservedTask] = [], records: [JobRecord], now: Date,
+        jitter: () -> Double
     ) -> [JobRecord] {
-        var attemptsWithTask = Set<AttemptKey>()
+        var attemptsWithTask = Set(starting.compactMap { $0.owner.map(AttemptKey.init) })
         var liveAttempt: [JobKey: Int] = [:]
         for task in observed {
             guard let owner = task.owner else { continue }

@@ -43,7 +43,8 @@ extension KubernetesTests {
         #expect(setup.count(requests, verb: "delete", resource: "jobs", status: 200) == 2, "each Job deleted")
     }
 
-    /// `apply` whose listings start failing mid-run (every list of Jobs answers 500), or hang
+    /// `apply` whose listings and watches start failing mid-run (every list and watch of Jobs
+    /// answers 500, the open watches end), or hang
     /// and then meet Ctrl-C, stops every Job it started all the same (by the handles its creates
     /// returned), records its job cancelled, and exits 1 naming why.
     @Test(arguments: ["fail", "hang"]) func applyStopsWhatItStartedWhenListingsFailOrHang(mode: String) async throws {
@@ -54,7 +55,10 @@ extension KubernetesTests {
         let apply = try workspace.startApply(extra: ["--controller-id", setup.controllerID, "--stop-timeout", "30s", "--failure-timeout", "3s"], environment: setup.environment)
         #expect(await RunningCommand.until(timeout: .seconds(120)) { FileManager.default.fileExists(atPath: marker) }, "\(apply.stderr)")
         let fault = mode == "fail" ? #""status":500"# : #""delay":300"#
-        try await setup.cluster.fault(#"{"namespace":"\#(setup.namespace)","verb":"list","resource":"jobs",\#(fault),"count":100000}"#)
+        for verb in ["list", "watch"] {
+            try await setup.cluster.fault(#"{"namespace":"\#(setup.namespace)","verb":"\#(verb)","resource":"jobs",\#(fault),"count":100000}"#)
+        }
+        try await setup.cluster.request("POST", "/_test/watches/close")  // the open watches end too, as when the server goes away
         if mode == "hang" {
             try await Task.sleep(for: .seconds(2))  // a pass is now waiting on a list that hangs
             kill(apply.pid, SIGINT)
@@ -64,7 +68,7 @@ extension KubernetesTests {
         if mode == "fail" { #expect(result.stderr.contains("runway apply: the run failed:"), "\(result.stderr)") }
         #expect(!result.stderr.contains("could not stop task"), "\(result.stderr)")
         let record = try #require(try await workspace.records()["long"])
-        #expect(record.state == .cancelled, "\(record)")
+        #expect(record.state == .cancelled, "\(record)\n\(result.stderr)")
         let requests = try await setup.requests()
         #expect(setup.count(requests, verb: "delete", resource: "jobs", status: 200) == 1, "the Job was deleted")
     }

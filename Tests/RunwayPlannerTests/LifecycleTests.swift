@@ -89,6 +89,22 @@ import Testing
             == "attempt 1: start-timeout (runner did not connect within 30s)")
     }
 
+    /// A runner may connect before its task's start has returned: the attempt runs, no listing
+    /// shows its task yet, and it is not lost while the start is still being carried out; nor is
+    /// a task still starting adopted (its start records its own attempt).
+    @Test func anAttemptWhoseStartIsStillInFlightIsNotLost() {
+        let quick = Fixture.job("quick", retries: 0)
+        let adopted = Fixture.job("adopted")
+        let desired = Fixture.desired(profiles, [quick, adopted])
+        let records = [Fixture.record(for: quick, .running, runningSince: .ago(1))]
+        let starting = [Fixture.task(for: quick), Fixture.task(for: adopted)]
+        let settle = { (starting: [ObservedTask]) in
+            Settlement().settle(desired: desired, observed: [], starting: starting, records: records, now: Fixture.now, jitter: { 0 })
+        }
+        #expect(settle(starting).isEmpty, "neither lost nor adopted")
+        #expect(settle([]).map(\.lastReason) == ["attempt 1: task-lost (its task disappeared)"], "lost once its start is no longer in flight")
+    }
+
     @Test(arguments: [
         (StopReason.startTimeout, JobRecord.State.held, "attempt 1: start-timeout (runner did not connect within 30s)"),
         (.timedOut, .running, "attempt 1: timed-out (ran longer than its 1m timeout)"),

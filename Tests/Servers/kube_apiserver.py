@@ -6,7 +6,9 @@ Runway uses, and plays the Job controller, scheduler, kubelet and garbage collec
   (PUT, resourceVersion checked: 409 Conflict), patch (merge, strategic merge as merge, JSON
   patch), delete with propagationPolicy (Background, Foreground, Orphan; a Job's API default is
   Orphan, as on a real server). Lists take labelSelector (equality and set-based), fieldSelector
-  (metadata.name/namespace), limit and continue.
+  (metadata.name/namespace), limit and continue. Watches (`?watch=1`) stream ADDED, MODIFIED,
+  DELETED and BOOKMARK events from a resourceVersion; one too old for the change log is an ERROR
+  event with 410 Expired (kube_watch.py).
 - Every object received is checked against the official schemas (kubernetes-validate, strict, for
   Kubernetes 1.30) plus the server-side rules Runway can break (names, labels, restartPolicy),
   and refused as a real server refuses it: a wrong JSON type fails decoding (400 BadRequest), an
@@ -20,10 +22,12 @@ Runway uses, and plays the Job controller, scheduler, kubelet and garbage collec
   Succeeded/Failed. An unknown image is ErrImagePull then ImagePullBackOff; a nodeSelector no
   node matches is Unschedulable; a missing Secret, or runAsNonRoot with an image that runs as
   root, is CreateContainerConfigError. activeDeadlineSeconds and ttlSecondsAfterFinished are
-  honoured; deleting a Pod kills its process after its grace period.
+  honoured; deleting a Pod kills its process after its grace period. With --inert-pods, pods run
+  no process: Running until deleted or ended with POST /_test/pods/end (thousands fit).
 - Test controls under /_test/ (admin token only): faults (status codes with Retry-After, delays
   before or after handling, `stale` lists that leave out objects created in the last `stale`
-  seconds, as a lagging cache would), users, the request log, counters.
+  seconds, as a lagging cache would), users, the request log, counters, ending every open watch
+  (/_test/watches/close, as a restart would), ending an inert pod (/_test/pods/end).
 
 Run: kube_apiserver.py --state DIR [--images images.json]. It makes a CA and a serving
 certificate with openssl, listens on a free port with TLS, and writes DIR/kubeconfig (admin) and
@@ -49,6 +53,7 @@ import referencing
 from kubernetes_validate import utils as kv
 
 from kube_kubelet import Kubelet
+from kube_watch import ChangeLog, close_all, serve_watch
 from testserver import add_fault, control_loop, requests_in, run, serve_tls
 
 SCHEMA_VERSION = "1.30.0"
@@ -513,6 +518,8 @@ class Cluster(Kubelet):
                     obj["status"]["phase"] = "Terminating"
             return obj
         del self.objects[resource][(namespace, name)]
+        if resource == "pods":  # the Pod registry returns the object deleted, as the real one does
+            return obj
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "details": {"name": name, "group": RESOURCES[resource][0], "kind": resource, "uid": meta["uid"]}}
 
@@ -682,6 +689,7 @@ PATH = re.compile(r"^/(?:api/v1|apis/(?P<group>batch)/v1)(?:/namespaces/(?P<name
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     cluster: Cluster = None
+    changes: ChangeLog = None
     admin_token = ""
     port = 0
 
@@ -755,6 +763,10 @@ class Handler(BaseHTTPRequestHandler):
             record.update(verb=verb, resource=resource, namespace=namespace, name=name, user=user["name"])
             self.authorize(user, verb, resource, namespace, name)
             delay_after = self.inject_faults(record)
+            if verb == "watch":  # logged as it begins: it may last minutes
+                record["status"] = 200
+                self.remember(record)
+                return self.watch(resource, namespace, query)
             code, response = self.serve(method, verb, resource, namespace, name, query, body)
             if record.get("stale") and verb == "list" and code == 200:
                 cutoff = time.time() - record["stale"]
@@ -830,8 +842,6 @@ class Handler(BaseHTTPRequestHandler):
                 return 200, self.list(resource, namespace, query)
             if verb == "get":
                 return 200, public(cluster.get(resource, namespace, name))
-            if verb == "watch":
-                raise APIError(405, "MethodNotAllowed", "watch is not supported by the test server")
             if verb == "create":
                 obj = json.loads(body or b"{}")
                 if query.get("dryRun") == "All":
@@ -869,8 +879,9 @@ class Handler(BaseHTTPRequestHandler):
                 return 200, public(cluster.delete(resource, namespace, name, policy, None if grace is None else int(grace)))
             raise APIError(405, "MethodNotAllowed", f"{method} is not supported")
 
-    def list(self, resource, namespace, query):
-        group, version, kind, _ = RESOURCES[resource]
+    @staticmethod
+    def selectors(query):
+        """The labelSelector and fieldSelector of a list or watch, parsed."""
         try:
             labels = parse_label_selector(query.get("labelSelector"))
         except ValueError as error:
@@ -879,6 +890,34 @@ class Handler(BaseHTTPRequestHandler):
             fields = parse_field_selector(query.get("fieldSelector"))
         except ValueError as error:
             raise APIError(400, "BadRequest", str(error))
+        return labels, fields
+
+    @staticmethod
+    def matching(obj, labels, fields):
+        return matches_labels(obj["metadata"].get("labels") or {}, labels) and \
+            not any((field(obj, path) == value) == negated for path, negated, value in fields)
+
+    def watch(self, resource, namespace, query):
+        """A watch: events after the resourceVersion asked for (kube_watch.py)."""
+        group, version, kind, _ = RESOURCES[resource]
+        labels, fields = self.selectors(query)
+        with self.cluster.lock:
+            self.check_namespace_exists(namespace)
+        api_version = f"{group}/{version}" if group else version
+
+        def decorate(obj):
+            obj.setdefault("apiVersion", api_version)
+            obj.setdefault("kind", kind)
+            return obj
+        serve_watch(self, self.changes, resource, namespace, query, lambda obj: self.matching(obj, labels, fields), decorate)
+
+    def check_namespace_exists(self, namespace):
+        if namespace is not None and (None, namespace) not in self.cluster.objects["namespaces"]:
+            raise not_found("namespaces", namespace)
+
+    def list(self, resource, namespace, query):
+        group, version, kind, _ = RESOURCES[resource]
+        labels, fields = self.selectors(query)
         limit = int(query.get("limit") or 0)
         start = None
         if query.get("continue"):
@@ -893,9 +932,7 @@ class Handler(BaseHTTPRequestHandler):
             if start is not None and tuple(x or "" for x in key) <= start:
                 continue
             obj = self.cluster.objects[resource][key]
-            if not matches_labels(obj["metadata"].get("labels") or {}, labels):
-                continue
-            if any((field(obj, path) == value) == negated for path, negated, value in fields):
+            if not self.matching(obj, labels, fields):
                 continue
             if limit and len(items) == limit:
                 more = json.dumps({"start": [x or "" for x in last_key]}).encode()
@@ -924,6 +961,16 @@ class Handler(BaseHTTPRequestHandler):
                 return {"users": len(cluster.users)}
             if path == "/_test/requests" and method == "GET":
                 return requests_in(cluster.log, query.get("namespace"))
+            if path == "/_test/watches/close" and method == "POST":
+                close_all(self.changes)
+                return {"closed": True}
+            if path == "/_test/pods/end" and method == "POST":
+                request = json.loads(body)
+                pod = cluster.get("pods", request["namespace"], request["name"])
+                if not (cluster.inert or any((cluster.images.get(c["image"]) or {}).get("inert") for c in pod["spec"]["containers"])):
+                    raise APIError(400, "BadRequest", "only inert pods (--inert-pods, or an inert image) are ended by hand")
+                cluster.end_inert(pod, int(request.get("exitCode", 0)))
+                return {"phase": pod["status"]["phase"]}
             if path == "/_test/stats" and method == "GET":
                 return {**cluster.counters, "processes": sum(1 for p in cluster.processes.values() if p.poll() is None)}
         raise APIError(404, "NotFound", f"no test control {method} {path}")
@@ -934,6 +981,7 @@ def main():
     parser.add_argument("--state", required=True, help="directory for certificates, kubeconfig, url and pod logs")
     parser.add_argument("--images", help='JSON: {"image": {"entrypoint": [...], "cmd": [...], "env": {...}, "user": "65532"}} the node "has"')
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--inert-pods", action="store_true", help="pods run no process: Running until deleted or ended by /_test/pods/end")
     arguments = parser.parse_args()
     os.makedirs(arguments.state, exist_ok=True)
     images = json.load(open(arguments.images)) if arguments.images else {}
@@ -942,6 +990,10 @@ def main():
     volumes = os.path.join(arguments.state, "volumes")
     os.makedirs(volumes, exist_ok=True)
     cluster = Cluster(images, logs, volumes)
+    cluster.inert = arguments.inert_pods
+    changes = ChangeLog(cluster, public)
+    threading.Thread(target=changes.run_forever, daemon=True).start()
+    Handler.changes = changes
     admin_token = uuid.uuid4().hex
     Handler.cluster = cluster
     Handler.admin_token = admin_token

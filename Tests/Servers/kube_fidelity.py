@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Checks the tests' Kubernetes API server with real clients: kubectl and the official Python
-client create, list with selectors and delete against it without complaint.
+client create, list with selectors, watch and delete against it without complaint.
 
 Run: KUBECONFIG=… kube_fidelity.py NAMESPACE   (exit 0 and "ok" when every step held)
 """
 import json
 import subprocess
 import sys
+import threading
 import time
 
-from kubernetes import client, config
+from kubernetes import client, config, watch
 
 namespace = sys.argv[1]
 
@@ -108,5 +109,54 @@ for _ in range(100):
         break
     time.sleep(0.1)
 check(not core.list_namespaced_secret(namespace, label_selector="made-by=python").items, "owned Secrets were garbage-collected")
+# Watches: the Python client's watch from a list's resourceVersion sees a pod come, run and go,
+# with bookmarks; a version older than the server's change log is 410 Expired; `kubectl get -w`
+# prints each change as it happens.
+listed = core.list_namespaced_pod(namespace, label_selector="made-by=watch")
+seen = []
+
+
+def follow():
+    stream = watch.Watch()
+    for event in stream.stream(core.list_namespaced_pod, namespace, label_selector="made-by=watch",
+                               resource_version=listed.metadata.resource_version, allow_watch_bookmarks=True, timeout_seconds=30):
+        raw = event["raw_object"]
+        seen.append((event["type"], raw["metadata"].get("name"), (raw.get("status") or {}).get("phase")))
+        if event["type"] == "DELETED":
+            stream.stop()
+
+
+watcher = threading.Thread(target=follow)
+watcher.start()
+printed = subprocess.Popen(["kubectl", "get", "pods", "-n", namespace, "-l", "made-by=watch", "-w", "--no-headers"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+time.sleep(1)
+core.create_namespaced_pod(namespace, client.V1Pod(
+    metadata=client.V1ObjectMeta(name="watched", labels={"made-by": "watch"}),
+    spec=client.V1PodSpec(restart_policy="Never", containers=[
+        client.V1Container(name="main", image="busybox:1.36", command=["/bin/sh", "-c", "sleep 1.5"])])))
+for _ in range(100):
+    if core.read_namespaced_pod("watched", namespace).status.phase == "Succeeded":
+        break
+    time.sleep(0.1)
+core.delete_namespaced_pod("watched", namespace)
+watcher.join(30)
+time.sleep(1)
+printed.terminate()
+out, err = printed.communicate(timeout=10)
+kinds = [kind for kind, _, _ in seen]
+changes = [kind for kind in kinds if kind != "BOOKMARK"]
+check(changes and changes[0] == "ADDED" and changes[-1] == "DELETED", f"the watch saw the pod come and go: {seen}")
+check({"Running", "Succeeded"} <= {phase for kind, _, phase in seen if kind == "MODIFIED"}, f"and run: {seen}")
+check("BOOKMARK" in kinds, f"bookmarks were sent: {seen}")
+check(all(name == "watched" for kind, name, _ in seen if kind != "BOOKMARK"), f"only what the selector matches: {seen}")
+lines = [line for line in out.splitlines() if line.startswith("watched")]
+check(len(lines) >= 3 and not err.strip(), f"kubectl get -w printed each change: {out!r} {err!r}")
+try:
+    for _ in watch.Watch().stream(core.list_namespaced_pod, namespace, resource_version="1", timeout_seconds=5):
+        check(False, "a watch from a version older than the change log gets no events")
+    check(False, "a watch from a version older than the change log fails")
+except client.ApiException as error:
+    check(error.status == 410 and "Expired" in str(error), f"410 Expired: {error}")
 core.delete_namespace(namespace)
 print("ok")

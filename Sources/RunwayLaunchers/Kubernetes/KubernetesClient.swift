@@ -77,13 +77,7 @@ final class KubernetesClient: CountingClient {
     /// an error answer, `HTTPError` when the server stayed unreachable, ``KubernetesAccessError``
     /// when there is no credential to send.
     func send(_ call: KubernetesCall) async throws -> [UInt8] {
-        var parameters = call.query
-        // Refuse unknown fields rather than drop them (a real server's default only warns).
-        if ["create", "update", "patch"].contains(call.verb) { parameters.append(("fieldValidation", "Strict")) }
-        var components = URLComponents()
-        components.queryItems = parameters.isEmpty ? nil : parameters.map { URLQueryItem(name: $0.0, value: $0.1) }
-        let query = components.percentEncodedQuery.map { "?" + $0.replacingOccurrences(of: "+", with: "%2B") } ?? ""
-        let url = access.server + call.resource.path(namespace: call.namespace, name: call.name) + query
+        let url = self.url(call)
         var refreshedCredential = false
         while true {
             var headers = [("Accept", "application/json")]
@@ -101,6 +95,33 @@ final class KubernetesClient: CountingClient {
             }
             throw Self.error(call, response)
         }
+    }
+
+    /// A watch (`call` with `watch=1` in its query): the answer's head once it arrives, its events
+    /// following in the body. No retries (the caller lists and watches again); a body silent for
+    /// `stall` ends it.
+    func stream(_ call: KubernetesCall, stall: Duration) async throws -> HTTPStreamingResponse {
+        var headers = [("Accept", "application/json")]
+        if let authorization = try await tokens.header() { headers.append(("Authorization", authorization)) }
+        var request = HTTPRequest(method: "GET", url: url(call), headers: headers)
+        request.stallTimeout = stall
+        request.timeout = .seconds(3600)
+        requests.add(1, ordering: .relaxed)
+        let response = try await http.stream(request)
+        if (200..<300).contains(response.status) { return response }
+        if response.status == 401 { tokens.invalidate() }
+        let body = (try? await response.collect(limit: 64 << 10)) ?? []
+        throw Self.error(call, HTTPResponse(status: response.status, headers: response.headers, body: body))
+    }
+
+    private func url(_ call: KubernetesCall) -> String {
+        var parameters = call.query
+        // Refuse unknown fields rather than drop them (a real server's default only warns).
+        if ["create", "update", "patch"].contains(call.verb) { parameters.append(("fieldValidation", "Strict")) }
+        var components = URLComponents()
+        components.queryItems = parameters.isEmpty ? nil : parameters.map { URLQueryItem(name: $0.0, value: $0.1) }
+        let query = components.percentEncodedQuery.map { "?" + $0.replacingOccurrences(of: "+", with: "%2B") } ?? ""
+        return access.server + call.resource.path(namespace: call.namespace, name: call.name) + query
     }
 
     static func error(_ call: KubernetesCall, _ response: HTTPResponse) -> KubernetesAPIError {

@@ -46,6 +46,8 @@ public final class KubernetesLauncher: TaskLauncher {
     let pageSize: Int
     private let clients = ClientTable<ClusterKey, KubernetesClient>()
     private let scopes = Mutex<[Scope: Duration]>([:])  // → the profile's unschedulable timeout
+    /// Once the controller asks for changes: a watched copy of each scope's Jobs and Pods.
+    let watching = Mutex<(changed: (@Sendable () -> Void)?, informers: [Scope: Informers])>((nil, [:]))
 
     /// Which kubeconfig files a manifest may name.
     let trust: TrustPolicy
@@ -147,10 +149,7 @@ public final class KubernetesLauncher: TaskLauncher {
         for (scope, unschedulableTimeout) in scopes.withLock({ $0 }).sorted(by: { $0.key.namespace < $1.key.namespace }) {
             let client = try client(ClusterKey(kubeconfig: scope.kubeconfig, context: scope.context), task: nil)
             let selector = "\(TaskLabels.managedBy)=\(controllerID)"
-            let (jobs, pods) = try await calling(task: nil, client) {
-                (try await list(Kubernetes.Job.self, .jobs, selector: selector, namespace: scope.namespace, client: client),
-                 try await list(Kubernetes.Pod.self, .pods, selector: selector, namespace: scope.namespace, client: client))
-            }
+            let (jobs, pods) = try await objects(of: scope, selector: selector, client: client)
             var podsByJob: [String: [Kubernetes.Pod]] = [:]
             for pod in pods {
                 for owner in pod.metadata.ownerReferences ?? [] where owner.kind == "Job" { podsByJob[owner.uid, default: []].append(pod) }
@@ -196,20 +195,23 @@ public final class KubernetesLauncher: TaskLauncher {
     }
 
     /// Every item of a list, page by page (`limit` and `continue`).
-    private func list<Item: Decodable & Sendable>(
+    /// Every page of a list, and the resourceVersion of its first (the snapshot the pages share).
+    func list<Item: Decodable & Sendable>(
         _ type: Item.Type, _ resource: KubernetesResource, selector: String, namespace: String, client: KubernetesClient
-    ) async throws -> [Item] {
+    ) async throws -> (items: [Item], resourceVersion: String?) {
         var items: [Item] = []
         var token: String?
+        var version: String?
         repeat {
             var query = [("labelSelector", selector), ("limit", String(pageSize))]
             if let token { query.append(("continue", token)) }
             let page = try LauncherJSON.decode(Kubernetes.List<Item>.self, plugin: Self.plugin, try await client.send(KubernetesCall(
                 verb: "list", resource: resource, namespace: namespace, query: query)))
             items += page.items
+            if version == nil { version = page.metadata?.resourceVersion }
             token = page.metadata?.continue.flatMap { $0.isEmpty ? nil : $0 }
         } while token != nil
-        return items
+        return (items, version)
     }
 
     // MARK: - Mapping
@@ -263,10 +265,15 @@ public final class KubernetesLauncher: TaskLauncher {
         let containerReason = terminated?.reason.flatMap { ["Completed", "Error"].contains($0) ? nil : $0 }
         let initFailure = pod.flatMap(initContainerFailure)
         let conditions = job.status?.conditions ?? []
+        // A Job ends after its pod does: a pod still shown running is a copy that lags (a watch
+        // event on its way), and its exit code is worth the wait.
+        let podLags = pod.map { !["Succeeded", "Failed"].contains($0.status?.phase ?? "") && $0.metadata.deletionTimestamp == nil } ?? false
         if let failed = conditions.first(where: { $0.type == "Failed" && $0.status == "True" }) {
             switch failed.reason {
             case "DeadlineExceeded":
                 return (.exited, terminated?.exitCode, "deadline exceeded: the Job ran past its activeDeadlineSeconds")
+            case _ where podLags:
+                return (.running, nil, nil)
             case "BackoffLimitExceeded" where terminated != nil:
                 return (.exited, terminated?.exitCode, containerReason)
             case "BackoffLimitExceeded" where initFailure != nil:
@@ -276,6 +283,7 @@ public final class KubernetesLauncher: TaskLauncher {
             }
         }
         if conditions.contains(where: { $0.type == "Complete" && $0.status == "True" }) {
+            if podLags { return (.running, nil, nil) }
             return (.exited, terminated?.exitCode ?? 0, containerReason)
         }
         guard let pod, let status = pod.status else { return (.pending, nil, nil) }
@@ -362,7 +370,7 @@ public final class KubernetesLauncher: TaskLauncher {
 
     /// API failures as launcher errors an operator can act on: 401 names the credential, 403 the
     /// RBAC verb that is missing, 422 the invalid field.
-    private func calling<T>(task: String?, _ client: KubernetesClient, _ body: () async throws -> T) async throws -> T {
+    func calling<T>(task: String?, _ client: KubernetesClient, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as KubernetesAPIError {

@@ -178,6 +178,7 @@ enum Kubernetes {
     struct List<Item: Decodable & Sendable>: Decodable, Sendable {
         struct Metadata: Decodable, Sendable {
             var `continue`: String?
+            var resourceVersion: String?
         }
         var metadata: Metadata?
         var items: [Item]

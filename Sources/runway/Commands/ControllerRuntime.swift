@@ -61,6 +61,7 @@ struct ControllerRuntime: Sendable {
             }
             let wakeups = self.wakeups
             reconciler.afterAction = { wakeups.signal() }
+            launchers.notifyChanges { wakeups.signal() }  // a task that changes on a watched platform wakes a pass
             let lease = reconciler.lease
             routing.follow { lease?.isLeader ?? true }
             return try await body(reconciler, actualPort)
