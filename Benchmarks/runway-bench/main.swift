@@ -9,6 +9,8 @@
 //            (not part of `all`)
 // ecs:       --tasks N (500); needs RUNWAY_TEST_MOTO_URL (a moto_server; not part of `all`)
 // kubernetes: --tasks N (500); needs RUNWAY_TEST_KUBECONFIG (Tests/Servers/kube_apiserver.py; not part of `all`)
+// kubernetes-watch: --tasks N --idle-seconds S; the same server with an `inert:1` image: idle API requests/min, listing
+//            beside watching, and how soon a watched task's end is seen (not part of `all`)
 // nomad:     --tasks N (500); needs RUNWAY_TEST_NOMAD_DIR (Tests/Servers/nomad_apiserver.py; not part of `all`)
 // stores:    --jobs N (1,000) --runs R; needs RUNWAY_TEST_POSTGRES_URL (scripts/postgres-server; not part of `all`)
 // plan:      --jobs N; one plan of N jobs against N tasks, for scripts/plan-instructions (not part of `all`)
@@ -30,7 +32,7 @@ struct Options {
         var iterator = arguments.dropFirst().makeIterator()
         while let argument = iterator.next() {
             switch argument {
-            case "manifests", "local", "controller", "docker", "ecs", "kubernetes", "nomad", "stores", "heartbeats", "plan", "all": mode = argument
+            case "manifests", "local", "controller", "docker", "ecs", "kubernetes", "kubernetes-watch", "nomad", "stores", "heartbeats", "plan", "all": mode = argument
             case "--tasks": tasks = Int(iterator.next() ?? "") ?? tasks
             case "--containers": containers = Int(iterator.next() ?? "") ?? containers
             case "--changes": changes = Int(iterator.next() ?? "") ?? changes
@@ -40,7 +42,7 @@ struct Options {
             case "--jobs": jobs = Int(iterator.next() ?? "") ?? jobs
             case "--parallelism": parallelism = Int(iterator.next() ?? "") ?? parallelism
             default:
-                FileHandle.standardError.write(Data("usage: runway-bench [manifests|local|controller|docker|ecs|kubernetes|nomad|stores|heartbeats|plan|all] [--files N] [--runs R] [--jobs N] [--parallelism P] [--changes N] [--idle-seconds S] [--containers N] [--tasks N]\n".utf8))
+                FileHandle.standardError.write(Data("usage: runway-bench [manifests|local|controller|docker|ecs|kubernetes|kubernetes-watch|nomad|stores|heartbeats|plan|all] [--files N] [--runs R] [--jobs N] [--parallelism P] [--changes N] [--idle-seconds S] [--containers N] [--tasks N]\n".utf8))
                 exit(2)
             }
         }
@@ -54,6 +56,7 @@ if options.mode == "all" || options.mode == "controller" { try await controllerB
 if options.mode == "docker" { try await dockerBenchmark(options) }
 if options.mode == "ecs" { try await ecsBenchmark(options) }
 if options.mode == "kubernetes" { try await kubernetesBenchmark(options) }
+if options.mode == "kubernetes-watch" { try await kubernetesWatchBenchmark(options) }
 if options.mode == "nomad" { try await nomadBenchmark(options) }
 if options.mode == "stores" { try await storesBenchmark(options) }
 if options.mode == "heartbeats" { try await heartbeatBenchmark(options) }
