@@ -154,8 +154,13 @@ public struct Reconciler: Sendable {
         // are not started twice) and, for the settlement, as tasks that exist (a runner may
         // connect before its start returns), which it must not adopt (the start records its
         // own attempt).
+        // (A start that ended after the platform was observed is among the started tasks now.)
         let listed = Set(observed.map(\.name))
-        let inFlight = launchers.plugins.filter { !unlisted.contains($0) }.flatMap { queue.starting(plugin: $0, notIn: listed) }
+        let inFlight = launchers.plugins.filter { !unlisted.contains($0) }.flatMap { plugin in
+            let starting = queue.starting(plugin: plugin, notIn: listed)
+            let names = listed.union(starting.map(\.name))
+            return starting + startedTasks.standIns(plugin: plugin, notIn: names, now: Date())
+        }
         records = try await settle(desired: desired, observed: observed, starting: inFlight, records: records, now: now)
         rehold(desired: everything, records: records, readStartedAt: readStartedAt)
         let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout, reachableSince: reachableSince, queuesRuns: false)

@@ -68,6 +68,16 @@ final class StartedTasks: Sendable {
         return listed + standIns.sorted { $0.name < $1.name }
     }
 
+    /// The tasks of `plugin` started since a listing was taken (not in `listed`, never listed,
+    /// still within their stand-in time): a start that ended after a pass observed its platform
+    /// stands in for its task in that pass all the same.
+    func standIns(plugin: String, notIn listed: Set<String>, now: Date) -> [ObservedTask] {
+        entries.withLock { entries in
+            entries.values.filter { $0.task.plugin == plugin && !$0.seen && $0.standInUntil > now && !listed.contains($0.task.name) }
+                .map(\.task)
+        }
+    }
+
     /// Every task remembered (started and not known to be stopped or gone).
     var all: [ObservedTask] {
         entries.withLock { $0.values.map(\.task) }.sorted { $0.name < $1.name }
