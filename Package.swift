@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "RunwayController",
             dependencies: [
-                "RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayLaunchers", "RunwayStore", "RunwayMetrics",
+                "CRunwaySystem", "RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayLaunchers", "RunwayStore", "RunwayMetrics",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

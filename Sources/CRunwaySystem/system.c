@@ -15,3 +15,9 @@ int runway_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, 
 int runway_become_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }
+
+#include <malloc.h>
+
+void runway_release_free_memory(void) {
+    malloc_trim(0);
+}

@@ -1,3 +1,4 @@
+import CRunwaySystem
 import Foundation
 import Logging
 import RunwayManifests
@@ -112,6 +113,9 @@ public struct ControllerRun: Sendable {
                     nextDeadline = Date().addingTimeInterval(1)
                 }
             }
+            // Before sleeping: hand the heap's free pages back (a pass's garbage would otherwise
+            // stay resident while the controller idles).
+            runway_release_free_memory()
             woken = await wakeups.wait(upTo: sleepTime(until: nextDeadline, lastResync: lastResync))
         }
         // Starts and stops handed over before the shutdown end first (within the grace period,
@@ -149,3 +153,4 @@ public struct ControllerRun: Sendable {
         try? await reconciler.store.publish(facts)
     }
 }
+

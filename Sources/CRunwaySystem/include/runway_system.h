@@ -15,4 +15,8 @@ int runway_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, 
    find, stop and reap every one of them. prctl is variadic, which Swift cannot call. */
 int runway_become_child_subreaper(void);
 
+/* malloc_trim(0): glibc keeps memory freed by a burst of work (a reconcile pass) resident;
+   this hands the free pages back to the system. <malloc.h> is not in Swift's Glibc module. */
+void runway_release_free_memory(void);
+
 #endif
