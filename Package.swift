@@ -163,7 +163,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RunwayPlannerTests",
-            dependencies: ["RunwayPlanner", "RunwayModel"],
+            dependencies: ["RunwayPlanner", "RunwayModel", "RunwayTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,26 +1,12 @@
 import Foundation
 import RunwayModel
 import RunwayPlanner
+import RunwayTestSupport
 import Testing
 
 /// Planning again against the state a plan produces must change nothing: no second start for
 /// a job, no stop of a task already stopped. Checked over generated worlds.
 @Suite struct ReplanPropertyTests {
-    /// SplitMix64: small, seedable, reproducible.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
-        mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
-        mutating func pick<T>(_ items: [T]) -> T { items[int(0...items.count - 1)] }
-    }
-
     struct World {
         var desired: DesiredState
         var observed: [ObservedTask]
@@ -28,7 +14,7 @@ import Testing
     }
 
     static func generate(seed: UInt64) -> World {
-        var random = Random(state: seed)
+        var random = SplitMix(seed: seed)
         let profiles = (0..<random.int(1...3)).map { index in
             Fixture.profile(
                 index == 0 ? "default" : "p\(index)", maxConcurrent: random.chance(60) ? random.int(1...3) : nil,

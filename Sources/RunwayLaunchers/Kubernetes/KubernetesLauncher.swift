@@ -195,25 +195,6 @@ public final class KubernetesLauncher: TaskLauncher {
     }
 
     /// Every item of a list, page by page (`limit` and `continue`).
-    /// Every page of a list, and the resourceVersion of its first (the snapshot the pages share).
-    func list<Item: Decodable & Sendable>(
-        _ type: Item.Type, _ resource: KubernetesResource, selector: String, namespace: String, client: KubernetesClient
-    ) async throws -> (items: [Item], resourceVersion: String?) {
-        var items: [Item] = []
-        var token: String?
-        var version: String?
-        repeat {
-            var query = [("labelSelector", selector), ("limit", String(pageSize))]
-            if let token { query.append(("continue", token)) }
-            let page = try LauncherJSON.decode(Kubernetes.List<Item>.self, plugin: Self.plugin, try await client.send(KubernetesCall(
-                verb: "list", resource: resource, namespace: namespace, query: query)))
-            items += page.items
-            if version == nil { version = page.metadata?.resourceVersion }
-            token = page.metadata?.continue.flatMap { $0.isEmpty ? nil : $0 }
-        } while token != nil
-        return (items, version)
-    }
-
     // MARK: - Mapping
 
     /// The profile's `fromKubernetesSecret` entries: Kubernetes reads those Secrets into the

@@ -1,0 +1,21 @@
+/// SplitMix64: a small, seedable random number generator, so a property test that fails can be
+/// run again with the same sequence.
+public struct SplitMix: Sendable {
+    public var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A number in `0..<bound`.
+    public mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+    public mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + below(range.count) }
+    public mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
+    public mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
+}
