@@ -113,10 +113,14 @@ public struct ControllerRun: Sendable {
                     nextDeadline = Date().addingTimeInterval(1)
                 }
             }
-            // Before sleeping: hand the heap's free pages back (a pass's garbage would otherwise
-            // stay resident while the controller idles).
-            runway_release_free_memory()
-            woken = await wakeups.wait(upTo: sleepTime(until: nextDeadline, lastResync: lastResync))
+            // Going idle (nothing due within a second): the store's caches and the heap's free
+            // pages are handed back, so a burst of work does not stay resident while it idles.
+            let wait = sleepTime(until: nextDeadline, lastResync: lastResync)
+            if wait >= .seconds(1) {
+                reconciler.store.releaseMemory()
+                runway_release_free_memory()
+            }
+            woken = await wakeups.wait(upTo: wait)
         }
         // Starts and stops handed over before the shutdown end first (within the grace period,
         // which ends the process regardless).

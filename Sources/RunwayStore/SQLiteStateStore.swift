@@ -25,6 +25,11 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    /// Closes the idle reader connections (and their page caches) and shrinks the writer's.
+    public func releaseMemory() {
+        database.releaseMemoryEventually()
+    }
+
     /// The schema versions applied, oldest first (for tests and `status`).
     public func appliedMigrations() throws -> [String] {
         try database.read { try Schema.migrator.appliedMigrations($0) }

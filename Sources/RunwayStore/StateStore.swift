@@ -81,6 +81,10 @@ public protocol StateStore: Sendable {
     /// attempt and its job record, each only while running, and never backwards in time.
     func recordHeartbeats(_ beats: [String: Date]) async throws
 
+    /// Hands back memory the store keeps only to go faster (caches, idle connections), soon;
+    /// the controller calls it as it goes idle.
+    func releaseMemory()
+
     /// Reads the attempt found by `lookup` and its job record, lets `decide` say what changes,
     /// and writes that, all in one transaction (so two claims of one token cannot both win).
     func modify<T: Sendable>(
@@ -199,6 +203,8 @@ public struct FencedError: Error, CustomStringConvertible {
 }
 
 extension StateStore {
+    public func releaseMemory() {}
+
     /// Takes or renews the lease at `now` (nil: the store's clock judges), seen on this host's clock.
     public func acquireLease(_ name: String, holder: String, duration: Duration, now: Date? = nil) async throws -> Lease? {
         try await acquireLease(name, holder: holder, duration: duration, now: now, localNow: Date())
