@@ -51,21 +51,17 @@ final class StartedTasks: Sendable {
             return Set(stopping.filter { $0.value.plugin == plugin }.keys)
         }
         let listed = listed.filter { !leftOut.contains($0.name) }
-        let standIns = entries.withLock { entries -> [ObservedTask] in
-            var standIns: [ObservedTask] = []
+        entries.withLock { entries in
             for (name, var entry) in entries where entry.task.plugin == plugin {
                 if names.contains(name) {
                     entry.seen = true
                     entries[name] = entry
                 } else if entry.seen {
                     entries[name] = nil
-                } else if entry.standInUntil > now {
-                    standIns.append(entry.task)
                 }
             }
-            return standIns
         }
-        return listed + standIns.sorted { $0.name < $1.name }
+        return listed + standIns(plugin: plugin, notIn: names, now: now).sorted { $0.name < $1.name }
     }
 
     /// The tasks of `plugin` started since a listing was taken (not in `listed`, never listed,

@@ -16,8 +16,6 @@ public struct ManifestCache: Sendable {
 
     public init() {}
 
-    /// How many files it holds decoded.
-    public var count: Int { files.count }
     /// How many files the last load took from it instead of decoding them.
     public internal(set) var reusedLastLoad = 0
 
@@ -71,18 +69,18 @@ public final class IncrementalManifestLoader: Sendable {
     public let fullReload: Duration
     private let state: Mutex<(cache: ManifestCache, lastFull: ContinuousClock.Instant?)>
 
-    public init(loader: ManifestLoader, paths: [String], fullReload: Duration, cache: ManifestCache = ManifestCache()) {
+    public init(loader: ManifestLoader, paths: [String], fullReload: Duration) {
         self.loader = loader
         self.paths = paths
         self.fullReload = fullReload
-        self.state = Mutex((cache, nil))
+        self.state = Mutex((ManifestCache(), nil))
     }
 
-    /// Loads the directory, in full when `fully` or when the full-reload interval has passed.
-    public func load(fully: Bool = false) -> ManifestLoad {
+    /// Loads the directory, in full when the full-reload interval has passed.
+    public func load() -> ManifestLoad {
         state.withLock { state in
             let now = ContinuousClock.now
-            if fully || state.lastFull.map({ now - $0 >= fullReload }) ?? true {
+            if state.lastFull.map({ now - $0 >= fullReload }) ?? true {
                 state.cache.files = [:]
                 state.lastFull = now
             }
