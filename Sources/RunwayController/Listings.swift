@@ -62,8 +62,12 @@ final class Listings: Sendable {
         var results: [String: Result<[ObservedTask], any Error>] = [:]
         for (plugin, call) in calls.sorted(by: { $0.key < $1.key }) {
             // Only a listing this pass started is waited for, and only until the patience ends.
+            // Looked at soon first (a local listing answers within a millisecond or two), then
+            // every 10 ms.
+            var pause = Duration.microseconds(250)
             while fresh.contains(plugin), call.answer == nil, ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(10))
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .milliseconds(10))
             }
             if let result = call.answerOrLeaveBehind() {
                 results[plugin] = result

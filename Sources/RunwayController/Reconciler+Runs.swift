@@ -10,11 +10,14 @@ extension Reconciler {
     /// the requests taken up go in one transaction, so a request is never taken up twice; a run
     /// that ends (cancelled) is written only if it is still open, in its own transaction, so a
     /// report that landed since this pass read it is never overwritten.
-    func queueRuns(desired: DesiredState, records: [JobRecord], now: Date, followsTicks: Bool) async throws -> [JobRecord] {
-        let requests = try await store.openRequests()
+    /// `compacting: false` (a focused pass) leaves the history retention to the next full pass,
+    /// the only one that sees every finished run.
+    func queueRuns(
+        desired: DesiredState, records: [JobRecord], requests: [JobRequest], now: Date, followsTicks: Bool, compacting: Bool
+    ) async throws -> [JobRecord] {
         let changes = RunQueue().queue(
             desired: desired, records: records, requests: requests, now: now, followsTicks: followsTicks,
-            retention: configuration.historyRetention)
+            retention: compacting ? configuration.historyRetention : nil)
         if changes.isEmpty && changes.compact.isEmpty { return records }
         let before = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         var ending: [JobRecord] = []

@@ -40,6 +40,8 @@ public struct Reconciler: Sendable {
     let listings = Listings()
     /// The job records, kept across passes: a pass reads only those written since the last.
     let recordBook: RecordBook
+    /// What focused passes keep between them (see ``Focus``).
+    let focusMemory = FocusMemory()
     /// When this controller was made: with no lease, runners could reach it from then on.
     let createdAt = Date()
 
@@ -68,7 +70,11 @@ public struct Reconciler: Sendable {
     /// What one pass saw and did.
     public struct Outcome: Sendable {
         public var plan: Plan
+        /// Every record.
         public var records: [JobRecord]
+        /// The records of the jobs the pass looked at (all of them in a full pass): every open
+        /// run's among them.
+        public var focusRecords: [JobRecord]
         public var observed: [ObservedTask]
         /// Starts and stops still being carried out (of this pass or earlier ones).
         public var actionsInFlight: Int
@@ -79,8 +85,11 @@ public struct Reconciler: Sendable {
     /// With `isolatingPlatforms`, a platform whose tasks cannot be listed is left alone for the
     /// pass (its jobs wait, nothing of it is settled, started or stopped) while the others are
     /// reconciled; without, the pass fails.
+    /// `changedJobs`: the jobs whose manifests may have changed since the last pass; given, the
+    /// pass looks only at those and the live ones (see ``Focus``), else at every job.
     public func pass(
-        desired: DesiredState, now: Date = Date(), allowStarts: Bool = true, isolatingPlatforms: Bool = false, followsSchedules: Bool = true
+        desired: DesiredState, changedJobs: Set<String>? = nil, now: Date = Date(), allowStarts: Bool = true,
+        isolatingPlatforms: Bool = false, followsSchedules: Bool = true
     ) async throws -> Outcome {
         let started = ContinuousClock.now
         var acting = self
@@ -90,16 +99,18 @@ public struct Reconciler: Sendable {
         }
         do {
             let outcome = try await acting.reconcile(
-                desired: desired, now: now, allowStarts: allowStarts, isolatingPlatforms: isolatingPlatforms, followsSchedules: followsSchedules)
+                desired: desired, changedJobs: changedJobs, now: now, allowStarts: allowStarts, isolatingPlatforms: isolatingPlatforms,
+                followsSchedules: followsSchedules)
             let elapsed = ContinuousClock.now - started
             metrics.reconciled(seconds: elapsed.timeInterval)
-            report(outcome, desired: desired)
             return outcome
         } catch let refusal as FencedError {
+            focusMemory.passFailed()
             refused(refusal)
             throw refusal
         } catch {
             metrics.reconcileFailed()
+            focusMemory.passFailed()
             throw error
         }
     }
@@ -119,14 +130,8 @@ public struct Reconciler: Sendable {
     }
 
     /// `runway_jobs` and `runway_tasks` from what a pass saw.
-    private func report(_ outcome: Outcome, desired: DesiredState) {
-        // Each job's current run, of its current generation.
-        let ofCurrentGeneration = outcome.records.filter { desired.jobs[$0.job]?.generation == $0.generation }
-        var jobs: [String: Int] = [:]
-        for runs in Dictionary(grouping: ofCurrentGeneration, by: \.job).values {
-            if let record = JobRecord.current(of: runs) { jobs[record.state.rawValue, default: 0] += 1 }
-        }
-        metrics.setJobs(jobs)
+    private func report(_ outcome: Outcome, desired: DesiredState, focus: Set<String>?) {
+        metrics.setJobs(focusMemory.jobStates(desired: desired, records: outcome.focusRecords, focus: focus))
         var tasks: [[String]: Int] = [:]
         let stopped = Set(outcome.plan.stops.map(\.task.id))
         for task in outcome.observed where !stopped.contains(task.id) {
@@ -136,39 +141,66 @@ public struct Reconciler: Sendable {
     }
 
     private func reconcile(
-        desired everything: DesiredState, now: Date, allowStarts: Bool, isolatingPlatforms: Bool, followsSchedules: Bool
+        desired everything: DesiredState, changedJobs: Set<String>?, now: Date, allowStarts: Bool, isolatingPlatforms: Bool,
+        followsSchedules: Bool
     ) async throws -> Outcome {
+        var clock = PhaseClock()
         try await beforePass()
         try await reloadTokens()
+        clock.lap("tokens")
         let (observed, unlisted) = try await observe(isolating: isolatingPlatforms)
+        clock.lap("observe")
         let readStartedAt = ContinuousClock.now
-        var records = try await recordBook.read(from: store)
-        records = try await queueRuns(desired: everything, records: records, now: now, followsTicks: followsSchedules)
-        // Jobs on a platform that could not be listed are out of this pass: not knowing their
-        // tasks, it must neither call them lost nor start them again.
-        let blind = Set(everything.profiles.values.filter { unlisted.contains($0.plugin) }.map(\.name))
-        let desired = blind.isEmpty ? everything : DesiredState(
-            profiles: everything.profiles, jobs: everything.jobs.filter { !blind.contains($0.value.profile) })
-        if !blind.isEmpty { records = records.filter { !blind.contains($0.profile) } }
+        let allRecords = try await recordBook.read(from: store)
+        let requests = try await store.openRequests()
+        clock.lap("records")
         // Starts still in flight stand in for their tasks: in the plan (they hold their slot, and
         // are not started twice) and, for the settlement, as tasks that exist (a runner may
         // connect before its start returns), which it must not adopt (the start records its
         // own attempt).
-        // (A start that ended after the platform was observed is among the started tasks now.)
         let listed = Set(observed.map(\.name))
         let inFlight = launchers.plugins.filter { !unlisted.contains($0) }.flatMap { plugin in
             let starting = queue.starting(plugin: plugin, notIn: listed)
             let names = listed.union(starting.map(\.name))
             return starting + startedTasks.standIns(plugin: plugin, notIn: names, now: Date())
         }
-        records = try await settle(desired: desired, observed: observed, starting: inFlight, records: records, now: now)
+        // The jobs this pass looks at: every one, or those that changed plus the live ones.
+        let focus = focusMemory.focus(
+            desired: everything, changedJobs: changedJobs, recordBook: recordBook, observed: observed + inFlight, requests: requests)
+        func current(_ records: [JobRecord]) -> [JobRecord] { focus.map(recordBook.records(of:)) ?? records }
+        var desired = focus.map { Focus.restrict(everything, to: $0) } ?? everything
+        var records = current(allRecords)
+        clock.lap(focus.map { "focus(\($0.count))" } ?? "focus(all)")
+        records = current(try await queueRuns(
+            desired: desired, records: records, requests: requests, now: now, followsTicks: followsSchedules, compacting: focus == nil))
+        clock.lap("queue")
+        // Jobs on a platform that could not be listed are out of this pass: not knowing their
+        // tasks, it must neither call them lost nor start them again.
+        let blind = Set(everything.profiles.values.filter { unlisted.contains($0.plugin) }.map(\.name))
+        if !blind.isEmpty {
+            desired = DesiredState(profiles: desired.profiles, jobs: desired.jobs.filter { !blind.contains($0.value.profile) })
+            records = records.filter { !blind.contains($0.profile) }
+        }
+        // (A start that ended after the platform was observed is among the started tasks now.)
+        records = current(try await settle(desired: desired, observed: observed, starting: inFlight, records: records, now: now))
+        clock.lap("settle")
         rehold(desired: everything, records: records, readStartedAt: readStartedAt)
+        clock.lap("rehold")
         let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout, reachableSince: reachableSince, queuesRuns: false)
         var plan = planner.plan(desired: desired, observed: observed + inFlight, records: records, now: now)
         if !allowStarts { plan = Plan(actions: plan.actions.filter { if case .start = $0 { false } else { true } }) }
+        clock.lap("plan")
         try await recordWaits(plan, records: records, now: now)
+        clock.lap("waits")
         execute(plan, desired: desired, records: records, now: now)
-        return Outcome(plan: plan, records: try await recordBook.read(from: store), observed: observed + inFlight, actionsInFlight: queue.inFlight)
+        let all = try await recordBook.read(from: store)
+        let outcome = Outcome(
+            plan: plan, records: all, focusRecords: current(all), observed: observed + inFlight, actionsInFlight: queue.inFlight)
+        clock.lap("reread")
+        report(outcome, desired: everything, focus: focus)
+        clock.lap("report")
+        logger.debug("pass phases", metadata: clock.metadata)
+        return outcome
     }
 
     /// Every task of ours on every platform.

@@ -8,12 +8,39 @@ import Synchronization
 /// API, an operator's request, another replica), and every `fullReload` reads them all again.
 /// Records are never deleted (compaction keeps each one, marked), so what changed is all a read
 /// needs. Reads run one at a time (one pass at a time).
+///
+/// It also keeps what a focused pass needs (see ``Focus``): the jobs whose records changed
+/// since they were last taken, the jobs with an open run, and each job's records.
 final class RecordBook: Sendable {
     private struct State {
         var records: [JobRecord] = []
         var index: [JobKey: Int] = [:]
+        /// The positions of each job's records.
+        var byJob: [String: [Int]] = [:]
+        /// How many runs of each job are open (not finished); only jobs with some.
+        var open: [String: Int] = [:]
+        /// Jobs whose records changed since ``takeChanged()``; nil: every job (a full read).
+        var changed: Set<String>? = nil
         var cursor: Int64?
         var lastFull: ContinuousClock.Instant?
+
+        mutating func put(_ record: JobRecord) {
+            if let at = index[record.key] {
+                if !records[at].state.isTerminal { close(record.job) }
+                records[at] = record
+            } else {
+                index[record.key] = records.count
+                byJob[record.job, default: []].append(records.count)
+                records.append(record)
+            }
+            if !record.state.isTerminal { open[record.job, default: 0] += 1 }
+            changed?.insert(record.job)
+        }
+
+        private mutating func close(_ job: String) {
+            let count = (open[job] ?? 1) - 1
+            open[job] = count > 0 ? count : nil
+        }
     }
 
     let fullReload: Duration
@@ -32,19 +59,32 @@ final class RecordBook: Sendable {
         let (changed, next) = try await store.jobRecords(changedSince: cursor)
         return state.withLock { state in
             if cursor == nil {
-                state = State(records: [], index: [:], cursor: nil, lastFull: now)
+                state = State(lastFull: now)
                 state.index.reserveCapacity(changed.count)
+                state.records.reserveCapacity(changed.count)
             }
-            for record in changed {
-                if let at = state.index[record.key] {
-                    state.records[at] = record
-                } else {
-                    state.index[record.key] = state.records.count
-                    state.records.append(record)
-                }
-            }
+            for record in changed { state.put(record) }
             state.cursor = next
             return state.records
+        }
+    }
+
+    /// The jobs whose records changed since the last call (nil: every job, after a full read),
+    /// starting the next count.
+    func takeChanged() -> Set<String>? {
+        state.withLock { state in
+            defer { state.changed = [] }
+            return state.changed
+        }
+    }
+
+    /// The jobs with a run that is not finished.
+    var openJobs: [String] { state.withLock { Array($0.open.keys) } }
+
+    /// The records of `jobs`, as of the last read.
+    func records(of jobs: Set<String>) -> [JobRecord] {
+        state.withLock { state in
+            jobs.sorted().flatMap { job in (state.byJob[job] ?? []).map { state.records[$0] } }
         }
     }
 }
