@@ -9,7 +9,6 @@ import RunwayController
 import RunwayModel
 import RunwayProcess
 import RunwayStore
-import Synchronization
 
 func controllerBenchmark(_ options: Options) async throws {
     let runway = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("runway").path
@@ -18,22 +17,7 @@ func controllerBenchmark(_ options: Options) async throws {
     defer { try? FileManager.default.removeItem(atPath: root) }
 
     // Floor: how fast a bare inotify watcher sees a write (ManifestWatcher debounces 100 ms).
-    let floorDirectory = root + "/floor"
-    try FileManager.default.createDirectory(atPath: floorDirectory, withIntermediateDirectories: true)
-    let seen = Mutex<ContinuousClock.Instant?>(nil)
-    let watcher = ManifestWatcher(roots: [floorDirectory], mode: .inotify) { seen.withLock { $0 = .now } }
-    watcher.start()
-    try await Task.sleep(for: .milliseconds(300))
-    var floor: [Double] = []
-    for index in 0..<options.changes {
-        seen.withLock { $0 = nil }
-        let written = ContinuousClock.now
-        try "x: \(index)\n".write(toFile: floorDirectory + "/f\(index).yaml", atomically: false, encoding: .utf8)
-        while seen.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(1)) }
-        floor.append((seen.withLock { $0! } - written).timeInterval * 1000)
-        try await Task.sleep(for: .milliseconds(150))
-    }
-    watcher.stop()
+    let floor = try await inotifyFloor(directory: root + "/floor", changes: options.changes)
 
     // The controller reacting to the same kind of writes, to a started task.
     let manifests = root + "/manifests"
@@ -60,7 +44,6 @@ func controllerBenchmark(_ options: Options) async throws {
         }
         reaction.append(started!.timeIntervalSince(written) * 1000)
     }
-    floor.sort()
     reaction.sort()
     print("runway-bench controller: \(options.changes) manifest changes, one after another")
     print(String(format: "  file written -> task started:        median %6.1f ms, p99 %6.1f ms", percentile(reaction, 0.5), percentile(reaction, 0.99)))

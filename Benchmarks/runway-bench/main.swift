@@ -15,6 +15,8 @@
 // stores:    --jobs N (1,000) --runs R; needs RUNWAY_TEST_POSTGRES_URL (scripts/postgres-server; not part of `all`)
 // plan:      --jobs N; one plan of N jobs against N tasks, for scripts/plan-instructions (not part of `all`)
 // heartbeats: the runner API's heartbeat rate beside /healthz on the same server; needs wrk (not part of `all`)
+// scale:     --jobs N (100,000) --live L (1,000) --changes C --idle-seconds S; one controller with N jobs, all but L
+//            finished: change latency, resync, memory, heartbeats (not part of `all`)
 import Foundation
 
 struct Options {
@@ -27,22 +29,26 @@ struct Options {
     var idleSeconds = 60
     var containers = 30
     var tasks = 500
+    var live = 1_000
+    /// Whether --jobs was given (scale defaults to 100,000 jobs, the others to 1,000).
+    var jobsGiven = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let argument = iterator.next() {
             switch argument {
-            case "manifests", "local", "controller", "docker", "ecs", "kubernetes", "kubernetes-watch", "nomad", "stores", "heartbeats", "plan", "all": mode = argument
+            case "manifests", "local", "controller", "docker", "ecs", "kubernetes", "kubernetes-watch", "nomad", "stores", "heartbeats", "plan", "scale", "all": mode = argument
             case "--tasks": tasks = Int(iterator.next() ?? "") ?? tasks
             case "--containers": containers = Int(iterator.next() ?? "") ?? containers
             case "--changes": changes = Int(iterator.next() ?? "") ?? changes
             case "--idle-seconds": idleSeconds = Int(iterator.next() ?? "") ?? idleSeconds
             case "--files": files = Int(iterator.next() ?? "") ?? files
             case "--runs": runs = Int(iterator.next() ?? "") ?? runs
-            case "--jobs": jobs = Int(iterator.next() ?? "") ?? jobs
+            case "--jobs": jobs = Int(iterator.next() ?? "") ?? jobs; jobsGiven = true
+            case "--live": live = Int(iterator.next() ?? "") ?? live
             case "--parallelism": parallelism = Int(iterator.next() ?? "") ?? parallelism
             default:
-                FileHandle.standardError.write(Data("usage: runway-bench [manifests|local|controller|docker|ecs|kubernetes|kubernetes-watch|nomad|stores|heartbeats|plan|all] [--files N] [--runs R] [--jobs N] [--parallelism P] [--changes N] [--idle-seconds S] [--containers N] [--tasks N]\n".utf8))
+                FileHandle.standardError.write(Data("usage: runway-bench [manifests|local|controller|docker|ecs|kubernetes|kubernetes-watch|nomad|stores|heartbeats|plan|scale|all] [--files N] [--runs R] [--jobs N] [--parallelism P] [--changes N] [--idle-seconds S] [--containers N] [--tasks N] [--live N]\n".utf8))
                 exit(2)
             }
         }
@@ -61,3 +67,4 @@ if options.mode == "nomad" { try await nomadBenchmark(options) }
 if options.mode == "stores" { try await storesBenchmark(options) }
 if options.mode == "heartbeats" { try await heartbeatBenchmark(options) }
 if options.mode == "plan" { try planBenchmark(options) }
+if options.mode == "scale" { try await scaleBenchmark(options) }

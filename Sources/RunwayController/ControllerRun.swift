@@ -23,17 +23,18 @@ public struct ControllerRun: Sendable {
     let reconciler: Reconciler
     let lease: LeaderLease
     let settings: Settings
-    let reload: @Sendable () -> ManifestLoad
+    /// Loads the directory after the changes the watcher noted (nil: none).
+    let reload: @Sendable (ManifestChanges?) -> ManifestLoad
     let wakeups: Wakeups
-    /// Set by the watcher: the directory may have changed.
-    let directoryChanged: AtomicFlag
+    /// What the watcher saw change in the directory.
+    let directoryChanges: ManifestChangeLog
     let shutdown: AtomicFlag
     let health: ControllerHealth
     let logger: Logger
 
     public init(
-        reconciler: Reconciler, lease: LeaderLease, settings: Settings, reload: @escaping @Sendable () -> ManifestLoad,
-        wakeups: Wakeups, directoryChanged: AtomicFlag, shutdown: AtomicFlag, health: ControllerHealth,
+        reconciler: Reconciler, lease: LeaderLease, settings: Settings, reload: @escaping @Sendable (ManifestChanges?) -> ManifestLoad,
+        wakeups: Wakeups, directoryChanges: ManifestChangeLog, shutdown: AtomicFlag, health: ControllerHealth,
         logger: Logger
     ) {
         self.reconciler = reconciler
@@ -41,7 +42,7 @@ public struct ControllerRun: Sendable {
         self.settings = settings
         self.reload = reload
         self.wakeups = wakeups
-        self.directoryChanged = directoryChanged
+        self.directoryChanges = directoryChanges
         self.shutdown = shutdown
         self.health = health
         self.logger = logger
@@ -78,6 +79,8 @@ public struct ControllerRun: Sendable {
 
     private func reconcile() async {
         var desired: DesiredState?
+        // The jobs whose manifests changed since the last pass that succeeded (nil: unknown).
+        var changedJobs: Set<String>?
         var lastDiagnostics: [Diagnostic] = []
         var lastResync = ContinuousClock.now - settings.resync
         var nextDeadline: Date?
@@ -85,14 +88,21 @@ public struct ControllerRun: Sendable {
         var wasLeader = false
         while !shutdown.isSet {
             let resyncDue = ContinuousClock.now - lastResync >= settings.resync
-            let changed = directoryChanged.take()
+            let changes = directoryChanges.take()
+            let changed = changes != nil
+            // A resync reads no file the watcher did not name (the full reload reads them all).
             if changed || resyncDue || desired == nil {
-                let load = reload()
+                let loadStarted = ContinuousClock.now
+                let load = reload(changes)
+                reconciler.metrics.manifestsLoaded(seconds: (ContinuousClock.now - loadStarted).timeInterval)
                 health.loaded(load.diagnostics, desired: load.isValid ? load.desired : nil, at: Date())
                 reconciler.metrics.setManifestErrors(load.diagnostics.filter { $0.severity == .error }.count)
                 if load.diagnostics != lastDiagnostics { report(load) }
                 lastDiagnostics = load.diagnostics
-                if load.isValid { desired = load.desired }
+                if load.isValid {
+                    desired = load.desired
+                    changedJobs = changedJobs.flatMap { before in load.changedJobs.map { before.union($0) } }
+                }
                 await publish(load)
             }
             if resyncDue { lastResync = ContinuousClock.now }
@@ -103,9 +113,13 @@ public struct ControllerRun: Sendable {
             wasLeader = leading
             if leading, let desired, woken || changed || resyncDue || deadlineDue || becameLeader {
                 do {
-                    let outcome = try await reconciler.pass(desired: desired, allowStarts: !shutdown.isSet, isolatingPlatforms: true)
+                    // A new leader looks at every job: another one led since this one last did.
+                    let outcome = try await reconciler.pass(
+                        desired: desired, changedJobs: becameLeader ? nil : changedJobs, allowStarts: !shutdown.isSet, isolatingPlatforms: true)
+                    changedJobs = []
+                    // Every open run is among the records the pass looked at.
                     nextDeadline = Deadlines.next(
-                        desired: desired, records: outcome.records, heartbeatTimeout: reconciler.configuration.heartbeatTimeout,
+                        desired: desired, records: outcome.focusRecords, heartbeatTimeout: reconciler.configuration.heartbeatTimeout,
                         reachableSince: reconciler.reachableSince)
                 } catch {
                     if error is StoreError { health.store(problem: "\(error)") }  // until a lease renewal reaches it again

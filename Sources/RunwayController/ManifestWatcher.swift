@@ -1,11 +1,13 @@
 import Foundation
+import RunwayManifests
 import RunwayModel
 import Synchronization
 
-/// Tells the controller when the manifest directory may have changed: inotify on every folder
-/// of the tree and on the folder holding the root (so a git-sync symlink flip is seen), or, with
-/// a poll interval, a periodic fingerprint of names, sizes, times and inodes. Either way it only
-/// signals; the controller re-reads the directory and trusts no event.
+/// Tells the controller what in the manifest directory may have changed: inotify on every
+/// folder of the tree and on the folder holding the root (so a git-sync symlink flip is seen),
+/// naming the files written, moved or removed; or, with a poll interval, a periodic fingerprint
+/// of names, sizes, times and inodes, which names nothing (`everything`). Either way it only
+/// signals: the controller reads what it names, and the periodic full reload reads everything.
 public final class ManifestWatcher: Sendable {
     public enum Mode: Sendable {
         case inotify
@@ -14,22 +16,26 @@ public final class ManifestWatcher: Sendable {
 
     let roots: [String]
     let mode: Mode
-    let onChange: @Sendable () -> Void
+    let onChange: @Sendable (ManifestChanges) -> Void
     /// The inotify descriptor and whether to stop; the mutex guards both.
     private let state = Mutex<(fd: Int32, stopped: Bool)>((-1, false))
 
-    public init(roots: [String], mode: Mode, onChange: @escaping @Sendable () -> Void) {
+    public init(roots: [String], mode: Mode, onChange: @escaping @Sendable (ManifestChanges) -> Void) {
         self.roots = roots
         self.mode = mode
         self.onChange = onChange
     }
 
-    /// Starts watching on a thread of its own.
+    /// Starts watching on a thread of its own. With inotify the watches are in place when it
+    /// returns: a change made after it is seen.
     public func start() {
         let thread: Thread
         switch mode {
-        case .inotify: thread = Thread { [self] in watchEvents() }
-        case .poll(let interval): thread = Thread { [self] in poll(every: interval) }
+        case .inotify:
+            let events = watch()
+            thread = Thread { [self] in watchEvents(events) }
+        case .poll(let interval):
+            thread = Thread { [self] in poll(every: interval) }
         }
         thread.name = "runway-manifest-watcher"
         thread.start()
@@ -45,28 +51,43 @@ public final class ManifestWatcher: Sendable {
 
     private var stopped: Bool { state.withLock { $0.stopped } }
 
-    private func watchEvents() {
+    /// A new inotify descriptor watching the tree; nil when inotify is not available.
+    private func watch() -> InotifyEvents? {
+        let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        guard fd >= 0 else { return nil }
+        return state.withLock { state in
+            guard !state.stopped else { close(fd); return nil }
+            state.fd = fd
+            return InotifyEvents(fd: fd, roots: roots)
+        }
+    }
+
+    private func watchEvents(_ first: InotifyEvents?) {
+        var next = first
         while !stopped {
-            let fd = inotify_init1(Int32(IN_CLOEXEC))
-            guard fd >= 0 else { return poll(every: .seconds(2)) }
-            state.withLock { $0.fd = fd }
-            let mask = UInt32(IN_CREATE | IN_DELETE | IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB
-                | IN_DELETE_SELF | IN_MOVE_SELF)
-            for directory in Self.directories(under: roots) { inotify_add_watch(fd, directory, mask) }
-            // Wait for an event, looking up every half second to see whether to stop.
-            var ready: Int32 = 0
-            while !stopped && ready == 0 {
-                var request = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                ready = Glibc.poll(&request, 1, 500)
+            guard let events = next else { return poll(every: .seconds(2)) }
+            var changes = ManifestChanges()
+            while !stopped && !changes.everything {
+                // Wait for an event, looking up every half second to see whether to stop.
+                var request = pollfd(fd: events.fd, events: Int16(POLLIN), revents: 0)
+                guard Glibc.poll(&request, 1, 500) > 0 else { continue }
+                changes.merge(events.read())
+                // Debounce: a checkout writes many files; let it settle, then signal once.
+                Thread.sleep(forTimeInterval: 0.1)
+                changes.merge(events.read())
+                if !changes.everything && !stopped {
+                    if !changes.files.isEmpty { onChange(changes) }
+                    changes = ManifestChanges()
+                }
             }
             state.withLock { state in
-                if state.fd == fd { close(fd); state.fd = -1 }
+                if state.fd == events.fd { close(events.fd); state.fd = -1 }
             }
             if stopped { return }
-            // Debounce: a checkout writes many files; let it settle, then signal once and
-            // watch the tree again (folders may have come and gone).
-            Thread.sleep(forTimeInterval: 0.1)
-            if !stopped { onChange() }
+            // Folders came or went: watch the tree again, then say so (so nothing written after
+            // the controller's read goes unseen).
+            next = watch()
+            onChange(ManifestChanges(everything: true))
         }
     }
 
@@ -77,29 +98,9 @@ public final class ManifestWatcher: Sendable {
             let current = Self.fingerprint(roots)
             if current != last {
                 last = current
-                onChange()
+                onChange(ManifestChanges(everything: true))
             }
         }
-    }
-
-    /// Every folder of each root's tree (symlinks followed), and the folder that holds each root.
-    static func directories(under roots: [String]) -> [String] {
-        var result: [String] = []
-        for root in roots {
-            result.append(URL(fileURLWithPath: root).deletingLastPathComponent().path)
-            let resolved = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
-            result.append(resolved)
-            guard let walker = FileManager.default.enumerator(atPath: resolved) else { continue }
-            while let relative = walker.nextObject() as? String {
-                var isDirectory: ObjCBool = false
-                let path = resolved + "/" + relative
-                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-                    result.append(path)
-                }
-                if walker.level > 32 { walker.skipDescendants() }
-            }
-        }
-        return result
     }
 
     /// Names, sizes, modification times and inodes of everything under the roots.

@@ -14,6 +14,12 @@ struct DirectoryWalker {
     var maxDepth: Int
 
     func manifestFiles(under roots: [String], diagnostics: inout [Diagnostic]) -> [String] {
+        var folders = Set<String>()
+        return manifestFiles(under: roots, folders: &folders, diagnostics: &diagnostics)
+    }
+
+    /// The manifest files, and in `folders` every folder walked (by the path the files have).
+    func manifestFiles(under roots: [String], folders: inout Set<String>, diagnostics: inout [Diagnostic]) -> [String] {
         var files: [String] = []
         for root in roots {
             var info = stat()
@@ -23,7 +29,7 @@ struct DirectoryWalker {
             }
             if isDirectory(info) {
                 var visited: Set<FileID> = [FileID(info)]
-                walk(root, depth: 0, visited: &visited, files: &files, diagnostics: &diagnostics)
+                walk(root, depth: 0, visited: &visited, files: &files, folders: &folders, diagnostics: &diagnostics)
             } else {
                 files.append(root)  // named explicitly: read whatever its extension
             }
@@ -32,7 +38,7 @@ struct DirectoryWalker {
     }
 
     private func walk(
-        _ directory: String, depth: Int, visited: inout Set<FileID>, files: inout [String],
+        _ directory: String, depth: Int, visited: inout Set<FileID>, files: inout [String], folders: inout Set<String>,
         diagnostics: inout [Diagnostic]
     ) {
         guard depth < maxDepth else {
@@ -42,17 +48,18 @@ struct DirectoryWalker {
             return
         }
         guard let entries = entries(of: directory, diagnostics: &diagnostics) else { return }
+        folders.insert(directory)
         for (name, type) in entries.sorted(by: { $0.name < $1.name }) where !name.hasPrefix(".") {
             let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
             // A regular file needs no stat: its read reports what goes wrong. Directories,
             // symlinks and what the file system does not type are looked at.
             if type == UInt8(DT_REG) {
-                if isManifestName(name) { files.append(path) }
+                if Self.isManifestName(name) { files.append(path) }
                 continue
             }
             var info = stat()
             guard stat(path, &info) == 0 else {
-                if isManifestName(name) {
+                if Self.isManifestName(name) {
                     diagnostics.append(.error("unreadable", "cannot read: \(lastErrorText())", at: .file(path)))
                 }
                 continue
@@ -64,8 +71,8 @@ struct DirectoryWalker {
                             at: .file(path)))
                     continue
                 }
-                walk(path, depth: depth + 1, visited: &visited, files: &files, diagnostics: &diagnostics)
-            } else if isManifestName(name) {
+                walk(path, depth: depth + 1, visited: &visited, files: &files, folders: &folders, diagnostics: &diagnostics)
+            } else if Self.isManifestName(name) {
                 files.append(path)
             }
         }
@@ -89,7 +96,7 @@ struct DirectoryWalker {
         return names
     }
 
-    private func isManifestName(_ name: String) -> Bool {
+    static func isManifestName(_ name: some StringProtocol) -> Bool {
         Self.extensions.contains { name.hasSuffix($0) }
     }
 

@@ -13,6 +13,16 @@ public struct ManifestCache: Sendable {
     /// The manifest roots the files were decoded under (config files must lie inside them).
     var roots: [String] = []
     var files: [String: DecodedFile] = [:]
+    /// Every manifest file of the last load, in walk order, and every folder its walk entered.
+    var order: [String] = []
+    var folders = Set<String>()
+    /// The files whose profiles read config files (see ``DecodedFile/dependencies``).
+    var withDependencies = Set<String>()
+    /// What the last walk of the tree reported (unreadable folders, symlink loops), repeated by
+    /// a load that does not walk.
+    var walkDiagnostics: [Diagnostic] = []
+    /// The jobs the last load made, for the next to take those it did not read again.
+    var lastJobs: [String: Job] = [:]
 
     public init() {}
 
@@ -62,29 +72,99 @@ struct ConfigDependencies {
 
 /// A manifest directory loaded again and again (the controller's), decoding only what changed
 /// since the last load, and every file again once `fullReload` has passed since the last full
-/// load: the safety net against a change no fingerprint shows.
+/// load: the safety net against a change no event and no fingerprint shows.
 public final class IncrementalManifestLoader: Sendable {
     public let loader: ManifestLoader
     public let paths: [String]
     public let fullReload: Duration
-    private let state: Mutex<(cache: ManifestCache, lastFull: ContinuousClock.Instant?)>
+    private struct State {
+        var cache = ManifestCache()
+        var lastFull: ContinuousClock.Instant?
+        /// The jobs changed since the last valid load (nil: any).
+        var sinceValid: Set<String>?
+        var last: ManifestLoad?
+    }
+    private let state = Mutex(State())
 
     public init(loader: ManifestLoader, paths: [String], fullReload: Duration) {
         self.loader = loader
         self.paths = paths
         self.fullReload = fullReload
-        self.state = Mutex((ManifestCache(), nil))
     }
 
-    /// Loads the directory, in full when the full-reload interval has passed.
+    /// Loads the directory, walking it (every file whose fingerprint changed decoded again).
     public func load() -> ManifestLoad {
+        load(changes: ManifestChanges(everything: true))
+    }
+
+    /// Loads the directory after `changes` (nil: none seen since the last load): in full when
+    /// the full-reload interval has passed; else the last load again when nothing changed; only
+    /// the files named when a watcher could name them; a walk otherwise. Its `changedJobs` are
+    /// counted from the last valid load (an invalid one changes no desired state, so its
+    /// changes wait for the next valid one).
+    public func load(changes: ManifestChanges?) -> ManifestLoad {
         state.withLock { state in
             let now = ContinuousClock.now
+            var load: ManifestLoad
             if state.lastFull.map({ now - $0 >= fullReload }) ?? true {
                 state.cache.files = [:]
                 state.lastFull = now
+                load = loader.load(paths: paths, cache: &state.cache)
+            } else if let changes, !changes.everything {
+                load = loader.load(paths: paths, cache: &state.cache, changedFiles: changes.files)
+            } else if changes != nil || state.last == nil {
+                load = loader.load(paths: paths, cache: &state.cache)
+            } else {
+                load = state.last!
+                load.changedJobs = []
             }
-            return loader.load(paths: paths, cache: &state.cache)
+            if let before = state.sinceValid, let changed = load.changedJobs {
+                load.changedJobs = before.union(changed)
+            } else {
+                load.changedJobs = nil
+            }
+            state.sinceValid = load.isValid ? [] : load.changedJobs
+            state.last = load
+            return load
+        }
+    }
+}
+
+/// What a watcher saw change under the manifest roots: files, by the path a walk would give
+/// them (under the root as named), or `everything` when the names do not tell (a folder came
+/// or went, a root was flipped, events were lost, a poll saw a difference).
+public struct ManifestChanges: Sendable, Equatable {
+    public var files: Set<String>
+    public var everything: Bool
+
+    public init(files: Set<String> = [], everything: Bool = false) {
+        self.files = files
+        self.everything = everything
+    }
+
+    public mutating func merge(_ other: ManifestChanges) {
+        everything = everything || other.everything
+        files = everything ? [] : files.union(other.files)
+    }
+}
+
+/// The changes a watcher noted and the controller's loop has not taken yet; the mutex guards them.
+public final class ManifestChangeLog: Sendable {
+    private let pending = Mutex<ManifestChanges?>(nil)
+
+    public init() {}
+
+    public func note(_ changes: ManifestChanges) {
+        pending.withLock { pending in
+            if pending == nil { pending = changes } else { pending!.merge(changes) }
+        }
+    }
+
+    /// The changes noted since the last call; nil when none.
+    public func take() -> ManifestChanges? {
+        pending.withLock { pending in
+            defer { pending = nil }
+            return pending
         }
     }
 }

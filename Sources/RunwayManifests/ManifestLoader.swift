@@ -50,36 +50,84 @@ public struct ManifestLoader: Sendable {
         load(paths: paths, cache: &cache, keeping: true)
     }
 
+    /// Loads as ``load(paths:cache:)`` does, knowing that only `changedFiles` (paths under
+    /// `paths`, as a watcher names them) changed since the cache was filled: the tree is not
+    /// walked and no other file is looked at again. Walks as that does when the cache is empty or
+    /// a changed path is a folder.
+    public func load(paths: [String], cache: inout ManifestCache, changedFiles: Set<String>) -> ManifestLoad {
+        load(paths: paths, cache: &cache, keeping: true, changedFiles: changedFiles)
+    }
+
     /// `keeping: false` fills no cache (a one-off load need not pay for it).
-    private func load(paths: [String], cache: inout ManifestCache, keeping: Bool) -> ManifestLoad {
+    private func load(paths: [String], cache: inout ManifestCache, keeping: Bool, changedFiles: Set<String>? = nil) -> ManifestLoad {
         var diagnostics: [Diagnostic] = []
-        let walker = DirectoryWalker(maxDepth: configuration.maxDirectoryDepth)
-        let files = walker.manifestFiles(under: paths, diagnostics: &diagnostics)
         let roots = paths.map(Self.root(of:))
-        if roots != cache.roots { cache.files = [:] }
+        if roots != cache.roots {
+            cache.files = [:]
+            cache.order = []
+        }
+        var changes = ObjectChanges(everything: cache.files.isEmpty)
+        // Without a walk: the cached files, less those gone, plus those new, the changed decoded again.
+        let update = changedFiles.flatMap { cache.apply($0, paths: paths) }
+        let files: [String]
+        if let update {
+            files = cache.order
+            diagnostics = cache.walkDiagnostics
+            changes.note(update.removed)
+        } else {
+            var folders = Set<String>()
+            files = DirectoryWalker(maxDepth: configuration.maxDirectoryDepth).manifestFiles(
+                under: paths, folders: &folders, diagnostics: &diagnostics)
+            if keeping {
+                cache.folders = folders
+                cache.walkDiagnostics = diagnostics
+                cache.withDependencies = []
+            }
+        }
         var kept: [String: DecodedFile] = [:]
-        if keeping { kept.reserveCapacity(files.count) }
+        if keeping && update == nil { kept.reserveCapacity(files.count) }
         var objects: [ManifestObject] = []
         var configFiles = Set<String>()
         var reused = 0
         func take(_ file: String) {
-            let cached = cache.reusable(file)
+            let cached = update.map { $0.stale.contains(file) ? nil : cache.files[file] } ?? cache.reusable(file)
             if cached != nil { reused += 1 }
             let decoded = cached ?? loadFile(file, roots: roots, settleWindow: cache.settleNanoseconds)
+            if cached == nil {
+                changes.note(cache.files[file]?.objects ?? [])
+                changes.note(decoded.objects)
+                if keeping && !decoded.dependencies.isEmpty { cache.withDependencies.insert(file) }
+                if keeping && decoded.dependencies.isEmpty && update != nil { cache.withDependencies.remove(file) }
+            }
             objects += decoded.objects
             diagnostics += decoded.diagnostics
             configFiles.formUnion(decoded.configFiles)
-            if keeping && decoded.fingerprint != nil { kept[file] = decoded }
+            guard keeping else { return }
+            if update == nil {
+                if decoded.fingerprint != nil { kept[file] = decoded }
+            } else if cached == nil {
+                cache.files[file] = decoded.fingerprint != nil ? decoded : nil
+            }
         }
         for file in files where !file.hasSuffix(".hcl") { take(file) }
         for file in files where file.hasSuffix(".hcl") && (configFiles.isEmpty || !configFiles.contains(PathNames.normalized(file))) {
             take(file)
         }
+        if keeping && update == nil {
+            for (file, gone) in cache.files where kept[file] == nil { changes.note(gone.objects) }
+            cache.files = kept
+            cache.order = files
+        }
         cache.roots = roots
-        cache.files = kept
         cache.reusedLastLoad = reused
-        let desired = ManifestValidator().desiredState(from: objects, diagnostics: &diagnostics)
-        return ManifestLoad(desired: desired, diagnostics: diagnostics.sortedByLocation(), fileCount: files.count - configFiles.count)
+        // Jobs of files not read again keep their spec, and with no profile changed their
+        // generation: taken from the last load (less those of names read again).
+        let reusable = keeping && !changes.everything ? cache.lastJobs : [:]
+        let desired = ManifestValidator().desiredState(from: objects, diagnostics: &diagnostics, reusing: reusable, except: changes.names)
+        if keeping { cache.lastJobs = desired.jobs }
+        var load = ManifestLoad(desired: desired, diagnostics: diagnostics.sortedByLocation(), fileCount: files.count - configFiles.count)
+        load.changedJobs = keeping ? changes.jobs : nil
+        return load
     }
 
     /// Loads manifests from text, as if read from `path` (for tests and piped input); `.hcl`
@@ -215,11 +263,31 @@ public struct ManifestLoader: Sendable {
 }
 
 /// The result of a load: the desired state and every diagnostic, sorted by location.
+/// The objects of the files a load decoded again (before and after): which jobs may differ.
+private struct ObjectChanges {
+    var everything: Bool
+    var names = Set<String>()
+
+    mutating func note(_ objects: [ManifestObject]) {
+        for object in objects {
+            switch object {
+            case .job(let spec, _): names.insert(spec.name)
+            case .profile: everything = true  // its jobs, and any job taking the default, change
+            }
+        }
+    }
+
+    var jobs: Set<String>? { everything ? nil : names }
+}
+
 public struct ManifestLoad: Sendable {
     public var desired: DesiredState
     public var diagnostics: [Diagnostic]
     /// How many manifest files were read.
     public var fileCount: Int
+    /// The jobs that may differ from the load before (added, edited, removed): those of the
+    /// files decoded again. Nil: any job may (a first or full load, or a profile changed).
+    public var changedJobs: Set<String>? = nil
 
     /// True when no diagnostic is an error (warnings allowed).
     public var isValid: Bool { !diagnostics.containsErrors }

@@ -4,11 +4,18 @@ import RunwayModel
 /// default profile (naming both), every job's profile resolved, and dependencies (`after`)
 /// known and free of cycles. Produces the desired state.
 struct ManifestValidator {
-    func desiredState(from objects: [ManifestObject], diagnostics: inout [Diagnostic]) -> DesiredState {
+    /// `reusing`: jobs of an earlier load whose spec is known unchanged unless named in `except`
+    /// (their files were not read again and no profile changed), taken as they are instead of
+    /// digesting the spec again.
+    func desiredState(
+        from objects: [ManifestObject], diagnostics: inout [Diagnostic], reusing: [String: Job] = [:], except: Set<String> = []
+    ) -> DesiredState {
         // Objects arrive in file order; the first definition wins and later ones are reported.
-        // (Indices are sorted, not the objects: moving a job's whole spec costs more.)
+        // (Indices are sorted, not the objects: moving a job's whole spec costs more; a walk's
+        // order is mostly sorted already, which one look tells.)
         let locations = objects.map(\.location)
-        let ordered = objects.indices.sorted { locations[$0] < locations[$1] }.lazy.map { objects[$0] }
+        let isSorted = zip(locations, locations.dropFirst()).allSatisfy { !($1 < $0) }
+        let ordered = (isSorted ? Array(objects.indices) : objects.indices.sorted { locations[$0] < locations[$1] }).lazy.map { objects[$0] }
         var profiles: [String: RunnerProfile] = [:]
         var specs: [(spec: JobSpec, profileAt: SourceLocation?)] = []
         var seenJobs: [String: SourceLocation] = [:]
@@ -57,9 +64,9 @@ struct ManifestValidator {
                             at: profileAt ?? spec.location, hint: hint))
                     continue
                 }
-                jobs[spec.name] = Job(spec: spec, profile: name)
+                jobs[spec.name] = job(spec, profile: name, reusing: except.contains(spec.name) ? [:] : reusing)
             } else if let firstDefault, !ambiguousDefault {
-                jobs[spec.name] = Job(spec: spec, profile: firstDefault.name)
+                jobs[spec.name] = job(spec, profile: firstDefault.name, reusing: except.contains(spec.name) ? [:] : reusing)
             } else if !ambiguousDefault {
                 diagnostics.append(
                     .error("no-profile", "job '\(spec.name)' names no profile and no profile is marked default",
@@ -94,6 +101,12 @@ struct ManifestValidator {
         case "local": "runs its tasks as processes on this machine, in no image"
         default: "is plugin \(profile.plugin), which cannot bring the runner into a job's image"
         }
+    }
+
+    /// The job of `spec` on `profile`: the reusable one when it is that, else made (digested).
+    private func job(_ spec: JobSpec, profile: String, reusing: [String: Job]) -> Job {
+        if let known = reusing[spec.name], known.profile == profile, known.spec.location == spec.location { return known }
+        return Job(spec: spec, profile: profile)
     }
 
     private func duplicate(_ object: ManifestObject, firstAt: SourceLocation) -> Diagnostic {

@@ -21,6 +21,7 @@ public final class RunwayMetrics: Sendable {
         "runway_task_start_seconds": "Time from a task start requested to its runner connected.",
         "runway_job_duration_seconds": "Time from a runner taking its job to its report.",
         "runway_reconcile_duration_seconds": "Duration of one reconcile pass.",
+        "runway_manifest_load_duration_seconds": "Duration of one load of the manifest directory (only changed files are decoded again).",
         "runway_reconcile_errors_total": "Reconcile passes and actions that failed.",
         "runway_launcher_requests_total": "Launcher calls by plugin, operation and outcome.",
         "runway_tasks": "Tasks of this controller as last observed, by profile and state.",
@@ -87,6 +88,9 @@ public final class RunwayMetrics: Sendable {
 
     /// `runway_reconcile_duration_seconds`: one whole pass.
     public func reconciled(seconds: Double) { timer("runway_reconcile_duration_seconds").recordSeconds(seconds) }
+
+    /// `runway_manifest_load_duration_seconds`: one load of the manifest directory.
+    public func manifestsLoaded(seconds: Double) { timer("runway_manifest_load_duration_seconds").recordSeconds(seconds) }
 
     /// `runway_reconcile_errors_total`: a failed pass or action.
     public func reconcileFailed() { counter("runway_reconcile_errors_total").increment() }

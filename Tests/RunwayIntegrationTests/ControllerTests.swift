@@ -240,6 +240,7 @@ import Testing
         #expect(value(text, "runway_launcher_requests_total{plugin=\"local\",operation=\"start\",outcome=\"ok\"}") == 1)
         #expect(value(text, "runway_launcher_requests_total{plugin=\"local\",operation=\"stop\",outcome=\"ok\"}") == 1)
         #expect((value(text, "runway_reconcile_duration_seconds_count") ?? 0) >= 2)
+        #expect((value(text, "runway_manifest_load_duration_seconds_count") ?? 0) >= 1)
         #expect(value(text, "runway_manifest_errors") == 0)
         #expect(value(text, "runway_reconcile_errors_total") == 0)
 

@@ -53,7 +53,7 @@ struct ControllerCommand: AsyncParsableCommand {
         let loader = IncrementalManifestLoader(loader: Wiring.loader(launchers), paths: paths, fullReload: controller.fullReload.value)
         let wakeups = runtime.wakeups
         let shutdown = AtomicFlag()
-        let directoryChanged = AtomicFlag()
+        let directoryChanges = ManifestChangeLog()
         let logger = Wiring.logger("runway.controller")
         let grace = shutdownGrace.value
         let signals = SignalTrap(signals: [SIGINT, SIGTERM]) {
@@ -67,8 +67,8 @@ struct ControllerCommand: AsyncParsableCommand {
             }.start()
         }
         defer { signals.stop() }
-        let watcher = ManifestWatcher(roots: paths, mode: poll.map { .poll($0.value) } ?? .inotify) {
-            directoryChanged.set()
+        let watcher = ManifestWatcher(roots: paths, mode: poll.map { .poll($0.value) } ?? .inotify) { changes in
+            directoryChanges.note(changes)
             wakeups.signal()
         }
         watcher.start()
@@ -78,8 +78,8 @@ struct ControllerCommand: AsyncParsableCommand {
             var settings = ControllerRun.Settings()
             settings.resync = resync.value
             let run = ControllerRun(
-                reconciler: reconciler, lease: reconciler.lease!, settings: settings, reload: { loader.load() },
-                wakeups: wakeups, directoryChanged: directoryChanged, shutdown: shutdown, health: health, logger: logger)
+                reconciler: reconciler, lease: reconciler.lease!, settings: settings, reload: { loader.load(changes: $0) },
+                wakeups: wakeups, directoryChanges: directoryChanges, shutdown: shutdown, health: health, logger: logger)
             await run.run()
         }
     }
