@@ -88,6 +88,7 @@ func scaleBenchmark(_ options: Options) async throws {
     // A one-file change → its task started, beside the inotify floor.
     try FileManager.default.createDirectory(atPath: manifests + "/changes", withIntermediateDirectories: true)
     try await Task.sleep(for: .seconds(1))
+    let beforeChanges = try metricSums(port: port, root: root)
     var reaction: [Double] = []
     for index in 0..<options.changes {
         let name = "change-\(index)"
@@ -101,6 +102,7 @@ func scaleBenchmark(_ options: Options) async throws {
         }
         reaction.append(startedAt!.timeIntervalSince(written) * 1000)
     }
+    let afterChanges = try metricSums(port: port, root: root)
     let floor = try await inotifyFloor(directory: root + "/floor", changes: options.changes)
     reaction.sort()
     print(String(format: "  a new job file -> its task started:   median %6.1f ms, p99 %6.1f ms", percentile(reaction, 0.5), percentile(reaction, 0.99)))
@@ -109,18 +111,23 @@ func scaleBenchmark(_ options: Options) async throws {
     print(String(format: "  beyond the floor:                     median %6.1f ms, p99 %6.1f ms",
         percentile(reaction, 0.5) - percentile(floor, 0.5), percentile(reaction, 0.99) - percentile(floor, 0.99)))
 
+    func average(_ name: String, _ before: [String: Double], _ after: [String: Double]) -> (ms: Double, count: Int) {
+        let count = Int((after[name + "_count"] ?? 0) - (before[name + "_count"] ?? 0))
+        let sum = (after[name + "_sum"] ?? 0) - (before[name + "_sum"] ?? 0)
+        return (count == 0 ? .nan : sum / Double(count) * 1000, count)
+    }
+    let changeLoads = average("runway_manifest_load_duration_seconds", beforeChanges, afterChanges)
+    let changePasses = average("runway_reconcile_duration_seconds", beforeChanges, afterChanges)
+    print(String(format: "  meanwhile: manifest load %.1f ms (%d loads), reconcile pass %.1f ms (%d passes), on average",
+        changeLoads.ms, changeLoads.count, changePasses.ms, changePasses.count))
+
     // Idle: the resyncs' loads and passes, and resident memory at the end.
     try await Task.sleep(for: .seconds(2))
     let before = try metricSums(port: port, root: root)
     let idleWindow = try await idle(pid: controller, window: .seconds(options.idleSeconds))
     let after = try metricSums(port: port, root: root)
-    func average(_ name: String) -> (ms: Double, count: Int) {
-        let count = Int((after[name + "_count"] ?? 0) - (before[name + "_count"] ?? 0))
-        let sum = (after[name + "_sum"] ?? 0) - (before[name + "_sum"] ?? 0)
-        return (count == 0 ? .nan : sum / Double(count) * 1000, count)
-    }
-    let loads = average("runway_manifest_load_duration_seconds")
-    let passes = average("runway_reconcile_duration_seconds")
+    let loads = average("runway_manifest_load_duration_seconds", before, after)
+    let passes = average("runway_reconcile_duration_seconds", before, after)
     print(String(format: "  a resync, idle over %d s: manifest load %.1f ms (%d loads) + reconcile pass %.1f ms (%d passes) = %.1f ms",
         options.idleSeconds, loads.ms, loads.count, passes.ms, passes.count, loads.ms + passes.ms))
 

@@ -23,11 +23,23 @@ public struct ManifestCache: Sendable {
     var walkDiagnostics: [Diagnostic] = []
     /// The jobs the last load made, for the next to take those it did not read again.
     var lastJobs: [String: Job] = [:]
+    /// The config files of the last load's profiles (normalized paths), which are no manifests.
+    var configFiles = Set<String>()
+    /// The last load, when it had no diagnostic at all, and the job names some job's `after`
+    /// lists: what a load that changes only jobs patches (see ``ManifestLoader/quickLoad``).
+    var clean: Clean?
+
+    struct Clean {
+        var desired: DesiredState
+        var referenced: Set<String>
+    }
 
     public init() {}
 
     /// How many files the last load took from it instead of decoding them.
     public internal(set) var reusedLastLoad = 0
+    /// How many loads patched the last desired state instead of checking every file again.
+    public internal(set) var quickLoads = 0
 
     var settleNanoseconds: Int64 {
         let (seconds, attoseconds) = settleWindow.components

@@ -69,6 +69,9 @@ public struct ManifestLoader: Sendable {
         var changes = ObjectChanges(everything: cache.files.isEmpty)
         // Without a walk: the cached files, less those gone, plus those new, the changed decoded again.
         let update = changedFiles.flatMap { cache.apply($0, paths: paths) }
+        if keeping, let update, let quick = quickLoad(stale: update.stale, removed: update.removed, roots: roots, cache: &cache) {
+            return quick
+        }
         let files: [String]
         if let update {
             files = cache.order
@@ -124,7 +127,13 @@ public struct ManifestLoader: Sendable {
         // generation: taken from the last load (less those of names read again).
         let reusable = keeping && !changes.everything ? cache.lastJobs : [:]
         let desired = ManifestValidator().desiredState(from: objects, diagnostics: &diagnostics, reusing: reusable, except: changes.names)
-        if keeping { cache.lastJobs = desired.jobs }
+        if keeping {
+            cache.lastJobs = desired.jobs
+            cache.configFiles = configFiles
+            var referenced = Set<String>()
+            for case .job(let spec, _) in objects { referenced.formUnion(spec.after) }
+            cache.clean = diagnostics.isEmpty ? .init(desired: desired, referenced: referenced) : nil
+        }
         var load = ManifestLoad(desired: desired, diagnostics: diagnostics.sortedByLocation(), fileCount: files.count - configFiles.count)
         load.changedJobs = keeping ? changes.jobs : nil
         return load
@@ -164,7 +173,7 @@ public struct ManifestLoader: Sendable {
     }
 
     /// One file read and decoded, with what it was read from.
-    private func loadFile(_ path: String, roots: [String], settleWindow: Int64) -> DecodedFile {
+    func loadFile(_ path: String, roots: [String], settleWindow: Int64) -> DecodedFile {
         var decoded = DecodedFile()
         let readAt = FileFingerprint.now
         let bytes = FileReader(maxSize: configuration.maxFileSize).read(path, diagnostics: &decoded.diagnostics, fingerprint: &decoded.fingerprint)

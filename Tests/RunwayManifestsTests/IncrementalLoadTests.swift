@@ -50,6 +50,68 @@ import Testing
         #expect(named > 60, "\(named) loads took only the named files")
     }
 
+    /// A tidy directory whose jobs are edited, added, removed and renamed, now and then into a
+    /// duplicate, a dependency, an unknown profile or a broken file: a load of the named files
+    /// patches the last desired state when only jobs changed and the checks across files cannot
+    /// fail, and equals a fresh load every time.
+    @Test(arguments: [2, 19, 37]) func aPatchedLoadEqualsAFreshOne(seed: UInt64) throws {
+        let scratch = TemporaryDirectory()
+        try scratch.write("p.yaml", ManifestChurn.profile(nil))
+        try FileManager.default.createDirectory(atPath: scratch.path + "/jobs", withIntermediateDirectories: true)
+        var random = SplitMix(seed: seed)
+        func name() -> String { "job-\(random.int(0...9))" }
+        for index in 0..<6 { try scratch.write("jobs/\(index).yaml", ManifestChurn.job("job-\(index)", command: "true", after: nil)) }
+        var cache = ManifestCache()
+        _ = ManifestLoader().load(paths: [scratch.path], cache: &cache)
+        var broken: Int?
+        for step in 0..<200 {
+            // A mistake is fixed in the next step, as an operator would.
+            let number = broken ?? random.int(0...9)
+            let file = "jobs/\(number).yaml"
+            let path = scratch.path + "/" + file
+            var touched = [path]
+            let change: String
+            let kind = broken != nil ? 0 : random.below(20)
+            broken = kind >= 15 ? number : nil
+            switch kind {
+            case 0...9:
+                // Mostly the file's own job (a tidy directory stays tidy), now and then another's.
+                let job = random.chance(90) || kind == 0 ? "job-\(number)" : name()
+                try ManifestChurn.job(job, command: "echo \(random.int(0...5))", after: nil).write(toFile: path, atomically: random.chance(50), encoding: .utf8)
+                change = "job in \(file)"
+            case 10...12:
+                try? FileManager.default.removeItem(atPath: path)
+                change = "removed \(file)"
+            case 13, 14:
+                let other = scratch.path + "/jobs/\(random.int(0...9)).yaml"
+                try? FileManager.default.removeItem(atPath: other)
+                try? FileManager.default.moveItem(atPath: path, toPath: other)
+                touched.append(other)
+                change = "renamed \(file)"
+            case 15:
+                try ManifestChurn.job("job-\(number)", command: "true", after: name()).write(toFile: path, atomically: false, encoding: .utf8)
+                change = "a dependency in \(file)"
+            case 16:
+                try "apiVersion: runway/v1\nkind: Job\nmetadata: {name: \(name())}\nspec: {command: [\"true\"], profile: gone}\n"
+                    .write(toFile: path, atomically: false, encoding: .utf8)
+                change = "an unknown profile in \(file)"
+            case 17:
+                try "kind: Job\nmetadata: {name: [\n".write(toFile: path, atomically: false, encoding: .utf8)
+                change = "broken \(file)"
+            default:
+                try (ManifestChurn.job(name(), command: "true", after: nil) + "---\n" + ManifestChurn.job(name(), command: "false", after: nil))
+                    .write(toFile: path, atomically: false, encoding: .utf8)
+                change = "two jobs in \(file)"
+            }
+            let patched = ManifestLoader().load(paths: [scratch.path], cache: &cache, changedFiles: Set(touched))
+            let fresh = ManifestLoader().load(paths: [scratch.path])
+            #expect(patched.desired == fresh.desired, "step \(step), \(change): the desired states differ")
+            #expect(patched.diagnostics == fresh.diagnostics, "step \(step), \(change): \(patched.diagnostics) vs \(fresh.diagnostics)")
+            #expect(patched.fileCount == fresh.fileCount, "step \(step), \(change)")
+        }
+        #expect(cache.quickLoads > 40, "\(cache.quickLoads) loads patched the last desired state")
+    }
+
     @Test func aFileRewrittenWithinItsSettleWindowIsReadAgain() throws {
         let scratch = TemporaryDirectory()
         var cache = ManifestCache()
