@@ -99,8 +99,19 @@ public struct JobSchedule: Sendable, Hashable {
 }
 
 /// A job with its profile resolved and its generation computed: what the planner works on.
+/// The spec is kept in a shared box, so the desired state's dictionary of jobs (copied when a
+/// load patches it, kept by several holders) stays small and cheap to copy.
 public struct Job: Sendable, Hashable {
-    public var spec: JobSpec
+    private final class Box: Sendable {
+        let spec: JobSpec
+        init(_ spec: JobSpec) { self.spec = spec }
+    }
+
+    private var box: Box
+    public var spec: JobSpec {
+        get { box.spec }
+        set { box = Box(newValue) }
+    }
     /// The resolved profile name (the default profile when the spec names none).
     public var profile: String
     /// The digest of the canonical spec; a changed spec is a new generation and runs again.
@@ -109,8 +120,17 @@ public struct Job: Sendable, Hashable {
     public var name: String { spec.name }
 
     public init(spec: JobSpec, profile: String) {
-        self.spec = spec
+        self.box = Box(spec)
         self.profile = profile
         self.generation = Generation(of: spec, profile: profile)
+    }
+
+    public static func == (lhs: Job, rhs: Job) -> Bool {
+        lhs.generation == rhs.generation && lhs.profile == rhs.profile && (lhs.box === rhs.box || lhs.spec == rhs.spec)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(generation)
+        hasher.combine(profile)
     }
 }
