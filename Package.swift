@@ -128,7 +128,7 @@ let package = Package(
             name: "runway-bench",
             dependencies: [
                 "RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayStore", "RunwayProcess", "RunwayController", "CYAML",
-                "RunwayLaunchers", "RunwayTestSupport",
+                "RunwayLaunchers", "RunwayTestSupport", "CRunwaySystem",
             ],
             path: "Benchmarks/runway-bench",
             swiftSettings: strict

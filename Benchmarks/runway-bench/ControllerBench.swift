@@ -31,20 +31,7 @@ func controllerBenchmark(_ options: Options) async throws {
     defer { kill(controller, SIGTERM); _ = ProcessSpawner.wait(controller) }
     try await Task.sleep(for: .seconds(1))
     let store = try SQLiteStateStore(directory: state)
-    var reaction: [Double] = []
-    for index in 0..<options.changes {
-        let name = "change-\(index)"
-        let written = Date()
-        try "apiVersion: runway/v1\nkind: Job\nmetadata: {name: \(name)}\nspec: {command: [\"true\"]}\n"
-            .write(toFile: manifests + "/\(name).yaml", atomically: true, encoding: .utf8)
-        var started: Date?
-        while started == nil {
-            started = try await store.attempts(job: name).first?.startedAt
-            if started == nil { try await Task.sleep(for: .milliseconds(2)) }
-        }
-        reaction.append(started!.timeIntervalSince(written) * 1000)
-    }
-    reaction.sort()
+    let reaction = try await newJobsStarted(options.changes, in: manifests, store: store)
     print("runway-bench controller: \(options.changes) manifest changes, one after another")
     print(String(format: "  file written -> task started:        median %6.1f ms, p99 %6.1f ms", percentile(reaction, 0.5), percentile(reaction, 0.99)))
     print(String(format: "  floor: file written -> inotify seen:  median %6.1f ms, p99 %6.1f ms (includes the watcher's 100 ms debounce)",

@@ -11,6 +11,7 @@
 // - one live runner's heartbeats per second beside /healthz on the same server (needs wrk);
 // - with RUNWAY_TEST_KUBECONFIG, the idle API requests per minute with 10,000 tasks
 //   (`kubernetes-watch --tasks 10000`).
+import CRunwaySystem
 import Foundation
 import RunwayController
 import RunwayManifests
@@ -44,6 +45,14 @@ func scaleBenchmark(_ options: Options) async throws {
     let loadStarted = ContinuousClock.now
     let load = ManifestLoader().load(paths: [manifests])
     let coldLoad = (ContinuousClock.now - loadStarted).timeInterval * 1000
+    // What the controller keeps of the directory (its cache and desired state), by the growth
+    // of this process's heap (freed pages handed back first).
+    runway_release_free_memory()
+    let heapBefore = heapInUse()
+    var kept = ManifestCache()
+    let keptLoad = ManifestLoader().load(paths: [manifests], cache: &kept)
+    runway_release_free_memory()
+    let manifestHeap = heapInUse() - heapBefore
     guard load.isValid, load.desired.jobs.count == total else { throw BenchError("the generated directory does not load: \(load.diagnostics.prefix(3))") }
 
     // The finished records, through the store API, in batches.
@@ -84,27 +93,21 @@ func scaleBenchmark(_ options: Options) async throws {
     let port = try controllerPort(log: log)
     print("runway-bench scale: \(total) jobs (\(total - live) finished, seeded; \(live) live on the local launcher, running after \(String(format: "%.1f", readyAfter)) s)")
     print(String(format: "  cold load of the directory in this process: %.0f ms", coldLoad))
+    let recordsBefore = heapInUse()
+    let records = try await store.jobRecords()
+    let recordHeap = heapInUse() - recordsBefore
+    print(String(format: "  heap kept: the directory's cache and desired state %.1f MiB (%.0f bytes a job); the %d records read %.1f MiB (%.0f bytes each)",
+        manifestHeap, manifestHeap * 1_048_576 / Double(total), records.count, recordHeap, recordHeap * 1_048_576 / Double(max(1, records.count))))
+    withExtendedLifetime((kept, keptLoad, records)) {}
 
     // A one-file change → its task started, beside the inotify floor.
+    // The new folder is a change the watcher cannot name: the walk it causes ends first.
     try FileManager.default.createDirectory(atPath: manifests + "/changes", withIntermediateDirectories: true)
-    try await Task.sleep(for: .seconds(1))
+    try await Task.sleep(for: .seconds(5))
     let beforeChanges = try metricSums(port: port, root: root)
-    var reaction: [Double] = []
-    for index in 0..<options.changes {
-        let name = "change-\(index)"
-        let written = Date()
-        try "apiVersion: runway/v1\nkind: Job\nmetadata: {name: \(name)}\nspec: {command: [\"true\"]}\n"
-            .write(toFile: manifests + "/changes/\(name).yaml", atomically: true, encoding: .utf8)
-        var startedAt: Date?
-        while startedAt == nil {
-            startedAt = try await store.attempts(job: name).first?.startedAt
-            if startedAt == nil { try await Task.sleep(for: .milliseconds(2)) }
-        }
-        reaction.append(startedAt!.timeIntervalSince(written) * 1000)
-    }
+    let reaction = try await newJobsStarted(options.changes, in: manifests + "/changes", store: store)
     let afterChanges = try metricSums(port: port, root: root)
     let floor = try await inotifyFloor(directory: root + "/floor", changes: options.changes)
-    reaction.sort()
     print(String(format: "  a new job file -> its task started:   median %6.1f ms, p99 %6.1f ms", percentile(reaction, 0.5), percentile(reaction, 0.99)))
     print(String(format: "  floor: a file written -> inotify seen: median %6.1f ms, p99 %6.1f ms (the watcher's 100 ms debounce included)",
         percentile(floor, 0.5), percentile(floor, 0.99)))
@@ -169,6 +172,25 @@ func scaleBenchmark(_ options: Options) async throws {
     }
 }
 
+/// Writes `count` new job files into `directory`, one after another, and times each until its
+/// task started (the attempt's startedAt), in milliseconds, sorted.
+func newJobsStarted(_ count: Int, in directory: String, store: SQLiteStateStore) async throws -> [Double] {
+    var reaction: [Double] = []
+    for index in 0..<count {
+        let name = "change-\(index)"
+        let written = Date()
+        try "apiVersion: runway/v1\nkind: Job\nmetadata: {name: \(name)}\nspec: {command: [\"true\"]}\n"
+            .write(toFile: directory + "/\(name).yaml", atomically: true, encoding: .utf8)
+        var startedAt: Date?
+        while startedAt == nil {
+            startedAt = try await store.attempts(job: name).first?.startedAt
+            if startedAt == nil { try await Task.sleep(for: .milliseconds(2)) }
+        }
+        reaction.append(startedAt!.timeIntervalSince(written) * 1000)
+    }
+    return reaction.sorted()
+}
+
 /// How soon a bare inotify watcher (ManifestWatcher, which debounces 100 ms) sees each of
 /// `changes` writes into `directory`, in milliseconds, sorted.
 func inotifyFloor(directory: String, changes: Int) async throws -> [Double] {
@@ -188,6 +210,11 @@ func inotifyFloor(directory: String, changes: Int) async throws -> [Double] {
         try await Task.sleep(for: .milliseconds(150))
     }
     return floor.sorted()
+}
+
+/// Bytes of this process's heap in use (glibc's mallinfo2), in MiB.
+func heapInUse() -> Double {
+    Double(runway_heap_in_use()) / 1_048_576
 }
 
 /// The port `runway controller` serves on, from its log.

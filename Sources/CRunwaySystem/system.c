@@ -21,3 +21,7 @@ int runway_become_child_subreaper(void) {
 void runway_release_free_memory(void) {
     malloc_trim(0);
 }
+
+size_t runway_heap_in_use(void) {
+    return mallinfo2().uordblks;
+}

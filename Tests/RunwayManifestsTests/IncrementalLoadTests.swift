@@ -8,6 +8,14 @@ import Testing
 /// any sequence of edits (same-size ones included), renames, deletes, folders coming and going,
 /// config files changing under their profiles, and the root's symlink flipping.
 @Suite struct IncrementalLoadTests {
+    /// `load` is what a fresh load of `root` gives.
+    static func expectFresh(_ load: ManifestLoad, of root: String, _ context: String) {
+        let fresh = ManifestLoader().load(paths: [root])
+        #expect(load.desired == fresh.desired, "\(context): the desired states differ")
+        #expect(load.diagnostics == fresh.diagnostics, "\(context): \(load.diagnostics) vs \(fresh.diagnostics)")
+        #expect(load.fileCount == fresh.fileCount, "\(context)")
+    }
+
     @Test(arguments: [11, 29, 47]) func anIncrementalLoadEqualsAFreshOneAfterRandomChanges(seed: UInt64) throws {
         let scratch = TemporaryDirectory()
         let churn = try ManifestChurn(scratch: scratch.path)
@@ -21,10 +29,7 @@ import Testing
             if random.below(2) == 0 { Thread.sleep(forTimeInterval: 0.03) }
             let incremental = ManifestLoader().load(paths: [churn.root], cache: &cache)
             reused += cache.reusedLastLoad
-            let fresh = ManifestLoader().load(paths: [churn.root])
-            #expect(incremental.desired == fresh.desired, "step \(step), \(change): the desired states differ")
-            #expect(incremental.diagnostics == fresh.diagnostics, "step \(step), \(change): \(incremental.diagnostics) vs \(fresh.diagnostics)")
-            #expect(incremental.fileCount == fresh.fileCount, "step \(step), \(change)")
+            Self.expectFresh(incremental, of: churn.root, "step \(step), \(change)")
         }
         #expect(reused > 100, "files were taken from the cache \(reused) times over the run")
     }
@@ -42,10 +47,7 @@ import Testing
             let incremental = change.files.map { ManifestLoader().load(paths: [churn.root], cache: &cache, changedFiles: $0) }
                 ?? ManifestLoader().load(paths: [churn.root], cache: &cache)
             if change.files != nil && cache.reusedLastLoad > 0 { named += 1 }
-            let fresh = ManifestLoader().load(paths: [churn.root])
-            #expect(incremental.desired == fresh.desired, "step \(step), \(change.description): the desired states differ")
-            #expect(incremental.diagnostics == fresh.diagnostics, "step \(step), \(change.description): \(incremental.diagnostics) vs \(fresh.diagnostics)")
-            #expect(incremental.fileCount == fresh.fileCount, "step \(step), \(change.description)")
+            Self.expectFresh(incremental, of: churn.root, "step \(step), \(change.description)")
         }
         #expect(named > 60, "\(named) loads took only the named files")
     }
@@ -104,10 +106,7 @@ import Testing
                 change = "two jobs in \(file)"
             }
             let patched = ManifestLoader().load(paths: [scratch.path], cache: &cache, changedFiles: Set(touched))
-            let fresh = ManifestLoader().load(paths: [scratch.path])
-            #expect(patched.desired == fresh.desired, "step \(step), \(change): the desired states differ")
-            #expect(patched.diagnostics == fresh.diagnostics, "step \(step), \(change): \(patched.diagnostics) vs \(fresh.diagnostics)")
-            #expect(patched.fileCount == fresh.fileCount, "step \(step), \(change)")
+            Self.expectFresh(patched, of: scratch.path, "step \(step), \(change)")
         }
         #expect(cache.quickLoads > 40, "\(cache.quickLoads) loads patched the last desired state")
     }

@@ -19,4 +19,7 @@ int runway_become_child_subreaper(void);
    this hands the free pages back to the system. <malloc.h> is not in Swift's Glibc module. */
 void runway_release_free_memory(void);
 
+/* Bytes of the heap in use (glibc's mallinfo2), for the benchmarks' memory figures. */
+size_t runway_heap_in_use(void);
+
 #endif
