@@ -328,7 +328,6 @@ class Cluster(Kubelet):
         self.users = {}
         self.faults = []
         self.log = []
-        self.pods_by_owner = {}
 
     def next_revision(self):
         self.revision += 1
@@ -556,19 +555,15 @@ class Cluster(Kubelet):
                         self.delete(resource, content[0], content[1], policy="Background", grace=0)
                 if not contents:
                     del self.objects["namespaces"][key]
-        # Each Job's pods, found once per step (not by a scan of every pod per Job: with
-        # thousands of Jobs the step held the lock for seconds). A Job's sync changes only its own.
-        self.pods_by_owner = {}
-        for pod in self.objects["pods"].values():
-            for reference in pod["metadata"].get("ownerReferences") or []:
-                self.pods_by_owner.setdefault(reference.get("uid"), []).append(pod)
         for key, job in list(self.objects["jobs"].items()):
             self.sync_job(key, job)
         for key, pod in list(self.objects["pods"].items()):
             self.sync_pod(key, pod)
 
     def pods_of(self, job):
-        return list(self.pods_by_owner.get(job["metadata"]["uid"], []))
+        uid = job["metadata"]["uid"]
+        return [pod for pod in self.objects["pods"].values()
+                if any(r.get("uid") == uid for r in pod["metadata"].get("ownerReferences") or [])]
 
     def sync_job(self, key, job):
         spec, status, meta = job["spec"], job.setdefault("status", {}), job["metadata"]
