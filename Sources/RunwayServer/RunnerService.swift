@@ -169,7 +169,9 @@ public struct RunnerService: Sendable {
             var next = attempt
             next.nextLogSeq += 1
             next.lastHeartbeatAt = now
-            guard attempt.logBytes < cap else { return (StoreChange(attempts: [next]), (true, false)) }  // cut already
+            // Cut already (the marker put it past the cap). Output that reached the cap exactly is
+            // not cut yet: the next bytes cut it, with the marker and the event.
+            guard attempt.logBytes <= cap else { return (StoreChange(attempts: [next]), (true, false)) }
             let cutting = attempt.logBytes + bytes.count > cap
             let kept = cutting ? Array(bytes.prefix(cap - attempt.logBytes)) + marker : bytes
             if !inStore { try logs.write(kept, attemptID: attempt.id, at: attempt.logBytes) }
