@@ -22,10 +22,12 @@ extension ManifestCache {
         guard !order.isEmpty else { return nil }
         var update = Update()
         var manifests: [(path: String, root: Int, isFile: Bool)] = []
+        // The config files the profiles read, resolved once (most directories have none).
+        let dependencies = withDependencies.map { file in (file, (files[file]?.dependencies.keys).map { $0.map(PathNames.resolved) } ?? []) }
         for path in changed.sorted() {
-            let resolved = PathNames.resolved(path)
-            for file in withDependencies where files[file]?.dependencies.keys.contains(where: { PathNames.resolved($0) == resolved }) == true {
-                update.stale.insert(file)
+            if !dependencies.isEmpty {
+                let resolved = PathNames.resolved(path)
+                for (file, read) in dependencies where read.contains(resolved) { update.stale.insert(file) }
             }
             guard let root = Self.root(of: path, in: paths) else { continue }
             let relative = path.utf8.dropFirst(paths[root].utf8.count).split(separator: UInt8(ascii: "/"))
