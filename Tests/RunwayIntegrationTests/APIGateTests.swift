@@ -51,11 +51,15 @@ extension RunnerAPITests {
             let statuses = try await withThrowingTaskGroup(of: [Int: Int].self) { group in
                 for worker in 0..<8 {
                     group.addTask {
+                        // One client per worker, its connection kept alive, as a runner's is: a
+                        // refusal must leave the connection usable (the unread body drained).
+                        let client = RunwayHTTP.HTTPClient()
                         var statuses: [Int: Int] = [:]
                         for index in stride(from: worker, to: 10_000, by: 8) {
                             let body = index % 4 == 2 ? Array("some output\n".utf8) : index % 4 == 3 ? Array(#"{"exitCode":0}"#.utf8) : []
-                            let status = try await post(paths[index % 4], token: TaskToken.generate(), body: body).status
-                            statuses[status, default: 0] += 1
+                            let headers = [("Authorization", "Bearer \(TaskToken.generate())")]
+                            let request = RunwayHTTP.HTTPRequest(method: "POST", url: paths[index % 4], headers: headers, body: body)
+                            statuses[try await client.send(request).status, default: 0] += 1
                         }
                         return statuses
                     }
