@@ -112,14 +112,16 @@ public struct ControllerRun: Sendable {
             let becameLeader = leading && !wasLeader
             wasLeader = leading
             if leading, let desired, woken || changed || resyncDue || deadlineDue || becameLeader {
+                // A new leader reads every record and looks at every job: another one led since
+                // this one last did.
+                if becameLeader { reconciler.recordBook.readEverythingNext() }
                 do {
-                    // A new leader looks at every job: another one led since this one last did.
                     let outcome = try await reconciler.pass(
                         desired: desired, changedJobs: becameLeader ? nil : changedJobs, allowStarts: !shutdown.isSet, isolatingPlatforms: true)
                     changedJobs = []
                     // Every open run is among the records the pass looked at.
                     nextDeadline = Deadlines.next(
-                        desired: desired, records: outcome.focusRecords, heartbeatTimeout: reconciler.configuration.heartbeatTimeout,
+                        desired: desired, records: outcome.records, heartbeatTimeout: reconciler.configuration.heartbeatTimeout,
                         reachableSince: reconciler.reachableSince)
                 } catch {
                     if error is StoreError { health.store(problem: "\(error)") }  // until a lease renewal reaches it again

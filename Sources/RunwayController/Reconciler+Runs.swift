@@ -42,7 +42,8 @@ extension Reconciler {
                 "runs": "\(changes.compact.count)", "first": "\(changes.compact[0])",
             ])
         }
-        return try await recordBook.read(from: store)
+        try await recordBook.read(from: store)
+        return recordBook.all
     }
 
     /// Ends an open run as `cancelled` (its attempt fails with the same reason) unless it ended

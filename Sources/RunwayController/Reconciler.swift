@@ -30,8 +30,10 @@ public struct Reconciler: Sendable {
     /// writes nothing and starts nothing.
     var authority: Lease?
     /// Runs first in every pass: the runner API records the reports it kept while the store
-    /// was away, so no pass judges an attempt whose report has arrived. Default: nothing.
-    public var beforePass: @Sendable () async throws -> Void = {}
+    /// was away, so no pass judges an attempt whose report has arrived, and writes the
+    /// heartbeats it noted, returning them (attempt id → time) for the record book, which the
+    /// store does not tell of them. Default: nothing.
+    public var beforePass: @Sendable () async throws -> [String: Date] = { [:] }
     /// Runs after each start or stop the queue carried out (the controller wakes for a pass).
     public var afterAction: @Sendable () -> Void = {}
     /// Where the passes' starts and stops run, in the background.
@@ -70,11 +72,9 @@ public struct Reconciler: Sendable {
     /// What one pass saw and did.
     public struct Outcome: Sendable {
         public var plan: Plan
-        /// Every record.
-        public var records: [JobRecord]
-        /// The records of the jobs the pass looked at (all of them in a full pass): every open
+        /// The records of the jobs the pass looked at (every record in a full pass): every open
         /// run's among them.
-        public var focusRecords: [JobRecord]
+        public var records: [JobRecord]
         public var observed: [ObservedTask]
         /// Starts and stops still being carried out (of this pass or earlier ones).
         public var actionsInFlight: Int
@@ -131,7 +131,7 @@ public struct Reconciler: Sendable {
 
     /// `runway_jobs` and `runway_tasks` from what a pass saw.
     private func report(_ outcome: Outcome, desired: DesiredState, focus: Set<String>?) {
-        metrics.setJobs(focusMemory.jobStates(desired: desired, records: outcome.focusRecords, focus: focus))
+        metrics.setJobs(focusMemory.jobStates(desired: desired, records: outcome.records, focus: focus))
         var tasks: [[String]: Int] = [:]
         let stopped = Set(outcome.plan.stops.map(\.task.id))
         for task in outcome.observed where !stopped.contains(task.id) {
@@ -145,13 +145,14 @@ public struct Reconciler: Sendable {
         followsSchedules: Bool
     ) async throws -> Outcome {
         var clock = PhaseClock()
-        try await beforePass()
+        let heartbeats = try await beforePass()
         try await reloadTokens()
         clock.lap("tokens")
         let (observed, unlisted) = try await observe(isolating: isolatingPlatforms)
         clock.lap("observe")
         let readStartedAt = ContinuousClock.now
-        let allRecords = try await recordBook.read(from: store)
+        try await recordBook.read(from: store)
+        recordBook.noteHeartbeats(heartbeats)
         let requests = try await store.openRequests()
         clock.lap("records")
         // Starts still in flight stand in for their tasks: in the plan (they hold their slot, and
@@ -169,7 +170,7 @@ public struct Reconciler: Sendable {
             desired: everything, changedJobs: changedJobs, recordBook: recordBook, observed: observed + inFlight, requests: requests)
         func current(_ records: [JobRecord]) -> [JobRecord] { focus.map(recordBook.records(of:)) ?? records }
         var desired = focus.map { Focus.restrict(everything, to: $0) } ?? everything
-        var records = current(allRecords)
+        var records = focus.map(recordBook.records(of:)) ?? recordBook.all
         clock.lap(focus.map { "focus(\($0.count))" } ?? "focus(all)")
         records = current(try await queueRuns(
             desired: desired, records: records, requests: requests, now: now, followsTicks: followsSchedules, compacting: focus == nil))
@@ -193,9 +194,10 @@ public struct Reconciler: Sendable {
         try await recordWaits(plan, records: records, now: now)
         clock.lap("waits")
         execute(plan, desired: desired, records: records, now: now)
-        let all = try await recordBook.read(from: store)
+        try await recordBook.read(from: store)
         let outcome = Outcome(
-            plan: plan, records: all, focusRecords: current(all), observed: observed + inFlight, actionsInFlight: queue.inFlight)
+            plan: plan, records: focus.map(recordBook.records(of:)) ?? recordBook.all, observed: observed + inFlight,
+            actionsInFlight: queue.inFlight)
         clock.lap("reread")
         report(outcome, desired: everything, focus: focus)
         clock.lap("report")
@@ -277,7 +279,8 @@ public struct Reconciler: Sendable {
             }
         }
         holding.release(attempts: ended)
-        return try await recordBook.read(from: store)
+        try await recordBook.read(from: store)
+        return recordBook.all
     }
 
     /// Applies what `build` returns only if the job's record is still `expected` (nil: still
@@ -288,12 +291,16 @@ public struct Reconciler: Sendable {
         async throws -> Bool
     {
         let authority = self.authority
-        return try await store.modify(.job(key)) { attempt, record in
-            guard record == expected else { return (StoreChange(), false) }
+        let (wrote, current) = try await store.modify(.job(key)) { attempt, record -> (StoreChange, (Bool, JobRecord?)) in
+            guard record == expected else { return (StoreChange(), (false, record)) }
             var change = build(attempt)
             change.fence = authority
-            return (change, true)
+            return (change, (true, nil))
         }
+        // Not what the pass read: the book takes the record as it is now, for the next pass
+        // (it may differ only by a heartbeat, which a read of the changed records does not bring).
+        if !wrote, let current { recordBook.refresh(current) }
+        return wrote
     }
 
     /// Changes one attempt in place, in one transaction (nothing when it does not exist).

@@ -50,8 +50,8 @@ final class RecordBook: Sendable {
         self.fullReload = fullReload
     }
 
-    /// Every record: those known, updated with the ones written since the last read.
-    func read(from store: any StateStore) async throws -> [JobRecord] {
+    /// Updates the records known with the ones written since the last read.
+    func read(from store: any StateStore) async throws {
         let now = ContinuousClock.now
         let cursor = state.withLock { state in
             state.lastFull.map { now - $0 < fullReload } ?? false ? state.cursor : nil
@@ -65,7 +65,38 @@ final class RecordBook: Sendable {
             }
             for record in changed { state.put(record) }
             state.cursor = next
-            return state.records
+        }
+    }
+
+    /// A record as the store holds it now (read by a compare-and-set that found it changed).
+    func refresh(_ record: JobRecord) {
+        state.withLock { $0.put(record) }
+    }
+
+    /// The next read reads every record (a new leader's: another controller wrote heartbeats,
+    /// which no read of the changed records brings).
+    func readEverythingNext() {
+        state.withLock { $0.lastFull = nil }
+    }
+
+    /// Every record, as of the last read (a full pass's; a focused one takes ``records(of:)``:
+    /// holding this array while the next read changes a record copies all of them).
+    var all: [JobRecord] { state.withLock { $0.records } }
+
+    /// Heartbeats this controller wrote (attempt id → time), noted on the open runs they are
+    /// for: the store does not count a heartbeat as a record change (a read would otherwise
+    /// return every live run's record after each batch), so the book keeps them up to date
+    /// itself, as the store's write did: only a running record's, and only a later time.
+    func noteHeartbeats(_ beats: [String: Date]) {
+        guard !beats.isEmpty else { return }
+        state.withLock { state in
+            for job in state.open.keys {
+                for at in state.byJob[job] ?? [] where state.records[at].state == .running {
+                    let record = state.records[at]
+                    guard let time = beats[AttemptRecord.id(of: record)], record.lastHeartbeatAt.map({ $0 < time }) ?? true else { continue }
+                    state.records[at].lastHeartbeatAt = time
+                }
+            }
         }
     }
 

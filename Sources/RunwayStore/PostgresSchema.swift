@@ -82,5 +82,17 @@ enum PostgresSchema {
             """,
             "CREATE TRIGGER job_writer BEFORE INSERT OR UPDATE ON job FOR EACH ROW EXECUTE FUNCTION runway_job_writer()",
         ]),
+        // A heartbeat batch sets only `last_heartbeat_at`: it does not count as a record write
+        // (the controller notes the heartbeats it wrote itself). Every other write of a record
+        // sets its other columns.
+        ("v8: heartbeats are not record changes", [
+            "DROP TRIGGER job_writer ON job",
+            """
+            CREATE TRIGGER job_writer BEFORE INSERT OR UPDATE OF
+                job, generation, run, profile, state, attempt, last_reason, exit_code, created_at, updated_at, held_since,
+                running_since, next_attempt_at, origin, rerun_token, upstream, scheduled_after, scheduled_for, compacted
+            ON job FOR EACH ROW EXECUTE FUNCTION runway_job_writer()
+            """,
+        ]),
     ]
 }

@@ -131,6 +131,23 @@ enum Schema {
                 END;
                 """)
         }
+        migrator.registerMigration("v7: heartbeats are not record changes") { db in
+            // A heartbeat batch sets only `last_heartbeat_at`: it takes no revision, so a
+            // controller's read of the records written since its last is not every live run's
+            // record after each batch (the controller notes the heartbeats it wrote itself).
+            // Every other write of a record sets its other columns, and takes one.
+            try db.execute(sql: """
+                DROP TRIGGER job_revision_update;
+                CREATE TRIGGER job_revision_update AFTER UPDATE OF
+                    job, generation, run, profile, state, attempt, last_reason, exit_code, created_at, updated_at, held_since,
+                    running_since, next_attempt_at, origin, rerun_token, upstream, scheduled_after, scheduled_for, compacted
+                ON job WHEN NEW.revision = OLD.revision BEGIN
+                    UPDATE record_revision SET value = value + 1;
+                    UPDATE job SET revision = (SELECT value FROM record_revision)
+                        WHERE job = NEW.job AND generation = NEW.generation AND run = NEW.run;
+                END;
+                """)
+        }
         return migrator
     }
 }

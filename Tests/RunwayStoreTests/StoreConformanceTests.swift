@@ -24,8 +24,10 @@ import Testing
         var migrations: [String] {
             StoreConformanceTests.allMigrations
                 + (self == .postgres
-                    ? ["v4: log output", "v5: token aliases, claim ids", "v6: runs, requests, compaction", "v7: record writers"]
-                    : ["v4: token aliases, claim ids", "v5: runs, requests, compaction", "v6: record revisions"])
+                    ? ["v4: log output", "v5: token aliases, claim ids", "v6: runs, requests, compaction", "v7: record writers",
+                        "v8: heartbeats are not record changes"]
+                    : ["v4: token aliases, claim ids", "v5: runs, requests, compaction", "v6: record revisions",
+                        "v7: heartbeats are not record changes"])
         }
     }
 

@@ -12,8 +12,10 @@ final class LocalTaskTable: Sendable {
     /// Records by task name, each with the change stamp of the file it was read from; the mutex
     /// guards the dictionary and the files it mirrors.
     private let records = Mutex<[String: (record: LocalTaskRecord, stamp: FileStamp)]>([:])
-    /// Names of this process's own children whose reaper has not recorded their exit yet.
-    private let reaping = Mutex<Set<String>>([])
+    /// This process's own children whose reaper has not recorded their exit yet: task name →
+    /// pid. Such a child is running (or exiting, its status about to be recorded): a listing
+    /// needs no look at /proc for it.
+    private let reaping = Mutex<[String: pid_t]>([:])
 
     init(directory: String) {
         self.directory = directory
@@ -95,7 +97,7 @@ final class LocalTaskTable: Sendable {
         record.startTicks = ProcessStat(pid: pid)?.startTicks ?? 0
         let started = record
         try records.withLock { table in try write(started, into: &table) }
-        reaping.withLock { _ = $0.insert(name) }
+        reaping.withLock { $0[name] = pid }
         let reaper = Thread { [self] in reap(name: name, pid: pid) }
         reaper.name = "runway-reaper-\(pid)"
         reaper.start()
@@ -150,9 +152,9 @@ final class LocalTaskTable: Sendable {
         if current.exitedAt != nil {
             return (.exited, current.exitCode, current.signal.map { "killed by signal \($0)" })
         }
+        // Our own child: running until its reaper records the exit status.
+        if reaping.withLock({ $0[record.name] == current.pid }) { return (.running, nil, nil) }
         if isAlive(current) { return (.running, nil, nil) }
-        // Our own child that just ended: its reaper is recording the exit status right now.
-        if reaping.withLock({ $0.contains(record.name) }) { return (.running, nil, nil) }
         return (.exited, nil, "process vanished")
     }
 
@@ -199,7 +201,7 @@ final class LocalTaskTable: Sendable {
     }
 
     private func reap(name: String, pid: Int32) {
-        defer { reaping.withLock { _ = $0.remove(name) } }
+        defer { reaping.withLock { if $0[name] == pid { $0[name] = nil } } }
         guard let exit = ProcessSpawner.wait(pid) else { return }
         records.withLock { table in
             guard var record = read(name, into: &table), record.pid == pid else { return }

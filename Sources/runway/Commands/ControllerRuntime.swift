@@ -57,7 +57,8 @@ struct ControllerRuntime: Sendable {
             let service = api.service
             reconciler.beforePass = {
                 try await service.flushPendingReports()
-                try await service.flushHeartbeats()  // the pass judges heartbeat loss on the store's records
+                try await service.flushHeartbeats()
+                return service.takeWrittenHeartbeats()  // noted on the pass's records
             }
             let wakeups = self.wakeups
             reconciler.afterAction = { wakeups.signal() }
