@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // System libraries: libyaml (manifests) and libcurl (the HTTP client of every launcher).
@@ -44,7 +45,12 @@ let package = Package(
         // Value types only: no I/O.
         .target(
             name: "RunwayModel",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                // The desired state's jobs: a persistent map, so a change of a few jobs among
+                // 100,000 copies a few nodes, not the whole table (several owners share it).
+                .product(name: "HashTreeCollections", package: "swift-collections"),
+            ],
             swiftSettings: strict
         ),
         // Directory walk, parsing into a source-located node tree, decoding and validation.

@@ -15,6 +15,8 @@ final class Listings: Sendable {
             var answer: Result<[ObservedTask], any Error>?
             /// A pass went on without this answer: it wakes the controller when it comes.
             var leftBehind = false
+            /// A pass waiting for the answer (at most one: passes run one at a time).
+            var waiter: CheckedContinuation<Void, Never>?
         }
 
         private let state = Mutex(State())
@@ -22,15 +24,46 @@ final class Listings: Sendable {
         init(_ list: @escaping @Sendable () async throws -> [ObservedTask], answered: @escaping @Sendable () -> Void) {
             Task { [self] in
                 let outcome = await Result(catching: list)
-                let wake = state.withLock { state in
+                let (wake, waiter) = state.withLock { state in
                     state.answer = outcome
-                    return state.leftBehind
+                    defer { state.waiter = nil }
+                    return (state.leftBehind, state.waiter)
                 }
+                waiter?.resume()
                 if wake { answered() }
             }
         }
 
         var answer: Result<[ObservedTask], any Error>? { state.withLock { $0.answer } }
+
+        /// Returns when the answer is there or `patience` has passed, whichever comes first.
+        func wait(patience: Duration) async {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.answered() }
+                group.addTask { try? await Task.sleep(for: patience) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+
+        /// Returns once the answer is there, or when the waiting task is cancelled.
+        private func answered() async {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let resumeNow = state.withLock { state in
+                        guard state.answer == nil, !Task.isCancelled else { return true }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            } onCancel: {
+                state.withLock { state in
+                    defer { state.waiter = nil }
+                    return state.waiter
+                }?.resume()
+            }
+        }
 
         /// The answer, or nil after marking the call as left behind by this pass.
         func answerOrLeaveBehind() -> Result<[ObservedTask], any Error>? {
@@ -62,13 +95,8 @@ final class Listings: Sendable {
         var results: [String: Result<[ObservedTask], any Error>] = [:]
         for (plugin, call) in calls.sorted(by: { $0.key < $1.key }) {
             // Only a listing this pass started is waited for, and only until the patience ends.
-            // Looked at soon first (a local listing answers within a millisecond or two), then
-            // every 10 ms.
-            var pause = Duration.microseconds(250)
-            while fresh.contains(plugin), call.answer == nil, ContinuousClock.now < deadline {
-                try? await Task.sleep(for: pause)
-                pause = min(pause * 2, .milliseconds(10))
-            }
+            let left = deadline - ContinuousClock.now
+            if fresh.contains(plugin), call.answer == nil, left > .zero { await call.wait(patience: left) }
             if let result = call.answerOrLeaveBehind() {
                 results[plugin] = result
                 running.withLock { _ = $0.removeValue(forKey: plugin) }

@@ -22,6 +22,8 @@ public struct Reconciler: Sendable {
     let metrics: RunwayMetrics
     /// The last wait reason written per job, so an unchanged one is not written every pass.
     let waits = WaitMemory()
+    /// When the runners' tokens were last read: by a full pass, else at most every 10 s.
+    let tokenReads = Pacing(every: .seconds(10))
     /// The tasks this controller started and has not stopped (standing in for those a listing
     /// does not show yet).
     let startedTasks = StartedTasks()
@@ -146,7 +148,7 @@ public struct Reconciler: Sendable {
     ) async throws -> Outcome {
         var clock = PhaseClock()
         let heartbeats = try await beforePass()
-        try await reloadTokens()
+        if tokenReads.due(always: changedJobs == nil) { try await reloadTokens() }
         clock.lap("tokens")
         let (observed, unlisted) = try await observe(isolating: isolatingPlatforms)
         clock.lap("observe")
@@ -331,7 +333,10 @@ public struct Reconciler: Sendable {
 
     /// Reloads the tokens runners may call with from the store: those of open attempts, and of
     /// attempts completed in the last two minutes (more than the runner API's grace after
-    /// completion, which the store judges exactly on each call).
+    /// completion, which the store judges exactly on each call). Every full pass (a new leader's
+    /// among them) reads them, others at most every 10 s: the tokens of the attempts this
+    /// controller starts are allowed as it starts them, and a token left over from an attempt
+    /// that ended meanwhile only gets its call as far as the store, which refuses it.
     private func reloadTokens() async throws {
         let readStartedAt = ContinuousClock.now
         let live = try await store.liveTokenHashes(completedSince: Date().addingTimeInterval(-120))
@@ -388,6 +393,26 @@ public struct Reconciler: Sendable {
             command: job.spec.command, workingDirectory: job.spec.workingDirectory, environment: job.spec.environment,
             heartbeatIntervalMilliseconds: Int(configuration.heartbeatInterval.wholeMilliseconds),
             maxLogChunkBytes: configuration.maxLogChunkBytes)
+    }
+}
+
+/// Something done at most every `interval` (unless asked to do it now).
+final class Pacing: Sendable {
+    let interval: Duration
+    private let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(every interval: Duration) {
+        self.interval = interval
+    }
+
+    /// Whether it is due (`always`, or `interval` since it was last due); if so, now is the last.
+    func due(always: Bool = false) -> Bool {
+        let now = ContinuousClock.now
+        return last.withLock { last in
+            guard always || last.map({ now - $0 >= interval }) ?? true else { return false }
+            last = now
+            return true
+        }
     }
 }
 

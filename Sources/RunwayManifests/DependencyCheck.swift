@@ -6,7 +6,7 @@ import RunwayModel
 enum DependencyCheck {
     /// `dependents`: the names of the jobs with `after`, sorted (only such a job can name an
     /// unknown job, be in a cycle or lose a dependency).
-    static func valid(_ jobs: [String: Job], dependents: [String], defined: Set<String>, diagnostics: inout [Diagnostic]) -> [String: Job] {
+    static func valid(_ jobs: DesiredState.Jobs, dependents: [String], defined: Set<String>, diagnostics: inout [Diagnostic]) -> DesiredState.Jobs {
         var valid = jobs
         for name in dependents {
             guard let spec = jobs[name]?.spec else { continue }  // left out already (its profile, its image)
@@ -46,7 +46,7 @@ enum DependencyCheck {
     /// Each cycle once, starting at its smallest name, in name order. Iterative (a depth-first
     /// walk with its own stack), so a chain of any length cannot exhaust the thread's stack.
     /// `roots`: where walks start (every job of a cycle has `after`, so those jobs suffice).
-    static func cycles(in jobs: [String: Job], from roots: [String]? = nil) -> [[String]] {
+    static func cycles(in jobs: DesiredState.Jobs, from roots: [String]? = nil) -> [[String]] {
         var done = Set<String>()
         var onPath: [String: Int] = [:]
         var found = Set<[String]>()

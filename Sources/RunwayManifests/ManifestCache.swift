@@ -22,7 +22,7 @@ public struct ManifestCache: Sendable {
     /// a load that does not walk.
     var walkDiagnostics: [Diagnostic] = []
     /// The jobs the last load made, for the next to take those it did not read again.
-    var lastJobs: [String: Job] = [:]
+    var lastJobs: DesiredState.Jobs = [:]
     /// The config files of the last load's profiles (normalized paths), which are no manifests.
     var configFiles = Set<String>()
     /// The last load, when it had no diagnostic at all, and the job names some job's `after`

@@ -8,7 +8,7 @@ struct ManifestValidator {
     /// (their files were not read again and no profile changed), taken as they are instead of
     /// digesting the spec again.
     func desiredState(
-        from objects: [ManifestObject], diagnostics: inout [Diagnostic], reusing: [String: Job] = [:], except: Set<String> = []
+        from objects: [ManifestObject], diagnostics: inout [Diagnostic], reusing: DesiredState.Jobs = [:], except: Set<String> = []
     ) -> DesiredState {
         // Objects arrive in file order; the first definition wins and later ones are reported.
         // (Indices are sorted, not the objects: moving a job's whole spec costs more; a walk's
@@ -50,8 +50,7 @@ struct ManifestValidator {
             }
         }
 
-        var jobs: [String: Job] = [:]
-        jobs.reserveCapacity(specs.count)
+        var jobs: DesiredState.Jobs = [:]
         // Read here, once: iterating the jobs later copies each whole job.
         let withImage = specs.compactMap { $0.spec.image == nil ? nil : $0.spec.name }.sorted()
         let dependents = specs.compactMap { $0.spec.after.isEmpty ? nil : $0.spec.name }.sorted()
@@ -104,7 +103,7 @@ struct ManifestValidator {
     }
 
     /// The job of `spec` on `profile`: the reusable one when it is that, else made (digested).
-    private func job(_ spec: JobSpec, profile: String, reusing: [String: Job]) -> Job {
+    private func job(_ spec: JobSpec, profile: String, reusing: DesiredState.Jobs) -> Job {
         if let known = reusing[spec.name], known.profile == profile, known.spec.location == spec.location { return known }
         return Job(spec: spec, profile: profile)
     }

@@ -61,8 +61,7 @@ public enum Focus {
 
     /// `desired` with only the jobs of `focus` (every profile kept).
     public static func restrict(_ desired: DesiredState, to focus: Set<String>) -> DesiredState {
-        var jobs: [String: Job] = [:]
-        jobs.reserveCapacity(focus.count)
+        var jobs: DesiredState.Jobs = [:]
         for name in focus { if let job = desired.jobs[name] { jobs[name] = job } }
         return DesiredState(profiles: desired.profiles, jobs: jobs)
     }
