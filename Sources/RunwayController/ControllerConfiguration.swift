@@ -53,9 +53,10 @@ public protocol JobHolding: Sendable {
     /// Holds `job` for its attempt's runner until ``release(attempts:)``.
     func hold(_ job: ClaimedJob)
     func release(attempts: Set<String>)
-    /// Holds exactly `jobs` (what the store said from `readStartedAt`), dropping every other
-    /// but those held since that read began (a start in flight held its job after it).
-    func holdOnly(_ jobs: [ClaimedJob], readStartedAt: ContinuousClock.Instant)
+    /// Holds exactly the jobs of `attempts` (what the store said from `readStartedAt`), dropping
+    /// every other but those held since that read began (a start in flight held its job after
+    /// it); `job` makes the job of an attempt not held yet.
+    func holdOnly(attempts: [String], readStartedAt: ContinuousClock.Instant, job: (String) -> ClaimedJob?)
     /// A token just issued for `attemptID`: its runner's calls are let in from now on.
     func allowToken(hash: String, attemptID: String)
     /// The tokens runners may call with, as the store holds them (read from `readStartedAt`).

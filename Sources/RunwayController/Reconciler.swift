@@ -170,9 +170,18 @@ public struct Reconciler: Sendable {
         // The jobs this pass looks at: every one, or those that changed plus the live ones.
         let focus = focusMemory.focus(
             desired: everything, changedJobs: changedJobs, recordBook: recordBook, observed: observed + inFlight, requests: requests)
-        func current(_ records: [JobRecord]) -> [JobRecord] { focus.map(recordBook.records(of:)) ?? records }
+        // The focus's records, taken from the book again only after it changed.
+        var taken: (version: Int, records: [JobRecord])?
+        func current(_ records: [JobRecord]) -> [JobRecord] {
+            guard let focus else { return records }
+            let version = recordBook.version
+            if let taken, taken.version == version { return taken.records }
+            let fresh = recordBook.records(of: focus)
+            taken = (version, fresh)
+            return fresh
+        }
         var desired = focus.map { Focus.restrict(everything, to: $0) } ?? everything
-        var records = focus.map(recordBook.records(of:)) ?? recordBook.all
+        var records = current(focus == nil ? recordBook.all : [])
         clock.lap(focus.map { "focus(\($0.count))" } ?? "focus(all)")
         records = current(try await queueRuns(
             desired: desired, records: records, requests: requests, now: now, followsTicks: followsSchedules, compacting: focus == nil))
@@ -198,7 +207,7 @@ public struct Reconciler: Sendable {
         execute(plan, desired: desired, records: records, now: now)
         try await recordBook.read(from: store)
         let outcome = Outcome(
-            plan: plan, records: focus.map(recordBook.records(of:)) ?? recordBook.all, observed: observed + inFlight,
+            plan: plan, records: current(focus == nil ? recordBook.all : []), observed: observed + inFlight,
             actionsInFlight: queue.inFlight)
         clock.lap("reread")
         report(outcome, desired: everything, focus: focus)
@@ -320,15 +329,16 @@ public struct Reconciler: Sendable {
     /// After a controller restart or a failover the holding set is empty: put back the job of
     /// every attempt that waits for its runner or runs (a runner whose claim answer died with the
     /// last leader claims again here), and drop those of attempts that ended. Built from the
-    /// manifests, so no store read.
+    /// manifests, so no store read; a job is made only for an attempt not held already.
     private func rehold(desired: DesiredState, records: [JobRecord], readStartedAt: ContinuousClock.Instant) {
-        let jobs = records.compactMap { record -> ClaimedJob? in
-            guard record.state == .held || record.state == .running, let job = desired.jobs[record.job],
-                job.generation == record.generation
-            else { return nil }
-            return payload(for: job, run: record.run, attempt: record.attempt)
+        var wanted: [String: (record: JobRecord, job: Job)] = [:]
+        for record in records where record.state == .held || record.state == .running {
+            guard let job = desired.jobs[record.job], job.generation == record.generation else { continue }
+            wanted[AttemptRecord.id(of: record)] = (record, job)
         }
-        holding.holdOnly(jobs, readStartedAt: readStartedAt)
+        holding.holdOnly(attempts: Array(wanted.keys), readStartedAt: readStartedAt) { id in
+            wanted[id].map { payload(for: $0.job, run: $0.record.run, attempt: $0.record.attempt) }
+        }
     }
 
     /// Reloads the tokens runners may call with from the store: those of open attempts, and of

@@ -23,8 +23,11 @@ final class RecordBook: Sendable {
         var changed: Set<String>? = nil
         var cursor: Int64?
         var lastFull: ContinuousClock.Instant?
+        /// One more for every record put.
+        var version = 0
 
         mutating func put(_ record: JobRecord) {
+            version += 1
             if let at = index[record.key] {
                 if !records[at].state.isTerminal { close(record.job) }
                 records[at] = record
@@ -59,7 +62,7 @@ final class RecordBook: Sendable {
         let (changed, next) = try await store.jobRecords(changedSince: cursor)
         return state.withLock { state in
             if cursor == nil {
-                state = State(lastFull: now)
+                state = State(lastFull: now, version: state.version + 1)
                 state.index.reserveCapacity(changed.count)
                 state.records.reserveCapacity(changed.count)
             }
@@ -95,6 +98,7 @@ final class RecordBook: Sendable {
                     let record = state.records[at]
                     guard let time = beats[AttemptRecord.id(of: record)], record.lastHeartbeatAt.map({ $0 < time }) ?? true else { continue }
                     state.records[at].lastHeartbeatAt = time
+                    state.version += 1
                 }
             }
         }
@@ -108,6 +112,9 @@ final class RecordBook: Sendable {
             return state.changed
         }
     }
+
+    /// Changes with every record the book takes (what a caller compares to see it unchanged).
+    var version: Int { state.withLock { $0.version } }
 
     /// The jobs with a run that is not finished.
     var openJobs: [String] { state.withLock { Array($0.open.keys) } }

@@ -16,7 +16,11 @@ public struct ObservedTask: Sendable, Hashable {
     public var name: String
     /// The launcher plugin that reported it.
     public var plugin: String
-    public var labels: [String: String]
+    public var labels: [String: String] {
+        didSet { owner = TaskOwner(labels: labels) }
+    }
+    /// The job attempt this task belongs to, from its labels (read once: a pass asks often).
+    public private(set) var owner: TaskOwner?
     public var state: State
     public var exitCode: Int32?
     /// A platform reason worth showing (`OOMKilled`, `ImagePullBackOff`), when there is one.
@@ -37,12 +41,11 @@ public struct ObservedTask: Sendable, Hashable {
         self.name = name
         self.plugin = plugin
         self.labels = labels
+        self.owner = TaskOwner(labels: labels)
         self.state = state
         self.exitCode = exitCode
         self.reason = reason
         self.startedAt = startedAt
     }
 
-    /// The job attempt this task belongs to, from its labels.
-    public var owner: TaskOwner? { TaskOwner(labels: labels) }
 }

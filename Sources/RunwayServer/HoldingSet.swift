@@ -42,14 +42,25 @@ public final class HoldingSet: Sendable {
     /// Holds exactly `jobs`, as a pass read them from the store starting at `readStartedAt`,
     /// and keeps every job held since then: a start still in flight holds its job before its
     /// task starts, and its runner's claim must find it even though the pass's read missed it.
-    public func holdOnly(_ jobs: [ClaimedJob], readStartedAt: ContinuousClock.Instant) {
+    public func holdOnly(attempts: [String], readStartedAt: ContinuousClock.Instant, job: (String) -> ClaimedJob?) {
         held.withLock { held in
             var fresh = held.filter { $0.value.since >= readStartedAt }
-            for job in jobs where fresh[job.attemptID] == nil {
-                fresh[job.attemptID] = held[job.attemptID].map { Held(job: job, since: $0.since, claimedBy: $0.claimedBy) } ?? Held(job: job, since: .now)
+            for id in attempts where fresh[id] == nil {
+                // An attempt's job never changes (its id names the generation): one held stays.
+                if let kept = held[id] {
+                    fresh[id] = kept
+                } else if let job = job(id) {
+                    fresh[id] = Held(job: job, since: .now)
+                }
             }
             held = fresh
         }
+    }
+
+    /// ``holdOnly(attempts:readStartedAt:job:)`` with the jobs made already.
+    public func holdOnly(_ jobs: [ClaimedJob], readStartedAt: ContinuousClock.Instant) {
+        let byAttempt = Dictionary(jobs.map { ($0.attemptID, $0) }, uniquingKeysWith: { a, _ in a })
+        holdOnly(attempts: jobs.map(\.attemptID), readStartedAt: readStartedAt) { byAttempt[$0] }
     }
 
     public var count: Int { held.withLock { $0.count } }

@@ -78,7 +78,7 @@ final class MemoryLauncher: TaskLauncher {
 struct TestHolding: JobHolding {
     func hold(_ job: ClaimedJob) {}
     func release(attempts: Set<String>) {}
-    func holdOnly(_ jobs: [ClaimedJob], readStartedAt: ContinuousClock.Instant) {}
+    func holdOnly(attempts: [String], readStartedAt: ContinuousClock.Instant, job: (String) -> ClaimedJob?) {}
     func allowToken(hash: String, attemptID: String) {}
     func replaceTokens(with hashes: [String: String], readStartedAt: ContinuousClock.Instant) {}
 }
