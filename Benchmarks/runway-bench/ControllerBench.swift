@@ -31,7 +31,7 @@ func controllerBenchmark(_ options: Options) async throws {
     defer { kill(controller, SIGTERM); _ = ProcessSpawner.wait(controller) }
     try await Task.sleep(for: .seconds(1))
     let store = try SQLiteStateStore(directory: state)
-    let reaction = try await newJobsStarted(options.changes, in: manifests, store: store)
+    let reaction = try await newJobsStarted(options.changes, in: manifests, prefix: "change", store: store, spacing: .zero)
     print("runway-bench controller: \(options.changes) manifest changes, one after another")
     print(String(format: "  file written -> task started:        median %6.1f ms, p99 %6.1f ms", percentile(reaction, 0.5), percentile(reaction, 0.99)))
     print(String(format: "  floor: file written -> inotify seen:  median %6.1f ms, p99 %6.1f ms (includes the watcher's 100 ms debounce)",

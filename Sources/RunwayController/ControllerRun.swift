@@ -121,7 +121,7 @@ public struct ControllerRun: Sendable {
                     changedJobs = []
                     // Every open run is among the records the pass looked at.
                     nextDeadline = Deadlines.next(
-                        desired: desired, records: outcome.records, heartbeatTimeout: reconciler.configuration.heartbeatTimeout,
+                        desired: outcome.desired, records: outcome.records, heartbeatTimeout: reconciler.configuration.heartbeatTimeout,
                         reachableSince: reconciler.reachableSince)
                 } catch {
                     if error is StoreError { health.store(problem: "\(error)") }  // until a lease renewal reaches it again

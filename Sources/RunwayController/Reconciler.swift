@@ -74,6 +74,8 @@ public struct Reconciler: Sendable {
     /// What one pass saw and did.
     public struct Outcome: Sendable {
         public var plan: Plan
+        /// The jobs the pass looked at (every job in a full pass), with every profile.
+        public var desired: DesiredState
         /// The records of the jobs the pass looked at (every record in a full pass): every open
         /// run's among them.
         public var records: [JobRecord]
@@ -180,7 +182,9 @@ public struct Reconciler: Sendable {
             taken = (version, fresh)
             return fresh
         }
-        var desired = focus.map { Focus.restrict(everything, to: $0) } ?? everything
+        // The focus's jobs (every job in a full pass): what the rest of the pass looks up.
+        let focused = focus.map { Focus.restrict(everything, to: $0) } ?? everything
+        var desired = focused
         var records = current(focus == nil ? recordBook.all : [])
         clock.lap(focus.map { "focus(\($0.count))" } ?? "focus(all)")
         records = current(try await queueRuns(
@@ -195,9 +199,8 @@ public struct Reconciler: Sendable {
         }
         // (A start that ended after the platform was observed is among the started tasks now.)
         records = current(try await settle(desired: desired, observed: observed, starting: inFlight, records: records, now: now))
+        if !blind.isEmpty { records = records.filter { !blind.contains($0.profile) } }
         clock.lap("settle")
-        rehold(desired: everything, records: records, readStartedAt: readStartedAt)
-        clock.lap("rehold")
         let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout, reachableSince: reachableSince, queuesRuns: false)
         var plan = planner.plan(desired: desired, observed: observed + inFlight, records: records, now: now)
         if !allowStarts { plan = Plan(actions: plan.actions.filter { if case .start = $0 { false } else { true } }) }
@@ -205,12 +208,15 @@ public struct Reconciler: Sendable {
         try await recordWaits(plan, records: records, now: now)
         clock.lap("waits")
         execute(plan, desired: desired, records: records, now: now)
+        // After the starts are handed over (none waits for it; a start holds its own job).
+        rehold(desired: focused, records: current(focus == nil ? recordBook.all : []), readStartedAt: readStartedAt)
+        clock.lap("rehold")
         try await recordBook.read(from: store)
         let outcome = Outcome(
-            plan: plan, records: current(focus == nil ? recordBook.all : []), observed: observed + inFlight,
+            plan: plan, desired: focused, records: current(focus == nil ? recordBook.all : []), observed: observed + inFlight,
             actionsInFlight: queue.inFlight)
         clock.lap("reread")
-        report(outcome, desired: everything, focus: focus)
+        report(outcome, desired: focused, focus: focus)
         clock.lap("report")
         logger.debug("pass phases", metadata: clock.metadata)
         return outcome
