@@ -332,33 +332,6 @@ public struct Reconciler: Sendable {
         }
     }
 
-    /// After a controller restart or a failover the holding set is empty: put back the job of
-    /// every attempt that waits for its runner or runs (a runner whose claim answer died with the
-    /// last leader claims again here), and drop those of attempts that ended. Built from the
-    /// manifests, so no store read; a job is made only for an attempt not held already.
-    private func rehold(desired: DesiredState, records: [JobRecord], readStartedAt: ContinuousClock.Instant) {
-        var wanted: [String: (record: JobRecord, job: Job)] = [:]
-        for record in records where record.state == .held || record.state == .running {
-            guard let job = desired.jobs[record.job], job.generation == record.generation else { continue }
-            wanted[AttemptRecord.id(of: record)] = (record, job)
-        }
-        holding.holdOnly(attempts: Array(wanted.keys), readStartedAt: readStartedAt) { id in
-            wanted[id].map { payload(for: $0.job, run: $0.record.run, attempt: $0.record.attempt) }
-        }
-    }
-
-    /// Reloads the tokens runners may call with from the store: those of open attempts, and of
-    /// attempts completed in the last two minutes (more than the runner API's grace after
-    /// completion, which the store judges exactly on each call). Every full pass (a new leader's
-    /// among them) reads them, others at most every 10 s: the tokens of the attempts this
-    /// controller starts are allowed as it starts them, and a token left over from an attempt
-    /// that ended meanwhile only gets its call as far as the store, which refuses it.
-    private func reloadTokens() async throws {
-        let readStartedAt = ContinuousClock.now
-        let live = try await store.liveTokenHashes(completedSince: Date().addingTimeInterval(-120))
-        holding.replaceTokens(with: live, readStartedAt: readStartedAt)
-    }
-
     /// Writes a `waiting` event when a job's reason to wait changes (for `runway explain`).
     private func recordWaits(_ plan: Plan, records: [JobRecord], now: Date) async throws {
         let byJob = Dictionary(grouping: records, by: \.job)
@@ -399,49 +372,6 @@ public struct Reconciler: Sendable {
         } catch {
             metrics.launcherRequest(plugin: plugin, operation: operation, succeeded: false)
             throw error
-        }
-    }
-
-    func payload(for job: Job, run: Int, attempt: Int) -> ClaimedJob {
-        ClaimedJob(
-            attemptID: AttemptRecord.id(job: job.name, generation: job.generation, run: run, number: attempt), job: job.name,
-            generation: job.generation.digest, run: run, attempt: attempt,
-            command: job.spec.command, workingDirectory: job.spec.workingDirectory, environment: job.spec.environment,
-            heartbeatIntervalMilliseconds: Int(configuration.heartbeatInterval.wholeMilliseconds),
-            maxLogChunkBytes: configuration.maxLogChunkBytes)
-    }
-}
-
-/// Something done at most every `interval` (unless asked to do it now).
-final class Pacing: Sendable {
-    let interval: Duration
-    private let last = Mutex<ContinuousClock.Instant?>(nil)
-
-    init(every interval: Duration) {
-        self.interval = interval
-    }
-
-    /// Whether it is due (`always`, or `interval` since it was last due); if so, now is the last.
-    func due(always: Bool = false) -> Bool {
-        let now = ContinuousClock.now
-        return last.withLock { last in
-            guard always || last.map({ now - $0 >= interval }) ?? true else { return false }
-            last = now
-            return true
-        }
-    }
-}
-
-/// Each waiting job's last recorded reason; the mutex guards the dictionary.
-final class WaitMemory: Sendable {
-    private let last = Mutex<[String: String]>([:])
-
-    /// Remembers `current` (job → reason) and returns the jobs whose reason is new.
-    func update(_ current: [String: String]) -> [String] {
-        last.withLock { last in
-            let changed = current.filter { last[$0.key] != $0.value }.map(\.key)
-            last = current
-            return changed
         }
     }
 }
