@@ -86,6 +86,9 @@ public struct ControllerRun: Sendable {
         var nextDeadline: Date?
         var woken = true  // something may have happened: a runner report, the first pass
         var wasLeader = false
+        // A load's facts for `runway status`, written after the pass that follows it (a change's
+        // pass need not wait for that write).
+        var unpublished: ManifestLoad?
         while !shutdown.isSet {
             let resyncDue = ContinuousClock.now - lastResync >= settings.resync
             let changes = directoryChanges.take()
@@ -103,7 +106,7 @@ public struct ControllerRun: Sendable {
                     desired = load.desired
                     changedJobs = changedJobs.flatMap { before in load.changedJobs.map { before.union($0) } }
                 }
-                await publish(load)
+                unpublished = load
             }
             if resyncDue { lastResync = ContinuousClock.now }
             // A pass only when something may have changed: not on a bare lease renewal.
@@ -128,6 +131,10 @@ public struct ControllerRun: Sendable {
                     if !(error is FencedError) { logger.error("reconcile pass failed", metadata: ["error": "\(error)"]) }
                     nextDeadline = Date().addingTimeInterval(1)
                 }
+            }
+            if let load = unpublished {
+                await publish(load)
+                unpublished = nil
             }
             // Going idle (nothing due within a second): the store's caches and the heap's free
             // pages are handed back, so a burst of work does not stay resident while it idles.
