@@ -181,6 +181,25 @@ extension RunnerAPITests {
         }
     }
 
+    /// Output that reaches the cap exactly is whole (no marker, no event); the next byte is what
+    /// gets cut, with the marker and the one event.
+    @Test func outputReachingTheCapExactlyIsCutByTheNextBytes() async throws {
+        try await withServer(maxOutputBytes: 1000) { base, store, holding in
+            let held = try await Self.hold("exact", store: store, holding: holding)
+            #expect(try await post(base + "/v1/runner/claim", token: held.token).status == 200)
+            let logs = base + "/v1/runner/attempts/\(held.attempt.id)/logs"
+            let full = try await post(logs + "?seq=0", token: held.token, body: [UInt8](repeating: 65, count: 1000))
+            #expect(full.status == 204 && full.headers[ClaimedJob.outputCappedHeader.lowercased()] == nil)
+            #expect(try await get(base + "/v1/jobs/exact/logs").body == [UInt8](repeating: 65, count: 1000))
+            #expect(try await store.events(job: "exact").filter { $0.kind == "output-capped" }.isEmpty)
+            let past = try await post(logs + "?seq=1", token: held.token, body: [66])
+            #expect(past.status == 204 && past.headers[ClaimedJob.outputCappedHeader.lowercased()] == "true")
+            let text = try await get(base + "/v1/jobs/exact/logs")
+            #expect(text.body == [UInt8](repeating: 65, count: 1000) + RunnerService.cutMarker(1000), "\(text.text.suffix(120))")
+            #expect(try await store.events(job: "exact").filter { $0.kind == "output-capped" }.count == 1)
+        }
+    }
+
     /// Logs are served by range: `?offset=`, `Range: bytes=A-B`, `bytes=A-`, `bytes=-N`; a range
     /// past the end is 416 naming the size.
     @Test func logsAreServedByOffsetAndRange() async throws {
