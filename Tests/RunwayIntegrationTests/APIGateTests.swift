@@ -155,14 +155,19 @@ extension RunnerAPITests {
 
 /// The output cap and log reads by range.
 extension RunnerAPITests {
+    /// Holds `job`, has its runner claim it, and returns it with its attempt's logs URL.
+    func claimed(_ job: String, base: String, store: CountingStore, holding: HoldingSet) async throws -> (Held, logs: String) {
+        let held = try await Self.hold(job, store: store, holding: holding)
+        #expect(try await post(base + "/v1/runner/claim", token: held.token).status == 200)
+        return (held, base + "/v1/runner/attempts/\(held.attempt.id)/logs")
+    }
+
     /// Past the cap the chunk is cut with the marker line, the attempt gets an `output-capped`
     /// event, the runner is told (so it may stop sending), and later chunks are taken and
     /// dropped; the job goes on and reports as usual.
     @Test func outputPastTheCapIsCutWithAMarkerAndTheJobGoesOn() async throws {
         try await withServer(maxOutputBytes: 1000) { base, store, holding in
-            let held = try await Self.hold("chatty", store: store, holding: holding)
-            #expect(try await post(base + "/v1/runner/claim", token: held.token).status == 200)
-            let logs = base + "/v1/runner/attempts/\(held.attempt.id)/logs"
+            let (held, logs) = try await claimed("chatty", base: base, store: store, holding: holding)
             let first = try await post(logs + "?seq=0", token: held.token, body: [UInt8](repeating: 65, count: 900))
             #expect(first.status == 204 && first.headers[ClaimedJob.outputCappedHeader.lowercased()] == nil)
             let crossing = try await post(logs + "?seq=1", token: held.token, body: [UInt8](repeating: 66, count: 300))
@@ -185,9 +190,7 @@ extension RunnerAPITests {
     /// gets cut, with the marker and the one event.
     @Test func outputReachingTheCapExactlyIsCutByTheNextBytes() async throws {
         try await withServer(maxOutputBytes: 1000) { base, store, holding in
-            let held = try await Self.hold("exact", store: store, holding: holding)
-            #expect(try await post(base + "/v1/runner/claim", token: held.token).status == 200)
-            let logs = base + "/v1/runner/attempts/\(held.attempt.id)/logs"
+            let (held, logs) = try await claimed("exact", base: base, store: store, holding: holding)
             let full = try await post(logs + "?seq=0", token: held.token, body: [UInt8](repeating: 65, count: 1000))
             #expect(full.status == 204 && full.headers[ClaimedJob.outputCappedHeader.lowercased()] == nil)
             #expect(try await get(base + "/v1/jobs/exact/logs").body == [UInt8](repeating: 65, count: 1000))
@@ -204,9 +207,7 @@ extension RunnerAPITests {
     /// past the end is 416 naming the size.
     @Test func logsAreServedByOffsetAndRange() async throws {
         try await withServer { base, store, holding in
-            let held = try await Self.hold("ranged", store: store, holding: holding)
-            #expect(try await post(base + "/v1/runner/claim", token: held.token).status == 200)
-            let logs = base + "/v1/runner/attempts/\(held.attempt.id)/logs"
+            let (held, logs) = try await claimed("ranged", base: base, store: store, holding: holding)
             #expect(try await post(logs + "?seq=0", token: held.token, body: Array("0123456789".utf8)).status == 204)
             #expect(try await post(logs + "?seq=1", token: held.token, body: Array("abcdefghij".utf8)).status == 204)
             let url = base + "/v1/jobs/ranged/logs"
