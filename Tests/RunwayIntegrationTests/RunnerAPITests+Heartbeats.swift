@@ -23,6 +23,7 @@ extension RunnerAPITests {
             }
             let claimedAt = try #require(try await store.attempt(id: a.attempt.id)?.lastHeartbeatAt)
             let before = store.counts
+            let started = ContinuousClock.now
             for _ in 0..<40 {
                 #expect(try await post(base + "/v1/runner/attempts/\(a.attempt.id)/heartbeat", token: a.token).status == 204)
                 #expect(try await post(base + "/v1/runner/attempts/\(b.attempt.id)/heartbeat", token: b.token).status == 204)
@@ -36,7 +37,10 @@ extension RunnerAPITests {
             }, "written within the flush interval")
             #expect(try await store.jobRecords(job: "beats-a").first?.lastHeartbeatAt == written)
             let batches = store.counts["recordHeartbeats(_:)", default: 0] - before["recordHeartbeats(_:)", default: 0]
-            #expect((1...10).contains(batches), "80 heartbeats in a few batches: \(batches)")
+            // At most one write per flush interval (1 s) while heartbeats keep coming, however
+            // long the 80 calls took on a loaded machine.
+            let seconds = Int((ContinuousClock.now - started) / .seconds(1))
+            #expect(batches >= 1 && batches <= seconds + 1 && batches < 80, "80 heartbeats in \(batches) batches over \(seconds) s")
             // Another attempt's token is still refused (checked with the store).
             #expect(try await post(base + "/v1/runner/attempts/\(a.attempt.id)/heartbeat", token: b.token).status == 401)
         }
