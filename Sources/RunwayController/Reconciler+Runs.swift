@@ -14,11 +14,11 @@ extension Reconciler {
     /// the only one that sees every finished run.
     func queueRuns(
         desired: DesiredState, records: [JobRecord], requests: [JobRequest], now: Date, followsTicks: Bool, compacting: Bool
-    ) async throws -> [JobRecord] {
+    ) async throws {
         let changes = RunQueue().queue(
             desired: desired, records: records, requests: requests, now: now, followsTicks: followsTicks,
             retention: compacting ? configuration.historyRetention : nil)
-        if changes.isEmpty && changes.compact.isEmpty { return records }
+        if changes.isEmpty && changes.compact.isEmpty { return }
         let before = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         var ending: [JobRecord] = []
         var change = StoreChange()
@@ -43,7 +43,6 @@ extension Reconciler {
             ])
         }
         try await recordBook.read(from: store)
-        return recordBook.all
     }
 
     /// Ends an open run as `cancelled` (its attempt fails with the same reason) unless it ended

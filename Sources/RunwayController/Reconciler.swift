@@ -172,10 +172,11 @@ public struct Reconciler: Sendable {
         // The jobs this pass looks at: every one, or those that changed plus the live ones.
         let focus = focusMemory.focus(
             desired: everything, changedJobs: changedJobs, recordBook: recordBook, observed: observed + inFlight, requests: requests)
-        // The focus's records, taken from the book again only after it changed.
+        // The focus's records as the book holds them now (every record in a full pass), taken
+        // from the book again only after it changed.
         var taken: (version: Int, records: [JobRecord])?
-        func current(_ records: [JobRecord]) -> [JobRecord] {
-            guard let focus else { return records }
+        func current() -> [JobRecord] {
+            guard let focus else { return recordBook.all }
             let version = recordBook.version
             if let taken, taken.version == version { return taken.records }
             let fresh = recordBook.records(of: focus)
@@ -185,10 +186,11 @@ public struct Reconciler: Sendable {
         // The focus's jobs (every job in a full pass): what the rest of the pass looks up.
         let focused = focus.map { Focus.restrict(everything, to: $0) } ?? everything
         var desired = focused
-        var records = current(focus == nil ? recordBook.all : [])
+        var records = current()
         clock.lap(focus.map { "focus(\($0.count))" } ?? "focus(all)")
-        records = current(try await queueRuns(
-            desired: desired, records: records, requests: requests, now: now, followsTicks: followsSchedules, compacting: focus == nil))
+        try await queueRuns(
+            desired: desired, records: records, requests: requests, now: now, followsTicks: followsSchedules, compacting: focus == nil)
+        records = current()
         clock.lap("queue")
         // Jobs on a platform that could not be listed are out of this pass: not knowing their
         // tasks, it must neither call them lost nor start them again.
@@ -198,7 +200,8 @@ public struct Reconciler: Sendable {
             records = records.filter { !blind.contains($0.profile) }
         }
         // (A start that ended after the platform was observed is among the started tasks now.)
-        records = current(try await settle(desired: desired, observed: observed, starting: inFlight, records: records, now: now))
+        try await settle(desired: desired, observed: observed, starting: inFlight, records: records, now: now)
+        records = current()
         if !blind.isEmpty { records = records.filter { !blind.contains($0.profile) } }
         clock.lap("settle")
         let planner = Planner(heartbeatTimeout: configuration.heartbeatTimeout, reachableSince: reachableSince, queuesRuns: false)
@@ -209,11 +212,11 @@ public struct Reconciler: Sendable {
         clock.lap("waits")
         execute(plan, desired: desired, records: records, now: now)
         // After the starts are handed over (none waits for it; a start holds its own job).
-        rehold(desired: focused, records: current(focus == nil ? recordBook.all : []), readStartedAt: readStartedAt)
+        rehold(desired: focused, records: current(), readStartedAt: readStartedAt)
         clock.lap("rehold")
         try await recordBook.read(from: store)
         let outcome = Outcome(
-            plan: plan, desired: focused, records: current(focus == nil ? recordBook.all : []), observed: observed + inFlight,
+            plan: plan, desired: focused, records: current(), observed: observed + inFlight,
             actionsInFlight: queue.inFlight)
         clock.lap("reread")
         report(outcome, desired: focused, focus: focus)
@@ -267,13 +270,13 @@ public struct Reconciler: Sendable {
     }
 
     private func settle(desired: DesiredState, observed: [ObservedTask], starting: [ObservedTask], records: [JobRecord], now: Date)
-        async throws -> [JobRecord]
+        async throws
     {
         let settlement = Settlement(backoff: configuration.backoff, reachableSince: reachableSince)
         let changes = settlement.settle(desired: desired, observed: observed, starting: starting, records: records, now: now) {
             Double.random(in: 0..<1)
         }
-        guard !changes.isEmpty else { return records }
+        guard !changes.isEmpty else { return }
         let before = Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         var ended = Set<String>()
         for record in changes {
@@ -297,7 +300,6 @@ public struct Reconciler: Sendable {
         }
         holding.release(attempts: ended)
         try await recordBook.read(from: store)
-        return recordBook.all
     }
 
     /// Applies what `build` returns only if the job's record is still `expected` (nil: still

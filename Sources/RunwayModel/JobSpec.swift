@@ -99,8 +99,9 @@ public struct JobSchedule: Sendable, Hashable {
 }
 
 /// A job with its profile resolved and its generation computed: what the planner works on.
-/// The spec is kept in a shared box, so the desired state's dictionary of jobs (copied when a
-/// load patches it, kept by several holders) stays small and cheap to copy.
+/// The spec is kept in a shared box, so the desired state's map of jobs keeps small entries (a
+/// patched map copies the nodes on a changed job's path) and a job kept from the last load
+/// compares equal by identity.
 public struct Job: Sendable, Hashable {
     private final class Box: Sendable {
         let spec: JobSpec
