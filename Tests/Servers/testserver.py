@@ -27,19 +27,28 @@ def make_certificates(directory, names="IP:127.0.0.1,DNS:localhost"):
     return ca, cert, key, ca_key
 
 
+class TestHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, and a listen queue for the tests' bursts of connections (the
+    standard library's is 5: the kernel dropped connections past it, and a client waited
+    seconds for its SYN to be sent again)."""
+    daemon_threads = True
+    request_queue_size = 1024
+
+
 def serve_tls(handler, state, port=0, client_ca=True, names="IP:127.0.0.1,DNS:localhost"):
     """An HTTPS server for `handler` on 127.0.0.1 (a free port unless given), with a fresh CA in
     `state`; when `client_ca`, a client certificate signed by that CA is asked for (optional).
     Returns (server, url, ca path)."""
     ca, cert, key, _ = make_certificates(state, names)
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
+    server = TestHTTPServer(("127.0.0.1", port), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     if client_ca:
         context.load_verify_locations(ca)
         context.verify_mode = ssl.CERT_OPTIONAL
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    # The handshake happens in the connection's own thread, at its first read: done on accept,
+    # one slow client held up every other connection while the listen queue overflowed.
+    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     return server, f"https://127.0.0.1:{server.server_address[1]}", ca
 
 
