@@ -3,15 +3,15 @@ import RunwayTestSupport
 import Testing
 
 @Suite(.leavesNoProcesses, .leavesNoProcesses) struct CLITests {
-    @Test func validateAcceptsTheQuickStart() throws {
-        let result = try RunwayExecutable.run(["validate", "Samples/local"])
+    @Test func validateAcceptsTheQuickStart() async throws {
+        let result = try await RunwayExecutable.run(["validate", "Samples/local"])
         #expect(result.status == 0)
         #expect(result.stdout == "Samples/local: 2 profiles, 7 jobs in 3 files: valid\n")
         #expect(result.stderr.isEmpty)
     }
 
-    @Test func validateRejectsTheInvalidSamplesOneLinePerProblem() throws {
-        let result = try RunwayExecutable.run(["validate", "Samples/invalid"])
+    @Test func validateRejectsTheInvalidSamplesOneLinePerProblem() async throws {
+        let result = try await RunwayExecutable.run(["validate", "Samples/invalid"])
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n")
         let errors = lines.filter { $0.firstMatch(of: #/^Samples/invalid/\S+:\d+:\d+: error: /#) != nil }
@@ -22,8 +22,8 @@ import Testing
         #expect(errors.count >= 40)
     }
 
-    @Test func validateJSONCarriesEveryDiagnostic() throws {
-        let result = try RunwayExecutable.run(["validate", "Samples/invalid/unknown-keys.yaml", "-o", "json"])
+    @Test func validateJSONCarriesEveryDiagnostic() async throws {
+        let result = try await RunwayExecutable.run(["validate", "Samples/invalid/unknown-keys.yaml", "-o", "json"])
         #expect(result.status == 1)
         let document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         let diagnostics = document?["diagnostics"] as? [[String: Any]]
@@ -34,11 +34,11 @@ import Testing
         #expect(diagnostics?.first?["line"] as? Int == 6)
     }
 
-    @Test func planOfTheQuickStart() throws {
-        let text = try RunwayExecutable.run(["plan", "Samples/local", "--state-dir", "/nonexistent-state"])
+    @Test func planOfTheQuickStart() async throws {
+        let text = try await RunwayExecutable.run(["plan", "Samples/local", "--state-dir", "/nonexistent-state"])
         #expect(text.status == 0)
         if let failure = Golden.check(text.stdout, against: "plan/local.txt") { Issue.record(Comment(rawValue: failure)) }
-        let json = try RunwayExecutable.run(["plan", "Samples/local", "-o", "json", "--state-dir", "/nonexistent-state"])
+        let json = try await RunwayExecutable.run(["plan", "Samples/local", "-o", "json", "--state-dir", "/nonexistent-state"])
         #expect(json.status == 0)
         if let failure = Golden.check(json.stdout, against: "plan/local.json") { Issue.record(Comment(rawValue: failure)) }
         let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
@@ -49,19 +49,19 @@ import Testing
 
     /// Schedules and dependencies in `plan` (as of a fixed time) and `explain` (after an apply;
     /// times masked), against goldens.
-    @Test func planAndExplainOfSchedulesAndDependencies() throws {
+    @Test func planAndExplainOfSchedulesAndDependencies() async throws {
         for format in ["txt", "json"] {
-            let plan = try RunwayExecutable.run(
+            let plan = try await RunwayExecutable.run(
                 ["plan", "Samples/operate", "--state-dir", "/nonexistent-state", "--at", "2026-12-01T00:30:00Z"] + (format == "json" ? ["-o", "json"] : []))
             #expect(plan.status == 0, "\(plan.stderr)")
             if let failure = Golden.check(plan.stdout, against: "plan/operate.\(format)") { Issue.record(Comment(rawValue: failure)) }
         }
         let scratch = TemporaryDirectory()
-        let apply = try RunwayExecutable.run(["apply", "Samples/operate", "--state-dir", scratch.path, "--listen", "127.0.0.1:0"])
+        let apply = try await RunwayExecutable.run(["apply", "Samples/operate", "--state-dir", scratch.path, "--listen", "127.0.0.1:0"])
         #expect(apply.status == 1, "migrate fails: \(apply.stdout)\(apply.stderr)")
         #expect(apply.stdout.contains("Scheduled (apply starts none; a controller runs them):\n  nightly  next run at "), "\(apply.stdout)")
         for job in ["backfill", "nightly", "report"] {
-            let explain = try RunwayExecutable.run(["explain", job, "--state-dir", scratch.path])
+            let explain = try await RunwayExecutable.run(["explain", job, "--state-dir", scratch.path])
             #expect(explain.status == 0, "\(explain.stderr)")
             // Times masked; of the waits (one per change a pass happened to see) the last.
             var lines = explain.stdout.replacing(#/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/#, with: "<time>").split(separator: "\n", omittingEmptySubsequences: false)
@@ -71,8 +71,8 @@ import Testing
         }
     }
 
-    @Test func planRefusesInvalidManifests() throws {
-        let result = try RunwayExecutable.run(["plan", "Samples/invalid/bad-references.yaml"])
+    @Test func planRefusesInvalidManifests() async throws {
+        let result = try await RunwayExecutable.run(["plan", "Samples/invalid/bad-references.yaml"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("bad-references.yaml:14:12: error: job 'build-web' names profile 'k8s-smal'"))
     }
@@ -81,28 +81,28 @@ import Testing
         ["--help"], ["validate", "--help"], ["plan", "--help"], ["apply", "--help"], ["controller", "--help"], ["status", "--help"],
         ["logs", "--help"], ["explain", "--help"], ["rerun", "--help"], ["cancel", "--help"], ["profiles", "--help"], ["runner", "--help"], ["convert", "--help"], ["fmt", "--help"],
     ])
-    func helpExplainsEveryOption(arguments: [String]) throws {
-        let result = try RunwayExecutable.run(arguments)
+    func helpExplainsEveryOption(arguments: [String]) async throws {
+        let result = try await RunwayExecutable.run(arguments)
         #expect(result.status == 0)
         let name = (["runway"] + arguments.dropLast()).joined(separator: "-")
         if let failure = Golden.check(result.stdout, against: "help/\(name).txt") { Issue.record(Comment(rawValue: failure)) }
     }
 
-    @Test func settingsComeFromTheEnvironmentWhenNoFlagIsGiven() throws {
-        let fromEnvironment = try RunwayExecutable.run(["status"], environment: ["RUNWAY_STATE_DIR": "/nonexistent-from-env"])
+    @Test func settingsComeFromTheEnvironmentWhenNoFlagIsGiven() async throws {
+        let fromEnvironment = try await RunwayExecutable.run(["status"], environment: ["RUNWAY_STATE_DIR": "/nonexistent-from-env"])
         #expect(fromEnvironment.status == 1)
         #expect(fromEnvironment.stderr == "error: no state in /nonexistent-from-env: nothing has run there yet (see `runway apply`)\n")
-        let flagWins = try RunwayExecutable.run(
+        let flagWins = try await RunwayExecutable.run(
             ["status", "--state-dir", "/nonexistent-flag"], environment: ["RUNWAY_STATE_DIR": "/nonexistent-from-env"])
         #expect(flagWins.stderr.contains("/nonexistent-flag"))
     }
 
     /// A password inside the --store URL is refused, naming the option to use instead, and is
     /// never echoed.
-    @Test(arguments: ["status", "apply"]) func aPasswordInTheStoreURLIsRefused(command: String) throws {
+    @Test(arguments: ["status", "apply"]) func aPasswordInTheStoreURLIsRefused(command: String) async throws {
         let scratch = TemporaryDirectory()
         let arguments = command == "apply" ? ["apply", Repository.path("Samples/local"), "--state-dir", scratch.path] : ["status", "--state-dir", scratch.path]
-        let result = try RunwayExecutable.run(arguments + ["--store", "postgres://runway:hunter2@127.0.0.1:1/runway"])
+        let result = try await RunwayExecutable.run(arguments + ["--store", "postgres://runway:hunter2@127.0.0.1:1/runway"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("--store-password-file") && !result.stderr.contains("hunter2"), "\(result.stderr)")
     }
@@ -110,21 +110,21 @@ import Testing
     /// Launchers can be switched off: a profile naming one is an error of validate (and of
     /// apply and the controller, which load the same way) at its file:line:col; an unknown
     /// name in --plugins is refused.
-    @Test func aSwitchedOffLauncherIsAValidateError() throws {
+    @Test func aSwitchedOffLauncherIsAValidateError() async throws {
         let samples = Repository.path("Samples/local")
-        let off = try RunwayExecutable.run(["validate", samples, "--plugins", "docker,kubernetes"])
+        let off = try await RunwayExecutable.run(["validate", samples, "--plugins", "docker,kubernetes"])
         #expect(off.status == 1)
         #expect(off.stderr.contains(".yaml:") && off.stderr.contains("error: plugin 'local' is switched off on this controller"), "\(off.stderr)")
         #expect(off.stderr.contains("enabled: docker, kubernetes (--plugins, RUNWAY_PLUGINS)"), "\(off.stderr)")
-        #expect(try RunwayExecutable.run(["validate", samples], environment: ["RUNWAY_PLUGINS": "local"]).status == 0)
-        let unknown = try RunwayExecutable.run(["validate", samples, "--plugins", "lcoal"])
+        #expect(try await RunwayExecutable.run(["validate", samples], environment: ["RUNWAY_PLUGINS": "local"]).status == 0)
+        let unknown = try await RunwayExecutable.run(["validate", samples, "--plugins", "lcoal"])
         #expect(unknown.status != 0 && unknown.stderr.contains("--plugins names no launcher of this build: lcoal"), "\(unknown.stderr)")
-        let apply = try RunwayExecutable.run(["apply", samples, "--plugins", "docker", "--state-dir", TemporaryDirectory().path])
+        let apply = try await RunwayExecutable.run(["apply", samples, "--plugins", "docker", "--state-dir", TemporaryDirectory().path])
         #expect(apply.status == 2 && apply.stderr.contains("plugin 'local' is switched off"), "\(apply.stderr)")
     }
 
-    @Test func usageErrorsExitNonZero() throws {
-        let result = try RunwayExecutable.run(["plan"])
+    @Test func usageErrorsExitNonZero() async throws {
+        let result = try await RunwayExecutable.run(["plan"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("Missing expected argument"))
     }
@@ -133,13 +133,13 @@ import Testing
 extension CLITests {
     /// A `RUNWAY_*` variable whose value its option cannot take is refused, naming it, instead
     /// of the default silently applying.
-    @Test func aBadEnvironmentValueIsRefusedByName() throws {
-        let apply = try RunwayExecutable.run(
+    @Test func aBadEnvironmentValueIsRefusedByName() async throws {
+        let apply = try await RunwayExecutable.run(
             ["apply", "/nonexistent-manifests"], environment: ["RUNWAY_HEARTBEAT_INTERVAL": "abc", "RUNWAY_PARALLELISM": "many"])
         #expect(apply.status != 0)
         #expect(apply.stderr.contains("RUNWAY_HEARTBEAT_INTERVAL must be a duration like 30s, 2m or 1h30m, got 'abc'"), "\(apply.stderr)")
         #expect(apply.stderr.contains("RUNWAY_PARALLELISM must be a whole number, got 'many'"), "\(apply.stderr)")
-        let status = try RunwayExecutable.run(["status"], environment: ["RUNWAY_STORE_TIMEOUT": "soon"])
+        let status = try await RunwayExecutable.run(["status"], environment: ["RUNWAY_STORE_TIMEOUT": "soon"])
         #expect(status.status != 0 && status.stderr.contains("RUNWAY_STORE_TIMEOUT must be a duration"), "\(status.stderr)")
     }
 }

@@ -8,15 +8,15 @@ import Testing
 /// the manifest.
 @Suite struct WaypointConvertTests {
     @Test(arguments: ["docker", "kubernetes", "nomad", "aws-ecs"])
-    func aWaypointProfileBecomesAValidManifest(plugin: String) throws {
+    func aWaypointProfileBecomesAValidManifest(plugin: String) async throws {
         let sample = Repository.path("Samples/waypoint/\(plugin).json")
-        let converted = try RunwayExecutable.run(["convert", "--from", "waypoint", sample])
+        let converted = try await RunwayExecutable.run(["convert", "--from", "waypoint", sample])
         #expect(converted.status == 0, "\(converted.stderr)")
         let manifest = Repository.relativize(converted.stdout)
         if let failure = Golden.check(manifest, against: "waypoint/\(plugin).yaml") { Issue.record(Comment(rawValue: failure)) }
         let scratch = TemporaryDirectory()
         let file = try scratch.write("\(plugin).yaml", converted.stdout)
-        let validated = try RunwayExecutable.run(["validate", file])
+        let validated = try await RunwayExecutable.run(["validate", file])
         #expect(validated.status == 0, "\(validated.stdout)\(validated.stderr)")
         // Every key not mapped: once on stderr, once atop the manifest, each with a reason.
         let named = converted.stderr.split(separator: "\n").map { $0.replacingOccurrences(of: "\(sample): not mapped: ", with: "") }
@@ -25,13 +25,13 @@ import Testing
         #expect(named.allSatisfy { $0.contains("': ") }, "\(named)")
     }
 
-    @Test func whatIsNotAWaypointProfileIsRefusedSayingWhy() throws {
+    @Test func whatIsNotAWaypointProfileIsRefusedSayingWhy() async throws {
         let scratch = TemporaryDirectory()
         let unknown = try scratch.write("unknown.json", #"{"name": "x", "pluginType": "lambda"}"#)
-        let result = try RunwayExecutable.run(["convert", "--from", "waypoint", unknown])
+        let result = try await RunwayExecutable.run(["convert", "--from", "waypoint", unknown])
         #expect(result.status == 2)
         #expect(result.stderr.contains("pluginType 'lambda' has no Runway launcher (known: aws-ecs, docker, kubernetes, nomad)"), "\(result.stderr)")
         let garbage = try scratch.write("garbage.json", "runner profile: yes")
-        #expect(try RunwayExecutable.run(["convert", "--from", "waypoint", garbage]).stderr.contains("not the JSON object"))
+        #expect(try await RunwayExecutable.run(["convert", "--from", "waypoint", garbage]).stderr.contains("not the JSON object"))
     }
 }

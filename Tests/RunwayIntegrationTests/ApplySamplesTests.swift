@@ -88,7 +88,7 @@ import Testing
     }
 
     private func workspaceLogs(_ workspace: Workspace, _ job: String) async throws -> [UInt8] {
-        let result = try RunwayExecutable.run(["logs", job, "--state-dir", workspace.state])
+        let result = try await RunwayExecutable.run(["logs", job, "--state-dir", workspace.state])
         return Array(result.stdout.utf8)
     }
 }

@@ -89,7 +89,7 @@ import Testing
         // The place and the code only: /readyz is open, and messages quote values.
         #expect(detail.contains("manifests invalid: 1 error(s), first: \(workspace.manifests)/broken.yaml:"), "\(detail)")
         #expect(detail.contains("broken.yaml:4:32 (") && !detail.contains("x-secret-value"), "\(detail)")
-        let status = try RunwayExecutable.run(["status", "--state-dir", workspace.state])
+        let status = try await RunwayExecutable.run(["status", "--state-dir", workspace.state])
         #expect(status.stdout.contains("the manifests are invalid"), "\(status.stdout)")
         // The running job was not touched, and finishes.
         #expect(await RunningCommand.until(timeout: .seconds(120)) { await state(workspace, "steady") == .succeeded })

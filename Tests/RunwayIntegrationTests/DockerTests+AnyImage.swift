@@ -24,11 +24,11 @@ extension DockerTests {
         let result = try await setup.apply()
         #expect(result.status == 1, "failing fails: \(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("4/5 jobs succeeded"), "\(result.stdout)")
-        func logs(_ job: String) throws -> String { try RunwayExecutable.run(["logs", job, "--state-dir", workspace.state]).stdout }
-        #expect(try logs("debian").hasPrefix("12."))
-        #expect(try logs("busybox").hasPrefix("busybox \(RunnerBundle.entrypoint.joined(separator: " ")) runner"), "PID 1 is the brought-in runner")
-        #expect(try logs("musl") == "hello from musl\n")
-        #expect(try logs("scratch") == "static only\n")
+        func logs(_ job: String) async throws -> String { try await RunwayExecutable.run(["logs", job, "--state-dir", workspace.state]).stdout }
+        #expect(try await logs("debian").hasPrefix("12."))
+        #expect(try await logs("busybox").hasPrefix("busybox \(RunnerBundle.entrypoint.joined(separator: " ")) runner"), "PID 1 is the brought-in runner")
+        #expect(try await logs("musl") == "hello from musl\n")
+        #expect(try await logs("scratch") == "static only\n")
         #expect(try await workspace.records()["failing"]?.exitCode == 1)
         #expect(setup.leftovers.isEmpty, "\(setup.leftovers)")
         let docker = "DOCKER_HOST='\(setup.host)' docker"
@@ -43,7 +43,7 @@ extension DockerTests {
     @Test func aJobImageOnALocalProfileIsAValidateError() async throws {
         let workspace = try Workspace()
         let path = try workspace.write("all.yaml", workspace.profile() + workspace.job("x", "true", spec: "  image: debian:12\n"))
-        let result = try RunwayExecutable.run(["validate", workspace.manifests])
+        let result = try await RunwayExecutable.run(["validate", workspace.manifests])
         #expect(result.status == 1)
         #expect(result.stderr.contains("\(path):16:10: error: job 'x' sets 'spec.image', but its profile 'local' runs its tasks as processes on this machine, in no image"), "\(result.stderr)")
     }

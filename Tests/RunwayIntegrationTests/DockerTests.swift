@@ -62,7 +62,7 @@ struct DockerTests {
         #expect(records["ok"]?.state == .succeeded)
         #expect(records["fails"]?.state == .failed && records["fails"]?.exitCode == 3)
         #expect(records["slow"]?.state == .failed && records["slow"]?.lastReason?.contains("timed-out") == true)
-        let logs = try RunwayExecutable.run(["logs", "ok", "--state-dir", workspace.state])
+        let logs = try await RunwayExecutable.run(["logs", "ok", "--state-dir", workspace.state])
         #expect(logs.stdout == "ok from a container\n")
         #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")
     }
@@ -85,7 +85,7 @@ struct DockerTests {
         // PID 1 is the engine's init when the profile asks for it, else the runner itself.
         let pid1 = rest.first.map(String.init) ?? ""
         #expect(pid1.hasPrefix(useInit ? "/sbin/docker-init" : "/usr/local/bin/runway"), "\(pid1)")
-        #expect(try RunwayExecutable.run(["logs", "orphans", "--state-dir", workspace.state]).stdout == "zombies=0\n")
+        #expect(try await RunwayExecutable.run(["logs", "orphans", "--state-dir", workspace.state]).stdout == "zombies=0\n")
         #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")
     }
 
@@ -193,7 +193,7 @@ struct DockerTests {
         let record = try #require(try await workspace.records()["hog"])
         #expect(record.state == .failed)
         #expect(record.lastReason?.contains("OOMKilled") == true, "\(record.lastReason ?? "")")
-        let explain = try RunwayExecutable.run(["explain", "hog", "--state-dir", workspace.state])
+        let explain = try await RunwayExecutable.run(["explain", "hog", "--state-dir", workspace.state])
         #expect(explain.stdout.contains("platform-reason #1  docker says of runway-hog-"), "\(explain.stdout)")
         #expect(setup.leftovers.isEmpty)
     }
@@ -205,7 +205,7 @@ struct DockerTests {
         try workspace.write("all.yaml", setup.profile(image: image) + workspace.job("needs-image", "echo never runs"))
         let result = try await setup.apply()
         #expect(result.status == 1)
-        let explain = try RunwayExecutable.run(["explain", "needs-image", "--state-dir", workspace.state])
+        let explain = try await RunwayExecutable.run(["explain", "needs-image", "--state-dir", workspace.state])
         #expect(explain.stdout.hasPrefix(
             "needs-image: failed: attempt 1: start failed: docker launcher: invalidSpec (task runway-needs-image-"),
             "\(explain.stdout)")
@@ -241,9 +241,9 @@ struct DockerTests {
         let result = try await setup.apply(directory: Repository.path("Samples/docker"))
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("4/4 jobs succeeded"))
-        let inside = try RunwayExecutable.run(["logs", "inside", "--state-dir", setup.workspace.state])
+        let inside = try await RunwayExecutable.run(["logs", "inside", "--state-dir", setup.workspace.state])
         #expect(inside.stdout.hasPrefix("hello from a container: Linux 0 in /work\n"), "\(inside.stdout)")
-        let debian = try RunwayExecutable.run(["logs", "in-debian", "--state-dir", setup.workspace.state])
+        let debian = try await RunwayExecutable.run(["logs", "in-debian", "--state-dir", setup.workspace.state])
         #expect(debian.stdout.hasPrefix("Debian 12."), "\(debian.stdout)")
         #expect(setup.leftovers.isEmpty)
     }

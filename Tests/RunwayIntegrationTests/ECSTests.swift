@@ -142,7 +142,7 @@ struct ECSTests {
         // hello: started by RunTask, its runner took the job, and StopTask ended its task.
         #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records()["hello"]?.state) == .succeeded },
             "\(controller.stderr)")
-        let logs = try RunwayExecutable.run(["logs", "hello", "--state-dir", workspace.state])
+        let logs = try await RunwayExecutable.run(["logs", "hello", "--state-dir", workspace.state])
         #expect(logs.stdout == "hello through ecs\n")
 
         // stopped: its task is stopped out of band while the job runs → task-lost → retried.

@@ -47,7 +47,7 @@ extension KubernetesTests {
         #expect(await RunningCommand.until(timeout: .seconds(180)) {
             (try? await workspace.records())?["stock"]?.state == .succeeded
         }, "\(controller.stderr)")
-        #expect(try RunwayExecutable.run(["logs", "stock", "--state-dir", workspace.state]).stdout == "in a stock image\n")
+        #expect(try await RunwayExecutable.run(["logs", "stock", "--state-dir", workspace.state]).stdout == "in a stock image\n")
         #expect(await setup.leftoversAfterCleanup().isEmpty)
         kill(controller.pid, SIGTERM)
         #expect(await controller.wait(timeout: .seconds(60)).status == 0)
@@ -70,7 +70,7 @@ extension KubernetesTests {
         let reason = records["root"]?.lastReason ?? ""
         #expect(records["root"]?.state == .failed)
         #expect(reason.contains("CreateContainerConfigError: container has runAsNonRoot and image will run as root (pod: \""), "\(reason)")
-        let explain = try RunwayExecutable.run(["explain", "root", "--state-dir", workspace.state])
+        let explain = try await RunwayExecutable.run(["explain", "root", "--state-dir", workspace.state])
         #expect(explain.stdout.contains("container has runAsNonRoot and image will run as root"), "\(explain.stdout)")
         #expect(explain.stdout.contains("set runAsNonRoot: false to let it run as root"), "\(explain.stdout)")
         #expect(await setup.leftoversAfterCleanup().isEmpty)
@@ -80,7 +80,7 @@ extension KubernetesTests {
     @Test func rootUnderRunAsNonRootIsAValidateError() async throws {
         let setup = try await Setup()
         let path = try setup.workspace.write("all.yaml", setup.profile(extra: ", podSecurityContext: {runAsUser: 0, runAsNonRoot: true}"))
-        let result = try RunwayExecutable.run(["validate", setup.workspace.manifests], environment: setup.environment)
+        let result = try await RunwayExecutable.run(["validate", setup.workspace.manifests], environment: setup.environment)
         #expect(result.status == 1)
         #expect(result.stderr.contains("\(path):"), "\(result.stderr)")
         #expect(result.stderr.contains("runAsUser 0 under runAsNonRoot: true"), "\(result.stderr)")

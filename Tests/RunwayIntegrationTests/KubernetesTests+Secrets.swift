@@ -34,7 +34,7 @@ extension KubernetesTests {
         try "go".write(toFile: workspace.root + "/go", atomically: true, encoding: .utf8)
         #expect(await RunningCommand.until(timeout: .seconds(120)) { (try? await workspace.records())?["reads-db"]?.state == .succeeded },
             "\(controller.stderr)")
-        let logs = try RunwayExecutable.run(["logs", "reads-db", "--state-dir", workspace.state])
+        let logs = try await RunwayExecutable.run(["logs", "reads-db", "--state-dir", workspace.state])
         #expect(logs.stdout == "db has \(value.count) characters\n", "\(logs.stdout)\(logs.stderr)")
         #expect(!controller.stderr.contains(value))
         kill(controller.pid, SIGTERM)

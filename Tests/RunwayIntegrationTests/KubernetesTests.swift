@@ -123,7 +123,7 @@ struct KubernetesTests {
         }, "\(controller.stderr)")
         let records = try await workspace.records()
         #expect(records["fails"]?.exitCode == 3)
-        let logs = try RunwayExecutable.run(["logs", "ok", "--state-dir", workspace.state])
+        let logs = try await RunwayExecutable.run(["logs", "ok", "--state-dir", workspace.state])
         #expect(logs.stdout == "key has \(setup.environment["RUNWAY_SECRET_RW"]!.count) characters\n")
         let left = await setup.leftoversAfterCleanup()
         #expect(left.isEmpty, "the Job, its pod and its Secret are gone: \(left)")
@@ -144,7 +144,7 @@ struct KubernetesTests {
         #expect(record.state == .failed)
         #expect(record.lastReason?.contains("ErrImagePull") == true || record.lastReason?.contains("ImagePullBackOff") == true, "\(record.lastReason ?? "")")
         #expect(record.lastReason?.contains("registry.invalid/nope:1") == true, "\(record.lastReason ?? "")")
-        let explain = try RunwayExecutable.run(["explain", "pull", "--state-dir", workspace.state])
+        let explain = try await RunwayExecutable.run(["explain", "pull", "--state-dir", workspace.state])
         #expect(explain.stdout.contains("ErrImagePull") || explain.stdout.contains("ImagePullBackOff"), "\(explain.stdout)")
         let left = await setup.leftoversAfterCleanup()
         #expect(left.isEmpty, "the Job, its pod and its Secret are gone: \(left)")
@@ -203,7 +203,7 @@ struct KubernetesTests {
         defer { kill(second.pid, SIGKILL) }
         #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records())?["adopt"]?.state == .succeeded }, "\(second.stderr)")
         #expect(try await workspace.attempts("adopt").count == 1)
-        let logs = try RunwayExecutable.run(["logs", "adopt", "--state-dir", workspace.state])
+        let logs = try await RunwayExecutable.run(["logs", "adopt", "--state-dir", workspace.state])
         #expect(logs.stdout == "ran once\n")
         let requests = try await setup.requests()
         #expect(setup.count(requests, verb: "create", resource: "jobs", status: 201) == 1, "one Job was ever created")
@@ -303,7 +303,7 @@ struct KubernetesTests {
             environment: setup.environment.merging(["RUNWAY_SECRET_DEPLOY_TOKEN": "twelve-chars"]) { $1 })
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("3/3 jobs succeeded"))
-        let deploy = try RunwayExecutable.run(["logs", "deploy", "--state-dir", setup.workspace.state])
+        let deploy = try await RunwayExecutable.run(["logs", "deploy", "--state-dir", setup.workspace.state])
         #expect(deploy.stdout == "hello from a pod, deploying with a token of 12 characters\n", "\(deploy.stdout)")
         let selector = "labelSelector=runway.io%2Fmanaged-by%3D\(setup.controllerID)"
         var left: [String] = []

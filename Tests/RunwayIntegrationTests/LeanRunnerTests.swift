@@ -10,7 +10,7 @@ import Testing
 
     @Test func itAnswersLikeTheWholeBinaryAndRefusesToRunOutsideATask() async throws {
         let version = try await RunningCommand.shell("'\(Self.lean)' --version", directory: Repository.root.path)
-        let whole = try RunwayExecutable.run(["--version"])
+        let whole = try await RunwayExecutable.run(["--version"])
         #expect(version.status == 0 && version.stdout == whole.stdout)
         let outside = try await RunningCommand.shell("env -u RUNWAY_SERVER_URL '\(Self.lean)' runner 2>&1", directory: Repository.root.path)
         #expect(outside.status == 2 && outside.stdout.contains("RUNWAY_SERVER_URL is not set"), "\(outside.stdout)")
@@ -27,7 +27,7 @@ import Testing
         try workspace.write("jobs.yaml", workspace.profile() + workspace.job("who", "xargs -0 echo < /proc/$PPID/cmdline"))
         let applied = try await workspace.apply()
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
-        let logs = try RunwayExecutable.run(["logs", "who", "--state-dir", workspace.state])
+        let logs = try await RunwayExecutable.run(["logs", "who", "--state-dir", workspace.state])
         #expect(logs.stdout.hasSuffix("/runway-runner runner\n"), "the job's parent is the lean runner: \(logs.stdout)")
     }
 
@@ -42,7 +42,7 @@ import Testing
         let run = try await RunningCommand.shell(
             "'\(scratch.path)/volume/lib/ld.so' --library-path '\(scratch.path)/volume/lib' '\(scratch.path)/volume/bin/runway-runner' --version",
             directory: Repository.root.path)
-        let version = try RunwayExecutable.run(["--version"]).stdout
+        let version = try await RunwayExecutable.run(["--version"]).stdout
         #expect(run.status == 0 && run.stdout == version, "\(run.stdout)")
         // Started from a bundle, the runner installs that bundle (as in an init container or a
         // prestart task whose image keeps the bundle elsewhere than /runway).

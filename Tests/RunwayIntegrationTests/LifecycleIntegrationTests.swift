@@ -20,7 +20,7 @@ import Testing
         // Backoff: 2s * 2^(n-1), jittered into [50%, 100%): at least 1s, then at least 2s.
         let gaps = zip(attempts, attempts.dropFirst()).map { $1.requestedAt.timeIntervalSince($0.completedAt!) }
         #expect(gaps[0] >= 0.95 && gaps[1] >= 1.95, "gaps \(gaps)")
-        let logs = try RunwayExecutable.run(["logs", "flop", "--attempt", "2", "--state-dir", workspace.state])
+        let logs = try await RunwayExecutable.run(["logs", "flop", "--attempt", "2", "--state-dir", workspace.state])
         #expect(logs.stdout == "try 2\n")
         // Output may hold secrets: the controller's user's alone.
         let files = FileManager.default

@@ -45,7 +45,7 @@ extension NomadTests {
         #expect(await RunningCommand.until(timeout: .seconds(180)) {
             (try? await workspace.records())?["stock"]?.state == .succeeded
         }, "\(controller.stderr)")
-        #expect(try RunwayExecutable.run(["logs", "stock", "--state-dir", workspace.state]).stdout == "in a stock image\n")
+        #expect(try await RunwayExecutable.run(["logs", "stock", "--state-dir", workspace.state]).stdout == "in a stock image\n")
         #expect(await setup.leftovers().isEmpty)
         kill(controller.pid, SIGTERM)
         #expect(await controller.wait(timeout: .seconds(60)).status == 0)
@@ -54,7 +54,7 @@ extension NomadTests {
     @Test func aJobImageOnRawExecIsAValidateError() async throws {
         let setup = try await Setup()
         let path = try setup.workspace.write("all.yaml", setup.profile() + setup.workspace.job("x", "true", spec: "  image: stock/root:1\n"))
-        let result = try RunwayExecutable.run(["validate", setup.workspace.manifests, "--secret-dirs", setup.secretDirectories])
+        let result = try await RunwayExecutable.run(["validate", setup.workspace.manifests, "--secret-dirs", setup.secretDirectories])
         #expect(result.status == 1)
         #expect(result.stderr.contains("\(path):"), "\(result.stderr)")
         #expect(result.stderr.contains("job 'x' sets 'spec.image', but its profile 'nomad' runs the raw_exec driver, which runs commands on the client, in no image"),

@@ -82,7 +82,7 @@ struct NomadTests {
         let records = try await workspace.records()
         #expect(records["ok"]?.state == .succeeded && records["in-docker"]?.state == .succeeded, "\(records)")
         #expect(records["fails"]?.state == .failed && records["fails"]?.exitCode == 3)
-        let logs = try RunwayExecutable.run(["logs", "ok", "--state-dir", workspace.state])
+        let logs = try await RunwayExecutable.run(["logs", "ok", "--state-dir", workspace.state])
         #expect(logs.stdout == "ok from nomad\n")
         #expect(await setup.leftovers().isEmpty, "every job was deregistered and purged")
         // No request was refused. A listing beside a stop may read a job's allocations just
@@ -162,7 +162,7 @@ struct NomadTests {
         #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
         let reason = try await workspace.records()["nowhere"]?.lastReason ?? ""
         #expect(reason.contains("placement failed: constraint ${node.class} = gpu filtered 1 node(s)"), "\(reason)")
-        let explain = try RunwayExecutable.run(["explain", "nowhere", "--state-dir", workspace.state])
+        let explain = try await RunwayExecutable.run(["explain", "nowhere", "--state-dir", workspace.state])
         #expect(explain.stdout.contains("placement failed"), "\(explain.stdout)")
         #expect(await setup.leftovers().isEmpty)
     }
@@ -183,7 +183,7 @@ struct NomadTests {
         defer { kill(second.pid, SIGKILL) }
         #expect(await RunningCommand.until(timeout: .seconds(180)) { (try? await workspace.records())?["adopt"]?.state == .succeeded }, "\(second.stderr)")
         #expect(try await workspace.attempts("adopt").count == 1)
-        #expect(try RunwayExecutable.run(["logs", "adopt", "--state-dir", workspace.state]).stdout == "ran once\n")
+        #expect(try await RunwayExecutable.run(["logs", "adopt", "--state-dir", workspace.state]).stdout == "ran once\n")
         let registrations = try await setup.server.requests(namespace: setup.namespace).filter { $0["method"] as? String == "PUT" && $0["status"] as? Int == 200 }
         #expect(registrations.count == 1, "registered once: \(registrations)")
         #expect(await setup.leftovers().isEmpty)
@@ -221,7 +221,7 @@ struct NomadTests {
             extra: ["--controller-id", setup.controllerID], directory: Repository.path("Samples/nomad"), environment: environment)
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("3/3 jobs succeeded"))
-        #expect(try RunwayExecutable.run(["logs", "greet", "--state-dir", setup.workspace.state]).stdout == "hello from a Nomad allocation\n")
+        #expect(try await RunwayExecutable.run(["logs", "greet", "--state-dir", setup.workspace.state]).stdout == "hello from a Nomad allocation\n")
         let tasks = try await setup.workspace.attempts("flaky").map(\.taskName)
         let left = try await setup.server.jobs(namespace: "default").filter { tasks.contains($0) }
         #expect(tasks.count == 2 && left.isEmpty, "\(left)")

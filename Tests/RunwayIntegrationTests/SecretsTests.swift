@@ -33,13 +33,13 @@ import Testing
             directory: workspace.root, environment: ["RUNWAY_SECRET_PLANTED": secret, "RUNWAY_LOG_LEVEL": "debug"])
         let result = await apply.wait()
         #expect(result.status == 0, "\(result.stderr)")
-        let logs = try RunwayExecutable.run(["logs", "uses-secret", "--state-dir", workspace.state])
+        let logs = try await RunwayExecutable.run(["logs", "uses-secret", "--state-dir", workspace.state])
         #expect(logs.stdout == "secrets-received\n", "the job got both secrets")
 
         // The manifest itself names EXPECTED, so only places other than it are searched.
         var outputs = [result.stdout, result.stderr]
         for arguments in [["status", "-o", "json"], ["status", "uses-secret"], ["explain", "uses-secret"], ["plan", workspace.manifests, "-o", "json", "--secret-dirs", workspace.root]] {
-            let run = try RunwayExecutable.run(arguments + ["--state-dir", workspace.state], environment: ["RUNWAY_SECRET_PLANTED": secret])
+            let run = try await RunwayExecutable.run(arguments + ["--state-dir", workspace.state], environment: ["RUNWAY_SECRET_PLANTED": secret])
             outputs += [run.stdout, run.stderr]
         }
         for (index, text) in outputs.enumerated() {

@@ -56,26 +56,26 @@ import Testing
         // The CLI reads the running controller: with the token and the CA it sees the job…
         let remote = ["--server", base]
         let environment = ["RUNWAY_SERVER_CA": certificates.caFile, "RUNWAY_API_TOKEN": "t0ken-for-reads"]
-        let status = try RunwayExecutable.run(["status"] + remote, environment: environment)
+        let status = try await RunwayExecutable.run(["status"] + remote, environment: environment)
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("hello") && status.stdout.contains("succeeded"), "\(status.stdout)")
-        let logs = try RunwayExecutable.run(["logs", "hello"] + remote, environment: environment)
+        let logs = try await RunwayExecutable.run(["logs", "hello"] + remote, environment: environment)
         #expect(logs.stdout == "hello over tls\n", "\(logs.stderr)")
-        let explain = try RunwayExecutable.run(["explain", "hello"] + remote, environment: environment)
+        let explain = try await RunwayExecutable.run(["explain", "hello"] + remote, environment: environment)
         #expect(explain.stdout.hasPrefix("hello: succeeded on attempt 1"), "\(explain.stdout)")
-        let json = try RunwayExecutable.run(["status", "hello", "-o", "json"] + remote, environment: environment)
+        let json = try await RunwayExecutable.run(["status", "hello", "-o", "json"] + remote, environment: environment)
         #expect(json.stdout.contains("\"runner-connected\""), "\(json.stdout)")
-        let missing = try RunwayExecutable.run(["logs", "nobody"] + remote, environment: environment)
+        let missing = try await RunwayExecutable.run(["logs", "nobody"] + remote, environment: environment)
         #expect(missing.status == 1 && missing.stderr.contains("no attempt of job 'nobody' at \(base)"), "\(missing.stderr)")
 
         // …without the token it is refused with a message that says what to set…
-        let noToken = try RunwayExecutable.run(["status"] + remote, environment: ["RUNWAY_SERVER_CA": certificates.caFile])
+        let noToken = try await RunwayExecutable.run(["status"] + remote, environment: ["RUNWAY_SERVER_CA": certificates.caFile])
         #expect(noToken.status == 1 && noToken.stderr.contains("set RUNWAY_API_TOKEN"), "\(noToken.stderr)")
-        let wrongToken = try RunwayExecutable.run(
+        let wrongToken = try await RunwayExecutable.run(
             ["status"] + remote, environment: ["RUNWAY_SERVER_CA": certificates.caFile, "RUNWAY_API_TOKEN": "guess"])
         #expect(wrongToken.status == 1 && wrongToken.stderr.contains("is not its API token"), "\(wrongToken.stderr)")
         // …and without the CA it refuses the server's certificate.
-        let noCA = try RunwayExecutable.run(["status"] + remote, environment: ["RUNWAY_API_TOKEN": "t0ken-for-reads"])
+        let noCA = try await RunwayExecutable.run(["status"] + remote, environment: ["RUNWAY_API_TOKEN": "t0ken-for-reads"])
         #expect(noCA.status == 1 && noCA.stderr.contains("certificate"), "\(noCA.stderr)")
 
         kill(controller.pid, SIGTERM)
@@ -99,12 +99,12 @@ import Testing
         #expect(workspace.leftoverTasks.isEmpty)
     }
 
-    @Test func badTLSFlagsAreRefusedWithTheirNames() throws {
+    @Test func badTLSFlagsAreRefusedWithTheirNames() async throws {
         let scratch = TemporaryDirectory()
         let notPEM = try scratch.write("not.pem", "hello\n")
-        let onlyCert = try RunwayExecutable.run(["apply", scratch.path, "--tls-cert", notPEM])
+        let onlyCert = try await RunwayExecutable.run(["apply", scratch.path, "--tls-cert", notPEM])
         #expect(onlyCert.status != 0 && onlyCert.stderr.contains("--tls-cert and --tls-key go together"), "\(onlyCert.stderr)")
-        let unusable = try RunwayExecutable.run(
+        let unusable = try await RunwayExecutable.run(
             ["apply", scratch.path, "--state-dir", scratch.path + "/state", "--tls-cert", notPEM, "--tls-key", notPEM])
         #expect(unusable.status != 0 && unusable.stderr.contains("cannot use --tls-cert \(notPEM)"), "\(unusable.stderr)")
     }

@@ -84,7 +84,7 @@ final class Workspace: @unchecked Sendable {
     func runRepeatedly(_ job: String, runs: Int, apply: () async throws -> CommandResult) async throws -> [AttemptRecord] {
         for run in 1...runs {
             if run > 1 {
-                let rerun = try RunwayExecutable.run(["rerun", job, "--state-dir", state, "--request-id", "run-\(run)"])
+                let rerun = try await RunwayExecutable.run(["rerun", job, "--state-dir", state, "--request-id", "run-\(run)"])
                 #expect(rerun.status == 0, "\(rerun.stderr)")
             }
             let applied = try await apply()
@@ -144,7 +144,7 @@ final class Workspace: @unchecked Sendable {
     /// runner's report arriving; and the output's other lines.
     func secondsFromFirstLineToReport(_ job: String) async throws -> (seconds: TimeInterval, rest: [Substring]) {
         let attempt = try #require(try await attempts(job).first)
-        let lines = try RunwayExecutable.run(["logs", job, "--state-dir", state]).stdout.split(separator: "\n")
+        let lines = try await RunwayExecutable.run(["logs", job, "--state-dir", state]).stdout.split(separator: "\n")
         let started = Date(timeIntervalSince1970: try #require(Double(lines.first ?? "")))
         return (try #require(attempt.completedAt).timeIntervalSince(started), Array(lines.dropFirst()))
     }

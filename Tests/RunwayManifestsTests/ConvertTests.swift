@@ -63,11 +63,11 @@ import Testing
         #expect(canonical(back) == canonical(original), "\(ManifestEmitter.text(original, as: .hcl))")
     }
 
-    @Test func theCLIConvertsAndRefusesBrokenFiles() throws {
-        let converted = try RunwayExecutable.run(["convert", "Samples/local/profiles.yaml", "--to", "hcl"])
+    @Test func theCLIConvertsAndRefusesBrokenFiles() async throws {
+        let converted = try await RunwayExecutable.run(["convert", "Samples/local/profiles.yaml", "--to", "hcl"])
         #expect(converted.status == 0)
         if let failure = Golden.check(converted.stdout, against: "convert/local-profiles.hcl") { Issue.record(Comment(rawValue: failure)) }
-        let broken = try RunwayExecutable.run(["fmt", "Samples/invalid/hcl-syntax.hcl"])
+        let broken = try await RunwayExecutable.run(["fmt", "Samples/invalid/hcl-syntax.hcl"])
         #expect(broken.status == 2 && broken.stdout.isEmpty)
         #expect(broken.stderr.contains("Samples/invalid/hcl-syntax.hcl:9:11: error: expected '=' or '{' after block type \"command\""))
     }

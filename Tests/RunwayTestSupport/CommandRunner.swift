@@ -16,8 +16,13 @@ public enum RunwayExecutable {
         return Repository.root.appendingPathComponent(".build/debug/runway")
     }()
 
-    /// Runs `runway arguments…` in the repository root with a fixed terminal width.
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+    /// Runs `runway arguments…` in the repository root with a fixed terminal width, waiting for
+    /// it on a thread of its own (see ``onAThreadOfItsOwn(_:)``).
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
+        try await onAThreadOfItsOwn { try blockingRun(arguments, environment: environment) }
+    }
+
+    private static func blockingRun(_ arguments: [String], environment: [String: String]) throws -> CommandResult {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
@@ -54,4 +59,15 @@ private final class LockedData: @unchecked Sendable {
     func set(_ value: Data) { lock.withLock { data = value; done = true } }
     var isSet: Bool { lock.withLock { done } }
     var value: Data { lock.withLock { data } }
+}
+
+/// Runs `body` on a new thread and waits for it without holding a thread of the shared pool.
+/// Tests run side by side in one process on that pool, as wide as the machine has cores (two
+/// here): a test that blocks a pool thread on a child process, a pipe or a semaphore takes it
+/// from every other test, and with two such tests the in-process servers of the others left
+/// requests unanswered for 30 s.
+public func onAThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
 }
