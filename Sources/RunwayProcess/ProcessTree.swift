@@ -14,7 +14,42 @@ public enum ProcessTree {
 
     /// Every live process below `root` (children, their children, …), never `root` itself.
     /// Zombies are left out: they hold no resources but their status, and signals do nothing.
+    /// Read from each process's `/proc/PID/task/TID/children` (the cost grows with the tree, not
+    /// with every process on the host); where the kernel has no such file, from every `/proc/PID/stat`.
     public static func descendants(of root: pid_t) -> [pid_t] {
+        guard let rootChildren = children(of: root) else { return descendantsByScan(of: root) }
+        var found: [pid_t] = []
+        var queue = rootChildren
+        var seen: Set<pid_t> = [root]
+        while let pid = queue.popLast() {
+            guard seen.insert(pid).inserted else { continue }
+            if let state = state(of: pid), state != "Z" { found.append(pid) }
+            queue += children(of: pid) ?? []
+        }
+        return found
+    }
+
+    /// The children of `pid`, from each of its threads' `children` file; nil when the kernel
+    /// offers none (or `pid` is gone).
+    private static func children(of pid: pid_t) -> [pid_t]? {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+        var result: [pid_t] = []
+        for thread in threads {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/children", encoding: .utf8) else { return nil }
+            result += text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        return result
+    }
+
+    /// The state letter of `pid` ("R", "S", "Z", …), from `/proc/PID/stat`.
+    private static func state(of pid: pid_t) -> Substring? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
+        // "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ')'.
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ").first
+    }
+
+    private static func descendantsByScan(of root: pid_t) -> [pid_t] {
         var children: [pid_t: [pid_t]] = [:]
         for (pid, parent) in parents() { children[parent, default: []].append(pid) }
         var found: [pid_t] = []
