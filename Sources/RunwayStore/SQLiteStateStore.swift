@@ -123,15 +123,15 @@ public final class SQLiteStateStore: StateStore {
             let record: JobRecord?
             switch lookup {
             case .id(let id):
-                attempt = try AttemptRow.fetchOne(db, key: id)?.model
+                attempt = try AttemptRow.fetchOne(db, where: "id = ?", [id])?.model
                 record = try attempt.flatMap { try Self.record($0.key, in: db) }
             case .tokenHash(let hash):
-                attempt = try AttemptRow.filter(sql: Self.byTokenHash, arguments: [hash, hash]).fetchOne(db)?.model
+                attempt = try AttemptRow.fetchOne(db, where: Self.byTokenHash, [hash, hash])?.model
                 record = try attempt.flatMap { try Self.record($0.key, in: db) }
             case .job(let key):
                 record = try Self.record(key, in: db)
                 attempt = try record.flatMap {
-                    try AttemptRow.fetchOne(db, key: AttemptRecord.id(of: $0))?.model
+                    try AttemptRow.fetchOne(db, where: "id = ?", [AttemptRecord.id(of: $0)])?.model
                 }
             }
             let (change, result) = try decide(attempt, record)
@@ -214,7 +214,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     private static func record(_ key: JobKey, in db: Database) throws -> JobRecord? {
-        try JobRow.fetchOne(db, key: ["job": key.job, "generation": key.generation.digest, "run": key.run])?.model
+        try JobRow.fetchOne(db, where: "job = ? AND generation = ? AND run = ?", [key.job, key.generation.digest, key.run])?.model
     }
 
     private static func write(_ change: StoreChange, in db: Database) throws {
@@ -224,9 +224,9 @@ public final class SQLiteStateStore: StateStore {
                 throw FencedError(lease: fence, current: current)
             }
         }
-        for record in change.records { try JobRow(record).save(db) }
-        for attempt in change.attempts { try AttemptRow(attempt).save(db) }
-        for event in change.events { try EventRow(event).insert(db) }
+        for record in change.records { try JobRow(record).upsert(in: db) }
+        for attempt in change.attempts { try AttemptRow(attempt).upsert(in: db) }
+        for event in change.events { try EventRow(event).append(in: db) }
         for chunk in change.logChunks { try LogChunkRow(chunk).insert(db, onConflict: .ignore) }
         for request in change.requests { try RequestRow(request).save(db) }
         for (hash, attemptID) in change.tokenAliases {
