@@ -227,15 +227,22 @@ final class LocalTaskTable: Sendable {
         }
     }
 
-    /// Atomic replace: a crash leaves the old file or the new one, never half of one.
+    /// Atomic replace: a crash of the controller leaves the old file or the new one, never half of
+    /// one. Not flushed to the disk (no `fsync`): a local task's process does not outlive its
+    /// host, so a record that a host crash loses names nothing left to find.
     private func write(_ record: LocalTaskRecord, into table: inout [String: (record: LocalTaskRecord, stamp: FileStamp)]) throws {
         let data = try JSONEncoder().encode(record)
         let path = directory + "/" + record.name + ".json"
         let temporary = directory + "/.tmp-\(getpid())-" + record.name + ".json"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else {
-            throw LauncherError(.unavailable, plugin: LocalLauncher.plugin, task: record.name, "cannot record task: \(String(cString: strerror(errno)))")
+        let failure = { (step: String) in
+            LauncherError(.unavailable, plugin: LocalLauncher.plugin, task: record.name, "cannot record task (\(step)): \(String(cString: strerror(errno)))")
         }
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw failure("open \(temporary)") }
+        let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        guard written == data.count else { throw failure("write \(temporary)") }
+        guard rename(temporary, path) == 0 else { throw failure("rename to \(path)") }
         if let stamp = FileStamp(path: path) { table[record.name] = (record, stamp) }
     }
 }
