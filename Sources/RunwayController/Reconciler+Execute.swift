@@ -156,6 +156,8 @@ extension Reconciler {
         guard recorded else { return }  // the record moved on since this pass read it: the next pass decides
         holding.hold(payload(for: job, run: start.run, attempt: start.attempt))
         holding.allowToken(hash: attempt.tokenHash, attemptID: attempt.id)
+        let handle: TaskHandle
+        let labels: [String: String]
         do {
             guard let launcher = launchers[profile.plugin] else {
                 throw LauncherError(.unavailable, plugin: profile.plugin, task: name, "no launcher for this plugin")
@@ -163,17 +165,8 @@ extension Reconciler {
             let spec = try taskSpec(
                 name: name, owner: start.owner, attempt: attempt, token: token, profile: profile, timeout: job.spec.timeout,
                 jobImage: job.spec.image)
-            let handle = try await measured(profile.plugin, "start") { try await launcher.startTask(spec) }
-            let startedAt = Date()
-            startedTasks.started(
-                ObservedTask(id: handle.id, name: name, plugin: profile.plugin, labels: spec.labels, state: .pending, startedAt: startedAt),
-                standInUntil: startedAt + profile.startTimeout.timeInterval + 5)
-            let event = JobEvent(held, attempt: start.attempt, at: startedAt, kind: "task-started", message: "task \(name) started (\(handle.id))")
-            try await updateAttempt(attempt.id, events: [event]) { started in
-                started.taskID = handle.id
-                started.startedAt = startedAt
-                if started.state == .starting { started.state = .started }  // its runner may have claimed already
-            }
+            labels = spec.labels
+            handle = try await measured(profile.plugin, "start") { try await launcher.startTask(spec) }
         } catch {
             // The task never reached the platform: the attempt fails now, with the cause.
             holding.release(attempts: [attempt.id])
@@ -189,6 +182,19 @@ extension Reconciler {
                 StoreChange(records: [settled], attempts: [failed], events: [Transition.event(from: held, to: settled, at: failedAt)])
             }
             throw error
+        }
+        // The task runs. Its start is written down when the store takes it; when it does not (the
+        // store is down), the attempt stays held with its job for the runner, which claims it,
+        // and the passes see the task: a failed write here is logged, never a failed attempt.
+        let startedAt = Date()
+        startedTasks.started(
+            ObservedTask(id: handle.id, name: name, plugin: profile.plugin, labels: labels, state: .pending, startedAt: startedAt),
+            standInUntil: startedAt + profile.startTimeout.timeInterval + 5)
+        let event = JobEvent(held, attempt: start.attempt, at: startedAt, kind: "task-started", message: "task \(name) started (\(handle.id))")
+        try await updateAttempt(attempt.id, events: [event]) { started in
+            started.taskID = handle.id
+            started.startedAt = startedAt
+            if started.state == .starting { started.state = .started }  // its runner may have claimed already
         }
     }
 

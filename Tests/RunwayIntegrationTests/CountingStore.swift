@@ -4,10 +4,13 @@ import RunwayStore
 import Synchronization
 
 /// A store that counts every call it passes on to the real one: a test can then say that some
-/// requests touched the store not at all (no read, no transaction).
+/// requests touched the store not at all (no read, no transaction). It can also refuse the
+/// `modify` calls a test names, as a store that went away would.
 final class CountingStore: StateStore {
     let inner: any StateStore
     private let calls = Mutex<[String: Int]>([:])
+    /// `modify` calls whose lookup this says yes to fail, without reaching the store.
+    let refusesModify = Mutex<@Sendable (AttemptLookup) -> Bool>({ _ in false })
 
     init(_ inner: any StateStore) { self.inner = inner }
 
@@ -56,6 +59,9 @@ final class CountingStore: StateStore {
         _ lookup: AttemptLookup, _ decide: @escaping @Sendable (AttemptRecord?, JobRecord?) throws -> (StoreChange, T)
     ) async throws -> T {
         count()
+        if refusesModify.withLock({ $0 })(lookup) {
+            throw StoreError(operation: "modify", cause: CocoaError(.fileWriteUnknown))
+        }
         return try await inner.modify(lookup, decide)
     }
 }
