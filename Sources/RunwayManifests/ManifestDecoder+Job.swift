@@ -3,7 +3,7 @@ import RunwayModel
 extension ManifestDecoder {
     func decodeJob(_ metadata: Metadata, spec: MappingReader?, diagnostics: inout [Diagnostic]) -> ManifestObject {
         var job = JobSpec(name: metadata.name, labels: metadata.labels, command: [], location: metadata.location)
-        guard var spec else { return .job(job, profileAt: nil) }
+        guard var spec else { return .job(JobSpecBox(job), profileAt: nil) }
         defer { spec.reportUnknownKeys(diagnostics: &diagnostics) }
 
         var profileAt: SourceLocation?
@@ -52,6 +52,6 @@ extension ManifestDecoder {
             }
         }
         decodeRunFields(&job, spec: &spec, diagnostics: &diagnostics)
-        return .job(job, profileAt: profileAt)
+        return .job(JobSpecBox(job), profileAt: profileAt)
     }
 }

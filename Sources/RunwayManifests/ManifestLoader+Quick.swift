@@ -11,7 +11,7 @@ extension ManifestLoader {
         guard let last = cache.clean, !removed.contains(where: \.isProfile) else { return nil }
         var decoded: [String: DecodedFile] = [:]
         var before = Set(removed.map(\.name))
-        var specs: [String: JobSpec] = [:]
+        var specs: [String: JobSpecBox] = [:]
         for file in stale {
             guard !cache.configFiles.contains(PathNames.normalized(file)) else { return nil }
             let old = cache.files[file]?.objects ?? []
@@ -19,7 +19,7 @@ extension ManifestLoader {
             guard new.fingerprint != nil, new.diagnostics.isEmpty, !old.contains(where: \.isProfile) else { return nil }
             before.formUnion(old.map(\.name))
             for object in new.objects {
-                guard case .job(let spec, _) = object, specs.updateValue(spec, forKey: spec.name) == nil else { return nil }
+                guard case .job(let box, _) = object, specs.updateValue(box, forKey: box.spec.name) == nil else { return nil }
             }
             decoded[file] = new
         }
@@ -28,14 +28,15 @@ extension ManifestLoader {
             guard !last.referenced.contains(name) else { return nil }
             jobs[name] = nil
         }
-        for (name, spec) in specs {
+        for (name, box) in specs {
+            let spec = box.spec
             // Defined in a file not read again as well: a duplicate, which the full checks report.
             guard before.contains(name) || last.desired.jobs[name] == nil, spec.after.isEmpty, !last.referenced.contains(name)
             else { return nil }
             let profile = if let name = spec.profile { last.desired.profiles[name] } else { last.desired.defaultProfile }
             guard let profile else { return nil }
             if spec.image != nil, ManifestValidator.imageRefusal(profile) != nil { return nil }
-            jobs[name] = Job(spec: spec, profile: profile.name)
+            jobs[name] = Job(box: box, profile: profile.name)
         }
         for (file, new) in decoded { cache.files[file] = new }
         let desired = DesiredState(profiles: last.desired.profiles, jobs: jobs)

@@ -131,7 +131,7 @@ public struct ManifestLoader: Sendable {
             cache.lastJobs = desired.jobs
             cache.configFiles = configFiles
             var referenced = Set<String>()
-            for case .job(let spec, _) in objects { referenced.formUnion(spec.after) }
+            for case .job(let box, _) in objects { referenced.formUnion(box.spec.after) }
             cache.clean = diagnostics.isEmpty ? .init(desired: desired, referenced: referenced) : nil
         }
         var load = ManifestLoad(desired: desired, diagnostics: diagnostics.sortedByLocation(), fileCount: files.count - configFiles.count)
@@ -166,7 +166,7 @@ public struct ManifestLoader: Sendable {
         let documents = objects.map { object -> ManifestDocument in
             switch object {
             case .profile(let profile, _): .profile(profile)
-            case .job(let job, _): .job(job)
+            case .job(let box, _): .job(box.spec)
             }
         }
         return (documents, diagnostics.sortedByLocation())
@@ -280,7 +280,7 @@ private struct ObjectChanges {
     mutating func note(_ objects: [ManifestObject]) {
         for object in objects {
             switch object {
-            case .job(let spec, _): names.insert(spec.name)
+            case .job(let box, _): names.insert(box.spec.name)
             case .profile: everything = true  // its jobs, and any job taking the default, change
             }
         }

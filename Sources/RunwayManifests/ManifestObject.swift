@@ -3,7 +3,8 @@ import RunwayModel
 /// One decoded manifest document, with the source positions cross-object checks point at.
 enum ManifestObject {
     case profile(RunnerProfile, defaultAt: SourceLocation?)
-    case job(JobSpec, profileAt: SourceLocation?)
+    /// The spec boxed, so the job made of it shares it (``Job/init(box:profile:)``).
+    case job(JobSpecBox, profileAt: SourceLocation?)
 
     var kind: String {
         switch self {
@@ -15,14 +16,14 @@ enum ManifestObject {
     var name: String {
         switch self {
         case .profile(let profile, _): profile.name
-        case .job(let job, _): job.name
+        case .job(let job, _): job.spec.name
         }
     }
 
     var location: SourceLocation {
         switch self {
         case .profile(let profile, _): profile.location
-        case .job(let job, _): job.location
+        case .job(let job, _): job.spec.location
         }
     }
 }

@@ -17,7 +17,7 @@ struct ManifestValidator {
         let isSorted = zip(locations, locations.dropFirst()).allSatisfy { !($1 < $0) }
         let ordered = (isSorted ? Array(objects.indices) : objects.indices.sorted { locations[$0] < locations[$1] }).lazy.map { objects[$0] }
         var profiles: [String: RunnerProfile] = [:]
-        var specs: [(spec: JobSpec, profileAt: SourceLocation?)] = []
+        var specs: [(box: JobSpecBox, profileAt: SourceLocation?)] = []
         var seenJobs: [String: SourceLocation] = [:]
         var firstDefault: RunnerProfile?
         var ambiguousDefault = false
@@ -40,21 +40,23 @@ struct ManifestValidator {
                 } else {
                     firstDefault = profile
                 }
-            case .job(let spec, let profileAt):
+            case .job(let box, let profileAt):
+                let spec = box.spec
                 if let first = seenJobs[spec.name] {
                     diagnostics.append(duplicate(object, firstAt: first))
                     continue
                 }
                 seenJobs[spec.name] = spec.location
-                specs.append((spec, profileAt))
+                specs.append((box, profileAt))
             }
         }
 
         var jobs: DesiredState.Jobs = [:]
         // Read here, once: iterating the jobs later copies each whole job.
-        let withImage = specs.compactMap { $0.spec.image == nil ? nil : $0.spec.name }.sorted()
-        let dependents = specs.compactMap { $0.spec.after.isEmpty ? nil : $0.spec.name }.sorted()
-        for (spec, profileAt) in specs {
+        let withImage = specs.compactMap { $0.box.spec.image == nil ? nil : $0.box.spec.name }.sorted()
+        let dependents = specs.compactMap { $0.box.spec.after.isEmpty ? nil : $0.box.spec.name }.sorted()
+        for (box, profileAt) in specs {
+            let spec = box.spec
             if let name = spec.profile {
                 guard profiles[name] != nil else {
                     let hint = Suggestion.closest(to: name, in: profiles.keys.sorted()).map { "did you mean '\($0)'?" }
@@ -63,9 +65,9 @@ struct ManifestValidator {
                             at: profileAt ?? spec.location, hint: hint))
                     continue
                 }
-                jobs[spec.name] = job(spec, profile: name, reusing: except.contains(spec.name) ? [:] : reusing)
+                jobs[spec.name] = job(box, profile: name, reusing: except.contains(spec.name) ? [:] : reusing)
             } else if let firstDefault, !ambiguousDefault {
-                jobs[spec.name] = job(spec, profile: firstDefault.name, reusing: except.contains(spec.name) ? [:] : reusing)
+                jobs[spec.name] = job(box, profile: firstDefault.name, reusing: except.contains(spec.name) ? [:] : reusing)
             } else if !ambiguousDefault {
                 diagnostics.append(
                     .error("no-profile", "job '\(spec.name)' names no profile and no profile is marked default",
@@ -103,9 +105,11 @@ struct ManifestValidator {
     }
 
     /// The job of `spec` on `profile`: the reusable one when it is that, else made (digested).
-    private func job(_ spec: JobSpec, profile: String, reusing: DesiredState.Jobs) -> Job {
-        if let known = reusing[spec.name], known.profile == profile, known.spec.location == spec.location { return known }
-        return Job(spec: spec, profile: profile)
+    private func job(_ box: JobSpecBox, profile: String, reusing: DesiredState.Jobs) -> Job {
+        if let known = reusing[box.spec.name], known.profile == profile, known.spec.location == box.spec.location {
+            return known.sharing(box)
+        }
+        return Job(box: box, profile: profile)
     }
 
     private func duplicate(_ object: ManifestObject, firstAt: SourceLocation) -> Diagnostic {
