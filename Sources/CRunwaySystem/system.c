@@ -22,6 +22,10 @@ void runway_release_free_memory(void) {
     malloc_trim(0);
 }
 
+void runway_limit_malloc_arenas(int count) {
+    mallopt(M_ARENA_MAX, count);
+}
+
 size_t runway_heap_in_use(void) {
     return mallinfo2().uordblks;
 }

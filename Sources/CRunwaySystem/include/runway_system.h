@@ -19,6 +19,9 @@ int runway_become_child_subreaper(void);
    this hands the free pages back to the system. <malloc.h> is not in Swift's Glibc module. */
 void runway_release_free_memory(void);
 
+/* mallopt(M_ARENA_MAX, count): at most `count` malloc arenas for all threads. */
+void runway_limit_malloc_arenas(int count);
+
 /* Bytes of the heap in use (glibc's mallinfo2), for the benchmarks' memory figures. */
 size_t runway_heap_in_use(void);
 

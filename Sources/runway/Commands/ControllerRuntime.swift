@@ -26,6 +26,7 @@ struct ControllerRuntime: Sendable {
         readiness: @escaping @Sendable () -> (ready: Bool, detail: String),
         desired: @escaping @Sendable () -> DesiredState?
     ) async throws {
+        HeapSettings.limitArenas()
         self.options = options
         self.stateDirectory = stateDirectory
         self.launchers = launchers
