@@ -1,8 +1,10 @@
 import RunwayModel
 
 /// One decoded manifest document, with the source positions cross-object checks point at.
+/// A profile is boxed too (`indirect`): an enum is as large as its largest case, and a cache of
+/// 100,000 one-job files keeps an array of these per file.
 enum ManifestObject {
-    case profile(RunnerProfile, defaultAt: SourceLocation?)
+    indirect case profile(RunnerProfile, defaultAt: SourceLocation?)
     /// The spec boxed, so the job made of it shares it (``Job/init(box:profile:)``).
     case job(JobSpecBox, profileAt: SourceLocation?)
 
