@@ -20,7 +20,10 @@ public struct JobSpec: Sendable, Hashable {
     /// it (the image needs nothing of Runway). Part of the generation only when set.
     public var image: String?
     /// Where `spec.image` was written, for diagnostics.
-    public var imageLocation: SourceLocation?
+    public var imageLocation: SourceLocation? {
+        get { rarely?.imageLocation }
+        set { rarelySet { $0.imageLocation = newValue } }
+    }
     /// Any text; a change of it runs the current generation once more (like a Deployment's
     /// `restartedAt`). Not part of the generation.
     public var rerun: String?
@@ -30,12 +33,48 @@ public struct JobSpec: Sendable, Hashable {
     /// Where each name of `after` was written, for diagnostics.
     public var afterLocations: [SourceLocation] = []
     /// When the job runs on a schedule; nil: it runs once per generation (and per rerun).
-    public var schedule: JobSchedule?
+    public var schedule: JobSchedule? {
+        get { rarely?.schedule }
+        set { rarelySet { $0.schedule = newValue } }
+    }
     /// How many finished runs keep their attempts, events and logs (the rest are compacted;
     /// their job records stay). Not part of the generation.
     public var historyLimit: Int = JobSpec.defaultHistoryLimit
 
     public static let defaultHistoryLimit = 10
+
+    /// The fields most jobs leave unset, out of line: a spec is kept for every job, and these
+    /// were a third of its size (nil when all are unset).
+    private var rarely: Rarely?
+
+    private final class Rarely: Sendable, Hashable {
+        let schedule: JobSchedule?
+        let imageLocation: SourceLocation?
+
+        init(schedule: JobSchedule?, imageLocation: SourceLocation?) {
+            self.schedule = schedule
+            self.imageLocation = imageLocation
+        }
+
+        static func == (lhs: Rarely, rhs: Rarely) -> Bool { lhs.schedule == rhs.schedule && lhs.imageLocation == rhs.imageLocation }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(schedule)
+            hasher.combine(imageLocation)
+        }
+    }
+
+    private struct RarelyFields {
+        var schedule: JobSchedule?
+        var imageLocation: SourceLocation?
+    }
+
+    private mutating func rarelySet(_ change: (inout RarelyFields) -> Void) {
+        var fields = RarelyFields(schedule: rarely?.schedule, imageLocation: rarely?.imageLocation)
+        change(&fields)
+        rarely = fields.schedule == nil && fields.imageLocation == nil
+            ? nil : Rarely(schedule: fields.schedule, imageLocation: fields.imageLocation)
+    }
 
     public init(
         name: String,
