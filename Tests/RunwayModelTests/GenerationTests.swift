@@ -1,3 +1,4 @@
+import Foundation
 import RunwayModel
 import Testing
 
@@ -51,5 +52,28 @@ import Testing
         #expect(Set(generations).count == 3)
         #expect(generations[0] == Generation(of: JobSpec(name: "build", command: ["make"], location: location), profile: "docker"),
             "a job without an image keeps the generation it had")
+    }
+}
+
+@Suite struct GenerationStorageTests {
+    /// A computed digest is kept as its 64 bits and reads back as the same 16 hex digits (the
+    /// SHA-256's first 8 bytes in order), equal to, ordered and encoded like the same text;
+    /// any other text is kept as written.
+    @Test func aDigestReadsBackAsWrittenWhicheverWayItIsKept() throws {
+        let spec = JobSpec(name: "build", command: ["make"], location: .file("j.yaml"))
+        let computed = Generation(of: spec, profile: "p")
+        #expect(computed.digest.utf8.count == 16 && computed.digest.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        #expect(Generation(digest: computed.digest) == computed)
+        #expect(Set([computed, Generation(digest: computed.digest)]).count == 1)
+        for text in ["000000000000000a", "0123456789abcdef", "ffffffffffffffff", "0123456789ABCDEF", "g1", "", "01234567"] {
+            let generation = Generation(digest: text)
+            #expect(generation.digest == text)
+            let decoded = try JSONDecoder().decode(Generation.self, from: JSONEncoder().encode(generation))
+            #expect(decoded == generation && decoded.digest == text)
+            #expect(String(decoding: try JSONEncoder().encode(generation), as: UTF8.self) == "{\"digest\":\"\(text)\"}")
+        }
+        let texts = ["000000000000000a", "00000000000000a0", "0123456789abcdef", "0123456789ABCDEF", "ab", "ffffffffffffffff", "g1"]
+        #expect(texts.map { Generation(digest: $0) }.sorted().map(\.digest) == texts.sorted(), "ordered as their text")
+        #expect(Generation(digest: "0123456789abcdef") != Generation(digest: "0123456789ABCDEF"))
     }
 }
