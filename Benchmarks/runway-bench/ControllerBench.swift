@@ -65,12 +65,16 @@ func controllerBenchmark(_ options: Options) async throws {
     try await Task.sleep(for: .seconds(2))
     let baseline = try await idle(pid: empty, window: .seconds(options.idleSeconds))
     print("  idle over \(options.idleSeconds) s (a resync every 30 s):")
-    print(String(format: "    with 1,000 finished jobs: CPU %.3f s (%.2f%% of a core), RSS %.1f MiB", busy.cpu, busy.cpu / Double(options.idleSeconds) * 100, busy.rss))
-    print(String(format: "    with none (floor):        CPU %.3f s (%.2f%% of a core), RSS %.1f MiB", baseline.cpu, baseline.cpu / Double(options.idleSeconds) * 100, baseline.rss))
+    print(String(format: "    with 1,000 finished jobs: CPU %.3f s (%.2f%% of a core), RSS %.1f MiB (anonymous %.1f, file-backed %.1f)",
+        busy.cpu, busy.cpu / Double(options.idleSeconds) * 100, busy.rss, busy.anon, busy.file))
+    print(String(format: "    with none (floor):        CPU %.3f s (%.2f%% of a core), RSS %.1f MiB (anonymous %.1f, file-backed %.1f)",
+        baseline.cpu, baseline.cpu / Double(options.idleSeconds) * 100, baseline.rss, baseline.anon, baseline.file))
 }
 
-/// CPU seconds used by `pid` over `window`, and its resident memory at the end (MiB).
-func idle(pid: pid_t, window: Duration) async throws -> (cpu: Double, rss: Double) {
+/// CPU seconds used by `pid` over `window`, and its resident memory at the end (MiB): all of it,
+/// and of that the anonymous part (heap, stacks) and the file-backed part (the pages of the
+/// binary and its libraries that the process has touched).
+func idle(pid: pid_t, window: Duration) async throws -> (cpu: Double, rss: Double, anon: Double, file: Double) {
     func cpuSeconds() -> Double {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return 0 }
         let fields = text[text.index(after: close)...].split(separator: " ")
@@ -81,6 +85,10 @@ func idle(pid: pid_t, window: Duration) async throws -> (cpu: Double, rss: Doubl
     try await Task.sleep(for: window)
     let after = cpuSeconds()
     let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-    let rssKiB = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }.flatMap { $0.split(whereSeparator: \.isWhitespace).dropFirst().first }.flatMap { Double($0) } ?? 0
-    return (after - before, rssKiB / 1024)
+    func mebibytes(_ field: String) -> Double {
+        let kib = status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
+            .flatMap { $0.split(whereSeparator: \.isWhitespace).dropFirst().first }.flatMap { Double($0) } ?? 0
+        return kib / 1024
+    }
+    return (after - before, mebibytes("VmRSS"), mebibytes("RssAnon"), mebibytes("RssFile"))
 }

@@ -166,8 +166,9 @@ func scaleBenchmark(_ options: Options) async throws {
     defer { kill(empty, SIGTERM); _ = ProcessSpawner.wait(empty) }
     try await Task.sleep(for: .seconds(2))
     let emptyWindow = try await idle(pid: empty, window: .seconds(min(options.idleSeconds, 30)))
-    print(String(format: "  resident memory, idle: %.1f MiB (%.2f%% of a core) beside %.1f MiB for an empty controller (%.2f%%)",
-        idleWindow.rss, idleWindow.cpu / Double(options.idleSeconds) * 100, emptyWindow.rss, emptyWindow.cpu / Double(min(options.idleSeconds, 30)) * 100))
+    print(String(format: "  resident memory, idle: %.1f MiB (anonymous %.1f, file-backed %.1f; %.2f%% of a core) beside %.1f MiB for an empty controller (anonymous %.1f, file-backed %.1f; %.2f%%)",
+        idleWindow.rss, idleWindow.anon, idleWindow.file, idleWindow.cpu / Double(options.idleSeconds) * 100, emptyWindow.rss,
+        emptyWindow.anon, emptyWindow.file, emptyWindow.cpu / Double(min(options.idleSeconds, 30)) * 100))
 
     if TestKubernetes.kubeconfig != nil {
         var watchOptions = options
