@@ -16,6 +16,42 @@ int runway_become_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }
 
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int runway_pidfd_open(int pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+#include <sys/epoll.h>
+
+int runway_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int runway_epoll_add(int epoll, int descriptor) {
+    struct epoll_event event = {.events = EPOLLIN, .data.fd = descriptor};
+    return epoll_ctl(epoll, EPOLL_CTL_ADD, descriptor, &event);
+}
+
+int runway_epoll_remove(int epoll, int descriptor) {
+    return epoll_ctl(epoll, EPOLL_CTL_DEL, descriptor, NULL);
+}
+
+int runway_epoll_wait(int epoll, int *ready, int max) {
+    struct epoll_event events[64];
+    if (max > 64) max = 64;
+    int count = epoll_wait(epoll, events, max, -1);
+    for (int index = 0; index < count; index++) ready[index] = events[index].data.fd;
+    return count;
+}
+
 #include <malloc.h>
 
 void runway_release_free_memory(void) {

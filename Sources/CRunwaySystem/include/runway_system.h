@@ -19,6 +19,18 @@ int runway_become_child_subreaper(void);
    this hands the free pages back to the system. <malloc.h> is not in Swift's Glibc module. */
 void runway_release_free_memory(void);
 
+/* pidfd_open(pid, 0) (Linux 5.3+): a descriptor that becomes readable when child `pid` ends;
+   -1 with errno set where the kernel has none. */
+int runway_pidfd_open(int pid);
+
+/* An epoll set of descriptors that are read-ready once (pidfds): create (close-on-exec), add,
+   remove, and wait for up to `max` ready ones, written to `ready`; returns their count, or -1
+   with errno. <sys/epoll.h> is not in Swift's Glibc module. */
+int runway_epoll_create(void);
+int runway_epoll_add(int epoll, int descriptor);
+int runway_epoll_remove(int epoll, int descriptor);
+int runway_epoll_wait(int epoll, int *ready, int max);
+
 /* mallopt(M_ARENA_MAX, count): at most `count` malloc arenas for all threads. */
 void runway_limit_malloc_arenas(int count);
 

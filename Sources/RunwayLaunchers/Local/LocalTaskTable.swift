@@ -5,8 +5,8 @@ import Synchronization
 
 /// The local launcher's tasks: one record file per task in its directory (so they outlive the
 /// controller, and controllers on one host that share the directory see each other's tasks), a
-/// copy in memory re-read whenever a file changed, and one reaper thread per own child that
-/// records its exit status.
+/// copy in memory re-read whenever a file changed, and the exit status of each own child
+/// recorded when the shared reaper (``ChildReaper``, one thread for all) sees it end.
 final class LocalTaskTable: Sendable {
     let directory: String
     /// Records by task name, each with the change stamp of the file it was read from; the mutex
@@ -113,9 +113,7 @@ final class LocalTaskTable: Sendable {
         let started = record
         try records.withLock { table in try write(started, into: &table) }
         reaping.withLock { $0[name] = pid }
-        let reaper = Thread { [self] in reap(name: name, pid: pid) }
-        reaper.name = "runway-reaper-\(pid)"
-        reaper.start()
+        ChildReaper.shared.watch(pid) { [self] exit in reaped(name: name, pid: pid, exit: exit) }
         return record
     }
 
@@ -215,9 +213,9 @@ final class LocalTaskTable: Sendable {
         return stat.state != "Z" && (record.startTicks == 0 || stat.startTicks == record.startTicks)
     }
 
-    private func reap(name: String, pid: Int32) {
+    private func reaped(name: String, pid: Int32, exit: ProcessExit?) {
         defer { reaping.withLock { if $0[name] == pid { $0[name] = nil } } }
-        guard let exit = ProcessSpawner.wait(pid) else { return }
+        guard let exit else { return }
         records.withLock { table in
             guard var record = read(name, into: &table), record.pid == pid else { return }
             record.exitCode = exit.code
