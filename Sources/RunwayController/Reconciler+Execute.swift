@@ -124,6 +124,7 @@ extension Reconciler {
         guard let job = desired.jobs[start.job], let profile = desired.profiles[start.profile] else { return }
         // Deposed since the pass began (a write of it was refused): start nothing more.
         if let lease, let authority, lease.current?.token != authority.token { return }
+        var clock = PhaseClock()
         let now = Date()
         let token = TaskToken.generate()
         let name = start.owner.taskName()
@@ -153,6 +154,7 @@ extension Reconciler {
             change.tokenAliases = aliases
             return change
         }
+        clock.lap("write")
         guard recorded else { return }  // the record moved on since this pass read it: the next pass decides
         holding.hold(payload(for: job, run: start.run, attempt: start.attempt))
         holding.allowToken(hash: attempt.tokenHash, attemptID: attempt.id)
@@ -183,6 +185,7 @@ extension Reconciler {
             }
             throw error
         }
+        clock.lap("launch")
         // The task runs. Its start is written down when the store takes it; when it does not (the
         // store is down), the attempt stays held with its job for the runner, which claims it,
         // and the passes see the task: a failed write here is logged, never a failed attempt.
@@ -196,6 +199,8 @@ extension Reconciler {
             started.startedAt = startedAt
             if started.state == .starting { started.state = .started }  // its runner may have claimed already
         }
+        clock.lap("record")
+        logger.debug("start phases", metadata: clock.metadata.merging(["task": .string(name)]) { a, _ in a })
     }
 
     private func taskSpec(
