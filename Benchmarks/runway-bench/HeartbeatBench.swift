@@ -51,10 +51,18 @@ func heartbeatBenchmark(_ options: Options) async throws {
     try "wrk.method = \"POST\"\nwrk.headers[\"Authorization\"] = \"Bearer \(token)\"\n".write(toFile: script, atomically: true, encoding: .utf8)
     let beats = try wrk(["-s", script, base + "/v1/runner/attempts/\(attemptID)/heartbeat"], root: root)
     let floor = try wrk([base + "/healthz"], root: root)
+    // The runner's own client opens a connection per call (`Connection: close`): the same, so.
+    let closing = ["-H", "Connection: close"]
+    let beatsClosing = try wrk(closing + ["-s", script, base + "/v1/runner/attempts/\(attemptID)/heartbeat"], root: root)
+    let floorClosing = try wrk(closing + [base + "/healthz"], root: root)
     print("runway-bench heartbeats: one running job, wrk -t2 -c16 -d10s on loopback")
     print(String(format: "  heartbeats of its runner:  %9.0f requests/s (%d not 2xx)", beats.rate, beats.failed))
     print(String(format: "  floor: /healthz:           %9.0f requests/s (%d not 2xx)", floor.rate, floor.failed))
     print(String(format: "  heartbeats / floor:        %9.2f", beats.rate / floor.rate))
+    print("  a connection per request, as the runner's client makes them:")
+    print(String(format: "  heartbeats of its runner:  %9.0f requests/s (%d not 2xx)", beatsClosing.rate, beatsClosing.failed))
+    print(String(format: "  floor: /healthz:           %9.0f requests/s (%d not 2xx)", floorClosing.rate, floorClosing.failed))
+    print(String(format: "  heartbeats / floor:        %9.2f", beatsClosing.rate / floorClosing.rate))
 }
 
 /// The runner process of `attemptID` (its task's process group leader) and its task token.
