@@ -49,9 +49,14 @@ import Testing
                 migrations: { try SQLiteStateStore(directory: directory).appliedMigrations() })
         case .postgres:
             let url = try await TestPostgres.freshDatabase()
+            // The suite checks what is written and read, not how soon: on a loaded CI machine a
+            // write once took longer than the store's 5 s default.
+            var location = try PostgresStateStore.Location(url: url)
+            location.operationTimeout = .seconds(60)
+            let patient = location
             return Subject(
-                open: { try await PostgresStateStore(location: .init(url: url)) },
-                migrations: { try await PostgresStateStore(location: .init(url: url)).appliedMigrations() })
+                open: { try await PostgresStateStore(location: patient) },
+                migrations: { try await PostgresStateStore(location: patient).appliedMigrations() })
         }
     }
 

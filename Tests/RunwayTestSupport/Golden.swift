@@ -54,13 +54,21 @@ public final class TemporaryDirectory: Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
-    /// Writes `contents` to `relative`, creating folders; returns the full path.
+    /// Writes `contents` to `relative`, creating folders; returns the full path. The file is
+    /// open close-on-exec: a process another test starts meanwhile must not keep it open for
+    /// writing, or a script written here fails to run with "Text file busy" (CI met this).
     @discardableResult
     public func write(_ relative: String, _ contents: String) throws -> String {
         let full = path + "/" + relative
         try FileManager.default.createDirectory(
             atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try contents.write(toFile: full, atomically: false, encoding: .utf8)
+        let descriptor = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: full]) }
+        defer { close(descriptor) }
+        let bytes = Array(contents.utf8)
+        guard bytes.withUnsafeBytes({ Glibc.write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: full])
+        }
         return full
     }
 }
