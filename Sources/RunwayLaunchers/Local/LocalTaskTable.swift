@@ -238,8 +238,9 @@ final class LocalTaskTable: Sendable {
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw failure("open \(temporary)") }
         let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        let unwritten = written == data.count ? nil : failure("write \(temporary)")  // errno before close
         close(descriptor)
-        guard written == data.count else { throw failure("write \(temporary)") }
+        if let unwritten { throw unwritten }
         guard rename(temporary, path) == 0 else { throw failure("rename to \(path)") }
         if let stamp = FileStamp(path: path) { table[record.name] = (record, stamp) }
     }
