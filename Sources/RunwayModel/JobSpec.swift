@@ -21,7 +21,7 @@ public struct JobSpec: Sendable, Hashable {
     public var image: String?
     /// Where `spec.image` was written, for diagnostics.
     public var imageLocation: SourceLocation? {
-        get { rarely?.imageLocation }
+        get { rarely?.fields.imageLocation }
         set { rarelySet { $0.imageLocation = newValue } }
     }
     /// Any text; a change of it runs the current generation once more (like a Deployment's
@@ -34,7 +34,7 @@ public struct JobSpec: Sendable, Hashable {
     public var afterLocations: [SourceLocation] = []
     /// When the job runs on a schedule; nil: it runs once per generation (and per rerun).
     public var schedule: JobSchedule? {
-        get { rarely?.schedule }
+        get { rarely?.fields.schedule }
         set { rarelySet { $0.schedule = newValue } }
     }
     /// How many finished runs keep their attempts, events and logs (the rest are compacted;
@@ -47,33 +47,22 @@ public struct JobSpec: Sendable, Hashable {
     /// were a third of its size (nil when all are unset).
     private var rarely: Rarely?
 
-    private final class Rarely: Sendable, Hashable {
-        let schedule: JobSchedule?
-        let imageLocation: SourceLocation?
-
-        init(schedule: JobSchedule?, imageLocation: SourceLocation?) {
-            self.schedule = schedule
-            self.imageLocation = imageLocation
-        }
-
-        static func == (lhs: Rarely, rhs: Rarely) -> Bool { lhs.schedule == rhs.schedule && lhs.imageLocation == rhs.imageLocation }
-
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(schedule)
-            hasher.combine(imageLocation)
-        }
-    }
-
-    private struct RarelyFields {
+    private struct RarelyFields: Sendable, Hashable {
         var schedule: JobSchedule?
         var imageLocation: SourceLocation?
     }
 
+    private final class Rarely: Sendable, Hashable {
+        let fields: RarelyFields
+        init(_ fields: RarelyFields) { self.fields = fields }
+        static func == (lhs: Rarely, rhs: Rarely) -> Bool { lhs.fields == rhs.fields }
+        func hash(into hasher: inout Hasher) { hasher.combine(fields) }
+    }
+
     private mutating func rarelySet(_ change: (inout RarelyFields) -> Void) {
-        var fields = RarelyFields(schedule: rarely?.schedule, imageLocation: rarely?.imageLocation)
+        var fields = rarely?.fields ?? RarelyFields()
         change(&fields)
-        rarely = fields.schedule == nil && fields.imageLocation == nil
-            ? nil : Rarely(schedule: fields.schedule, imageLocation: fields.imageLocation)
+        rarely = fields == RarelyFields() ? nil : Rarely(fields)
     }
 
     public init(

@@ -15,6 +15,9 @@ protocol SQLiteColumns: FetchableRecord, PersistableRecord {
     static var keyColumns: [String] { get }
     /// Each column's value, dates as seconds since the reference date (what `Date` holds).
     var values: [(any DatabaseValueConvertible)?] { get }
+    /// The statements' texts, made once per type (from ``upsertText`` and ``columnList``), not per row.
+    static var upsertSQL: String { get }
+    static var selectSQL: String { get }
 }
 
 extension SQLiteColumns {
@@ -29,17 +32,18 @@ extension SQLiteColumns {
         try db.cachedStatement(sql: Self.upsertSQL).execute(arguments: StatementArguments(values))
     }
 
-    static var upsertSQL: String {
+    static var columnList: String { columnNames.joined(separator: ", ") }
+
+    static var upsertText: String {
         let updated = columnNames.filter { !keyColumns.contains($0) }.map { "\($0) = excluded.\($0)" }
-        return "INSERT INTO \(databaseTableName) (\(columnNames.joined(separator: ", "))) "
+        return "INSERT INTO \(databaseTableName) (\(columnList)) "
             + "VALUES (\(columnNames.map { _ in "?" }.joined(separator: ", "))) "
             + "ON CONFLICT (\(keyColumns.joined(separator: ", "))) DO UPDATE SET \(updated.joined(separator: ", "))"
     }
 
     /// The row matching `condition` (with `?` for `arguments`), through a kept statement.
     static func fetchOne(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> Self? {
-        let sql = "SELECT \(columnNames.joined(separator: ", ")) FROM \(databaseTableName) WHERE \(condition)"
-        return try fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+        try fetchOne(db.cachedStatement(sql: selectSQL + " WHERE " + condition), arguments: arguments)
     }
 }
 
@@ -59,6 +63,8 @@ extension JobRow: SQLiteColumns {
     ]
     static let keyColumns = ["job", "generation", "run"]
     static var databaseSelection: [any SQLSelectable] { selection }
+    static let upsertSQL = upsertText
+    static let selectSQL = "SELECT \(columnList) FROM \(databaseTableName)"
 
     init(row: Row) {
         job = row[0]
@@ -100,6 +106,8 @@ extension AttemptRow: SQLiteColumns {
     ]
     static let keyColumns = ["id"]
     static var databaseSelection: [any SQLSelectable] { selection }
+    static let upsertSQL = upsertText
+    static let selectSQL = "SELECT \(columnList) FROM \(databaseTableName)"
 
     init(row: Row) {
         id = row[0]

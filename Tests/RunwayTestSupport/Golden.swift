@@ -1,4 +1,5 @@
 import Foundation
+import RunwayProcess
 
 /// Golden files under `Tests/Golden/`. A mismatch fails with both texts; set
 /// `RUNWAY_RECORD_GOLDEN=1` to re-record on purpose (never silently).
@@ -54,21 +55,15 @@ public final class TemporaryDirectory: Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
-    /// Writes `contents` to `relative`, creating folders; returns the full path. The file is
-    /// open close-on-exec: a process another test starts meanwhile must not keep it open for
-    /// writing, or a script written here fails to run with "Text file busy" (CI met this).
+    /// Writes `contents` to `relative`, creating folders; returns the full path. Close-on-exec
+    /// (``WholeFile``): a script written here and run by a test must not be kept open for
+    /// writing by a process another test started meanwhile ("Text file busy", met in CI).
     @discardableResult
     public func write(_ relative: String, _ contents: String) throws -> String {
         let full = path + "/" + relative
         try FileManager.default.createDirectory(
             atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let descriptor = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: full]) }
-        defer { close(descriptor) }
-        let bytes = Array(contents.utf8)
-        guard bytes.withUnsafeBytes({ Glibc.write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: full])
-        }
+        try WholeFile.write(Array(contents.utf8), to: full)
         return full
     }
 }

@@ -232,16 +232,15 @@ final class LocalTaskTable: Sendable {
         let data = try JSONEncoder().encode(record)
         let path = directory + "/" + record.name + ".json"
         let temporary = directory + "/.tmp-\(getpid())-" + record.name + ".json"
-        let failure = { (step: String) in
-            LauncherError(.unavailable, plugin: LocalLauncher.plugin, task: record.name, "cannot record task (\(step)): \(String(cString: strerror(errno)))")
+        func failure(_ cause: String) -> LauncherError {
+            LauncherError(.unavailable, plugin: LocalLauncher.plugin, task: record.name, "cannot record task (\(cause))")
         }
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw failure("open \(temporary)") }
-        let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        let unwritten = written == data.count ? nil : failure("write \(temporary)")  // errno before close
-        close(descriptor)
-        if let unwritten { throw unwritten }
-        guard rename(temporary, path) == 0 else { throw failure("rename to \(path)") }
+        do {
+            try WholeFile.write(data, to: temporary)
+        } catch {
+            throw failure("\(error)")
+        }
+        guard rename(temporary, path) == 0 else { throw failure("rename to \(path): \(String(cString: strerror(errno)))") }
         if let stamp = FileStamp(path: path) { table[record.name] = (record, stamp) }
     }
 }
