@@ -35,7 +35,17 @@ extension RunnerAPITests {
                 written = try? await store.attempt(id: a.attempt.id)?.lastHeartbeatAt
                 return written.map { $0 > claimedAt } ?? false
             }, "written within the flush interval")
-            #expect(try await store.jobRecords(job: "beats-a").first?.lastHeartbeatAt == written)
+            // The last batch may land between the read of the attempt and that of its record: once
+            // it has (the heartbeat stops moving), the record carries the attempt's latest
+            // heartbeat, both written in one transaction.
+            var settled = written
+            #expect(await RunningCommand.until(timeout: .seconds(30)) {
+                try? await Task.sleep(for: .milliseconds(1500))
+                let latest = try? await store.attempt(id: a.attempt.id)?.lastHeartbeatAt
+                defer { settled = latest }
+                return latest == settled
+            }, "the last batch written")
+            #expect(try await store.jobRecords(job: "beats-a").first?.lastHeartbeatAt == settled)
             let batches = store.counts["recordHeartbeats(_:)", default: 0] - before["recordHeartbeats(_:)", default: 0]
             // At most one write per flush interval (1 s) while heartbeats keep coming, however
             // long the 80 calls took on a loaded machine.
