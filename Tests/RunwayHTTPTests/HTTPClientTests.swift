@@ -130,7 +130,7 @@ import Testing
 
     @Test func verifiesTLSWithTheGivenCAAndPresentsAClientCertificate() async throws {
         let scratch = TemporaryDirectory()
-        let certificates = try TestCertificates(in: scratch.path)
+        let certificates = try await TestCertificates(in: scratch.path)
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.certificateFile).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.keyFile, format: .pem)))

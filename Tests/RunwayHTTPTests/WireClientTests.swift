@@ -49,7 +49,7 @@ import Testing
 
     @Test func verifiesTheServersCertificateAgainstTheGivenCA() async throws {
         let scratch = TemporaryDirectory()
-        let certificates = try TestCertificates(in: scratch.path)
+        let certificates = try await TestCertificates(in: scratch.path)
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.certificateFile).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.keyFile, format: .pem)))

@@ -30,7 +30,8 @@ extension DockerTests {
         #expect(try await logs("musl") == "hello from musl\n")
         #expect(try await logs("scratch") == "static only\n")
         #expect(try await workspace.records()["failing"]?.exitCode == 1)
-        #expect(setup.leftovers.isEmpty, "\(setup.leftovers)")
+        let leftovers = await setup.leftovers
+        #expect(leftovers.isEmpty, "\(leftovers)")
         let docker = "DOCKER_HOST='\(setup.host)' docker"
         let image = try await RunningCommand.shell("\(docker) image inspect -f '{{.Id}}' \(TestDocker.image)", directory: workspace.root)
         let volume = "runway-runner-" + image.stdout.replacingOccurrences(of: "sha256:", with: "").prefix(16)

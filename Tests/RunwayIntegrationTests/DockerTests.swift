@@ -46,7 +46,7 @@ struct DockerTests {
             try await workspace.apply(extra: ["--controller-id", controllerID], directory: directory, environment: environment)
         }
 
-        var leftovers: [String] { (try? TestDocker.containers(label: label)) ?? ["(docker ps failed)"] }
+        var leftovers: [String] { get async { (try? await TestDocker.containers(label: label)) ?? ["(docker ps failed)"] } }
     }
 
     @Test func successFailureAndTimeoutEachEndAsTheyShould() async throws {
@@ -64,7 +64,8 @@ struct DockerTests {
         #expect(records["slow"]?.state == .failed && records["slow"]?.lastReason?.contains("timed-out") == true)
         let logs = try await RunwayExecutable.run(["logs", "ok", "--state-dir", workspace.state])
         #expect(logs.stdout == "ok from a container\n")
-        #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")
+        let leftovers = await setup.leftovers
+        #expect(leftovers.isEmpty, "every container was removed: \(leftovers)")
     }
 
     /// A background child, or one that called setsid, neither holds the job past the output drain
@@ -86,7 +87,8 @@ struct DockerTests {
         let pid1 = rest.first.map(String.init) ?? ""
         #expect(pid1.hasPrefix(useInit ? "/sbin/docker-init" : "/usr/local/bin/runway"), "\(pid1)")
         #expect(try await RunwayExecutable.run(["logs", "orphans", "--state-dir", workspace.state]).stdout == "zombies=0\n")
-        #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")
+        let leftovers = await setup.leftovers
+        #expect(leftovers.isEmpty, "every container was removed: \(leftovers)")
     }
 
     /// An engine whose image pull stalls (the fault proxy answers 200 and then sends nothing):
@@ -120,7 +122,8 @@ struct DockerTests {
         let judged = try await workspace.secondsUntilStopped("timed")
         #expect(records["timed"]?.lastReason?.contains("timed-out") == true && judged < 5, "timed out after \(judged) s")
         #expect(try await proxy.injected()["stall"] ?? 0 >= 1)
-        #expect(setup.leftovers.isEmpty, "every container was removed: \(setup.leftovers)")
+        let leftovers = await setup.leftovers
+        #expect(leftovers.isEmpty, "every container was removed: \(leftovers)")
     }
 
     @Test func aContainerKilledOrRemovedOutOfBandIsRetriedAsTaskLost() async throws {
@@ -140,8 +143,8 @@ struct DockerTests {
         }, "\(controller.stderr)")
         let killedTask = try #require(try await workspace.attempts("killed").first).taskName
         let removedTask = try #require(try await workspace.attempts("removed").first).taskName
-        try TestDocker.cli("kill \(killedTask)")
-        try TestDocker.cli("rm -f \(removedTask)")
+        try await TestDocker.cli("kill \(killedTask)")
+        try await TestDocker.cli("rm -f \(removedTask)")
 
         #expect(await RunningCommand.until(timeout: .seconds(180)) {
             let records = (try? await workspace.records()) ?? [:]
@@ -166,21 +169,25 @@ struct DockerTests {
         // Someone else's runner, and one whose controller id merely starts with ours.
         let foreign = ["rw-foreign-\(workspace.tag)": "someone-else", "rw-prefix-\(workspace.tag)": "\(setup.controllerID)-2"]
         for (name, owner) in foreign {
-            let run = try TestDocker.cli(
+            let run = try await TestDocker.cli(
                 "run -d --name \(name) --label runway.io/managed-by=\(owner) --label runway.io/job=ok "
                     + "--label runway.io/generation=0000000000000000 --label runway.io/attempt=1 --label runway.io/profile=docker "
                     + "--entrypoint /bin/sleep \(TestDocker.image) 300")
             try #require(run.status == 0, "\(run.stderr)")
         }
-        defer { for name in foreign.keys { _ = try? TestDocker.cli("rm -f \(name)") } }
+        defer {  // a defer cannot await: the brief removal blocks its thread
+            let host = (try? TestDocker.requireHost()) ?? ""
+            for name in foreign.keys { _ = try? RunningCommand.shell("DOCKER_HOST='\(host)' docker rm -f \(name)", directory: "/") }
+        }
         try workspace.write("all.yaml", setup.profile() + workspace.job("ok", "echo ok"))
         let result = try await setup.apply()
         #expect(result.status == 0, "\(result.stderr)")
         for name in foreign.keys {
-            let state = try TestDocker.cli("inspect -f '{{.State.Running}}' \(name)")
+            let state = try await TestDocker.cli("inspect -f '{{.State.Running}}' \(name)")
             #expect(state.stdout == "true\n", "\(name) was touched: \(state.stdout)\(state.stderr)")
         }
-        #expect(setup.leftovers.isEmpty)
+        let leftovers = await setup.leftovers
+        #expect(leftovers.isEmpty)
     }
 
     @Test func runningOutOfMemoryIsReportedAsSuch() async throws {
@@ -195,7 +202,8 @@ struct DockerTests {
         #expect(record.lastReason?.contains("OOMKilled") == true, "\(record.lastReason ?? "")")
         let explain = try await RunwayExecutable.run(["explain", "hog", "--state-dir", workspace.state])
         #expect(explain.stdout.contains("platform-reason #1  docker says of runway-hog-"), "\(explain.stdout)")
-        #expect(setup.leftovers.isEmpty)
+        let leftovers = await setup.leftovers
+        #expect(leftovers.isEmpty)
     }
 
     @Test func pullNeverWithAMissingImageFailsWithAClearReason() async throws {
@@ -210,7 +218,8 @@ struct DockerTests {
             "needs-image: failed: attempt 1: start failed: docker launcher: invalidSpec (task runway-needs-image-"),
             "\(explain.stdout)")
         #expect(explain.stdout.contains("image \(image) is not on the Docker engine at \(setup.host) and the profile says pull: never"))
-        #expect(setup.leftovers.isEmpty)
+        let leftovers = await setup.leftovers
+        #expect(leftovers.isEmpty)
     }
 
     @Test func fiftyJobsWithMaxConcurrentFiveNeverRunMoreThanFiveContainers() async throws {
@@ -223,7 +232,7 @@ struct DockerTests {
         var most = 0
         var samples = 0
         while !apply.hasExited {
-            let live = try TestDocker.containers(label: setup.label).count
+            let live = try await TestDocker.containers(label: setup.label).count
             most = max(most, live)
             samples += 1
             try await Task.sleep(for: .milliseconds(50))
@@ -233,7 +242,8 @@ struct DockerTests {
         #expect(result.stdout.contains("50/50 jobs succeeded"))
         #expect(most <= 5, "at most 5 containers (in any state) at once, saw \(most)")
         #expect(most >= 2 && samples > 10, "the sampling saw the containers run (most \(most), \(samples) samples)")
-        #expect(setup.leftovers.isEmpty)
+        let leftovers = await setup.leftovers
+        #expect(leftovers.isEmpty)
     }
 
     @Test func theDockerSampleRunsInContainersThatAreRemovedAfterwards() async throws {
@@ -245,6 +255,7 @@ struct DockerTests {
         #expect(inside.stdout.hasPrefix("hello from a container: Linux 0 in /work\n"), "\(inside.stdout)")
         let debian = try await RunwayExecutable.run(["logs", "in-debian", "--state-dir", setup.workspace.state])
         #expect(debian.stdout.hasPrefix("Debian 12."), "\(debian.stdout)")
-        #expect(setup.leftovers.isEmpty)
+        let leftovers = await setup.leftovers
+        #expect(leftovers.isEmpty)
     }
 }

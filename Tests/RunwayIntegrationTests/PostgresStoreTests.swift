@@ -50,7 +50,7 @@ struct PostgresStoreTests {
     @Test func aTLSStoreIsVerifiedAndItsPasswordComesFromAFile() async throws {
         let workspace = try Workspace()
         try FileManager.default.createDirectory(atPath: workspace.root + "/certs", withIntermediateDirectories: true)
-        let certificates = try TestCertificates(in: workspace.root + "/certs")
+        let certificates = try await TestCertificates(in: workspace.root + "/certs")
         let password = "pw-\(UInt32.random(in: 0...UInt32.max))"
         let server = try await PrivateServer(tls: (certificates.certificateFile, certificates.keyFile, password))
         defer { server.close() }

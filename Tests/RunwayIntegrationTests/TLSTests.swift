@@ -15,7 +15,7 @@ import Testing
 
     @Test func theControllerServesTLSItsRunnersTrustAndTheCLIReadsIt() async throws {
         let workspace = try Workspace()
-        let certificates = try TestCertificates(in: workspace.root)
+        let certificates = try await TestCertificates(in: workspace.root)
         let tokenFile = try workspace.scratch.write("api-token", "t0ken-for-reads\n")
         try workspace.write("profile.yaml", workspace.profile())
         try workspace.write("hello.yaml", workspace.job("hello", "echo hello over tls"))
@@ -85,7 +85,7 @@ import Testing
 
     @Test func aRunnerThatDoesNotTrustTheControllerGivesUpAtOnce() async throws {
         let workspace = try Workspace()
-        let certificates = try TestCertificates(in: workspace.root)
+        let certificates = try await TestCertificates(in: workspace.root)
         try workspace.write("profile.yaml", workspace.profile(startTimeout: "2m"))
         try workspace.write("hello.yaml", workspace.job("hello", "echo never"))
         // No --tls-ca: tasks get no RUNWAY_SERVER_CA, and the system store does not know the test CA.

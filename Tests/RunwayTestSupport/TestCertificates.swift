@@ -12,7 +12,7 @@ public struct TestCertificates: Sendable {
     public let clientCertificateFile: String
     public let clientKeyFile: String
 
-    public init(in directory: String) throws {
+    public init(in directory: String) async throws {
         caFile = directory + "/ca.pem"
         certificateFile = directory + "/server.pem"
         keyFile = directory + "/server.key"
@@ -30,7 +30,7 @@ public struct TestCertificates: Sendable {
             printf 'extendedKeyUsage=clientAuth\n' > client.ext
             openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext
             """
-        let result = try RunningCommand.shell(script, directory: directory)
+        let result = try await RunningCommand.shell(script, directory: directory)
         guard result.status == 0 else { throw TestCertificatesError(message: result.stderr) }
     }
 }

@@ -21,19 +21,19 @@ public enum TestDocker {
 
     /// `docker ARGS…` against the test engine.
     @discardableResult
-    public static func cli(_ arguments: String) throws -> CommandResult {
+    public static func cli(_ arguments: String) async throws -> CommandResult {
         let host = try requireHost()
-        return try RunningCommand.shell("DOCKER_HOST='\(host)' docker \(arguments)", directory: "/")
+        return try await RunningCommand.shell("DOCKER_HOST='\(host)' docker \(arguments)", directory: "/")
     }
 
     /// Ids of every container (any state) carrying `label` (`key=value`).
-    public static func containers(label: String) throws -> [String] {
-        try cli("ps -aq --filter 'label=\(label)'").stdout.split(separator: "\n").map(String.init)
+    public static func containers(label: String) async throws -> [String] {
+        try await cli("ps -aq --filter 'label=\(label)'").stdout.split(separator: "\n").map(String.init)
     }
 
     /// Ids of running containers carrying `label`.
-    public static func running(label: String) throws -> [String] {
-        try cli("ps -q --filter 'label=\(label)'").stdout.split(separator: "\n").map(String.init)
+    public static func running(label: String) async throws -> [String] {
+        try await cli("ps -q --filter 'label=\(label)'").stdout.split(separator: "\n").map(String.init)
     }
 
     struct Missing: Error, CustomStringConvertible {
