@@ -158,7 +158,11 @@ struct DockerTests {
         let removedReason = removed.first?.reason ?? ""
         #expect(removedReason == "attempt 1: task-lost (its task disappeared)"
             || removedReason.hasPrefix("attempt 1: task-lost (its task exited with code 137"), "\(removedReason)")
-        #expect(await RunningCommand.until { setup.leftovers.isEmpty }, "\(setup.leftovers)")
+        var leftovers: [String] = []
+        #expect(await RunningCommand.until {
+            leftovers = await setup.leftovers
+            return leftovers.isEmpty
+        }, "\(leftovers)")
         kill(controller.pid, SIGTERM)
         #expect(await controller.wait(timeout: .seconds(60)).status == 0)
     }
