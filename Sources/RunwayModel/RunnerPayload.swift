@@ -47,10 +47,14 @@ public struct CompletionReport: Sendable, Codable, Hashable {
     public var exitCode: Int32?
     /// Why it ended, when not a plain exit: `signal 15`, `spawn failed: …`, `cancelled`.
     public var reason: String?
+    /// Set when part of the job's output never reached the controller: from which byte, and why
+    /// (a chunk refused, the controller unreachable). The job's result stands; its log is short.
+    public var outputIncomplete: String?
 
-    public init(exitCode: Int32?, reason: String? = nil) {
+    public init(exitCode: Int32?, reason: String? = nil, outputIncomplete: String? = nil) {
         self.exitCode = exitCode
         self.reason = reason
+        self.outputIncomplete = outputIncomplete
     }
 
     /// The reason a runner reports when its task was told to stop (SIGTERM) while the job ran.
@@ -61,6 +65,7 @@ public struct CompletionReport: Sendable, Codable, Hashable {
     /// drained), which is its task being lost, not its job failing.
     public func settled(stopRequested: Bool) -> CompletionReport {
         guard reason == Self.stoppedReason, !stopRequested else { return self }
-        return CompletionReport(exitCode: exitCode, reason: "task-lost (its task was stopped outside Runway: \(Self.stoppedReason))")
+        return CompletionReport(
+            exitCode: exitCode, reason: "task-lost (its task was stopped outside Runway: \(Self.stoppedReason))", outputIncomplete: outputIncomplete)
     }
 }

@@ -11,25 +11,31 @@ struct LogShipper: Sendable {
     let maxChunk: Int
     let logger: Logger
 
-    func ship(_ output: OutputQueue) async {
+    /// Ships everything `output` gives until it ends; nil when all of it reached the controller,
+    /// else from which byte it did not and why (what was left is still drained, so the job never
+    /// blocks on a full pipe). Output the controller cut at its cap counts as delivered.
+    func ship(_ output: OutputQueue) async -> String? {
         var seq = 0
-        var delivering = true
+        var shipped = 0
+        var undelivered: String?
         while let pieces = await output.take() {
-            guard delivering else { continue }  // keep draining so the job never blocks on a full pipe
+            guard undelivered == nil else { continue }
             for (stream, bytes) in chunks(pieces) {
                 switch await send(seq: seq, stream: stream, bytes: bytes) {
                 case .accepted:
                     seq += 1
+                    shipped += bytes.count
                     continue
                 case .cut:
                     logger.notice("the controller cut this job's output at its cap; the rest is not sent")
-                case .failed:
-                    break
+                    undelivered = ""
+                case .failed(let why):
+                    undelivered = "output from byte \(shipped) (chunk \(seq)) on was not shipped: \(why)"
                 }
-                delivering = false
                 break
             }
         }
+        return undelivered.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Joins consecutive pieces of the same stream, splitting at `maxChunk`.
@@ -51,7 +57,7 @@ struct LogShipper: Sendable {
         return result
     }
 
-    enum Delivery { case accepted, cut, failed }
+    enum Delivery { case accepted, cut, failed(String) }
 
     /// Delivers one chunk, retrying for about two minutes; `.failed` when the controller is
     /// gone or refuses it, `.cut` when it took it and wants no more.
@@ -62,7 +68,7 @@ struct LogShipper: Sendable {
                 return try await client.appendLog(attemptID: attemptID, seq: seq, stream: stream, bytes: bytes) ? .cut : .accepted
             } catch let error as RunnerError where !error.isRetryable {
                 logger.error("log chunk refused; output is no longer shipped", metadata: ["seq": "\(seq)", "error": "\(error)"])
-                return .failed
+                return .failed("refused: \(error)")
             } catch {
                 logger.warning("log chunk not delivered yet", metadata: ["seq": "\(seq)", "try": "\(attempt)", "error": "\(error)"])
                 try? await Task.sleep(for: .seconds(delay))
@@ -70,6 +76,6 @@ struct LogShipper: Sendable {
             }
         }
         logger.error("controller unreachable; output is no longer shipped", metadata: ["seq": "\(seq)"])
-        return .failed
+        return .failed("the controller did not take it in 25 tries")
     }
 }

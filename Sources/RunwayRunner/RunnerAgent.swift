@@ -104,8 +104,10 @@ public struct RunnerAgent: Sendable {
         let shipper = LogShipper(client: client, attemptID: job.attemptID, maxChunk: job.maxLogChunkBytes, logger: logger)
         let interval = Duration.milliseconds(job.heartbeatIntervalMilliseconds)
         let terminated = SignalForwarder()
-        let status: ProcessExit = await withTaskGroup(of: ProcessExit?.self) { group in
-            group.addTask { await shipper.ship(process.output) ; return nil }
+        // The group's parts: the command's exit, what the shipper could not ship, the heartbeats.
+        enum Part { case exit(ProcessExit), shipped(undelivered: String?), heartbeats }
+        let (status, undelivered) = await withTaskGroup(of: Part.self) { group -> (ProcessExit, String?) in
+            group.addTask { .shipped(undelivered: await shipper.ship(process.output)) }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
@@ -114,33 +116,35 @@ public struct RunnerAgent: Sendable {
                         logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
                     }
                 }
-                return nil
+                return .heartbeats
             }
             group.addTask {
                 let exit = await process.waitForExit()
                 // A stopped job's processes have had their SIGTERM already: end them quickly.
                 let stopped = terminated.fired
                 await process.settle(drain: stopped ? .milliseconds(500) : Self.outputDrain, grace: stopped ? .seconds(1) : Self.killGrace)
-                return exit
+                return .exit(exit)
             }
             var exit: ProcessExit?
-            var finished = 0
-            for await result in group {
-                finished += 1
-                if let result {
-                    exit = result
+            var shipped: String??
+            for await part in group {
+                switch part {
+                case .exit(let status): exit = status
+                case .shipped(let undelivered): shipped = .some(undelivered)
+                case .heartbeats: break
                 }
                 // The command ended and its output is shipped: stop heartbeating.
-                if exit != nil && finished == 2 { group.cancelAll() }
+                if exit != nil && shipped != nil { group.cancelAll() }
             }
-            return exit!
+            return (exit!, shipped ?? nil)
         }
         terminated.stop()
         switch status {
         case .exited(let code):
-            return CompletionReport(exitCode: code, reason: terminated.fired ? Self.stoppedReason : nil)
+            return CompletionReport(exitCode: code, reason: terminated.fired ? Self.stoppedReason : nil, outputIncomplete: undelivered)
         case .signaled(let signal):
-            return CompletionReport(exitCode: 128 + signal, reason: terminated.fired ? Self.stoppedReason : "killed by signal \(signal)")
+            return CompletionReport(
+                exitCode: 128 + signal, reason: terminated.fired ? Self.stoppedReason : "killed by signal \(signal)", outputIncomplete: undelivered)
         }
     }
 

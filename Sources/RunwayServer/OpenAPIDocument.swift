@@ -40,7 +40,8 @@ public enum OpenAPIDocument {
       },
       "CompletionReport": {
         "type": "object",
-        "properties": {"exitCode": {"type": "integer", "format": "int32", "nullable": true}, "reason": {"type": "string", "nullable": true}}
+        "properties": {"exitCode": {"type": "integer", "format": "int32", "nullable": true}, "reason": {"type": "string", "nullable": true},
+          "outputIncomplete": {"type": "string", "nullable": true, "description": "Set when part of the output never reached the controller: from which byte, and why."}}
       },
       "JobStatus": {
         "type": "object",

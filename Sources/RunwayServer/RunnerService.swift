@@ -232,6 +232,11 @@ public struct RunnerService: Sendable {
             next.completedAt = now
             var change = StoreChange(attempts: [next])
             if let claimed = attempt.claimedAt { metrics.jobRan(seconds: now.timeIntervalSince(claimed)) }
+            if let record, let missing = report.outputIncomplete {
+                change.events.append(JobEvent(
+                    record, attempt: attempt.number, at: now, kind: "output-incomplete",
+                    message: "attempt \(attempt.number)'s runner could not ship all of its output: \(missing)"))
+            }
             if let record, record.attempt == attempt.number, record.state == .running {
                 let settled = Lifecycle.completed(
                     record, retries: attempt.retries, report: report, now: now, backoff: backoff, jitter: jitter)
@@ -245,6 +250,9 @@ public struct RunnerService: Sendable {
             return (change, ())
         }
         holding.release(attempts: [attemptID])
+        if let missing = given.outputIncomplete {
+            logger.warning("runner could not ship all of its output", metadata: ["attempt.id": "\(attemptID)", "detail": "\(missing)"])
+        }
         logger.debug("runner reported", metadata: ["attempt.id": "\(attemptID)", "exit.code": "\(given.exitCode.map(String.init) ?? "none")"])
         onChange()
     }

@@ -93,6 +93,13 @@ struct FailoverTests {
         }
 
         var stderr: String { replicas.map { "[\($0.name)]\n\($0.stderr)" }.joined(separator: "\n") }
+
+        /// What the replicas logged about `job`, and every warning and error, for failure messages.
+        func logged(about job: String) -> String {
+            stderr.split(separator: "\n").filter { line in
+                line.contains(job + "-") || line.contains(job + " ") || line.contains(" warning ") || line.contains(" error ")
+            }.joined(separator: "\n")
+        }
     }
 
     /// 200 jobs; the leader is SIGKILLed at three random points of the run and restarted as a
@@ -156,7 +163,16 @@ struct FailoverTests {
         for index in 1...count {
             let response = try await HTTPClient().send(HTTPRequest(
                 method: "GET", url: reader.url + "/v1/jobs/job-\(index)/logs", headers: [("Authorization", "Bearer \(Pair.apiToken)")]))
-            #expect(response.text == "begin \(index)\nend \(index)\n", "job-\(index): \(response.status) \(response.text)")
+            if response.text != "begin \(index)\nend \(index)\n" {
+                let events = (try? await store.events(job: "job-\(index)"))?.map { "\($0.kind): \($0.message)" } ?? []
+                Issue.record("""
+                    job-\(index): \(response.status) \(response.text)
+                    its events:
+                    \(events.joined(separator: "\n"))
+                    the replicas logged:
+                    \(pair.logged(about: "job-\(index)"))
+                    """)
+            }
         }
         // The reading commands read the shared store directly too.
         let logs = try await RunningCommand(["logs", "job-7", "--store", url], directory: workspace.root).wait()

@@ -53,7 +53,12 @@ public final class TemporaryDirectory: Sendable {
         path = bytes.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    /// Removed with its contents, unless `RUNWAY_TEST_KEEP_SCRATCH` is set (to read what a
+    /// failed test left: its controllers' logs, its runners' output).
+    deinit {
+        guard ProcessInfo.processInfo.environment["RUNWAY_TEST_KEEP_SCRATCH"] == nil else { return }
+        try? FileManager.default.removeItem(atPath: path)
+    }
 
     /// Writes `contents` to `relative`, creating folders; returns the full path. Close-on-exec
     /// (``WholeFile``): a script written here and run by a test must not be kept open for
