@@ -4,25 +4,48 @@ import Synchronization
 extension PostgresStateStore {
     struct TimedOut: Error, CustomStringConvertible {
         var timeout: Duration
-        var description: String { "no answer from PostgreSQL within \(timeout.manifestDescription)" }
+        /// Where the operation was when time ran out (``Stage``), if it says.
+        var stage: String?
+        var description: String {
+            "no answer from PostgreSQL within \(timeout.manifestDescription)" + (stage.map { " (\($0))" } ?? "")
+        }
+    }
+
+    /// Where an operation is (waiting for a pooled connection, for a job's lock, in its queries,
+    /// committing), so that one that times out says which part was slow.
+    final class Stage: Sendable {
+        private let current: Mutex<String>
+        init(_ stage: String) { current = Mutex(stage) }
+        var now: String {
+            get { current.withLock { $0 } }
+            set { current.withLock { $0 = newValue } }
+        }
+
+        /// The stage of the operation this task runs, if any.
+        @TaskLocal static var ofThisTask: Stage?
+
+        /// Notes where this task's operation is now.
+        static func enter(_ stage: String) { ofThisTask?.now = stage }
     }
 
     /// `body`, or ``TimedOut`` after `timeout`. The body is then cancelled but not waited for:
     /// a request queued for a connection to a server that is down may not end soon, and the
     /// caller must not hang on it.
-    static func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    static func withDeadline<T: Sendable>(
+        _ timeout: Duration, stage: Stage? = nil, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         let once = Once()
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let work = Task { @Sendable in
                 let result: Result<T, any Error>
-                do { result = .success(try await body()) } catch { result = .failure(error) }
+                do { result = .success(try await Stage.$ofThisTask.withValue(stage) { try await body() }) } catch { result = .failure(error) }
                 if once.claim() { continuation.resume(with: result) }
             }
             Task { @Sendable in
                 try? await Task.sleep(for: timeout)
                 if once.claim() {
                     work.cancel()
-                    continuation.resume(throwing: TimedOut(timeout: timeout))
+                    continuation.resume(throwing: TimedOut(timeout: timeout, stage: stage?.now))
                 }
             }
         }

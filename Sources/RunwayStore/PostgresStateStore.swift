@@ -211,7 +211,9 @@ public final class PostgresStateStore: StateStore {
             case .tokenHash(let hash): key = try await self.row(AttemptRow.self, "attempt", where: Self.byTokenHash, [hash], on: connection)?.model.key
             }
             if let key {
+                Stage.enter("waiting for job \(key.job)'s lock")
                 _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(key.job + "\u{1F}" + key.generation.digest)))", logger: self.logger)
+                Stage.enter("in the transaction's queries")
             }
             let attempt: AttemptRecord?
             let record = try await key.asyncFlatMap { key in
@@ -360,7 +362,12 @@ public final class PostgresStateStore: StateStore {
 
     func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await Self.withDeadline(operationTimeout) { [client] in try await client.withConnection { connection in try await body(connection) } }
+            return try await Self.withDeadline(operationTimeout, stage: Stage("waiting for a pooled connection")) { [client] in
+                try await client.withConnection { connection in
+                    Stage.enter("in its queries")
+                    return try await body(connection)
+                }
+            }
         } catch {
             throw StoreError(operation: operation, cause: error)
         }
@@ -368,8 +375,13 @@ public final class PostgresStateStore: StateStore {
 
     func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await Self.withDeadline(operationTimeout) { [client, logger] in
-                try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await Self.withDeadline(operationTimeout, stage: Stage("waiting for a pooled connection")) { [client, logger] in
+                try await client.withTransaction(logger: logger) { connection in
+                    Stage.enter("in the transaction's queries")
+                    let result = try await body(connection)
+                    Stage.enter("committing")
+                    return result
+                }
             }
         } catch let error as PostgresTransactionError {
             if let fenced = error.closureError as? FencedError { throw fenced }

@@ -1,0 +1,41 @@
+import Foundation
+import RunwayModel
+import RunwayStore
+import RunwayTestSupport
+import Testing
+
+/// A PostgreSQL operation that runs out of time says where it was: waiting for a pooled
+/// connection, for a job's lock, in its queries or committing.
+@Suite(.enabled(if: TestPostgres.shouldRun, "no test PostgreSQL (RUNWAY_TEST_POSTGRES_URL unset); scripts/test.sh starts one"))
+struct PostgresTimeoutTests {
+    @Test func aWriteHeldOnItsJobsLockTimesOutSayingSo() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        var location = try PostgresStateStore.Location(url: url)
+        location.operationTimeout = .seconds(2)
+        let store = try await PostgresStateStore(location: location)
+        let generation = Generation(digest: "0123456789abcdef")
+        let now = Date()
+        try await store.apply(StoreChange(records: [
+            JobRecord(job: "locked", generation: generation, profile: "p", state: .held, attempt: 1, createdAt: now)
+        ]))
+        // Another session holds the job's lock (the store locks a job's writes by
+        // hashtext(job, 0x1F, generation)) until the test ends it.
+        let scratch = TemporaryDirectory()
+        let holder = try await RunningCommand.shell(
+            "psql -X -q '\(url)' -c \"SELECT pg_advisory_lock(hashtext('locked' || chr(31) || '\(generation.digest)'))\" "
+                + "-c 'SELECT pg_sleep(120) /* runway-timeout-test */' >'\(scratch.path)/psql.out' 2>&1 & echo $!",
+            directory: "/")
+        let pid = try #require(Int32(holder.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        defer { kill(pid, SIGKILL) }
+        #expect(await RunningCommand.until(timeout: .seconds(60)) {
+            (try? await TestPostgres.psql(url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%runway-timeout-test%' AND wait_event = 'PgSleep'"))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        })
+        let error = await #expect(throws: StoreError.self) {
+            try await store.modify(.job(JobKey(job: "locked", generation: generation))) { _, _ in (StoreChange(), ()) }
+        }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("no answer from PostgreSQL within 2s (waiting for job locked's lock)"), "\(String(describing: error))")
+        // A read of another job is not held up.
+        #expect(try await store.jobRecords().count == 1)
+    }
+}
