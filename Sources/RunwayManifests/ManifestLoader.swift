@@ -23,6 +23,9 @@ public struct ManifestLoader: Sendable {
         public var maxNodesPerDocument: Int = 100_000
         /// Deepest directory nesting walked. Default 32.
         public var maxDirectoryDepth: Int = 32
+        /// Files are read and decoded on every core (at most 8) when at least this many need it
+        /// (a first load, a full reload); fewer, on the loading thread. Default 64.
+        public var parallelThreshold: Int = 64
 
         public init(plugins: PluginCatalog = .builtIn) {
             self.plugins = plugins
@@ -92,11 +95,18 @@ public struct ManifestLoader: Sendable {
         var objects: [ManifestObject] = []
         var configFiles = Set<String>()
         var reused = 0
-        func take(_ file: String) {
-            let cached = update.map { $0.stale.contains(file) ? nil : cache.files[file] } ?? cache.reusable(file)
-            if cached != nil { reused += 1 }
-            let decoded = cached ?? loadFile(file, roots: roots, settleWindow: cache.settleNanoseconds)
-            if cached == nil {
+        // Each file as the cache has it, if still valid, else read and decoded anew: on every
+        // core when there are many (a first load, a full reload), in the files' order.
+        func decodings(_ files: [String]) -> [(decoded: DecodedFile, cached: Bool)] {
+            let (snapshot, stale, settle) = (cache, update?.stale, cache.settleNanoseconds)
+            return ParallelMap.map(files, threshold: configuration.parallelThreshold) { file in
+                if let cached = stale.map({ $0.contains(file) ? nil : snapshot.files[file] }) ?? snapshot.reusable(file) { return (cached, true) }
+                return (loadFile(file, roots: roots, settleWindow: settle), false)
+            }
+        }
+        func take(_ file: String, _ decoded: DecodedFile, cached: Bool) {
+            if cached { reused += 1 }
+            if !cached {
                 changes.note(cache.files[file]?.objects ?? [])
                 changes.note(decoded.objects)
                 if keeping && !decoded.dependencies.isEmpty { cache.withDependencies.insert(file) }
@@ -108,14 +118,15 @@ public struct ManifestLoader: Sendable {
             guard keeping else { return }
             if update == nil {
                 if decoded.fingerprint != nil { kept[file] = decoded }
-            } else if cached == nil {
+            } else if !cached {
                 cache.files[file] = decoded.fingerprint != nil ? decoded : nil
             }
         }
-        for file in files where !file.hasSuffix(".hcl") { take(file) }
-        for file in files where file.hasSuffix(".hcl") && (configFiles.isEmpty || !configFiles.contains(PathNames.normalized(file))) {
-            take(file)
-        }
+        let manifests = files.filter { !$0.hasSuffix(".hcl") }
+        for (file, result) in zip(manifests, decodings(manifests)) { take(file, result.decoded, cached: result.cached) }
+        // HCL after the rest: a profile's config file written in HCL is not a manifest.
+        let hcl = files.filter { $0.hasSuffix(".hcl") && (configFiles.isEmpty || !configFiles.contains(PathNames.normalized($0))) }
+        for (file, result) in zip(hcl, decodings(hcl)) { take(file, result.decoded, cached: result.cached) }
         if keeping && update == nil {
             for (file, gone) in cache.files where kept[file] == nil { changes.note(gone.objects) }
             cache.files = kept
@@ -278,6 +289,7 @@ private struct ObjectChanges {
     var names = Set<String>()
 
     mutating func note(_ objects: [ManifestObject]) {
+        guard !everything else { return }  // every name may differ already: none is kept
         for object in objects {
             switch object {
             case .job(let box, _): names.insert(box.spec.name)

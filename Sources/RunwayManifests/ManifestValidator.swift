@@ -18,7 +18,7 @@ struct ManifestValidator {
         let ordered = (isSorted ? Array(objects.indices) : objects.indices.sorted { locations[$0] < locations[$1] }).lazy.map { objects[$0] }
         var profiles: [String: RunnerProfile] = [:]
         var specs: [(box: JobSpecBox, profileAt: SourceLocation?)] = []
-        var seenJobs: [String: SourceLocation] = [:]
+        var seenJobs: [String: Int] = [:]  // index in specs
         var firstDefault: RunnerProfile?
         var ambiguousDefault = false
 
@@ -41,12 +41,12 @@ struct ManifestValidator {
                     firstDefault = profile
                 }
             case .job(let box, let profileAt):
-                let spec = box.spec
-                if let first = seenJobs[spec.name] {
-                    diagnostics.append(duplicate(object, firstAt: first))
+                // (box.spec's fields one by one: a copy of the whole spec retains each of them.)
+                if let first = seenJobs[box.spec.name] {
+                    diagnostics.append(duplicate(object, firstAt: specs[first].box.spec.location))
                     continue
                 }
-                seenJobs[spec.name] = spec.location
+                seenJobs[box.spec.name] = specs.count
                 specs.append((box, profileAt))
             }
         }
@@ -55,25 +55,32 @@ struct ManifestValidator {
         // Read here, once: iterating the jobs later copies each whole job.
         let withImage = specs.compactMap { $0.box.spec.image == nil ? nil : $0.box.spec.name }.sorted()
         let dependents = specs.compactMap { $0.box.spec.after.isEmpty ? nil : $0.box.spec.name }.sorted()
+        // Each job's profile, then the jobs: those not taken from the last load get their
+        // generation (a hash of the spec) on every core when there are many.
+        var placed: [(box: JobSpecBox, profile: String)] = []
+        placed.reserveCapacity(specs.count)
         for (box, profileAt) in specs {
-            let spec = box.spec
-            if let name = spec.profile {
+            if let name = box.spec.profile {
                 guard profiles[name] != nil else {
                     let hint = Suggestion.closest(to: name, in: profiles.keys.sorted()).map { "did you mean '\($0)'?" }
                     diagnostics.append(
-                        .error("unknown-profile", "job '\(spec.name)' names profile '\(name)', which does not exist",
-                            at: profileAt ?? spec.location, hint: hint))
+                        .error("unknown-profile", "job '\(box.spec.name)' names profile '\(name)', which does not exist",
+                            at: profileAt ?? box.spec.location, hint: hint))
                     continue
                 }
-                jobs[spec.name] = job(box, profile: name, reusing: except.contains(spec.name) ? [:] : reusing)
+                placed.append((box, name))
             } else if let firstDefault, !ambiguousDefault {
-                jobs[spec.name] = job(box, profile: firstDefault.name, reusing: except.contains(spec.name) ? [:] : reusing)
+                placed.append((box, firstDefault.name))
             } else if !ambiguousDefault {
                 diagnostics.append(
-                    .error("no-profile", "job '\(spec.name)' names no profile and no profile is marked default",
-                        at: spec.location, hint: "set 'spec.profile', or 'default: true' on one profile"))
+                    .error("no-profile", "job '\(box.spec.name)' names no profile and no profile is marked default",
+                        at: box.spec.location, hint: "set 'spec.profile', or 'default: true' on one profile"))
             }
         }
+        let made = ParallelMap.map(placed) { box, profile in
+            job(box, profile: profile, reusing: except.contains(box.spec.name) ? [:] : reusing)
+        }
+        for job in made { jobs[job.name] = job }
         for name in withImage {
             guard let job = jobs[name], job.spec.image != nil, let profile = profiles[job.profile],
                 let reason = Self.imageRefusal(profile)

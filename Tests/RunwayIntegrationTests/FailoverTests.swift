@@ -237,7 +237,9 @@ struct FailoverTests {
 
         // The leader starts the job and waits for the lock: freeze it there.
         try workspace.write("job.yaml", job)
-        let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        // In this test's own database: other tests on the shared server wait on locks of theirs.
+        let waiting = "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            + "WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()"
         #expect(await RunningCommand.until(timeout: .seconds(120)) {
             (try? await TestPostgres.psql(url, waiting))?.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
         }, "the leader's start never reached the store: \(pair.stderr)")

@@ -8,12 +8,17 @@ import Testing
 /// any sequence of edits (same-size ones included), renames, deletes, folders coming and going,
 /// config files changing under their profiles, and the root's symlink flipping.
 @Suite struct IncrementalLoadTests {
-    /// `load` is what a fresh load of `root` gives.
+    /// `load` is what a fresh load of `root` gives, with its files decoded on one thread and on
+    /// every core (as a large directory's are).
     static func expectFresh(_ load: ManifestLoad, of root: String, _ context: String) {
-        let fresh = ManifestLoader().load(paths: [root])
-        #expect(load.desired == fresh.desired, "\(context): the desired states differ")
-        #expect(load.diagnostics == fresh.diagnostics, "\(context): \(load.diagnostics) vs \(fresh.diagnostics)")
-        #expect(load.fileCount == fresh.fileCount, "\(context)")
+        var parallel = ManifestLoader.Configuration()
+        parallel.parallelThreshold = 2
+        for (loader, how) in [(ManifestLoader(), "one thread"), (ManifestLoader(configuration: parallel), "every core")] {
+            let fresh = loader.load(paths: [root])
+            #expect(load.desired == fresh.desired, "\(context) (\(how)): the desired states differ")
+            #expect(load.diagnostics == fresh.diagnostics, "\(context) (\(how)): \(load.diagnostics) vs \(fresh.diagnostics)")
+            #expect(load.fileCount == fresh.fileCount, "\(context) (\(how))")
+        }
     }
 
     @Test(arguments: [11, 29, 47]) func anIncrementalLoadEqualsAFreshOneAfterRandomChanges(seed: UInt64) throws {

@@ -37,5 +37,9 @@ struct PostgresTimeoutTests {
         #expect("\(error.map { "\($0)" } ?? "")".contains("no answer from PostgreSQL within 2s (waiting for job locked's lock)"), "\(String(describing: error))")
         // A read of another job is not held up.
         #expect(try await store.jobRecords().count == 1)
+        // The holder's session ends on the server too (a killed psql's sleep would hold the lock
+        // on), and with it the wait of the write that timed out.
+        try await TestPostgres.psql(
+            url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%runway-timeout-test%' AND pid <> pg_backend_pid()")
     }
 }
