@@ -252,9 +252,13 @@ func metricSums(port: String, root: String) throws -> [String: Double] {
 func stopTasks(root state: String) {
     let folder = state + "/tasks/local"
     for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where file.hasSuffix(".json") {
-        guard let data = FileManager.default.contents(atPath: folder + "/" + file),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let pid = object["pid"] as? Int
-        else { continue }
-        kill(-pid_t(pid), SIGKILL)
+        // JSON lines, the newest last; any line with a pid names the task's process group.
+        let lines = (FileManager.default.contents(atPath: folder + "/" + file) ?? Data()).split(separator: UInt8(ascii: "\n"))
+        for line in lines.reversed() {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any], let pid = object["pid"] as? Int, pid > 0
+            else { continue }
+            kill(-pid_t(pid), SIGKILL)
+            break
+        }
     }
 }

@@ -21,4 +21,18 @@ public enum WholeFile {
         close(descriptor)
         if let unwritten { throw unwritten }
     }
+
+    /// Appends `bytes` to the existing file at `path` in one `write` (`O_APPEND`: concurrent
+    /// appends never interleave); false when there is no such file (none is created).
+    public static func append(_ bytes: some ContiguousBytes, to path: String) throws(WriteError) -> Bool {
+        func failure(_ step: String) -> WriteError { WriteError(step: step, path: path, cause: String(cString: strerror(errno))) }
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        if descriptor < 0 && errno == ENOENT { return false }
+        guard descriptor >= 0 else { throw failure("open") }
+        let (written, count) = bytes.withUnsafeBytes { (Glibc.write(descriptor, $0.baseAddress, $0.count), $0.count) }
+        let unwritten = written == count ? nil : failure("write")
+        close(descriptor)
+        if let unwritten { throw unwritten }
+        return true
+    }
 }

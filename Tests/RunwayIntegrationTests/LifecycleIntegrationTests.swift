@@ -80,7 +80,7 @@ import Testing
             "frozen", "if [ $RUNWAY_ATTEMPT = 1 ]; then touch \(marker); sleep 60; fi; echo ok", retries: 1))
         let apply = try workspace.startApply(extra: ["--heartbeat-interval", "200ms", "--heartbeat-timeout", "2s"])
         #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: marker) })
-        let runner = try #require(try runnerPID(workspace, job: "frozen"))
+        let runner = try #require(runnerPID(workspace, job: "frozen"))
         kill(runner, SIGSTOP)
         let result = await apply.wait()
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
@@ -101,7 +101,7 @@ import Testing
             "victim", "if [ $RUNWAY_ATTEMPT = 1 ]; then touch \(marker); sleep 60; fi; echo ok", retries: 1))
         let apply = try workspace.startApply()
         #expect(await RunningCommand.until { FileManager.default.fileExists(atPath: marker) })
-        kill(try #require(try runnerPID(workspace, job: "victim")), SIGKILL)
+        kill(try #require(runnerPID(workspace, job: "victim")), SIGKILL)
         let result = await apply.wait()
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let attempts = try await workspace.attempts("victim")
@@ -143,13 +143,9 @@ import Testing
     }
 
     /// The pid of a job's runner, from the local launcher's task record.
-    private func runnerPID(_ workspace: Workspace, job: String) throws -> Int32? {
-        let directory = workspace.state + "/tasks/local"
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasPrefix("runway-\(job)-") && name.hasSuffix(".json") {
-            let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name))
-            if let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let pid = object["pid"] as? Int {
-                return Int32(pid)
-            }
+    private func runnerPID(_ workspace: Workspace, job: String) -> Int32? {
+        for name in workspace.leftoverTasks where name.hasPrefix("runway-\(job)-") {
+            if let pid = workspace.localTaskRecord(name)?["pid"] as? Int { return Int32(pid) }
         }
         return nil
     }

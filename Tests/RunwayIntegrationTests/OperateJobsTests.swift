@@ -172,11 +172,12 @@ import Testing
         #expect(await RunningCommand.until { (try? await runs(workspace, "old"))?.first?.state == .running }, "\(controller.stderr)")
         kill(controller.pid, SIGKILL)
         _ = await controller.wait()
-        // As a release before runs left it: the task's record has no run label.
+        // As a release before runs left it: the task's record has no run label, and is one JSON
+        // object (not lines).
         let tasks = workspace.state + "/tasks/local"
-        for file in try FileManager.default.contentsOfDirectory(atPath: tasks) where file.hasSuffix(".json") {
+        for file in workspace.leftoverTasks {
             let path = tasks + "/" + file
-            var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+            var object = try #require(workspace.localTaskRecord(file))
             var labels = try #require(object["labels"] as? [String: String])
             #expect(labels.removeValue(forKey: TaskLabels.run) == "1")
             object["labels"] = labels

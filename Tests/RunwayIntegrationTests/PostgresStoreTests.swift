@@ -100,10 +100,7 @@ struct PostgresStoreTests {
         #expect(await RunningCommand.until(timeout: .seconds(120)) {
             (try? await store.attempts(job: "reported"))?.first?.state == .running
         }, "\(controller.stderr)")
-        let runner = try #require(workspace.leftoverTasks.first.flatMap { name -> Int32? in
-            let data = FileManager.default.contents(atPath: workspace.state + "/tasks/local/" + name) ?? Data()
-            return (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["pid"] as? Int32
-        })
+        let runner = try #require(workspace.leftoverTasks.first.flatMap { workspace.localTaskRecord($0)?["pid"] as? Int32 })
 
         try await server.stop()
         #expect(FileManager.default.createFile(atPath: go, contents: nil))

@@ -108,6 +108,16 @@ final class Workspace: @unchecked Sendable {
         ((try? FileManager.default.contentsOfDirectory(atPath: state + "/tasks/local")) ?? []).filter { $0.hasSuffix(".json") }
     }
 
+    /// The newest record in the local launcher's file `name` (JSON lines, the newest last), as
+    /// JSON.
+    func localTaskRecord(_ name: String) -> [String: Any]? {
+        let data = FileManager.default.contents(atPath: state + "/tasks/local/" + name) ?? Data()
+        for line in data.split(separator: UInt8(ascii: "\n")).reversed() where !line.isEmpty {
+            if let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] { return object }
+        }
+        return nil
+    }
+
     /// Jobs of every kind, and how each must end, for the platform-fault tests: quick ones, one
     /// that fails and then succeeds on its retry, one that fails (exit 3), one that times out,
     /// one that leaves children in the background.

@@ -101,4 +101,30 @@ import Testing
         #expect(table.forgetIfAbandoned(table.settled(lost)))
         #expect(try table.record(named: lost.name) == nil)
     }
+
+    /// A task's changes are appended to its one file (its start, its pid, its exit), and a
+    /// reader takes the last whole line: a line a crash cut short is skipped.
+    @Test func aTasksRecordsAreLinesOfOneFileAndACutLineIsSkipped() async throws {
+        let scratch = TemporaryDirectory()
+        let table = LocalTaskTable(directory: scratch.path)
+        let name = "runway-lines-00112233-1"
+        let path = scratch.path + "/" + name + ".json"
+        let started = try table.spawn(name: name, labels: [:], argv: ["/bin/true"], environment: [:], grace: .seconds(1))
+        let inode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? UInt64)
+        #expect(await RunningCommand.until(timeout: .seconds(60)) { table.status(of: started).state == .exited })
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3, "start, pid, exit: \(lines)")
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? UInt64 == inode, "one file, appended to")
+        let exited = try #require(try LocalTaskTable(directory: scratch.path).record(named: name), "read by another table")
+        #expect(exited.pid == started.pid && exited.exitCode == 0 && exited.exitedAt != nil)
+
+        // A crash in the middle of an append leaves half a line: the last whole one is read.
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("\n{\"name\":\"\(name)\",\"pid\":".utf8))
+        try handle.close()
+        #expect(try LocalTaskTable(directory: scratch.path).record(named: name) == exited)
+        try await table.stop(exited)
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
 }

@@ -1,6 +1,8 @@
 import Foundation
 
-/// What the local launcher remembers of one task, one JSON file per task under its directory.
+/// What the local launcher remembers of one task, one file per task under its directory: JSON
+/// lines, the newest last (a change is appended, so a task's life allocates one inode, not one
+/// per change).
 struct LocalTaskRecord: Codable, Sendable, Hashable {
     var name: String
     var pid: Int32
@@ -20,6 +22,25 @@ struct LocalTaskRecord: Codable, Sendable, Hashable {
 
     var id: String { "\(pid)-\(startTicks)" }
     var grace: Duration { .milliseconds(graceMilliseconds) }
+
+    /// The record as one line of a record file. It begins with a newline too, so a line a crash
+    /// cut short before it stays a line of its own, which readers skip.
+    func line() throws -> Data {
+        var line = Data("\n".utf8)
+        line.append(try JSONEncoder().encode(self))
+        line.append(UInt8(ascii: "\n"))
+        return line
+    }
+
+    /// The newest whole record in a record file's content: its last line that decodes (a file
+    /// written before records were appended holds one JSON object and no newline).
+    static func newest(in data: Data) -> LocalTaskRecord? {
+        let decoder = JSONDecoder()
+        for line in data.split(separator: UInt8(ascii: "\n")).reversed() where !line.isEmpty {
+            if let record = try? decoder.decode(LocalTaskRecord.self, from: Data(line)) { return record }
+        }
+        return nil
+    }
 }
 
 /// A process's entry in `/proc`, as far as the launcher needs it.

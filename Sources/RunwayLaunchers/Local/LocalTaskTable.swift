@@ -73,9 +73,9 @@ final class LocalTaskTable: Sendable {
             return nil
         }
         if let cached = table[name], cached.stamp == stamp { return cached.record }
-        guard let data = FileManager.default.contents(atPath: path),
-            let record = try? JSONDecoder().decode(LocalTaskRecord.self, from: data)
-        else { return table[name]?.record }
+        guard let data = FileManager.default.contents(atPath: path), let record = LocalTaskRecord.newest(in: data) else {
+            return table[name]?.record
+        }
         table[name] = (record, stamp)
         return record
     }
@@ -225,23 +225,33 @@ final class LocalTaskTable: Sendable {
         }
     }
 
-    /// Atomic replace: a crash of the controller leaves the old file or the new one, never half of
-    /// one. Not flushed to the disk (no `fsync`): a local task's process does not outlive its
-    /// host, so a record that a host crash loses names nothing left to find.
+    /// A change of a task this table knows is appended to its file (readers take its last whole
+    /// line); a new task's file is made whole and renamed into place. Either way a crash of the
+    /// controller leaves the old record or the new one, never half of one. Not flushed to the
+    /// disk (no `fsync`): a local task's process does not outlive its host, so a record that a
+    /// host crash loses names nothing left to find.
     private func write(_ record: LocalTaskRecord, into table: inout [String: (record: LocalTaskRecord, stamp: FileStamp)]) throws {
-        let data = try JSONEncoder().encode(record)
+        let line = try record.line()
         let path = directory + "/" + record.name + ".json"
-        let temporary = directory + "/.tmp-\(getpid())-" + record.name + ".json"
         func failure(_ cause: String) -> LauncherError {
             LauncherError(.unavailable, plugin: LocalLauncher.plugin, task: record.name, "cannot record task (\(cause))")
         }
+        var appended = false
         do {
-            try WholeFile.write(data, to: temporary)
+            if table[record.name] != nil { appended = try WholeFile.append(line, to: path) }  // false: gone meanwhile
+            if !appended { try WholeFile.write(line, to: temporary(for: record.name)) }
         } catch {
             throw failure("\(error)")
         }
-        guard rename(temporary, path) == 0 else { throw failure("rename to \(path): \(String(cString: strerror(errno)))") }
+        if !appended && rename(temporary(for: record.name), path) != 0 {
+            throw failure("rename to \(path): \(String(cString: strerror(errno)))")
+        }
         if let stamp = FileStamp(path: path) { table[record.name] = (record, stamp) }
+    }
+
+    /// Where a new record is written before it is renamed into place.
+    private func temporary(for name: String) -> String {
+        directory + "/.tmp-\(getpid())-" + name + ".json"
     }
 }
 
