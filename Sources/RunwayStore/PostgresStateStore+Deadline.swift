@@ -1,3 +1,4 @@
+import PostgresNIO
 import RunwayModel
 import Synchronization
 
@@ -55,5 +56,41 @@ extension PostgresStateStore {
     final class Once: Sendable {
         private let done = Mutex(false)
         func claim() -> Bool { done.withLock { done in defer { done = true }; return !done } }
+    }
+
+    // MARK: - Reads and transactions, each within the operation timeout
+
+    func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await Self.withDeadline(operationTimeout, stage: Stage("waiting for a pooled connection")) { [client] in
+                try await client.withConnection { connection in
+                    Stage.enter("in its queries")
+                    return try await body(connection)
+                }
+            }
+        } catch {
+            throw StoreError(operation: operation, cause: error)
+        }
+    }
+
+    func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await Self.withDeadline(operationTimeout, stage: Stage("waiting for a pooled connection")) { [client, logger] in
+                try await client.withTransaction(logger: logger) { connection in
+                    Stage.enter("in the transaction's queries")
+                    let result = try await body(connection)
+                    Stage.enter("committing")
+                    return result
+                }
+            }
+        } catch let error as PostgresTransactionError {
+            if let fenced = error.closureError as? FencedError { throw fenced }
+            if let closureError = error.closureError, !(closureError is PSQLError) { throw closureError }
+            throw StoreError(operation: operation, cause: error)
+        } catch let fenced as FencedError {
+            throw fenced
+        } catch {
+            throw StoreError(operation: operation, cause: error)
+        }
     }
 }

@@ -11,7 +11,7 @@ import Synchronization
 /// identical records. `modify` serializes on the job with a transaction-level advisory lock, and
 /// a fenced write checks the lease row (`FOR SHARE`) in its own transaction.
 public final class PostgresStateStore: StateStore {
-    private let client: PostgresClient
+    let client: PostgresClient
     private let running: Task<Void, Never>
     private let observer: CommitObserver?
     let logger: Logger
@@ -355,43 +355,6 @@ public final class PostgresStateStore: StateStore {
         var strings: [String] = []
         for try await (text,) in rows.decode((String,).self) { strings.append(text) }
         return strings
-    }
-
-    // MARK: - Transactions and errors
-
-
-    func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await Self.withDeadline(operationTimeout, stage: Stage("waiting for a pooled connection")) { [client] in
-                try await client.withConnection { connection in
-                    Stage.enter("in its queries")
-                    return try await body(connection)
-                }
-            }
-        } catch {
-            throw StoreError(operation: operation, cause: error)
-        }
-    }
-
-    func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await Self.withDeadline(operationTimeout, stage: Stage("waiting for a pooled connection")) { [client, logger] in
-                try await client.withTransaction(logger: logger) { connection in
-                    Stage.enter("in the transaction's queries")
-                    let result = try await body(connection)
-                    Stage.enter("committing")
-                    return result
-                }
-            }
-        } catch let error as PostgresTransactionError {
-            if let fenced = error.closureError as? FencedError { throw fenced }
-            if let closureError = error.closureError, !(closureError is PSQLError) { throw closureError }
-            throw StoreError(operation: operation, cause: error)
-        } catch let fenced as FencedError {
-            throw fenced
-        } catch {
-            throw StoreError(operation: operation, cause: error)
-        }
     }
 }
 
