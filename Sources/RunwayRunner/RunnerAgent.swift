@@ -126,17 +126,18 @@ public struct RunnerAgent: Sendable {
                 return .exit(exit)
             }
             var exit: ProcessExit?
-            var shipped: String??
+            var shipped = false
+            var undelivered: String?
             for await part in group {
                 switch part {
                 case .exit(let status): exit = status
-                case .shipped(let undelivered): shipped = .some(undelivered)
+                case .shipped(let missing): (shipped, undelivered) = (true, missing)
                 case .heartbeats: break
                 }
                 // The command ended and its output is shipped: stop heartbeating.
-                if exit != nil && shipped != nil { group.cancelAll() }
+                if exit != nil && shipped { group.cancelAll() }
             }
-            return (exit!, shipped ?? nil)
+            return (exit!, undelivered)
         }
         terminated.stop()
         switch status {
