@@ -239,7 +239,9 @@ public final class PostgresStateStore: StateStore {
 
     public func publish(_ facts: [String: String?]) async throws {
         try await transaction("publish facts") { connection in
-            for (key, value) in facts {
+            // In key order: two controllers publishing at once otherwise lock the rows in
+            // different orders and deadlock (PostgreSQL then fails one of them).
+            for (key, value) in facts.sorted(by: { $0.key < $1.key }) {
                 if let value {
                     _ = try await connection.query(
                         "INSERT INTO controller_fact (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -137,4 +137,28 @@ extension StoreConformanceTests {
         #expect(reader.records[record("early").key]?.lastReason == "slow", "the record committed last, by the transaction that began first")
         #expect(try await reader.matches(store))
     }
+
+    /// Two controllers publish their facts at once, their keys in different orders (as two
+    /// processes' dictionaries iterate them): neither fails (a deadlock on PostgreSQL did).
+    @Test(arguments: Kind.available)
+    func factsPublishedAtOnceInAnyOrderAllLand(kind: Kind) async throws {
+        let subject = try await subject(kind)
+        let (first, second) = (try await subject.open(), try await subject.open())
+        // The same keys in two dictionaries of different capacities iterate in different orders.
+        func facts(_ value: String, capacity: Int) -> [String: String?] {
+            var facts = [String: String?](minimumCapacity: capacity)
+            for index in 0..<12 { facts["fact-\(index)"] = value }
+            return facts
+        }
+        try #require(Array(facts("", capacity: 12).keys) != Array(facts("", capacity: 400).keys), "the premise: two orders")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (store, capacity) in [(first, 12), (second, 400)] {
+                group.addTask {
+                    for round in 0..<40 { try await store.publish(facts("\(round)", capacity: capacity)) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await first.controllerFacts().count == 12)
+    }
 }
