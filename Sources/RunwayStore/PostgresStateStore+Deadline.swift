@@ -62,8 +62,8 @@ extension PostgresStateStore {
 
     func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await Self.withDeadline(operationTimeout, stage: Stage("waiting for a pooled connection")) { [client] in
-                try await client.withConnection { connection in
+            return try await Self.withDeadline(operationTimeout, stage: Stage("waiting for a pooled connection")) {
+                try await self.onAConnection(transaction: false) { connection in
                     Stage.enter("in its queries")
                     return try await body(connection)
                 }
@@ -75,8 +75,8 @@ extension PostgresStateStore {
 
     func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await Self.withDeadline(operationTimeout, stage: Stage("waiting for a pooled connection")) { [client, logger] in
-                try await client.withTransaction(logger: logger) { connection in
+            return try await Self.withDeadline(operationTimeout, stage: Stage("waiting for a pooled connection")) {
+                try await self.onAConnection(transaction: true) { connection in
                     Stage.enter("in the transaction's queries")
                     let result = try await body(connection)
                     Stage.enter("committing")
@@ -93,4 +93,59 @@ extension PostgresStateStore {
             throw StoreError(operation: operation, cause: error)
         }
     }
+
+    /// `body` on a pooled connection (in a transaction with `transaction`); when the pool has
+    /// given none after half the operation timeout, on a connection of its own instead, closed
+    /// after. Exactly one of the two runs `body`, and the pool's request is then cancelled, not
+    /// waited for. (The pool was seen, rarely, to hand out no connection for a minute while the
+    /// server took new ones.)
+    func onAConnection<T: Sendable>(transaction: Bool, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let choice = ConnectionChoice()
+        let (client, logger, direct, patience) = (client, logger, direct, operationTimeout / 2)
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let pooled = Task {
+                do {
+                    let result: T?
+                    if transaction {
+                        result = try await client.withTransaction(logger: logger) { connection in choice.choose(.pooled) ? try await body(connection) : nil }
+                    } else {
+                        result = try await client.withConnection { connection in choice.choose(.pooled) ? try await body(connection) : nil }
+                    }
+                    if let result { continuation.resume(returning: result) }
+                } catch {
+                    if choice.choose(.pooled) { continuation.resume(throwing: error) }  // not once its own connection took over
+                }
+            }
+            Task {
+                try? await Task.sleep(for: patience)
+                guard choice.choose(.own) else { return }
+                pooled.cancel()
+                Stage.enter("on a connection of its own, the pool having given none in \(patience.manifestDescription)")
+                logger.warning("the connection pool gave no connection in time; this operation opens its own", metadata: ["after": "\(patience)"])
+                do {
+                    let connection = try await PostgresConnection.connect(configuration: direct, id: Int.random(in: 1_000_000...Int.max), logger: logger)
+                    do {
+                        let result = transaction ? try await connection.withTransaction(logger: logger) { try await body($0) } : try await body(connection)
+                        try? await connection.close()
+                        continuation.resume(returning: result)
+                    } catch {
+                        try? await connection.close()
+                        throw error
+                    }
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+}
+
+/// Which connection an operation runs on (``PostgresStateStore/onAConnection(transaction:_:)``):
+/// the first to choose has it.
+final class ConnectionChoice: Sendable {
+    enum Way { case pooled, own }
+    private let chosen = Mutex<Way?>(nil)
+
+    /// Whether `way` is (or now becomes) the one chosen.
+    func choose(_ way: Way) -> Bool { chosen.withLock { if $0 == nil { $0 = way }; return $0 == way } }
 }

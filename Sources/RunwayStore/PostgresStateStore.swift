@@ -12,6 +12,8 @@ import Synchronization
 /// a fenced write checks the lease row (`FOR SHARE`) in its own transaction.
 public final class PostgresStateStore: StateStore {
     let client: PostgresClient
+    /// How to connect outside the pool, for an operation the pool keeps waiting.
+    let direct: PostgresConnection.Configuration
     private let running: Task<Void, Never>
     private let observer: CommitObserver?
     let logger: Logger
@@ -31,16 +33,16 @@ public final class PostgresStateStore: StateStore {
             }
             tlsConfiguration = configuration
         }
-        // One connection first, on its own: the pool reports only that it gave up, this one why.
-        try await Self.checkConnection(location, tls: tlsConfiguration, logger: logger)
-        let tls = tlsConfiguration.map(PostgresClient.Configuration.TLS.require) ?? .disable
-        var configuration = PostgresClient.Configuration(
-            host: location.host, port: location.port, username: location.user, password: location.password, database: location.database, tls: tls)
-        configuration.options.maximumConnections = 8
         // A controller frozen in the middle of a transaction (a paused VM, SIGSTOP, a long stall)
         // must not keep the lease row or a job's lock from the others for ever: the server ends a
         // session left idle inside a transaction for longer than any operation may take.
         let idleLimit = max(Int(location.operationTimeout.timeInterval * 1000), 1000)
+        // One connection first, on its own: the pool reports only that it gave up, this one why.
+        direct = try await Self.checkConnection(location, tls: tlsConfiguration, idleLimit: idleLimit, logger: logger)
+        let tls = tlsConfiguration.map(PostgresClient.Configuration.TLS.require) ?? .disable
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password, database: location.database, tls: tls)
+        configuration.options.maximumConnections = 8
         configuration.options.additionalStartupParameters = [("idle_in_transaction_session_timeout", String(idleLimit))]
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
@@ -59,17 +61,22 @@ public final class PostgresStateStore: StateStore {
 
     deinit { running.cancel() }
 
-    /// Connects once, so that a wrong address, certificate or password fails with its reason.
-    private static func checkConnection(_ location: Location, tls: TLSConfiguration?, logger: Logger) async throws {
+    /// Connects once, so that a wrong address, certificate or password fails with its reason;
+    /// returns how to connect outside the pool (``onAConnection(_:transaction:_:)``).
+    private static func checkConnection(_ location: Location, tls: TLSConfiguration?, idleLimit: Int, logger: Logger) async throws
+        -> PostgresConnection.Configuration
+    {
         do {
             let context = try tls.map { try NIOSSLContext(configuration: $0) }
-            let configuration = PostgresConnection.Configuration(
+            var configuration = PostgresConnection.Configuration(
                 host: location.host, port: location.port, username: location.user, password: location.password,
                 database: location.database, tls: context.map(PostgresConnection.Configuration.TLS.require) ?? .disable)
-            let connection = try await withDeadline(location.operationTimeout) {
+            configuration.options.additionalStartupParameters = [("idle_in_transaction_session_timeout", String(idleLimit))]
+            let connection = try await withDeadline(location.operationTimeout) { [configuration] in
                 try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
             }
             try? await connection.close()
+            return configuration
         } catch {
             let reason = StoreError.reason(error)
             guard reason.contains("CERTIFICATE_VERIFY_FAILED") else { throw StoreError(operation: "connect to \(location)", cause: error) }
