@@ -15,6 +15,24 @@ struct PostgresTimeoutTests {
         return (try? await TestPostgres.psql(url, sql)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
+    /// A psql session of the test's own that takes `job`'s lock (the store locks a job's writes
+    /// by hashtext(job, 0x1F, generation)) and keeps it, tagged `tag`, until `release`; its pid.
+    static func holdLock(of job: String, _ generation: Generation, in url: String, tag: String, scratch: TemporaryDirectory) async throws -> Int32 {
+        let holder = try await RunningCommand.shell(
+            "psql -X -q '\(url)' -c \"SELECT pg_advisory_lock(hashtext('\(job)' || chr(31) || '\(generation.digest)'))\" "
+                + "-c 'SELECT pg_sleep(120) /* \(tag) */' >'\(scratch.path)/psql.out' 2>&1 & echo $!",
+            directory: "/")
+        let pid = try #require(Int32(holder.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(await RunningCommand.until(timeout: .seconds(60)) { await advisoryLocks(url, granted: true) == 1 }, "the holder has the lock")
+        return pid
+    }
+
+    /// Ends the holder's session on the server too (a killed psql's sleep would hold the lock on),
+    /// and with it every wait on the lock.
+    static func release(_ url: String, tag: String) async throws {
+        try await TestPostgres.psql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%\(tag)%' AND pid <> pg_backend_pid()")
+    }
+
     @Test func aWriteHeldOnItsJobsLockTimesOutSayingSo() async throws {
         let url = try await TestPostgres.freshDatabase()
         var location = try PostgresStateStore.Location(url: url)
@@ -25,26 +43,17 @@ struct PostgresTimeoutTests {
         try await store.apply(StoreChange(records: [
             JobRecord(job: "locked", generation: generation, profile: "p", state: .held, attempt: 1, createdAt: now)
         ]))
-        // Another session holds the job's lock (the store locks a job's writes by
-        // hashtext(job, 0x1F, generation)) until the test ends it.
+        // Another session holds the job's lock until the test ends it.
         let scratch = TemporaryDirectory()
-        let holder = try await RunningCommand.shell(
-            "psql -X -q '\(url)' -c \"SELECT pg_advisory_lock(hashtext('locked' || chr(31) || '\(generation.digest)'))\" "
-                + "-c 'SELECT pg_sleep(120) /* runway-timeout-test */' >'\(scratch.path)/psql.out' 2>&1 & echo $!",
-            directory: "/")
-        let pid = try #require(Int32(holder.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try await Self.holdLock(of: "locked", generation, in: url, tag: "runway-timeout-test", scratch: scratch)
         defer { kill(pid, SIGKILL) }
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { await Self.advisoryLocks(url, granted: true) == 1 }, "the holder has the lock")
         let error = await #expect(throws: StoreError.self) {
             try await store.modify(.job(JobKey(job: "locked", generation: generation))) { _, _ in (StoreChange(), ()) }
         }
         #expect("\(error.map { "\($0)" } ?? "")".contains("no answer from PostgreSQL within 2s (waiting for job locked's lock)"), "\(String(describing: error))")
         // A read of another job is not held up.
         #expect(try await store.jobRecords().count == 1)
-        // The holder's session ends on the server too (a killed psql's sleep would hold the lock
-        // on), and with it the wait of the write that timed out.
-        try await TestPostgres.psql(
-            url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%runway-timeout-test%' AND pid <> pg_backend_pid()")
+        try await Self.release(url, tag: "runway-timeout-test")
     }
 
     /// Every pooled connection is taken (eight writes wait on a job's lock): another operation
@@ -59,13 +68,8 @@ struct PostgresTimeoutTests {
             JobRecord(job: "busy", generation: generation, profile: "p", state: .held, attempt: 1, createdAt: Date())
         ]))
         let scratch = TemporaryDirectory()
-        let holder = try await RunningCommand.shell(
-            "psql -X -q '\(url)' -c \"SELECT pg_advisory_lock(hashtext('busy' || chr(31) || '\(generation.digest)'))\" "
-                + "-c 'SELECT pg_sleep(120) /* runway-pool-test */' >'\(scratch.path)/psql.out' 2>&1 & echo $!",
-            directory: "/")
-        let pid = try #require(Int32(holder.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try await Self.holdLock(of: "busy", generation, in: url, tag: "runway-pool-test", scratch: scratch)
         defer { kill(pid, SIGKILL) }
-        #expect(await RunningCommand.until(timeout: .seconds(60)) { await Self.advisoryLocks(url, granted: true) == 1 }, "the holder has the lock")
         // Eight writes take the pool's eight connections and wait on the lock.
         let waiting = Task {
             await withTaskGroup(of: Void.self) { group in
@@ -77,8 +81,7 @@ struct PostgresTimeoutTests {
         #expect(await RunningCommand.until(timeout: .seconds(60)) { await Self.advisoryLocks(url, granted: false) == 8 }, "eight writes wait on the lock")
         // The pool has nothing to give: the read runs on a connection of its own.
         #expect(try await store.jobRecords().map(\.job) == ["busy"])
-        try await TestPostgres.psql(
-            url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%runway-pool-test%' AND pid <> pg_backend_pid()")
+        try await Self.release(url, tag: "runway-pool-test")
         await waiting.value
     }
 }
