@@ -33,16 +33,22 @@ struct PostgresTimeoutTests {
         try await TestPostgres.psql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%\(tag)%' AND pid <> pg_backend_pid()")
     }
 
-    @Test func aWriteHeldOnItsJobsLockTimesOutSayingSo() async throws {
+    /// A store on a fresh database whose operations wait at most `timeout`, holding one record
+    /// of `job` (generation 0123456789abcdef); its URL.
+    static func store(timeout: Duration, job: String) async throws -> (PostgresStateStore, url: String, Generation) {
         let url = try await TestPostgres.freshDatabase()
         var location = try PostgresStateStore.Location(url: url)
-        location.operationTimeout = .seconds(2)
+        location.operationTimeout = timeout
         let store = try await PostgresStateStore(location: location)
         let generation = Generation(digest: "0123456789abcdef")
-        let now = Date()
         try await store.apply(StoreChange(records: [
-            JobRecord(job: "locked", generation: generation, profile: "p", state: .held, attempt: 1, createdAt: now)
+            JobRecord(job: job, generation: generation, profile: "p", state: .held, attempt: 1, createdAt: Date())
         ]))
+        return (store, url, generation)
+    }
+
+    @Test func aWriteHeldOnItsJobsLockTimesOutSayingSo() async throws {
+        let (store, url, generation) = try await Self.store(timeout: .seconds(2), job: "locked")
         // Another session holds the job's lock until the test ends it.
         let scratch = TemporaryDirectory()
         let pid = try await Self.holdLock(of: "locked", generation, in: url, tag: "runway-timeout-test", scratch: scratch)
@@ -59,14 +65,7 @@ struct PostgresTimeoutTests {
     /// Every pooled connection is taken (eight writes wait on a job's lock): another operation
     /// does not wait for the pool past half its timeout, it runs on a connection of its own.
     @Test func anOperationThePoolGivesNoConnectionRunsOnItsOwn() async throws {
-        let url = try await TestPostgres.freshDatabase()
-        var location = try PostgresStateStore.Location(url: url)
-        location.operationTimeout = .seconds(6)
-        let store = try await PostgresStateStore(location: location)
-        let generation = Generation(digest: "0123456789abcdef")
-        try await store.apply(StoreChange(records: [
-            JobRecord(job: "busy", generation: generation, profile: "p", state: .held, attempt: 1, createdAt: Date())
-        ]))
+        let (store, url, generation) = try await Self.store(timeout: .seconds(6), job: "busy")
         let scratch = TemporaryDirectory()
         let pid = try await Self.holdLock(of: "busy", generation, in: url, tag: "runway-pool-test", scratch: scratch)
         defer { kill(pid, SIGKILL) }
