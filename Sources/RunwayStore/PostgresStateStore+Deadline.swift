@@ -111,12 +111,17 @@ extension PostgresStateStore {
                     } else {
                         result = try await client.withConnection { connection in choice.choose(.pooled) ? try await body(connection) : nil }
                     }
-                    if let result { continuation.resume(returning: result) }
+                    if let result {
+                        choice.stopWaiting()  // the pool answered: no connection of its own is needed
+                        continuation.resume(returning: result)
+                    }
                 } catch {
-                    if choice.choose(.pooled) { continuation.resume(throwing: error) }  // not once its own connection took over
+                    guard choice.choose(.pooled) else { return }  // its own connection took over
+                    choice.stopWaiting()
+                    continuation.resume(throwing: error)
                 }
             }
-            Task {
+            choice.wait(Task {
                 try? await Task.sleep(for: patience)
                 guard choice.choose(.own) else { return }
                 pooled.cancel()
@@ -135,7 +140,7 @@ extension PostgresStateStore {
                 } catch {
                     continuation.resume(throwing: error)
                 }
-            }
+            })
         }
     }
 }
@@ -145,6 +150,14 @@ extension PostgresStateStore {
 final class ConnectionChoice: Sendable {
     enum Way { case pooled, own }
     private let chosen = Mutex<Way?>(nil)
+    /// The wait before an operation opens its own connection, cancelled once the pool answered.
+    private let waiting = Mutex<(task: Task<Void, Never>?, stopped: Bool)>((nil, false))
+
+    func wait(_ task: Task<Void, Never>) {
+        if waiting.withLock({ state in state.task = task; return state.stopped }) { task.cancel() }
+    }
+
+    func stopWaiting() { waiting.withLock { state in state.stopped = true; return state.task }?.cancel() }
 
     /// Whether `way` is (or now becomes) the one chosen.
     func choose(_ way: Way) -> Bool { chosen.withLock { if $0 == nil { $0 = way }; return $0 == way } }
