@@ -73,7 +73,10 @@ func scaleBenchmark(_ options: Options) async throws {
     }
 
     // The controller; wait for the live jobs to run.
-    var spawnOptions = ProcessSpawner.Options(argv: [runway, "controller", manifests, "--state-dir", state, "--listen", "127.0.0.1:0"])
+    // `RUNWAY_BENCH_CONTROLLER_WRAPPER` (e.g. `heaptrack -o /tmp/scale`) runs the controller under
+    // a profiler; the figures taken of its process (RSS, CPU) are then the wrapper's.
+    let wrapper = ProcessInfo.processInfo.environment["RUNWAY_BENCH_CONTROLLER_WRAPPER"]?.split(separator: " ").map(String.init) ?? []
+    var spawnOptions = ProcessSpawner.Options(argv: wrapper + [runway, "controller", manifests, "--state-dir", state, "--listen", "127.0.0.1:0"])
     spawnOptions.stdout = .file(log, append: false)
     let started = ContinuousClock.now
     let controller = try ProcessSpawner.spawn(spawnOptions)

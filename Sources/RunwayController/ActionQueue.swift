@@ -43,7 +43,7 @@ final class ActionQueue: Sendable {
                 await slots.acquire()
                 await body()
                 await slots.release()
-                self.entries.withLock { _ = $0.removeValue(forKey: key) }
+                self.entries.withLock { _ = $0.removeReleasing(key) }
                 done()
             }
             entries[key] = Entry(plugin: plugin, starting: starting)

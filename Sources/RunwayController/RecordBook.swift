@@ -14,9 +14,9 @@ import Synchronization
 final class RecordBook: Sendable {
     private struct State {
         var records: [JobRecord] = []
-        var index: [JobKey: Int] = [:]
-        /// The positions of each job's records.
-        var byJob: [String: [Int]] = [:]
+        /// The positions of each job's records (one table, not one by key and one by job: a
+        /// controller keeps 100,000 jobs' records).
+        var byJob: [String: Positions] = [:]
         /// How many runs of each job are open (not finished); only jobs with some.
         var open: [String: Int] = [:]
         /// Jobs whose records changed since ``takeChanged()``; nil: every job (a full read).
@@ -28,21 +28,48 @@ final class RecordBook: Sendable {
 
         mutating func put(_ record: JobRecord) {
             version += 1
-            if let at = index[record.key] {
+            if let at = position(of: record.key) {
                 if !records[at].state.isTerminal { close(record.job) }
                 records[at] = record
             } else {
-                index[record.key] = records.count
-                byJob[record.job, default: []].append(records.count)
+                byJob[record.job] = byJob[record.job].map { $0.adding(records.count) } ?? .one(records.count)
                 records.append(record)
             }
             if !record.state.isTerminal { open[record.job, default: 0] += 1 }
             changed?.insert(record.job)
         }
 
+        func position(of key: JobKey) -> Int? {
+            var found: Int?
+            byJob[key.job]?.forEach { at in
+                if found == nil, records[at].generation == key.generation, records[at].run == key.run { found = at }
+            }
+            return found
+        }
+
         private mutating func close(_ job: String) {
             let count = (open[job] ?? 1) - 1
             open[job] = count > 0 ? count : nil
+        }
+    }
+
+    /// The positions of one job's records: nearly every job has one, kept without an array.
+    private enum Positions {
+        case one(Int)
+        case many([Int])
+
+        func adding(_ at: Int) -> Positions {
+            switch self {
+            case .one(let first): .many([first, at])
+            case .many(let all): .many(all + [at])
+            }
+        }
+
+        func forEach(_ body: (Int) -> Void) {
+            switch self {
+            case .one(let at): body(at)
+            case .many(let all): all.forEach(body)
+            }
         }
     }
 
@@ -63,7 +90,7 @@ final class RecordBook: Sendable {
         return state.withLock { state in
             if cursor == nil {
                 state = State(lastFull: now, version: state.version + 1)
-                state.index.reserveCapacity(changed.count)
+                state.byJob.reserveCapacity(changed.count)
                 state.records.reserveCapacity(changed.count)
             }
             for record in changed { state.put(record) }
@@ -94,9 +121,11 @@ final class RecordBook: Sendable {
         guard !beats.isEmpty else { return }
         state.withLock { state in
             for job in state.open.keys {
-                for at in state.byJob[job] ?? [] where state.records[at].state == .running {
+                state.byJob[job]?.forEach { at in
                     let record = state.records[at]
-                    guard let time = beats[AttemptRecord.id(of: record)], record.lastHeartbeatAt.map({ $0 < time }) ?? true else { continue }
+                    guard record.state == .running, let time = beats[AttemptRecord.id(of: record)],
+                        record.lastHeartbeatAt.map({ $0 < time }) ?? true
+                    else { return }
                     state.records[at].lastHeartbeatAt = time
                     state.version += 1
                 }
@@ -122,7 +151,10 @@ final class RecordBook: Sendable {
     /// The records of `jobs`, as of the last read.
     func records(of jobs: Set<String>) -> [JobRecord] {
         state.withLock { state in
-            jobs.sorted().flatMap { job in (state.byJob[job] ?? []).map { state.records[$0] } }
+            var taken: [JobRecord] = []
+            taken.reserveCapacity(jobs.count)
+            for job in jobs.sorted() { state.byJob[job]?.forEach { taken.append(state.records[$0]) } }
+            return taken
         }
     }
 }

@@ -32,7 +32,7 @@ final class StartedTasks: Sendable {
     /// A stopped task is forgotten; listings leave it out while its platform tears it down
     /// (until `until`, or until a listing no longer shows it).
     func stopped(_ task: ObservedTask, leftOutUntil until: Date) {
-        _ = entries.withLock { $0.removeValue(forKey: task.name) }
+        _ = entries.withLock { $0.removeReleasing(task.name) }
         stopping.withLock { $0[task.name] = (task.plugin, until) }
     }
 
@@ -52,14 +52,18 @@ final class StartedTasks: Sendable {
         }
         let listed = listed.filter { !leftOut.contains($0.name) }
         entries.withLock { entries in
-            for (name, var entry) in entries where entry.task.plugin == plugin {
+            // Changed after the walk (a change while walking would copy the whole table).
+            var seen: [String] = []
+            var gone: [String] = []
+            for (name, entry) in entries where entry.task.plugin == plugin {
                 if names.contains(name) {
-                    entry.seen = true
-                    entries[name] = entry
+                    if !entry.seen { seen.append(name) }
                 } else if entry.seen {
-                    entries[name] = nil
+                    gone.append(name)
                 }
             }
+            for name in seen { entries[name]?.seen = true }
+            for name in gone { entries.removeReleasing(name) }
         }
         return listed + standIns(plugin: plugin, notIn: names, now: now).sorted { $0.name < $1.name }
     }

@@ -24,41 +24,71 @@ public struct JobRecord: Sendable, Hashable {
         }
     }
 
+    // Stored in an order that packs them (an optional date takes 9 bytes; the one-byte and
+    // five-byte fields fill the gaps after them): a controller keeps every record of a
+    // directory's jobs, 100,000 of them at scale.
     public var job: String
     public var generation: Generation
     /// Which run of the generation this is, from 1.
     public var run: Int
     public var profile: String
-    public var state: State
     /// The number of the latest attempt started; 0 before the first.
     public var attempt: Int
     /// Why the record is in its state ("exit code 1", "start-timeout").
     public var lastReason: String?
-    public var exitCode: Int32?
     public var createdAt: Date
     public var updatedAt: Date
     /// When the current attempt's start was requested (state `held`).
     public var heldSince: Date?
-    /// When the current attempt's runner took the job (state `running`).
-    public var runningSince: Date?
-    /// No new attempt before this (state `pending` after a failure).
-    public var nextAttemptAt: Date?
-    /// The last sign of life from the current attempt's runner (claim, heartbeat, log).
-    public var lastHeartbeatAt: Date?
-    /// Why this run exists, in words ("rerun by alice: flaky network", "schedule tick
-    /// 2026-11-30T02:00:00Z"); nil for a generation's first run.
-    public var origin: String?
-    /// The spec's `rerun` value this run was made under: a different value asks for a new run.
-    public var rerunToken: String?
-    /// The runs of its dependencies this run started after (`build@3f2a9c01#2,test@…`); nil
-    /// before it starts, or when the job has none.
-    public var upstream: String?
-    /// A scheduled run waiting for its tick: it runs at the first tick after this time.
-    public var scheduledAfter: Date?
-    /// The schedule tick this run is for, once that tick came.
-    public var scheduledFor: Date?
+    public var state: State
     /// Its attempts, events and log output were removed by the history limit; this record stays.
     public var compacted: Bool
+    /// When the current attempt's runner took the job (state `running`).
+    public var runningSince: Date?
+    public var exitCode: Int32?
+    /// The last sign of life from the current attempt's runner (claim, heartbeat, log).
+    public var lastHeartbeatAt: Date?
+    /// The fields few records set, apart (nil when none is set).
+    private var rare: RareFields?
+
+    /// No new attempt before this (state `pending` after a failure).
+    public var nextAttemptAt: Date? {
+        get { rare?.value.nextAttemptAt }
+        set { updateRare { $0.nextAttemptAt = newValue } }
+    }
+    /// Why this run exists, in words ("rerun by alice: flaky network", "schedule tick
+    /// 2026-11-30T02:00:00Z"); nil for a generation's first run.
+    public var origin: String? {
+        get { rare?.value.origin }
+        set { updateRare { $0.origin = newValue } }
+    }
+    /// The spec's `rerun` value this run was made under: a different value asks for a new run.
+    public var rerunToken: String? {
+        get { rare?.value.rerunToken }
+        set { updateRare { $0.rerunToken = newValue } }
+    }
+    /// The runs of its dependencies this run started after (`build@3f2a9c01#2,test@…`); nil
+    /// before it starts, or when the job has none.
+    public var upstream: String? {
+        get { rare?.value.upstream }
+        set { updateRare { $0.upstream = newValue } }
+    }
+    /// A scheduled run waiting for its tick: it runs at the first tick after this time.
+    public var scheduledAfter: Date? {
+        get { rare?.value.scheduledAfter }
+        set { updateRare { $0.scheduledAfter = newValue } }
+    }
+    /// The schedule tick this run is for, once that tick came.
+    public var scheduledFor: Date? {
+        get { rare?.value.scheduledFor }
+        set { updateRare { $0.scheduledFor = newValue } }
+    }
+
+    private mutating func updateRare(_ change: (inout RareFields.Value) -> Void) {
+        var value = rare?.value ?? RareFields.Value()
+        change(&value)
+        rare = value == RareFields.Value() ? nil : RareFields(value)
+    }
 
     public init(
         job: String,
@@ -88,9 +118,9 @@ public struct JobRecord: Sendable, Hashable {
         self.updatedAt = updatedAt ?? createdAt
         self.heldSince = heldSince
         self.runningSince = runningSince
-        self.nextAttemptAt = nextAttemptAt
         self.lastHeartbeatAt = lastHeartbeatAt
         self.compacted = false
+        self.nextAttemptAt = nextAttemptAt
     }
 
     public var key: JobKey { JobKey(job: job, generation: generation, run: run) }
@@ -110,6 +140,26 @@ public struct JobRecord: Sendable, Hashable {
 
     /// A scheduled run whose tick has not come yet: not started, nothing to do but wait.
     public var awaitsTick: Bool { state == .pending && attempt == 0 && scheduledAfter != nil && scheduledFor == nil }
+}
+
+/// A record's rarely set fields, in a box of their own (immutable: a change makes a new one),
+/// compared and hashed by value.
+private final class RareFields: Sendable, Hashable {
+    struct Value: Sendable, Hashable {
+        var nextAttemptAt: Date?
+        var origin: String?
+        var rerunToken: String?
+        var upstream: String?
+        var scheduledAfter: Date?
+        var scheduledFor: Date?
+    }
+
+    let value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    static func == (lhs: RareFields, rhs: RareFields) -> Bool { lhs.value == rhs.value }
+    func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
 
 /// One run of one generation of one job.

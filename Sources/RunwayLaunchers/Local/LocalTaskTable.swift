@@ -69,7 +69,7 @@ final class LocalTaskTable: Sendable {
     private func read(_ name: String, into table: inout [String: (record: LocalTaskRecord, stamp: FileStamp)]) -> LocalTaskRecord? {
         let path = directory + "/" + name + ".json"
         guard let stamp = FileStamp(path: path) else {
-            table[name] = nil
+            table.removeReleasing(name)
             return nil
         }
         if let cached = table[name], cached.stamp == stamp { return cached.record }
@@ -143,7 +143,7 @@ final class LocalTaskTable: Sendable {
 
     private func forget(_ name: String) {
         records.withLock { table in
-            table[name] = nil
+            table.removeReleasing(name)
             try? FileManager.default.removeItem(atPath: directory + "/" + name + ".json")
         }
     }
@@ -189,7 +189,7 @@ final class LocalTaskTable: Sendable {
             while isAlive(record) && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
         }
         try records.withLock { table in
-            table[record.name] = nil
+            table.removeReleasing(record.name)
             let path = directory + "/" + record.name + ".json"
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
             try? FileManager.default.removeItem(atPath: directory + "/" + record.name + ".out")
