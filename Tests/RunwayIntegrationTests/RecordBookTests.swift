@@ -110,4 +110,32 @@ import Testing
         book.refresh(current)
         #expect(book.all == [current] && current.lastHeartbeatAt == beat)
     }
+
+    /// A job's runs and generations are records of their own in the book: each is found again
+    /// (updated in place, not added twice) by its key, and a job's records are all taken.
+    @Test func aJobsRunsAndGenerationsStayApart() async throws {
+        let store = try SQLiteStateStore(directory: scratch.path)
+        let book = RecordBook(fullReload: .seconds(3600))
+        let other = Generation(digest: "fedcba9876543210")
+        var runs = (1...3).map { run in
+            var record = record("many", .pending, attempt: 0, at: start)
+            record.run = run
+            record.origin = run == 1 ? nil : "rerun \(run)"
+            return record
+        }
+        var newer = record("many", .running, attempt: 1, at: start)
+        newer.generation = other
+        try await store.apply(StoreChange(records: runs + [newer, record("one", .pending, attempt: 0, at: start)]))
+        try await book.read(from: store)
+        runs[1].state = .succeeded
+        runs[1].updatedAt = start.addingTimeInterval(1)
+        try await store.apply(StoreChange(records: [runs[1]]))
+        try await book.read(from: store)
+        let taken = book.records(of: ["many"])
+        #expect(taken.count == 4)
+        #expect(Set(taken) == Set(runs + [newer]))
+        #expect(Set(book.all) == Set(try await store.jobRecords()))
+        #expect(book.records(of: ["one"]).map(\.job) == ["one"] && book.records(of: ["none"]).isEmpty)
+        #expect(Set(book.openJobs) == ["many", "one"])
+    }
 }
