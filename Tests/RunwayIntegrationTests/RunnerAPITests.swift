@@ -70,14 +70,20 @@ import Testing
         }
     }
 
+    /// How long a test's call may take. Alone, a test of this suite takes about 3 s; in the whole
+    /// suite on two busy cores the same tests took 45–60 s, and a single call once ran past the
+    /// client's default 30 s: these tests check answers, not how fast they come.
+    static let callTimeout: Duration = .seconds(120)
+
     func get(_ url: String, token: String? = Self.operatorToken) async throws -> RunwayHTTP.HTTPResponse {
         try await RunwayHTTP.HTTPClient().send(
-            RunwayHTTP.HTTPRequest(method: "GET", url: url, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? []))
+            RunwayHTTP.HTTPRequest(
+                method: "GET", url: url, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [], timeout: Self.callTimeout))
     }
 
     func post(_ url: String, token: String?, body: [UInt8] = [], claimID: String? = nil) async throws -> RunwayHTTP.HTTPResponse {
         let headers = (token.map { [("Authorization", "Bearer \($0)")] } ?? []) + (claimID.map { [(ClaimedJob.claimIDHeader, $0)] } ?? [])
-        return try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(method: "POST", url: url, headers: headers, body: body))
+        return try await RunwayHTTP.HTTPClient().send(RunwayHTTP.HTTPRequest(method: "POST", url: url, headers: headers, body: body, timeout: Self.callTimeout))
     }
 
     /// A runner asking again with its own claim id (its first answer lost) gets the same job,
