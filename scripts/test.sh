@@ -20,7 +20,19 @@ postgres="$engine.pg"
 moto_pid=""
 kube_pid=""
 nomad_pid=""
+# Kills what the tests started (see the end) and prints each as "pid:command".
+kill_left() {
+  for proc in /proc/[0-9]*; do
+    environment=$( { tr '\0' '\n' <"$proc/environ"; } 2>/dev/null) || continue
+    if printf '%s\n' "$environment" | grep -qE '^(RUNWAY_TASK_TOKEN|RUNWAY_JOB|RWTEST_SCOPE)='; then
+      pid=${proc#/proc/}
+      printf ' %s' "$pid:$( { tr '\0' ' ' <"$proc/cmdline"; } 2>/dev/null | cut -c1-80)"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+}
 stop_services() {
+  kill_left >/dev/null  # a run that failed early leaves nothing behind either
   [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null || true
   [ -n "$kube_pid" ] && kill "$kube_pid" 2>/dev/null || true
   [ -n "$nomad_pid" ] && kill "$nomad_pid" 2>/dev/null || true
@@ -97,10 +109,12 @@ fi
 scripts/runner-bundle .build/debug/runway-runner "$bundle" >/dev/null
 DOCKER_HOST=$RUNWAY_TEST_DOCKER_HOST scripts/build-runner-image .build/debug/runway
 DOCKER_HOST=$RUNWAY_TEST_DOCKER_HOST scripts/test-images
-swift test --skip-build
+# Each test run has a deadline (scripts/with-deadline): a hung test fails the run by name, with
+# the processes still running, long before CI's own limit.
+scripts/with-deadline "${RUNWAY_TEST_DEADLINE:-1500}" swift test --skip-build
 # Timings mean something only on a machine not busy with the rest of the suite: the job that
 # leaves children in the background ends within the output drain plus 1 s, checked on its own.
-RUNWAY_TIMING_CHECKS=1 swift test --skip-build --filter backgroundChildren
+RUNWAY_TIMING_CHECKS=1 scripts/with-deadline 300 swift test --skip-build --filter backgroundChildren
 # The chaos runs, short: the controller killed 10 times over 60 jobs; 20 Docker faults over 30
 # jobs. Each fails the run on a duplicate run, a lost job or anything left behind.
 scripts/chaos local --jobs 60 --kills 10
@@ -108,15 +122,7 @@ scripts/chaos docker --jobs 30 --faults 20
 
 # Nothing the tests started may outlive them: a runner, a job or anything a job started carries
 # RUNWAY_TASK_TOKEN, RUNWAY_JOB or the tests' RWTEST_SCOPE in its environment.
-left=""
-for proc in /proc/[0-9]*; do
-  environment=$( { tr '\0' '\n' <"$proc/environ"; } 2>/dev/null) || continue
-  if printf '%s\n' "$environment" | grep -qE '^(RUNWAY_TASK_TOKEN|RUNWAY_JOB|RWTEST_SCOPE)='; then
-    pid=${proc#/proc/}
-    left="$left $pid:$( { tr '\0' ' ' <"$proc/cmdline"; } 2>/dev/null | cut -c1-80)"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-done
+left=$(kill_left)
 if [ -n "$left" ]; then
   echo "processes the tests left running (killed now):$left" >&2
   exit 1
