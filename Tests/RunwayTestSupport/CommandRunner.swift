@@ -1,4 +1,5 @@
 import Foundation
+import RunwayProcess
 
 /// Runs the built `runway` executable as a user would, capturing its output.
 public struct CommandResult: Sendable {
@@ -17,48 +18,47 @@ public enum RunwayExecutable {
     }()
 
     /// Runs `runway arguments…` in the repository root with a fixed terminal width, waiting for
-    /// it on a thread of its own (see ``onAThreadOfItsOwn(_:)``).
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
-        try await onAThreadOfItsOwn { try blockingRun(arguments, environment: environment) }
+    /// it on a thread of its own (see ``onAThreadOfItsOwn(_:)``). Past `timeout` it is killed
+    /// and the result says so (a hung command fails its test instead of hanging the run).
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(600)
+    ) async throws -> CommandResult {
+        try await onAThreadOfItsOwn { try blockingRun(arguments, environment: environment, timeout: timeout) }
     }
 
-    private static func blockingRun(_ arguments: [String], environment: [String: String]) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        process.currentDirectoryURL = Repository.root
+    private static func blockingRun(_ arguments: [String], environment: [String: String], timeout: Duration) throws -> CommandResult {
         // The caller's RUNWAY_* settings must not leak into what a test checks.
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RUNWAY_") }
         env["COLUMNS"] = "100"
         env.merge(environment) { $1 }
-        process.environment = ProcessScope.marking(env)
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes to the end before waiting, so a full pipe cannot block the child.
-        let errData = LockedData()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errData.isSet { usleep(1000) }
+        // Output goes to files, not pipes: a pipe's reader would also wait for anything the
+        // command left running that still holds the pipe.
+        let out = FileManager.default.temporaryDirectory.path + "/runway-run-\(UUID().uuidString)"
+        defer {
+            try? FileManager.default.removeItem(atPath: out + ".out")
+            try? FileManager.default.removeItem(atPath: out + ".err")
+        }
+        var options = ProcessSpawner.Options(argv: [url.path] + arguments, environment: ProcessScope.marking(env))
+        options.workingDirectory = Repository.root.path
+        options.stdout = .file(out + ".out", append: false)
+        options.stderr = .file(out + ".err", append: false)
+        let pid = try ProcessSpawner.spawn(options)
+        let deadline = ContinuousClock.now + timeout
+        var killed = false
+        var exit = ProcessSpawner.poll(pid)
+        while exit == nil {
+            if !killed && ContinuousClock.now >= deadline {
+                kill(pid, SIGKILL)
+                killed = true
+            }
+            usleep(2_000)
+            exit = ProcessSpawner.poll(pid)
+        }
+        var stderr = (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? ""
+        if killed { stderr += "\n(killed: still running after \(timeout): runway \(arguments.joined(separator: " ")))" }
         return CommandResult(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData.value, as: UTF8.self))
+            status: exit?.code ?? -1, stdout: (try? String(contentsOfFile: out + ".out", encoding: .utf8)) ?? "", stderr: stderr)
     }
-}
-
-/// A Data slot written by one thread and read by another; the lock guards both fields.
-private final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    private var done = false
-
-    func set(_ value: Data) { lock.withLock { data = value; done = true } }
-    var isSet: Bool { lock.withLock { done } }
-    var value: Data { lock.withLock { data } }
 }
 
 /// Runs `body` on a new thread and waits for it without holding a thread of the shared pool.

@@ -25,29 +25,48 @@ public final class RunningCommand: @unchecked Sendable {
     }
 
     /// Runs `command` with /bin/sh and waits for it (blocking the thread: for synchronous code).
-    public static func shell(_ command: String, directory: String) throws -> CommandResult {
+    /// Past `timeout` the shell and everything it started are killed, and the result says so.
+    public static func shell(_ command: String, directory: String, timeout: Duration = .seconds(600)) throws -> CommandResult {
         let (pid, out) = try spawnShell(command, directory: directory)
-        return collect(ProcessSpawner.wait(pid), out)
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let exit = ProcessSpawner.poll(pid) { return collect(exit, out) }
+            if ContinuousClock.now >= deadline { return timedOut(pid, out, command, timeout) }
+            usleep(20_000)
+        }
     }
 
     /// Runs `command` with /bin/sh and waits for it by polling, so that tests running side by
-    /// side on a small machine never lose a thread of the shared pool to it.
-    public static func shell(_ command: String, directory: String) async throws -> CommandResult {
+    /// side on a small machine never lose a thread of the shared pool to it. Past `timeout` the
+    /// shell and everything it started are killed, and the result says so.
+    public static func shell(_ command: String, directory: String, timeout: Duration = .seconds(600)) async throws -> CommandResult {
         let (pid, out) = try spawnShell(command, directory: directory)
+        let deadline = ContinuousClock.now + timeout
         while true {
             if let exit = ProcessSpawner.poll(pid) { return collect(exit, out) }
+            if ContinuousClock.now >= deadline { return timedOut(pid, out, command, timeout) }
             try? await Task.sleep(for: .milliseconds(20))
         }
     }
 
+    /// Spawns `command` in a process group of its own, so a timeout can end all of it.
     private static func spawnShell(_ command: String, directory: String) throws -> (Int32, String) {
         let out = FileManager.default.temporaryDirectory.path + "/runway-shell-\(UUID().uuidString)"
         var options = ProcessSpawner.Options(
             argv: ["/bin/sh", "-c", command], environment: ProcessScope.marking(ProcessInfo.processInfo.environment))
         options.workingDirectory = directory
+        options.newProcessGroup = true
         options.stdout = .file(out + ".out", append: false)
         options.stderr = .file(out + ".err", append: false)
         return (try ProcessSpawner.spawn(options), out)
+    }
+
+    private static func timedOut(_ pid: Int32, _ out: String, _ command: String, _ timeout: Duration) -> CommandResult {
+        kill(-pid, SIGKILL)
+        var result = collect(ProcessSpawner.wait(pid), out)
+        result.status = -1
+        result.stderr += "\n(killed: still running after \(timeout): \(command.prefix(200)))"
+        return result
     }
 
     private static func collect(_ exit: ProcessExit?, _ out: String) -> CommandResult {
