@@ -163,14 +163,12 @@ public final class ECSLauncher: TaskLauncher {
     private func describeAll(controllerID: String, scope: Scope, client: ECSClient) async throws -> [ECSTask] {
         var arns: [String] = []
         for status in ["RUNNING", "STOPPED"] {
-            var token: String?
-            repeat {
+            arns += try await LauncherPaging.all(plugin: Self.plugin, listing: "ListTasks (\(status)) in \(scope.cluster)") { token in
                 let page = try await client.call(
                     "ListTasks", ListTasksRequest(cluster: scope.cluster, startedBy: Self.startedBy(controllerID), desiredStatus: status, nextToken: token),
                     as: ListTasksResponse.self)
-                arns += page.taskArns
-                token = page.nextToken
-            } while token != nil
+                return (page.taskArns, page.nextToken)
+            }
         }
         var tasks: [ECSTask] = []
         var seen = Set<String>()

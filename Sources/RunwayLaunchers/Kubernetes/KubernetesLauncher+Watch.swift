@@ -73,18 +73,15 @@ extension KubernetesLauncher {
     func list<Item: Decodable & Sendable>(
         _ type: Item.Type, _ resource: KubernetesResource, selector: String, namespace: String, client: KubernetesClient
     ) async throws -> (items: [Item], resourceVersion: String?) {
-        var items: [Item] = []
-        var token: String?
         var version: String?
-        repeat {
+        let items = try await LauncherPaging.all(plugin: Self.plugin, listing: "listing \(resource.rawValue) in \(namespace)") { token in
             var query = [("labelSelector", selector), ("limit", String(pageSize))]
             if let token { query.append(("continue", token)) }
             let page = try LauncherJSON.decode(Kubernetes.List<Item>.self, plugin: Self.plugin, try await client.send(KubernetesCall(
                 verb: "list", resource: resource, namespace: namespace, query: query)))
-            items += page.items
             if version == nil { version = page.metadata?.resourceVersion }
-            token = page.metadata?.continue.flatMap { $0.isEmpty ? nil : $0 }
-        } while token != nil
+            return (page.items, page.metadata?.continue)
+        }
         return (items, version)
     }
 }

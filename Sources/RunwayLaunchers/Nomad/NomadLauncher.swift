@@ -137,16 +137,12 @@ public final class NomadLauncher: TaskLauncher {
 
     /// Every job whose ID starts with `runway-`, with its Meta, page by page.
     private func jobs(_ scope: Scope, client: NomadClient) async throws -> [Nomad.JobStub] {
-        var stubs: [Nomad.JobStub] = []
-        var token: String?
-        repeat {
+        try await LauncherPaging.all(plugin: Self.plugin, listing: "listing jobs in namespace \(scope.namespace)" + (scope.region.map { " of region \($0)" } ?? "")) { token in
             var query = [("prefix", "runway-"), ("meta", "true"), ("per_page", String(pageSize))]
             if let token { query.append(("next_token", token)) }
             let response = try await client.send("GET", "/v1/jobs", region: scope.region, namespace: scope.namespace, query: query)
-            stubs += try LauncherJSON.decode([Nomad.JobStub].self, plugin: Self.plugin, response.body)
-            token = response.headers["x-nomad-nexttoken"].flatMap { $0.isEmpty ? nil : $0 }
-        } while token != nil
-        return stubs
+            return (try LauncherJSON.decode([Nomad.JobStub].self, plugin: Self.plugin, response.body), response.headers["x-nomad-nexttoken"])
+        }
     }
 
     /// The job's state from its summary; only a job that ended (for its exit code and reason)
