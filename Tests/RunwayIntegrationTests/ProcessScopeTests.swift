@@ -18,4 +18,16 @@ import Testing
         #expect(await RunningCommand.until { processes(withEnvironment: "\(ProcessScope.variable)=\(scope)").isEmpty })
         #expect(await ProcessScope.reap(scope, grace: .seconds(1)).isEmpty)
     }
+
+    /// The tests' own helpers cannot hang a run: a shell past its timeout is killed with what it
+    /// started, and its result says so.
+    @Test func aShellPastItsTimeoutIsKilledWithWhatItStarted() async throws {
+        let marker = "rwtimeout\(UInt32.random(in: 0...UInt32.max))"
+        let scratch = TemporaryDirectory()
+        let result = try await RunningCommand.shell(
+            "export \(marker)=1; sleep 300 & echo started; sleep 300", directory: scratch.path, timeout: .seconds(1))
+        #expect(result.status == -1 && result.stdout == "started\n")
+        #expect(result.stderr.contains("killed: still running after 1.0 seconds"), "\(result.stderr)")
+        #expect(await RunningCommand.until { processes(withEnvironment: "\(marker)=1").isEmpty }, "both sleeps are gone")
+    }
 }

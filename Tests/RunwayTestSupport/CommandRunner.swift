@@ -34,30 +34,20 @@ public enum RunwayExecutable {
         // Output goes to files, not pipes: a pipe's reader would also wait for anything the
         // command left running that still holds the pipe.
         let out = FileManager.default.temporaryDirectory.path + "/runway-run-\(UUID().uuidString)"
-        defer {
-            try? FileManager.default.removeItem(atPath: out + ".out")
-            try? FileManager.default.removeItem(atPath: out + ".err")
-        }
         var options = ProcessSpawner.Options(argv: [url.path] + arguments, environment: ProcessScope.marking(env))
         options.workingDirectory = Repository.root.path
         options.stdout = .file(out + ".out", append: false)
         options.stderr = .file(out + ".err", append: false)
         let pid = try ProcessSpawner.spawn(options)
         let deadline = ContinuousClock.now + timeout
-        var killed = false
-        var exit = ProcessSpawner.poll(pid)
-        while exit == nil {
-            if !killed && ContinuousClock.now >= deadline {
+        while true {
+            if let exit = ProcessSpawner.poll(pid) { return RunningCommand.collect(exit, out) }
+            if ContinuousClock.now >= deadline {
                 kill(pid, SIGKILL)
-                killed = true
+                return RunningCommand.collect(ProcessSpawner.wait(pid), out, killedAfter: timeout, what: "runway " + arguments.joined(separator: " "))
             }
             usleep(2_000)
-            exit = ProcessSpawner.poll(pid)
         }
-        var stderr = (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? ""
-        if killed { stderr += "\n(killed: still running after \(timeout): runway \(arguments.joined(separator: " ")))" }
-        return CommandResult(
-            status: exit?.code ?? -1, stdout: (try? String(contentsOfFile: out + ".out", encoding: .utf8)) ?? "", stderr: stderr)
     }
 }
 

@@ -63,20 +63,24 @@ public final class RunningCommand: @unchecked Sendable {
 
     private static func timedOut(_ pid: Int32, _ out: String, _ command: String, _ timeout: Duration) -> CommandResult {
         kill(-pid, SIGKILL)
-        var result = collect(ProcessSpawner.wait(pid), out)
-        result.status = -1
-        result.stderr += "\n(killed: still running after \(timeout): \(command.prefix(200)))"
-        return result
+        return collect(ProcessSpawner.wait(pid), out, killedAfter: timeout, what: command)
     }
 
-    private static func collect(_ exit: ProcessExit?, _ out: String) -> CommandResult {
+    /// The output a child wrote to `out`.out and `out`.err (the files are removed); killed past
+    /// a timeout, the result says so (status -1).
+    static func collect(_ exit: ProcessExit?, _ out: String, killedAfter timeout: Duration? = nil, what: String = "") -> CommandResult {
         defer {
             try? FileManager.default.removeItem(atPath: out + ".out")
             try? FileManager.default.removeItem(atPath: out + ".err")
         }
-        return CommandResult(
+        var result = CommandResult(
             status: exit?.code ?? -1, stdout: (try? String(contentsOfFile: out + ".out", encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? "")
+        if let timeout {
+            result.status = -1
+            result.stderr += "\n(killed: still running after \(timeout): \(what.prefix(200)))"
+        }
+        return result
     }
 
     /// Whether the process has exited (reaping it if so; `wait` then returns at once).
