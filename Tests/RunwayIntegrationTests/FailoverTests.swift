@@ -148,9 +148,17 @@ struct FailoverTests {
         for index in 1...count {
             let job = "job-\(index)"
             let lines = (try? String(contentsOfFile: "\(runs)/\(job)", encoding: .utf8))?.split(separator: "\n") ?? []
-            #expect(lines.count == 1, "\(job) ran \(lines.count) times")
             let attempts = try await store.attempts(job: job)
             let claims = attempts.filter { $0.claimedAt != nil }
+            // What the store and the replicas say of a job that ran twice, so the next
+            // occurrence names its cause.
+            var story = ""
+            if lines.count != 1 || claims.count != 1 {
+                let events = (try? await store.events(job: job))?.map { "\($0.at) \($0.kind): \($0.message)" } ?? []
+                story = "\nits attempts: \(attempts.map { "\($0.number) \($0.reason ?? "ok")" })\nits events:\n"
+                    + events.joined(separator: "\n") + "\nthe replicas logged:\n" + pair.logged(about: job)
+            }
+            #expect(lines.count == 1, "\(job) ran \(lines.count) times\(story)")
             // One claim per job, even when the leader died after recording a claim and before
             // answering it: the runner asks the next leader with its claim id and gets its job.
             #expect(claims.count == 1, "\(job): \(claims.count) runner claims")
