@@ -109,9 +109,11 @@ public struct ManifestLoader: Sendable {
             if !cached {
                 changes.note(cache.files[file]?.objects ?? [])
                 changes.note(decoded.objects)
-                if keeping && !decoded.dependencies.isEmpty { cache.withDependencies.insert(file) }
-                if keeping && decoded.dependencies.isEmpty && update != nil { cache.withDependencies.remove(file) }
             }
+            // Cached or not: a walk starts the set again, and a file it reuses still reads its
+            // config files (a config file that appears is then seen to change it).
+            if keeping && !decoded.dependencies.isEmpty { cache.withDependencies.insert(file) }
+            if keeping && decoded.dependencies.isEmpty && update != nil { cache.withDependencies.remove(file) }
             objects += decoded.objects
             diagnostics += decoded.diagnostics
             configFiles.formUnion(decoded.configFiles)

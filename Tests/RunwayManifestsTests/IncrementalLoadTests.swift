@@ -57,6 +57,27 @@ import Testing
         #expect(named > 60, "\(named) loads took only the named files")
     }
 
+    /// A profile whose config file is missing, taken from the cache by a walk, still reads the
+    /// file once it appears and the watcher names it (the walk used to forget which files read
+    /// config files when it reused them; a CI run caught it in the test above).
+    @Test func aConfigFileThatAppearsIsReadByAProfileAWalkReused() throws {
+        let scratch = TemporaryDirectory()
+        try scratch.write("p.yaml", ManifestChurn.profile("cfg.yaml"))
+        var cache = ManifestCache()
+        cache.settleWindow = .milliseconds(20)
+        let first = ManifestLoader().load(paths: [scratch.path], cache: &cache)
+        #expect(first.diagnostics.contains { $0.message.contains("cannot read configFile 'cfg.yaml'") }, "the premise: \(first.diagnostics)")
+        Thread.sleep(forTimeInterval: 0.1)  // p.yaml settles: read once more, then kept
+        _ = ManifestLoader().load(paths: [scratch.path], cache: &cache)
+        let walked = ManifestLoader().load(paths: [scratch.path], cache: &cache)
+        #expect(cache.reusedLastLoad == 1, "the premise: the walk reused p.yaml")
+        Self.expectFresh(walked, of: scratch.path, "the walk")
+        let config = try scratch.write("cfg.yaml", "network: host\n")
+        let named = ManifestLoader().load(paths: [scratch.path], cache: &cache, changedFiles: [config])
+        #expect(named.desired.profiles["main"]?.config != nil, "p.yaml read its config file")
+        Self.expectFresh(named, of: scratch.path, "cfg.yaml named")
+    }
+
     /// A tidy directory whose jobs are edited, added, removed and renamed, now and then into a
     /// duplicate, a dependency, an unknown profile or a broken file: a load of the named files
     /// patches the last desired state when only jobs changed and the checks across files cannot
