@@ -29,6 +29,11 @@ extension DockerLauncher {
         return volume
     }
 
+    /// Whether `container` is the filler of a bundle volume this launcher is filling now.
+    func isFillingBundle(container: String) -> Bool {
+        bundleFills.withLock { fills in fills.keys.contains { container.hasPrefix($0 + "-fill-") } }
+    }
+
     private func fillBundle(_ volume: String, runnerImage: String, engine: DockerEngine, task: String, controllerID: String) async throws {
         let labels = [TaskLabels.managedBy: controllerID, "runway.io/runner-image": runnerImage]
         let created = try await engine.send("POST", "/volumes/create", json: VolumeCreate(Name: volume, Labels: labels))

@@ -235,6 +235,10 @@ public final class DockerLauncher: TaskLauncher {
             let labels = summary.Labels ?? [:]
             guard labels[TaskLabels.managedBy] == controllerID else { continue }
             let name = summary.Names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? summary.Id
+            // A runner bundle's filler while this launcher fills it is no task: a pass would stop
+            // it as an orphan between its create and its start. One left by a controller that
+            // stopped mid-fill is listed, and removed as the orphan it is.
+            guard !isFillingBundle(container: name) else { continue }
             var task = ObservedTask(
                 id: handleID(engine: engine, container: summary.Id), name: name, plugin: Self.plugin, labels: labels,
                 state: Self.state(summary.State),
