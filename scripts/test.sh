@@ -32,10 +32,12 @@ kill_left() {
   done
 }
 stop_services() {
-  kill_left >/dev/null  # a run that failed early leaves nothing behind either
   [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null || true
   [ -n "$kube_pid" ] && kill "$kube_pid" 2>/dev/null || true
   [ -n "$nomad_pid" ] && kill "$nomad_pid" 2>/dev/null || true
+  # After the servers that start tasks' processes (the Kubernetes and Nomad stand-ins): a run
+  # that failed or crashed leaves nothing behind either.
+  kill_left >/dev/null
   scripts/postgres-server stop "$postgres"
   rm -rf "$engine.build.log" "$engine.moto.log" "$kube" "$kube.log" "$nomad" "$nomad.log" "$postgres"
   scripts/docker-engine stop "$engine"
