@@ -39,15 +39,11 @@ public enum RunwayExecutable {
         options.stdout = .file(out + ".out", append: false)
         options.stderr = .file(out + ".err", append: false)
         let pid = try ProcessSpawner.spawn(options)
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            if let exit = ProcessSpawner.poll(pid) { return RunningCommand.collect(exit, out) }
-            if ContinuousClock.now >= deadline {
-                kill(pid, SIGKILL)
-                return RunningCommand.collect(ProcessSpawner.wait(pid), out, killedAfter: timeout, what: "runway " + arguments.joined(separator: " "))
-            }
-            usleep(2_000)
+        guard let exit = RunningCommand.blockingPoll(pid, until: ContinuousClock.now + timeout, every: 2_000) else {
+            kill(pid, SIGKILL)
+            return RunningCommand.collect(ProcessSpawner.wait(pid), out, killedAfter: timeout, what: "runway " + arguments.joined(separator: " "))
         }
+        return RunningCommand.collect(exit, out)
     }
 }
 

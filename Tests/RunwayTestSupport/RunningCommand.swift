@@ -28,11 +28,19 @@ public final class RunningCommand: @unchecked Sendable {
     /// Past `timeout` the shell and everything it started are killed, and the result says so.
     public static func shell(_ command: String, directory: String, timeout: Duration = .seconds(600)) throws -> CommandResult {
         let (pid, out) = try spawnShell(command, directory: directory)
-        let deadline = ContinuousClock.now + timeout
+        guard let exit = blockingPoll(pid, until: ContinuousClock.now + timeout, every: 20_000) else {
+            return timedOut(pid, out, command, timeout)
+        }
+        return collect(exit, out)
+    }
+
+    /// Polls child `pid` (blocking this thread, `every` microseconds) until it ends; nil when
+    /// `deadline` passes first (the child is then still running, and not reaped).
+    static func blockingPoll(_ pid: Int32, until deadline: ContinuousClock.Instant, every: useconds_t) -> ProcessExit? {
         while true {
-            if let exit = ProcessSpawner.poll(pid) { return collect(exit, out) }
-            if ContinuousClock.now >= deadline { return timedOut(pid, out, command, timeout) }
-            usleep(20_000)
+            if let exit = ProcessSpawner.poll(pid) { return exit }
+            if ContinuousClock.now >= deadline { return nil }
+            usleep(every)
         }
     }
 

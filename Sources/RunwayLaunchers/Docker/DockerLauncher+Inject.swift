@@ -31,8 +31,11 @@ extension DockerLauncher {
 
     /// Whether `container` is the filler of a bundle volume this launcher is filling now.
     func isFillingBundle(container: String) -> Bool {
-        bundleFills.withLock { fills in fills.keys.contains { container.hasPrefix($0 + "-fill-") } }
+        bundleFills.withLock { fills in fills.keys.contains { container.hasPrefix(Self.fillerPrefix(of: $0)) } }
     }
+
+    /// The start of the names of `volume`'s fillers (each adds a random suffix).
+    static func fillerPrefix(of volume: String) -> String { volume + "-fill-" }
 
     private func fillBundle(_ volume: String, runnerImage: String, engine: DockerEngine, task: String, controllerID: String) async throws {
         let labels = [TaskLabels.managedBy: controllerID, "runway.io/runner-image": runnerImage]
@@ -42,7 +45,7 @@ extension DockerLauncher {
         }
         // A container of the runner image mounting the volume at the bundle's path: the engine
         // copies the bundle in (when the volume is empty); the bundled runner prints its version.
-        let filler = "\(volume)-fill-\(UUID().uuidString.prefix(8).lowercased())"
+        let filler = Self.fillerPrefix(of: volume) + UUID().uuidString.prefix(8).lowercased()
         let body = ContainerCreate(
             Image: runnerImage, Entrypoint: RunnerBundle.entrypoint, Cmd: ["--version"], Env: [], Labels: labels, User: nil,
             HostConfig: .init(NetworkMode: "none", Binds: ["\(volume):\(RunnerBundle.path)"], Memory: nil, NanoCpus: nil, ExtraHosts: nil, Init: nil))
