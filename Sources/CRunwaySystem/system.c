@@ -52,6 +52,12 @@ int runway_epoll_wait(int epoll, int *ready, int max) {
     return count;
 }
 
+#include <sys/eventfd.h>
+
+int runway_eventfd(void) {
+    return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
 #include <malloc.h>
 
 void runway_release_free_memory(void) {

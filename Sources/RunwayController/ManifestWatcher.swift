@@ -1,3 +1,4 @@
+import CRunwaySystem
 import Foundation
 import RunwayManifests
 import RunwayModel
@@ -17,8 +18,14 @@ public final class ManifestWatcher: Sendable {
     let roots: [String]
     let mode: Mode
     let onChange: @Sendable (ManifestChanges) -> Void
-    /// The inotify descriptor and whether to stop; the mutex guards both.
-    private let state = Mutex<(fd: Int32, stopped: Bool)>((-1, false))
+    /// Whether to stop. The inotify descriptor belongs to the watching thread alone, which
+    /// closes it as it leaves: closed from `stop()`, its number could be handed to another
+    /// descriptor (a socket, a timer) while the thread still polls and reads it, stealing that
+    /// descriptor's data.
+    private let stopping = Atomic<Bool>(false)
+    /// Written by `stop()` so the thread stops waiting at once; open as long as the watcher is
+    /// (the thread holds the watcher).
+    private let wake = runway_eventfd()
 
     public init(roots: [String], mode: Mode, onChange: @escaping @Sendable (ManifestChanges) -> Void) {
         self.roots = roots
@@ -41,66 +48,74 @@ public final class ManifestWatcher: Sendable {
         thread.start()
     }
 
+    /// Asks the watching thread to stop: it wakes, closes its descriptor and signals nothing more.
     public func stop() {
-        state.withLock { state in
-            state.stopped = true
-            if state.fd >= 0 { close(state.fd) }
-            state.fd = -1
-        }
+        stopping.store(true, ordering: .releasing)
+        var one: UInt64 = 1
+        if wake >= 0 { _ = write(wake, &one, MemoryLayout<UInt64>.size) }
     }
 
-    private var stopped: Bool { state.withLock { $0.stopped } }
+    deinit { if wake >= 0 { close(wake) } }
+
+    private var stopped: Bool { stopping.load(ordering: .acquiring) }
 
     /// A new inotify descriptor watching the tree; nil when inotify is not available.
     private func watch() -> InotifyEvents? {
         let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        guard fd >= 0 else { return nil }
-        return state.withLock { state in
-            guard !state.stopped else { close(fd); return nil }
-            state.fd = fd
-            return InotifyEvents(fd: fd, roots: roots)
-        }
+        return fd >= 0 ? InotifyEvents(fd: fd, roots: roots) : nil
     }
 
     private func watchEvents(_ first: InotifyEvents?) {
         var next = first
-        while !stopped {
-            guard let events = next else { return poll(every: .seconds(2)) }
-            var changes = ManifestChanges()
-            while !stopped && !changes.everything {
-                // Wait for an event, looking up every half second to see whether to stop.
-                var request = pollfd(fd: events.fd, events: Int16(POLLIN), revents: 0)
-                guard Glibc.poll(&request, 1, 500) > 0 else { continue }
-                changes.merge(events.read())
-                // Debounce: a checkout writes many files; let it settle, then signal once.
-                Thread.sleep(forTimeInterval: 0.1)
-                changes.merge(events.read())
-                if !changes.everything && !stopped {
-                    if !changes.files.isEmpty { onChange(changes) }
-                    changes = ManifestChanges()
-                }
-            }
-            state.withLock { state in
-                if state.fd == events.fd { close(events.fd); state.fd = -1 }
-            }
+        while let events = next {
+            signalChanges(events)
+            close(events.fd)
             if stopped { return }
             // Folders came or went: watch the tree again, then say so (so nothing written after
             // the controller's read goes unseen).
             next = watch()
             onChange(ManifestChanges(everything: true))
         }
+        if !stopped { poll(every: .seconds(2)) }
+    }
+
+    /// Signals the files `events` names until told to stop or until names no longer tell
+    /// (`everything`): then the tree must be watched again.
+    private func signalChanges(_ events: InotifyEvents) {
+        var changes = ManifestChanges()
+        while !stopped && !changes.everything {
+            guard wait(.milliseconds(500), for: events.fd) else { continue }
+            changes.merge(events.read())
+            // Debounce: a checkout writes many files; let it settle, then signal once.
+            _ = wait(.milliseconds(100))
+            changes.merge(events.read())
+            if !changes.everything && !stopped {
+                if !changes.files.isEmpty { onChange(changes) }
+                changes = ManifestChanges()
+            }
+        }
     }
 
     private func poll(every interval: Duration) {
         var last = Self.fingerprint(roots)
         while !stopped {
-            Thread.sleep(forTimeInterval: interval.timeInterval)
+            _ = wait(interval)
+            if stopped { return }
             let current = Self.fingerprint(roots)
             if current != last {
                 last = current
                 onChange(ManifestChanges(everything: true))
             }
         }
+    }
+
+    /// Waits until `fd` is readable (true), or `timeout` passes or `stop()` is called (false).
+    private func wait(_ timeout: Duration, for fd: Int32 = -1) -> Bool {
+        // poll ignores a negative descriptor: without one, this waits on the wake alone.
+        var requests = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0), pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        guard Glibc.poll(&requests, 2, milliseconds) > 0 else { return false }
+        return fd >= 0 && requests[1].revents != 0 && !stopped
     }
 
     /// Names, sizes, modification times and inodes of everything under the roots.

@@ -36,4 +36,35 @@ import Testing
         }
         #expect(named > 20, "\(named) loads took only the files the watcher named")
     }
+
+    /// A watcher stopped while it handles an event touches no descriptor but its own. Closed
+    /// from `stop()`, its descriptor's number went to the next one opened (here, a pipe) while
+    /// the thread still read it, taking that descriptor's data: a libdispatch timer's wake-up or
+    /// a NIO socket's bytes, the likely cause of a CI run that hung with its timers silent and of
+    /// one that crashed in NIO on a readable socket with nothing to read.
+    @Test func aWatcherStoppedMidEventReadsNoDescriptorButItsOwn() async throws {
+        let scratch = TemporaryDirectory()
+        for round in 0..<3 {
+            let watcher = ManifestWatcher(roots: [scratch.path], mode: .inotify) { _ in }
+            watcher.start()
+            try "n: \(round)".write(toFile: scratch.path + "/a.yaml", atomically: false, encoding: .utf8)
+            // The watcher has the event and waits out its debounce (100 ms).
+            try await Task.sleep(for: .milliseconds(30))
+            watcher.stop()
+            // New descriptors take the lowest free numbers: one the watcher let go is among them.
+            let pipes = (0..<8).map { _ in
+                var ends: [Int32] = [-1, -1]
+                _ = pipe(&ends)
+                return ends
+            }
+            defer { pipes.joined().forEach { close($0) } }
+            for ends in pipes { _ = write(ends[1], "x", 1) }
+            try await Task.sleep(for: .milliseconds(400))
+            for ends in pipes {
+                _ = fcntl(ends[0], F_SETFL, O_NONBLOCK)
+                var byte: UInt8 = 0
+                #expect(read(ends[0], &byte, 1) == 1, "round \(round): the byte written to pipe \(ends) was read by someone else")
+            }
+        }
+    }
 }

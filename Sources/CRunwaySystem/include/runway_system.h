@@ -31,6 +31,10 @@ int runway_epoll_add(int epoll, int descriptor);
 int runway_epoll_remove(int epoll, int descriptor);
 int runway_epoll_wait(int epoll, int *ready, int max);
 
+/* eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): a descriptor a write makes readable, to wake a thread
+   waiting in poll; -1 with errno. <sys/eventfd.h> is not in Swift's Glibc module. */
+int runway_eventfd(void);
+
 /* mallopt(M_ARENA_MAX, count): at most `count` malloc arenas for all threads. */
 void runway_limit_malloc_arenas(int count);
 
