@@ -134,7 +134,7 @@ let package = Package(
             name: "runway-bench",
             dependencies: [
                 "RunwayModel", "RunwayManifests", "RunwayPlanner", "RunwayStore", "RunwayProcess", "RunwayController", "CYAML",
-                "RunwayLaunchers", "RunwayTestSupport", "CRunwaySystem",
+                "RunwayLaunchers", "RunwayTestSupport", "CRunwaySystem", .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Benchmarks/runway-bench",
             swiftSettings: strict

@@ -25,6 +25,7 @@ func localBenchmark(_ options: Options) async throws {
     let spawnFloor = try timeSpawns(["/bin/true"], count: options.jobs, parallelism: options.parallelism)
     let leanFloor = try timeSpawns([lean, "--version"], count: options.jobs, parallelism: options.parallelism)
     let binaryFloor = try timeSpawns([runway, "--version"], count: options.jobs, parallelism: options.parallelism)
+    let standIn = try await timeRunnersAgainstAStandIn(lean: lean, count: options.jobs, parallelism: options.parallelism)
     let serialJobs = min(options.jobs, 200)
     let leanSerial = try await applyRun(root: root + "/lean-1", runway: runway, jobs: serialJobs, parallelism: 1, runnerCommand: nil)
     let fullSerial = try await applyRun(root: root + "/full-1", runway: runway, jobs: serialJobs, parallelism: 1, runnerCommand: [runway, "runner"])
@@ -39,8 +40,11 @@ func localBenchmark(_ options: Options) async throws {
     print(String(format: "  floor: spawn+wait /bin/true:               %6.2f s  %7.1f processes/s", spawnFloor, Double(options.jobs) / spawnFloor))
     print(String(format: "  floor: spawn+wait runway-runner --version: %6.2f s  %7.1f processes/s", leanFloor, Double(options.jobs) / leanFloor))
     print(String(format: "  floor: spawn+wait runway --version:        %6.2f s  %7.1f processes/s", binaryFloor, Double(options.jobs) / binaryFloor))
+    print(String(format: "  lean runners, a stand-in runner API:       %6.2f s  %7.1f jobs/s (%.2fx the lean-runner floor's time: no controller does better)",
+        standIn, Double(options.jobs) / standIn, standIn / leanFloor))
     print(String(format: "  runway apply, end to end:                  %6.2f s  %7.1f jobs/s (%.1fx the lean-runner floor's time, %.1fx /bin/true's)",
         parallel.seconds, Double(options.jobs) / parallel.seconds, parallel.seconds / leanFloor, parallel.seconds / spawnFloor))
+    print(String(format: "  runway apply beside the stand-in:          %.2fx", parallel.seconds / standIn))
 }
 
 /// `runway apply` of `jobs` trivial jobs on a local profile (its runner: the lean one, or
@@ -90,13 +94,14 @@ struct BenchError: Error, CustomStringConvertible {
 }
 
 /// Spawns `argv` `count` times, `parallelism` at a time, waiting for each; returns seconds.
-func timeSpawns(_ argv: [String], count: Int, parallelism: Int) throws -> Double {
+/// `environment`: each spawn's whole environment, by its index (nil: ours).
+func timeSpawns(_ argv: [String], count: Int, parallelism: Int, environment: ((Int) -> [String: String])? = nil) throws -> Double {
     let started = ContinuousClock.now
     var running: Set<pid_t> = []
     var launched = 0
     while launched < count || !running.isEmpty {
         while launched < count && running.count < parallelism {
-            running.insert(try spawn(argv, output: "/dev/null"))
+            running.insert(try spawn(argv, output: "/dev/null", environment: environment?(launched)))
             launched += 1
         }
         var status: Int32 = 0
@@ -110,8 +115,8 @@ func runAndWait(_ argv: [String], output: String) throws -> Int32 {
     ProcessSpawner.wait(try spawn(argv, output: output))?.code ?? -1
 }
 
-func spawn(_ argv: [String], output: String) throws -> pid_t {
-    var options = ProcessSpawner.Options(argv: argv)
+func spawn(_ argv: [String], output: String, environment: [String: String]? = nil) throws -> pid_t {
+    var options = ProcessSpawner.Options(argv: argv, environment: environment)
     options.stdout = .file(output, append: false)
     return try ProcessSpawner.spawn(options)
 }
