@@ -29,10 +29,18 @@ func timeRunnersAgainstAStandIn(lean: String, count: Int, parallelism: Int) asyn
     }
     router.post("/v1/runner/attempts/:id/:call") { _, _ -> Response in Response(status: .noContent) }
     let seconds = try await LoopbackServer.run(router.buildResponder()) { url in
-        try timeSpawns([lean], count: count, parallelism: parallelism) { index in
-            ProcessInfo.processInfo.environment.merging([
-                TaskEnvironment.serverURL: url, TaskEnvironment.token: "attempt-\(index)", TaskEnvironment.taskID: "task-\(index)",
-            ]) { $1 }
+        // The spawns wait in waitpid: on a thread of their own, not one of the two the server's
+        // handlers run on.
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Double, any Error>) in
+            Thread {
+                done.resume(with: Result {
+                    try timeSpawns([lean], count: count, parallelism: parallelism) { index in
+                        ProcessInfo.processInfo.environment.merging([
+                            TaskEnvironment.serverURL: url, TaskEnvironment.token: "attempt-\(index)", TaskEnvironment.taskID: "task-\(index)",
+                        ]) { $1 }
+                    }
+                })
+            }.start()
         }
     }
     guard reported.load(ordering: .relaxed) == count else {
