@@ -58,6 +58,20 @@ int runway_eventfd(void) {
     return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
+#include <limits.h>
+#include <sys/resource.h>
+
+long runway_raise_open_files_limit(long ceiling) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+    rlim_t wanted = (limit.rlim_max == RLIM_INFINITY || limit.rlim_max > (rlim_t)ceiling) ? (rlim_t)ceiling : limit.rlim_max;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+        limit.rlim_cur = wanted;
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0 && getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+    }
+    return limit.rlim_cur == RLIM_INFINITY ? LONG_MAX : (long)limit.rlim_cur;
+}
+
 #include <malloc.h>
 
 void runway_release_free_memory(void) {

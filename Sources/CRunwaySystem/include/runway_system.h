@@ -35,6 +35,10 @@ int runway_epoll_wait(int epoll, int *ready, int max);
    waiting in poll; -1 with errno. <sys/eventfd.h> is not in Swift's Glibc module. */
 int runway_eventfd(void);
 
+/* Raises this process's soft limit on open descriptors (RLIMIT_NOFILE) to its hard limit, at
+   most `ceiling`, never lowering it; returns the soft limit in force (-1 when unknown). */
+long runway_raise_open_files_limit(long ceiling);
+
 /* mallopt(M_ARENA_MAX, count): at most `count` malloc arenas for all threads. */
 void runway_limit_malloc_arenas(int count);
 

@@ -27,6 +27,9 @@ struct ControllerRuntime: Sendable {
         desired: @escaping @Sendable () -> DesiredState?
     ) async throws {
         HeapSettings.limitArenas()
+        if let limit = OpenFileLimit.raise(), let warning = OpenFileLimit.warning(limit: limit, maxConnections: options.maxConnections) {
+            Wiring.logger("runway.controller").warning("\(warning)")
+        }
         self.options = options
         self.stateDirectory = stateDirectory
         self.launchers = launchers
