@@ -10,10 +10,14 @@ import RunwayModel
 public struct APIContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// When the request arrived (its head was read): before the gate, which may wait on the store
+    /// to find the leader, and before the handler. A runner's report is recorded with this time.
+    public let receivedAt: Date
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        receivedAt = Date()
     }
 }
 

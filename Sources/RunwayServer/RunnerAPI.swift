@@ -89,7 +89,8 @@ public struct RunnerAPI: Sendable {
                 guard let report = try? JSONDecoder().decode(CompletionReport.self, from: Data(buffer: body)) else {
                     throw RunnerAPIError.badRequest("body must be {\"exitCode\": N, \"reason\": \"…\"}")
                 }
-                try await service.complete(attemptID: try context.parameters.require("id"), token: try Self.bearer(request), report: report)
+                try await service.complete(
+                    attemptID: try context.parameters.require("id"), token: try Self.bearer(request), report: report, now: context.receivedAt)
                 return Response(status: .noContent)
             }
         }

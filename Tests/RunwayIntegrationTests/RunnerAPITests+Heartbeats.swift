@@ -3,6 +3,7 @@ import RunwayModel
 import RunwayServer
 import RunwayStore
 import RunwayTestSupport
+import Synchronization
 import Testing
 
 extension RunnerAPITests {
@@ -68,6 +69,27 @@ extension RunnerAPITests {
         routing.follow { true }
         for _ in 0..<300_000 {
             guard await routing.route() == .serve else { Issue.record("not served"); return }
+        }
+    }
+
+    /// A report held up before its handler (here the gate's route, as a standby that lost the
+    /// store waits on it to look for the leader) is recorded with the time it arrived, not the
+    /// time it was let through: a CI run recorded a kept report 3 s late that way.
+    @Test func aReportHeldUpByTheGateIsRecordedWithTheTimeItArrived() async throws {
+        let gateEntered = Mutex<Date?>(nil)
+        let route: @Sendable () async -> RunnerRoute = {
+            gateEntered.withLock { $0 = Date() }
+            try? await Task.sleep(for: .seconds(2))
+            return .serve
+        }
+        try await withServer(route: route) { base, store, holding in
+            let held = try await Self.hold("late", store: store, holding: holding)
+            #expect(try await post(base + "/v1/runner/claim", token: held.token).status == 200)
+            let report = base + "/v1/runner/attempts/\(held.attempt.id)/complete"
+            #expect(try await post(report, token: held.token, body: Array(#"{"exitCode":0}"#.utf8)).status == 204)
+            let entered = try #require(gateEntered.withLock { $0 })
+            let completedAt = try #require(try await store.attempt(id: held.attempt.id)?.completedAt)
+            #expect(completedAt <= entered, "recorded \(completedAt.timeIntervalSince(entered)) s after the gate took the report up")
         }
     }
 }
