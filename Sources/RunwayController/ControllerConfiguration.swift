@@ -61,4 +61,14 @@ public protocol JobHolding: Sendable {
     func allowToken(hash: String, attemptID: String)
     /// The tokens runners may call with, as the store holds them (read from `readStartedAt`).
     func replaceTokens(with hashes: [String: String], readStartedAt: ContinuousClock.Instant)
+    /// Leadership changed hands: the tokens known may miss some another controller issued, so a
+    /// call with an unknown token is asked to retry (503) until ``replaceTokens(with:readStartedAt:)``.
+    func tokensMayBeStale()
+    /// Whether the tokens were loaded since they last may have gone stale.
+    var tokensLoaded: Bool { get }
+}
+
+extension JobHolding {
+    public func tokensMayBeStale() {}
+    public var tokensLoaded: Bool { true }
 }

@@ -29,6 +29,10 @@ public final class LeaderLease: Sendable {
     private let failure = Mutex<String?>(nil)
     /// When this controller last began to lead (runners could reach it from then on).
     private let began = Mutex<Date?>(nil)
+    /// Called whenever the term this controller leads under changes (it begins to lead, leads
+    /// again under a new token, or stops), before anyone sees it lead under the new one: what it
+    /// learned under the old term (its runners' tokens) may be out of date.
+    let onTermChange: @Sendable () -> Void
 
     /// When this controller began to lead, while it leads.
     public var leadingSince: Date? { isLeader ? began.withLock { $0 } : nil }
@@ -42,9 +46,10 @@ public final class LeaderLease: Sendable {
 
     public init(
         configuration: Configuration = Configuration(), controllerID: String, store: any StateStore, logger: Logger,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping @Sendable () -> Date = { Date() }, onTermChange: @escaping @Sendable () -> Void = {}
     ) {
         self.clock = clock
+        self.onTermChange = onTermChange
         self.configuration = configuration
         self.holder = "\(controllerID)@\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UInt32.random(in: 0...UInt32.max))"
         self.store = store
@@ -79,6 +84,7 @@ public final class LeaderLease: Sendable {
             let lease = try await store.acquireLease(
                 configuration.name, holder: holder, duration: configuration.duration, now: now, localNow: clock())
             failure.withLock { $0 = nil }
+            if held.withLock({ $0?.token }) != lease?.token { onTermChange() }
             let before = held.withLock { held in
                 defer { held = lease }
                 return held
@@ -125,6 +131,7 @@ public final class LeaderLease: Sendable {
     /// this one was not looking (paused, partitioned). Stop acting as leader at once; the next
     /// renewal finds out who leads.
     public func stepDown(after refusal: FencedError) {
+        onTermChange()
         let was = held.withLock { held in
             defer { held = nil }
             return held

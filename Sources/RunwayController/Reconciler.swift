@@ -150,7 +150,8 @@ public struct Reconciler: Sendable {
     ) async throws -> Outcome {
         var clock = PhaseClock()
         let heartbeats = try await beforePass()
-        if tokenReads.due(always: changedJobs == nil) { try await reloadTokens() }
+        // Every full pass, at most every 10 s otherwise, and at once after leadership changed hands.
+        if tokenReads.due(always: changedJobs == nil) || !holding.tokensLoaded { try await reloadTokens() }
         clock.lap("tokens")
         let (observed, unlisted) = try await observe(isolating: isolatingPlatforms)
         clock.lap("observe")

@@ -70,4 +70,8 @@ public final class HoldingSet: Sendable {
     public func replaceTokens(with hashes: [String: String], readStartedAt: ContinuousClock.Instant) {
         tokens.replace(with: hashes, readStartedAt: readStartedAt)
     }
+
+    public func tokensMayBeStale() { tokens.invalidate() }
+
+    public var tokensLoaded: Bool { tokens.isLoaded }
 }

@@ -196,6 +196,11 @@ public struct FencedError: Error, CustomStringConvertible {
     public var lease: Lease
     public var current: Lease?
 
+    public init(lease: Lease, current: Lease?) {
+        self.lease = lease
+        self.current = current
+    }
+
     public var description: String {
         "fenced: lease \(lease.name) token \(lease.token) of \(lease.holder) is no longer current"
             + (current.map { " (now \($0.holder), token \($0.token))" } ?? "")

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RunwayController
 import RunwayHTTP
 import RunwayModel
 import RunwayServer
@@ -129,6 +130,51 @@ extension RunnerAPITests {
         #expect(holding.tokens.verdict(token: "issued-during-the-read") == .known(attemptID: "b.1"), "issued after the read began")
         #expect(holding.tokens.verdict(token: "issued") == .unknown, "the store's answer wins for tokens it had seen")
         #expect(holding.tokens.verdict(token: "anything") == .unknown)
+    }
+
+    /// Once leadership changed hands the set may miss tokens another controller issued: an
+    /// unknown token gets 503 (retried) again, not 401, until a load whose read began after the
+    /// change. A CI run's runner, started by the last leader, was refused its report (401
+    /// "unknown task token") by a controller leading again with a set read before the token
+    /// existed; it gave up, and its job was judged lost and ran a second time.
+    @Test func aChangeOfLeadershipMakesUnknownTokensRetriedUntilTheNextLoad() async throws {
+        let holding = HoldingSet()
+        holding.replaceTokens(with: [TaskToken.hash("old"): "a.1"], readStartedAt: .now)
+        #expect(holding.tokens.verdict(token: "new") == .unknown)
+        let readBeforeTheChange = ContinuousClock.now
+        holding.tokensMayBeStale()
+        #expect(!holding.tokensLoaded)
+        #expect(holding.tokens.verdict(token: "new") == .notLoaded)
+        #expect(holding.tokens.verdict(token: "old") == .known(attemptID: "a.1"), "a token known still passes the gate")
+        holding.replaceTokens(with: [TaskToken.hash("old"): "a.1"], readStartedAt: readBeforeTheChange)
+        #expect(holding.tokens.verdict(token: "new") == .notLoaded, "a read begun before the change does not count")
+        holding.replaceTokens(with: [TaskToken.hash("new"): "b.1"], readStartedAt: .now)
+        #expect(holding.tokensLoaded)
+        #expect(holding.tokens.verdict(token: "new") == .known(attemptID: "b.1"))
+        #expect(holding.tokens.verdict(token: "other") == .unknown)
+    }
+
+    /// The lease tells of every change of term before anyone sees this controller lead under
+    /// it: beginning to lead, losing the lease, leading again under a new token, stepping down;
+    /// a renewal under the same token tells nothing.
+    @Test func theLeaseTellsOfEveryChangeOfTerm() async throws {
+        let scratch = TemporaryDirectory()
+        let store = try SQLiteStateStore(directory: scratch.path)
+        let changes = Mutex(0)
+        var configuration = LeaderLease.Configuration()
+        configuration.duration = .seconds(15)
+        let a = LeaderLease(
+            configuration: configuration, controllerID: "a", store: store, logger: Logger(label: "test"),
+            onTermChange: { changes.withLock { $0 += 1 } })
+        let b = LeaderLease(configuration: configuration, controllerID: "b", store: store, logger: Logger(label: "test"))
+        #expect(await a.refresh() && changes.withLock { $0 } == 1, "began to lead")
+        #expect(await a.refresh() && changes.withLock { $0 } == 1, "a renewal: the same term")
+        #expect(await b.refresh(now: Date().addingTimeInterval(20)), "b takes the lapsed lease")
+        #expect(await !a.refresh() && changes.withLock { $0 } == 2, "lost it")
+        #expect(await a.refresh(now: Date().addingTimeInterval(40)) && changes.withLock { $0 } == 3, "leads again, a new term")
+        let lease = try #require(a.current)
+        a.stepDown(after: FencedError(lease: lease, current: nil))
+        #expect(changes.withLock { $0 } == 4, "stepped down")
     }
 
     /// A pass's rehold holds exactly what its store read found, but keeps a job held after the

@@ -214,7 +214,9 @@ struct ControllerOptions: ParsableArguments {
         configuration.image = image
         var leaseConfiguration = LeaderLease.Configuration()
         leaseConfiguration.duration = leaseDuration.value
-        let lease = LeaderLease(configuration: leaseConfiguration, controllerID: controllerID, store: store, logger: logger)
+        let lease = LeaderLease(
+            configuration: leaseConfiguration, controllerID: controllerID, store: store, logger: logger,
+            onTermChange: { holding.tokensMayBeStale() })
         return Reconciler(
             configuration: configuration, launchers: launchers, store: store,
             holding: holding, lease: lease, metrics: metrics, logger: logger)
