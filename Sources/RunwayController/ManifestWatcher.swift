@@ -113,8 +113,7 @@ public final class ManifestWatcher: Sendable {
     private func wait(_ timeout: Duration, for fd: Int32 = -1) -> Bool {
         // poll ignores a negative descriptor: without one, this waits on the wake alone.
         var requests = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0), pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        guard Glibc.poll(&requests, 2, milliseconds) > 0 else { return false }
+        guard Glibc.poll(&requests, 2, Int32(clamping: timeout.wholeMilliseconds)) > 0 else { return false }
         return fd >= 0 && requests[1].revents != 0 && !stopped
     }
 
