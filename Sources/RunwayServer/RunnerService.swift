@@ -204,12 +204,15 @@ public struct RunnerService: Sendable {
     /// until the store answers (``PendingReports``), and the runner is told 503 so that it keeps
     /// its copy too: whichever lands first settles the job, with the time the report arrived.
     public func complete(attemptID: String, token: String, report given: CompletionReport, now: Date = Date()) async throws {
+        // A copy kept while the store was away arrived first: a retry that reaches the store
+        // before the kept copy does is recorded with the first arrival's time.
+        let receivedAt = await pending.arrival(of: attemptID).map { min($0, now) } ?? now
         do {
-            try await record(attemptID: attemptID, token: token, report: given, receivedAt: now)
+            try await record(attemptID: attemptID, token: token, report: given, receivedAt: receivedAt)
         } catch let error as RunnerAPIError {
             throw error
         } catch {
-            await pending.keep(attemptID: attemptID, token: token, report: given, receivedAt: now, cause: error, service: self)
+            await pending.keep(attemptID: attemptID, token: token, report: given, receivedAt: receivedAt, cause: error, service: self)
             throw RunnerAPIError.unavailable("the state store cannot record the report now; the controller keeps it and retries (\(error))")
         }
     }
@@ -303,6 +306,9 @@ actor PendingReports {
             }
         }
     }
+
+    /// When the kept report of `attemptID` arrived, if one is kept.
+    func arrival(of attemptID: String) -> Date? { reports[attemptID]?.receivedAt }
 
     func keep(attemptID: String, token: String, report: CompletionReport, receivedAt: Date, cause: any Error, service: RunnerService) {
         if reports[attemptID] == nil {

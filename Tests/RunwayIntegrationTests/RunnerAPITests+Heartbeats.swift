@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RunwayModel
 import RunwayServer
 import RunwayStore
@@ -91,5 +92,28 @@ extension RunnerAPITests {
             let completedAt = try #require(try await store.attempt(id: held.attempt.id)?.completedAt)
             #expect(completedAt <= entered, "recorded \(completedAt.timeIntervalSince(entered)) s after the gate took the report up")
         }
+    }
+
+    /// A report kept while the store was away, then sent again by its runner and recorded from
+    /// that retry (which reached the store before the kept copy was written), is recorded with
+    /// the first arrival's time: a CI run had the retry's later time win.
+    @Test func aReportSentAgainIsRecordedWithItsFirstArrival() async throws {
+        let scratch = TemporaryDirectory()
+        let store = CountingStore(try SQLiteStateStore(directory: scratch.path))
+        let holding = HoldingSet()
+        let service = RunnerService(
+            configuration: RunnerService.Configuration(), store: store, holding: holding,
+            logs: LogFiles(directory: scratch.path + "/logs"), logger: Logger(label: "test"), onChange: {})
+        let held = try await Self.hold("again", store: store, holding: holding)
+        let t0 = Date()
+        _ = try await service.claim(token: held.token, now: t0)
+        store.refusesModify.withLock { $0 = { _ in true } }
+        await #expect(throws: RunnerAPIError.self) {
+            try await service.complete(attemptID: held.attempt.id, token: held.token, report: .init(exitCode: 0), now: t0.addingTimeInterval(1))
+        }
+        store.refusesModify.withLock { $0 = { _ in false } }
+        try await service.complete(attemptID: held.attempt.id, token: held.token, report: .init(exitCode: 0), now: t0.addingTimeInterval(4))
+        let completedAt = try #require(try await store.attempt(id: held.attempt.id)?.completedAt)
+        #expect(abs(completedAt.timeIntervalSince(t0.addingTimeInterval(1))) < 0.01, "recorded \(completedAt.timeIntervalSince(t0)) s after t0, not 1")
     }
 }
