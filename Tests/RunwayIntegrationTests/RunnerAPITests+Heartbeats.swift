@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import RunwayModel
 import RunwayServer
 import RunwayStore
@@ -100,10 +99,7 @@ extension RunnerAPITests {
     @Test func aReportSentAgainIsRecordedWithItsFirstArrival() async throws {
         let scratch = TemporaryDirectory()
         let store = CountingStore(try SQLiteStateStore(directory: scratch.path))
-        let holding = HoldingSet()
-        let service = RunnerService(
-            configuration: RunnerService.Configuration(), store: store, holding: holding,
-            logs: LogFiles(directory: scratch.path + "/logs"), logger: Logger(label: "test"), onChange: {})
+        let (service, holding) = Self.service(over: store, in: scratch)
         let held = try await Self.hold("again", store: store, holding: holding)
         let t0 = Date()
         _ = try await service.claim(token: held.token, now: t0)

@@ -70,6 +70,16 @@ import Testing
         }
     }
 
+    /// A runner service over `store` (its logs in `scratch`) and its holding set, for tests that
+    /// call the service directly, without a server.
+    static func service(over store: any StateStore, in scratch: TemporaryDirectory) -> (RunnerService, HoldingSet) {
+        let holding = HoldingSet()
+        let service = RunnerService(
+            configuration: RunnerService.Configuration(), store: store, holding: holding,
+            logs: LogFiles(directory: scratch.path + "/logs"), logger: Logger(label: "test"), onChange: {})
+        return (service, holding)
+    }
+
     /// How long a test's call may take. Alone, a test of this suite takes about 3 s; in the whole
     /// suite on two busy cores the same tests took 45–60 s, and a single call once ran past the
     /// client's default 30 s: these tests check answers, not how fast they come.
@@ -113,10 +123,7 @@ import Testing
     @Test func aTokenWorksNoMoreOnceItsAttemptEndedAndTheGracePassed() async throws {
         let scratch = TemporaryDirectory()
         let store = try SQLiteStateStore(directory: scratch.path)
-        let holding = HoldingSet()
-        let service = RunnerService(
-            configuration: RunnerService.Configuration(), store: store, holding: holding,
-            logs: LogFiles(directory: scratch.path + "/logs"), logger: Logger(label: "test"), onChange: {})
+        let (service, holding) = Self.service(over: store, in: scratch)
         let held = try await Self.hold("ended", store: store, holding: holding)
         let t0 = Date()
         _ = try await service.claim(token: held.token, now: t0)
